@@ -1,0 +1,109 @@
+/** Argument parsing shared by the command files, with Redis's error replies. */
+import { ELEMENT_BYTES_MAX, VALUE_BYTES_MAX } from "../limits.ts";
+import { str } from "../util/bytes.ts";
+import { parseDouble, parseI64, parseSafeInt } from "../util/numbers.ts";
+import { E, fail } from "./errors.ts";
+
+/** Lowercase ASCII text of an option argument ("ex", "withscores"…). */
+export function opt(b: Uint8Array): string {
+  return str(b).toLowerCase();
+}
+
+/** An integer argument that fits a JS number, else ERR value is not an integer or out of range. */
+export function intArg(b: Uint8Array, msg: string = E.notInt): number {
+  const v = parseSafeInt(b);
+  if (v === null) fail(msg);
+  return v;
+}
+
+/** A full int64 argument. */
+export function i64Arg(b: Uint8Array, msg: string = E.notInt): bigint {
+  const v = parseI64(b);
+  if (v === null) fail(msg);
+  return v;
+}
+
+/** A double argument (inf allowed, NaN refused). */
+export function floatArg(b: Uint8Array, msg: string = E.notFloat): number {
+  const v = parseDouble(b);
+  if (v === null) fail(msg);
+  return v;
+}
+
+/** A string value within VALUE_BYTES_MAX. */
+export function checkValue(v: Uint8Array): Uint8Array {
+  if (v.length > VALUE_BYTES_MAX) fail(E.tooBig("value", VALUE_BYTES_MAX));
+  return v;
+}
+
+/** A collection element (field, member, list item) within ELEMENT_BYTES_MAX. */
+export function checkElement(v: Uint8Array): Uint8Array {
+  if (v.length > ELEMENT_BYTES_MAX) fail(E.tooBig("element", ELEMENT_BYTES_MAX));
+  return v;
+}
+
+/** Redis-style glob match (stringmatchlen) on bytes, with [ranges], \escapes, ? and *. */
+export function globMatch(pattern: Uint8Array, s: Uint8Array, nocase = false): boolean {
+  return matchAt(pattern, 0, s, 0, nocase, 0);
+}
+
+function lc(c: number, nocase: boolean): number {
+  return nocase && c >= 65 && c <= 90 ? c + 32 : c;
+}
+
+function matchAt(p: Uint8Array, pi: number, s: Uint8Array, si: number, nocase: boolean, depth: number): boolean {
+  if (depth > 1000) return false;
+  while (pi < p.length) {
+    const c = p[pi]!;
+    if (c === 0x2a /* * */) {
+      while (pi + 1 < p.length && p[pi + 1] === 0x2a) pi++;
+      if (pi + 1 === p.length) return true;
+      for (let k = si; k <= s.length; k++) if (matchAt(p, pi + 1, s, k, nocase, depth + 1)) return true;
+      return false;
+    }
+    if (si >= s.length) return false;
+    if (c === 0x3f /* ? */) {
+      si++;
+      pi++;
+      continue;
+    }
+    if (c === 0x5b /* [ */) {
+      pi++;
+      const not = p[pi] === 0x5e;
+      if (not) pi++;
+      let matched = false;
+      while (pi < p.length && p[pi] !== 0x5d) {
+        if (p[pi] === 0x5c && pi + 1 < p.length) {
+          pi++;
+          if (lc(p[pi]!, nocase) === lc(s[si]!, nocase)) matched = true;
+          pi++;
+        } else if (pi + 2 < p.length && p[pi + 1] === 0x2d) {
+          let a = lc(p[pi]!, nocase);
+          let b = lc(p[pi + 2]!, nocase);
+          if (a > b) [a, b] = [b, a];
+          const x = lc(s[si]!, nocase);
+          if (x >= a && x <= b) matched = true;
+          pi += 3;
+        } else {
+          if (lc(p[pi]!, nocase) === lc(s[si]!, nocase)) matched = true;
+          pi++;
+        }
+      }
+      if (pi >= p.length) pi = p.length - 1; // unterminated [: Redis treats the end as ]
+      if (not) matched = !matched;
+      if (!matched) return false;
+      pi++;
+      si++;
+      continue;
+    }
+    let lit = c;
+    if (c === 0x5c /* \ */ && pi + 1 < p.length) {
+      pi++;
+      lit = p[pi]!;
+    }
+    if (lc(lit, nocase) !== lc(s[si]!, nocase)) return false;
+    pi++;
+    si++;
+  }
+  return si === s.length;
+}

@@ -1,0 +1,131 @@
+/**
+ * The command table's shape and the context a command handler runs in. Each file under
+ * keyspace/commands/ exports a `CommandSpec[]`; keyspace/table.ts gathers them.
+ */
+import type { Reply } from "../protocol/reply.ts";
+import type { RespVersion } from "../protocol/resp.ts";
+import type { Keyspace } from "./store.ts";
+
+/**
+ * Command flags, as Redis's COMMAND reply names them.
+ * - write: changes data; refused on replicas (READONLY) and with the read-only token.
+ * - readonly: reads data.
+ * - admin: server administration (CONFIG, DEBUG, REPLICAOF, CLIENT…).
+ * - noscript, fast, denyoom: informational, reported by COMMAND INFO.
+ * - stale: allowed on a replica whose link is down with replica-serve-stale-data no.
+ * - no-multi: cannot be queued inside MULTI (answers an error when tried).
+ * - async: the handler may return a Promise (node operations); never queued inside MULTI.
+ * - loading, pubsub…: not used.
+ */
+export type CommandFlag = "write" | "readonly" | "admin" | "noscript" | "fast" | "denyoom" | "stale" | "no-multi" | "async";
+
+export interface CommandSpec {
+  /** Lowercase name. */
+  name: string;
+  /** Redis arity: N exactly N arguments including the name; -N at least N. */
+  arity: number;
+  flags: readonly CommandFlag[];
+  /** Key positions (1-based, Redis's first/last/step; last -1 = last argument; 0 = no keys). */
+  firstKey: number;
+  lastKey: number;
+  step: number;
+  handler(ctx: Ctx): Reply | Promise<Reply>;
+}
+
+/** Per-connection state (a WebSocket, one REST request, or the replication link). */
+export interface Session {
+  id: number;
+  db: number;
+  resp: RespVersion;
+  /** Commands queued by MULTI, or null outside a transaction. */
+  multi: Uint8Array[][] | null;
+  /** A queued command was refused: EXEC answers EXECABORT. */
+  multiError: boolean;
+  /** WATCHed keys (db:keybytes) → true; `watchDirty` once one of them changed. */
+  watched: Set<string>;
+  watchDirty: boolean;
+  /** Refuse write commands (the read-only token). */
+  readOnlyToken: boolean;
+  /** The replication link from our master: its writes are applied even on a replica. */
+  isMasterLink: boolean;
+  name: string | null;
+  /** Where the connection comes from, for CLIENT LIST / INFO. */
+  addr: string;
+  /** Set by CLIENT KILL / a replica link teardown: the transport closes it. */
+  closed: boolean;
+}
+
+let nextSessionId = 1;
+
+export function newSession(partial: Partial<Session> = {}): Session {
+  return {
+    id: nextSessionId++,
+    db: 0,
+    resp: 2,
+    multi: null,
+    multiError: false,
+    watched: new Set(),
+    watchDirty: false,
+    readOnlyToken: false,
+    isMasterLink: false,
+    name: null,
+    addr: "127.0.0.1:0",
+    closed: false,
+    ...partial,
+  };
+}
+
+/** What the Durable Object offers to server commands (INFO, ROLE, CONFIG, DEBUG, REPLICAOF…). */
+export interface NodeServices {
+  /** INFO sections this node adds (replication, server…), as Redis-formatted text. */
+  infoSection(name: string): string | null;
+  role(): Reply;
+  configGet(pattern: string): [string, string][];
+  /** Returns an error message, or null when set. */
+  configSet(name: string, value: string): string | null;
+  debugEnabled(): boolean;
+  debugRestart(): Promise<Reply>;
+  replicaOf(target: string | null): Promise<Reply>;
+  clientKill(args: Uint8Array[], session: Session): Promise<Reply>;
+  wait(numReplicas: number, timeoutMs: number): Promise<Reply>;
+  /** Replication offset the stream has reached. */
+  replOffset(): number;
+  /** Whether this node is a replica (writes refused). */
+  isReplica(): boolean;
+}
+
+/** The world of one command execution. */
+export interface Ctx {
+  ks: Keyspace;
+  session: Session;
+  /** The command's database (session.db at the time it runs). */
+  db: number;
+  /** Arguments, argv[0] is the command name as sent. */
+  argv: Uint8Array[];
+  /** Lowercase command name. */
+  name: string;
+  /** Cached wall clock for this command (ms). */
+  now: number;
+  node: NodeServices;
+  /** Number of changes made; a write command with dirty > 0 is propagated. */
+  dirty: number;
+  /** Propagate this instead of argv (Redis rewriteClientCommandVector). */
+  rewrite(argv: (Uint8Array | string)[]): void;
+  /** Propagate an extra command (Redis alsoPropagate). */
+  alsoPropagate(argv: (Uint8Array | string)[], db?: number): void;
+  /** Do not propagate argv even if dirty (the effects went through alsoPropagate). */
+  preventPropagation(): void;
+  /** Mark a key as modified (WATCH) in a database. */
+  touched(db: number, key: Uint8Array): void;
+}
+
+/** Shorthand for a table entry: name, arity, flags, first/last/step key positions, handler. */
+export function cmd(
+  name: string,
+  arity: number,
+  flags: CommandFlag[],
+  keys: [first: number, last: number, step: number],
+  handler: (ctx: Ctx) => Reply | Promise<Reply>,
+): CommandSpec {
+  return { name, arity, flags, firstKey: keys[0], lastKey: keys[1], step: keys[2], handler };
+}

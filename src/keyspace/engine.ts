@@ -1,0 +1,356 @@
+/**
+ * The command engine: looks a command up in the table, checks arity, permissions and role,
+ * runs it against the keyspace, and turns what it changed into the replication stream —
+ * deterministic effects, SELECT when the database changes, MULTI/EXEC around an execution
+ * unit that propagated more than one command (Redis 7.0's propagatePendingCommands).
+ * Plain TypeScript: the node wires `sink` to its backlog and replicas.
+ */
+import { KEY_BYTES_MAX } from "../limits.ts";
+import { NIL_ARRAY, OK, QUEUED, RedisError, type Reply } from "../protocol/reply.ts";
+import { ByteWriter, writeCommand } from "../protocol/resp.ts";
+import { bkey, str } from "../util/bytes.ts";
+import type { Ctx, NodeServices, Session } from "./command.ts";
+import { E } from "./errors.ts";
+import { Keyspace } from "./store.ts";
+import { COMMANDS, keyIndexes } from "./table.ts";
+
+/** Receives the replication stream, one execution unit at a time. */
+export interface StreamSink {
+  feed(bytes: Uint8Array): void;
+}
+
+interface Effect {
+  db: number; // -1: no SELECT needed (FLUSHALL, PING)
+  argv: (Uint8Array | string)[];
+}
+
+/** Commands that run immediately even inside MULTI. */
+const MULTI_CONTROL = new Set(["exec", "discard", "multi", "watch", "unwatch", "quit", "reset"]);
+
+export interface EngineOptions {
+  sink?: StreamSink;
+  clock?: () => number;
+  /** Every command a node executes (MONITOR). */
+  monitor?: (session: Session, argv: Uint8Array[]) => void;
+}
+
+export class Engine {
+  readonly ks: Keyspace;
+  sink: StreamSink | null;
+  node!: NodeServices;
+  private readonly clock: () => number;
+  monitor: ((session: Session, argv: Uint8Array[]) => void) | null;
+  /** Database of the last SELECT in the stream; -1 forces one (after restart or a full sync). */
+  private streamDb = -1;
+  /** Effects of the execution unit in progress, or null outside one. */
+  private unit: Effect[] | null = null;
+  /** WATCHed keys → sessions watching them. */
+  private readonly watchers = new Map<string, Set<Session>>();
+  /** Whether the engine currently refuses writes from clients (the node is a replica). */
+  replicaMode = false;
+  /** A replica whose link is down with replica-serve-stale-data no answers MASTERDOWN. */
+  masterDown = false;
+
+  constructor(sql: SqlStorage, opts: EngineOptions = {}) {
+    this.clock = opts.clock ?? Date.now;
+    this.sink = opts.sink ?? null;
+    this.monitor = opts.monitor ?? null;
+    this.ks = new Keyspace(sql, {
+      expired: (db, key) => {
+        this.touched(db, key);
+        this.effect({ db, argv: ["DEL", key] });
+      },
+    });
+  }
+
+  /** Force a SELECT before the next propagated command (new full sync, restart, role change). */
+  resetStreamDb(): void {
+    this.streamDb = -1;
+  }
+
+  /**
+   * Run one command from a client. Returns the reply, or a Promise for commands flagged
+   * `async` (node operations such as DEBUG RESTART and REPLICAOF).
+   */
+  execute(s: Session, argv: Uint8Array[]): Reply | Promise<Reply> {
+    if (argv.length === 0) return null;
+    const name = str(argv[0]!).toLowerCase();
+    this.monitor?.(s, argv);
+    if (s.multi && !MULTI_CONTROL.has(name)) return this.queue(s, name, argv);
+    switch (name) {
+      case "multi":
+        if (s.multi) return new RedisError("ERR MULTI calls can not be nested");
+        s.multi = [];
+        s.multiError = false;
+        return OK;
+      case "discard":
+        if (!s.multi) return new RedisError("ERR DISCARD without MULTI");
+        this.endMulti(s);
+        return OK;
+      case "exec":
+        return this.exec(s);
+      case "watch":
+        if (s.multi) return new RedisError("ERR WATCH inside MULTI is not allowed");
+        if (argv.length < 2) return new RedisError(E.arity("watch"));
+        for (let i = 1; i < argv.length; i++) this.watch(s, s.db, argv[i]!);
+        return OK;
+      case "unwatch":
+        this.unwatchAll(s);
+        return OK;
+    }
+    const checked = this.check(s, name, argv);
+    if (checked instanceof RedisError) return checked;
+    this.unit = [];
+    try {
+      return this.run(s, name, argv);
+    } finally {
+      this.flushUnit();
+    }
+  }
+
+  /**
+   * Apply one command of our master's replication stream (a replica). Never refused, never
+   * re-propagated here: the replica forwards the raw stream bytes to its own sub-replicas.
+   */
+  applyFromMaster(s: Session, argv: Uint8Array[]): Reply {
+    const name = str(argv[0]!).toLowerCase();
+    this.monitor?.(s, argv);
+    const mode = this.ks.expiryMode;
+    this.ks.expiryMode = "stream";
+    const sink = this.sink;
+    this.sink = null;
+    try {
+      if (name === "multi" || name === "exec") return OK; // the stream's MULTI/EXEC: applied command by command
+      if (!COMMANDS.has(name)) return new RedisError(E.unknown(name, ""));
+      this.unit = [];
+      const r = this.run(s, name, argv);
+      return r instanceof Promise ? new RedisError("ERR async command in the replication stream") : r;
+    } finally {
+      this.unit = null;
+      this.sink = sink;
+      this.ks.expiryMode = mode;
+    }
+  }
+
+  private check(s: Session, name: string, argv: Uint8Array[]): RedisError | null {
+    const spec = COMMANDS.get(name);
+    if (!spec) return new RedisError(unknownCommand(argv));
+    if ((spec.arity > 0 && argv.length !== spec.arity) || argv.length < -spec.arity) {
+      return new RedisError(E.arity(spec.name));
+    }
+    for (const i of keyIndexes(spec, argv.length)) {
+      if (argv[i]!.length > KEY_BYTES_MAX) return new RedisError(E.tooBig("key", KEY_BYTES_MAX));
+    }
+    const write = spec.flags.includes("write");
+    if (write && s.readOnlyToken) return new RedisError(E.noPerm(spec.name));
+    if (write && this.replicaMode && !s.isMasterLink) return new RedisError(E.readonly);
+    if (this.masterDown && !spec.flags.includes("stale")) return new RedisError(E.masterDown);
+    return null;
+  }
+
+  private queue(s: Session, name: string, argv: Uint8Array[]): Reply {
+    const err = this.check(s, name, argv);
+    if (err) {
+      s.multiError = true;
+      return err;
+    }
+    const spec = COMMANDS.get(name)!;
+    if (spec.flags.includes("no-multi") || spec.flags.includes("async")) {
+      s.multiError = true;
+      return new RedisError(`ERR Command not allowed inside a transaction`);
+    }
+    s.multi!.push(argv);
+    return QUEUED;
+  }
+
+  private exec(s: Session): Reply {
+    if (!s.multi) return new RedisError("ERR EXEC without MULTI");
+    const queued = s.multi;
+    const aborted = s.multiError;
+    const dirty = s.watchDirty;
+    this.endMulti(s);
+    if (aborted) return new RedisError("EXECABORT Transaction discarded because of previous errors.");
+    if (dirty) return NIL_ARRAY;
+    this.unit = [];
+    try {
+      const replies: Reply[] = [];
+      for (const argv of queued) {
+        const name = str(argv[0]!).toLowerCase();
+        const err = this.check(s, name, argv);
+        const r = err ?? this.run(s, name, argv);
+        replies.push(r instanceof Promise ? new RedisError("ERR async command in a transaction") : r);
+      }
+      return replies;
+    } finally {
+      this.flushUnit();
+    }
+  }
+
+  private endMulti(s: Session): void {
+    s.multi = null;
+    s.multiError = false;
+    this.unwatchAll(s);
+  }
+
+  /** Run a checked command inside the current unit. Errors thrown by handlers become replies. */
+  private run(s: Session, name: string, argv: Uint8Array[]): Reply | Promise<Reply> {
+    const spec = COMMANDS.get(name)!;
+    const now = this.clock();
+    this.ks.now = now;
+    let replaced: (Uint8Array | string)[] | null = null;
+    let prevented = false;
+    const extra: Effect[] = [];
+    const ctx: Ctx = {
+      ks: this.ks,
+      session: s,
+      db: s.db,
+      argv,
+      name,
+      now,
+      node: this.node,
+      dirty: 0,
+      rewrite: (a) => {
+        replaced = a;
+      },
+      alsoPropagate: (a, db) => {
+        extra.push({ db: db ?? s.db, argv: a });
+      },
+      preventPropagation: () => {
+        prevented = true;
+      },
+      touched: (db, key) => this.touched(db, key),
+    };
+    const finish = (reply: Reply): Reply => {
+      if (ctx.dirty > 0 && spec.flags.includes("write")) {
+        for (const i of keyIndexes(spec, argv.length)) this.touched(ctx.db, argv[i]!);
+        if (!prevented) this.effect({ db: ctx.db, argv: replaced ?? argv });
+      }
+      for (const e of extra) this.effect(e);
+      return reply;
+    };
+    try {
+      const r = spec.handler(ctx);
+      if (r instanceof Promise) return r.then(finish, (e) => toErrorReply(e));
+      return finish(r);
+    } catch (e) {
+      // A handler that fails after changing data still propagates what it did.
+      if (ctx.dirty > 0) finish(null);
+      return toErrorReply(e);
+    }
+  }
+
+  /** Record a propagated effect in the current unit (or emit it alone outside a unit). */
+  private effect(e: Effect): void {
+    if (this.unit) this.unit.push(e);
+    else this.emit([e]);
+  }
+
+  private flushUnit(): void {
+    const u = this.unit;
+    this.unit = null;
+    if (u && u.length) this.emit(u);
+  }
+
+  /** Encode effects as the stream: SELECT when needed, MULTI/EXEC around more than one. */
+  private emit(effects: Effect[]): void {
+    if (!this.sink) return;
+    const w = new ByteWriter(256);
+    const wrap = effects.length > 1;
+    const first = effects.find((e) => e.db >= 0);
+    if (wrap && first && first.db !== this.streamDb) {
+      writeCommand(w, ["SELECT", String(first.db)]);
+      this.streamDb = first.db;
+    }
+    if (wrap) writeCommand(w, ["MULTI"]);
+    for (const e of effects) {
+      if (e.db >= 0 && e.db !== this.streamDb) {
+        writeCommand(w, ["SELECT", String(e.db)]);
+        this.streamDb = e.db;
+      }
+      writeCommand(w, e.argv);
+    }
+    if (wrap) writeCommand(w, ["EXEC"]);
+    this.sink.feed(w.take());
+  }
+
+  /** Propagate a command that is not the effect of a client command (PING, REPLCONF GETACK, DEL of active expiry). */
+  propagateRaw(argv: (Uint8Array | string)[], db = -1): void {
+    this.effect({ db, argv });
+  }
+
+  // --- WATCH ---------------------------------------------------------------------------
+
+  private watch(s: Session, db: number, key: Uint8Array): void {
+    const k = `${db}:${bkey(key)}`;
+    if (s.watched.has(k)) return;
+    // Redis 7: watching a key that is already logically expired counts as a change if it expires later; keep it simple.
+    s.watched.add(k);
+    let set = this.watchers.get(k);
+    if (!set) this.watchers.set(k, (set = new Set()));
+    set.add(s);
+  }
+
+  unwatchAll(s: Session): void {
+    for (const k of s.watched) {
+      const set = this.watchers.get(k);
+      set?.delete(s);
+      if (set && set.size === 0) this.watchers.delete(k);
+    }
+    s.watched.clear();
+    s.watchDirty = false;
+  }
+
+  /** A key changed: invalidate the transactions watching it. */
+  touched(db: number, key: Uint8Array): void {
+    if (this.watchers.size === 0) return;
+    const set = this.watchers.get(`${db}:${bkey(key)}`);
+    if (set) for (const s of set) s.watchDirty = true;
+  }
+
+  /** FLUSHDB/FLUSHALL: every watcher of the database (or all) is invalidated. */
+  touchedAll(db: number | null): void {
+    for (const [k, set] of this.watchers) {
+      if (db === null || k.startsWith(`${db}:`)) for (const s of set) s.watchDirty = true;
+    }
+  }
+
+  /** A connection went away. */
+  closeSession(s: Session): void {
+    this.unwatchAll(s);
+    s.multi = null;
+  }
+
+  // --- active expiry -------------------------------------------------------------------
+
+  /**
+   * One step of the active expiry cycle (a master only): delete up to `limit` expired keys,
+   * each propagated as its own DEL. Returns the number deleted.
+   */
+  activeExpire(limit: number): number {
+    if (this.replicaMode) return 0;
+    this.ks.now = this.clock();
+    const keys = this.ks.expiredKeys(limit);
+    for (const m of keys) {
+      this.ks.deleteKey(m);
+      this.touched(m.db, m.key);
+      this.emit([{ db: m.db, argv: ["DEL", m.key] }]);
+    }
+    return keys.length;
+  }
+}
+
+function toErrorReply(e: unknown): RedisError {
+  if (e instanceof RedisError) return e;
+  const msg = e instanceof Error ? e.message : String(e);
+  return new RedisError(`ERR ${msg}`);
+}
+
+/** Redis 7.0's message for an unknown command, quoting up to 128 bytes of arguments. */
+function unknownCommand(argv: Uint8Array[]): string {
+  let args = "";
+  for (let i = 1; i < argv.length && args.length < 128; i++) {
+    args += `'${str(argv[i]!).slice(0, 128 - args.length)}' `;
+  }
+  return E.unknown(str(argv[0]!).slice(0, 128), args);
+}
+

@@ -1,0 +1,425 @@
+/**
+ * The keyspace over SQLite: key metadata, expiry, strings (split into rows past
+ * STRING_CHUNK_BYTES) and generic element access for the collection types. Plain
+ * TypeScript over the `SqlStorage` interface: no Durable Object in here.
+ *
+ * Every mutation of an existing key goes through `lookupWrite` (or `deleteKey`/`flush*`),
+ * which calls `hooks.beforeWrite` first: the snapshot writer uses it to serialize a key
+ * that it has not dumped yet before the key changes (serialize-before-mutate).
+ */
+import { STRING_CHUNK_BYTES } from "../limits.ts";
+import { blob, own } from "../util/bytes.ts";
+import { KEYSPACE_SCHEMA, TYPE, type TypeCode } from "./schema.ts";
+
+export interface KeyMeta {
+  id: number;
+  db: number;
+  key: Uint8Array;
+  type: TypeCode;
+  /** Absolute unix time in ms, or null when the key has no TTL. */
+  expireMs: number | null;
+  /** Strings: byte length. Collections: number of elements. */
+  card: number;
+  /** Strings: extra chunk rows after `val`. */
+  nchunks: number;
+  /** Lists: position of the first element and one past the last. */
+  lhead: number;
+  ltail: number;
+}
+
+/** How lookups treat a key whose TTL has passed (Redis db.c expireIfNeeded). */
+export type ExpiryMode =
+  /** A master deletes it on access and propagates a DEL. */
+  | "master"
+  /** A replica answering its clients reports it missing and keeps it (the master's DEL will come). */
+  | "replica"
+  /** A replica applying its master's stream sees every key as it is stored. */
+  | "stream";
+
+export interface KeyspaceHooks {
+  /** Called before an existing key is changed or deleted. */
+  beforeWrite?(meta: KeyMeta): void;
+  /** Called when a master deletes an expired key (propagate `DEL key` in `db`). */
+  expired?(db: number, key: Uint8Array): void;
+}
+
+type Row = Record<string, SqlStorageValue>;
+
+function toMeta(r: Row): KeyMeta {
+  return {
+    id: r.id as number,
+    db: r.db as number,
+    key: blob(r.key),
+    type: r.type as TypeCode,
+    expireMs: (r.expire_ms as number | null) ?? null,
+    card: r.card as number,
+    nchunks: r.nchunks as number,
+    lhead: r.lhead as number,
+    ltail: r.ltail as number,
+  };
+}
+
+const META_COLS = "id, db, key, type, expire_ms, card, nchunks, lhead, ltail";
+
+export class Keyspace {
+  expiryMode: ExpiryMode = "master";
+  /** Wall clock in ms; the engine fixes it once per command (Redis's cached mstime). */
+  now = Date.now();
+
+  constructor(
+    readonly sql: SqlStorage,
+    readonly hooks: KeyspaceHooks = {},
+  ) {
+    sql.exec(KEYSPACE_SCHEMA);
+  }
+
+  /** Metadata of a key as stored, ignoring expiry. */
+  peek(db: number, key: Uint8Array): KeyMeta | null {
+    const rows = this.sql.exec(`SELECT ${META_COLS} FROM kv_keys WHERE db = ? AND key = ?`, db, own(key)).toArray();
+    return rows.length ? toMeta(rows[0]!) : null;
+  }
+
+  byId(id: number): KeyMeta | null {
+    const rows = this.sql.exec(`SELECT ${META_COLS} FROM kv_keys WHERE id = ?`, id).toArray();
+    return rows.length ? toMeta(rows[0]!) : null;
+  }
+
+  isExpired(m: KeyMeta): boolean {
+    return m.expireMs !== null && m.expireMs <= this.now;
+  }
+
+  /** Apply expiry rules; returns the key if it is logically alive. */
+  private live(m: KeyMeta | null): KeyMeta | null {
+    if (!m || !this.isExpired(m)) return m;
+    switch (this.expiryMode) {
+      case "stream":
+        return m;
+      case "replica":
+        return null;
+      case "master":
+        this.deleteKey(m);
+        this.hooks.expired?.(m.db, m.key);
+        return null;
+    }
+  }
+
+  /** A key for reading. */
+  lookupRead(db: number, key: Uint8Array): KeyMeta | null {
+    return this.live(this.peek(db, key));
+  }
+
+  /** A key about to be changed: the snapshot hook runs first. */
+  lookupWrite(db: number, key: Uint8Array): KeyMeta | null {
+    const m = this.live(this.peek(db, key));
+    if (m) this.hooks.beforeWrite?.(m);
+    return m;
+  }
+
+  /** Create an empty key of a type. The caller makes sure it does not exist. */
+  create(db: number, key: Uint8Array, type: TypeCode, expireMs: number | null = null): KeyMeta {
+    const r = this.sql
+      .exec(
+        `INSERT INTO kv_keys (db, key, type, expire_ms, val, card, nchunks, lhead, ltail) VALUES (?, ?, ?, ?, NULL, 0, 0, 0, 0) RETURNING id`,
+        db,
+        own(key),
+        type,
+        expireMs,
+      )
+      .one();
+    return { id: r.id as number, db, key, type, expireMs, card: 0, nchunks: 0, lhead: 0, ltail: 0 };
+  }
+
+  /** Remove a key and all its elements. */
+  deleteKey(m: KeyMeta): void {
+    this.hooks.beforeWrite?.(m);
+    this.dropElements(m);
+    this.sql.exec("DELETE FROM kv_keys WHERE id = ?", m.id);
+  }
+
+  /** Remove the elements of a key, keeping its row. */
+  dropElements(m: KeyMeta): void {
+    switch (m.type) {
+      case TYPE.string:
+        if (m.nchunks > 0) this.sql.exec("DELETE FROM kv_strchunk WHERE kid = ?", m.id);
+        break;
+      case TYPE.list:
+        this.sql.exec("DELETE FROM kv_list WHERE kid = ?", m.id);
+        break;
+      case TYPE.set:
+        this.sql.exec("DELETE FROM kv_set WHERE kid = ?", m.id);
+        break;
+      case TYPE.zset:
+        this.sql.exec("DELETE FROM kv_zset WHERE kid = ?", m.id);
+        break;
+      case TYPE.hash:
+        this.sql.exec("DELETE FROM kv_hash WHERE kid = ?", m.id);
+        break;
+    }
+  }
+
+  /** Persist card/lhead/ltail after a collection changed; delete the key when it became empty. */
+  saveCollection(m: KeyMeta): void {
+    if (m.type !== TYPE.string && m.card <= 0) {
+      this.deleteKey(m);
+      return;
+    }
+    this.sql.exec("UPDATE kv_keys SET card = ?, lhead = ?, ltail = ? WHERE id = ?", m.card, m.lhead, m.ltail, m.id);
+  }
+
+  setExpire(m: KeyMeta, expireMs: number | null): void {
+    m.expireMs = expireMs;
+    this.sql.exec("UPDATE kv_keys SET expire_ms = ? WHERE id = ?", expireMs, m.id);
+  }
+
+  /** Move a key to another name/db (RENAME, MOVE): O(1), elements stay attached to the id. */
+  renameKey(m: KeyMeta, db: number, key: Uint8Array): void {
+    this.sql.exec("UPDATE kv_keys SET db = ?, key = ? WHERE id = ?", db, own(key), m.id);
+    m.db = db;
+    m.key = key;
+  }
+
+  // --- strings -------------------------------------------------------------------------
+
+  /** The whole value of a string key. */
+  getString(m: KeyMeta): Uint8Array {
+    const first = blob(this.sql.exec("SELECT val FROM kv_keys WHERE id = ?", m.id).one().val);
+    if (m.nchunks === 0) return first;
+    const out = new Uint8Array(m.card);
+    out.set(first, 0);
+    let o = first.length;
+    for (const r of this.sql.exec("SELECT data FROM kv_strchunk WHERE kid = ? ORDER BY idx", m.id)) {
+      const d = blob(r.data);
+      out.set(d, o);
+      o += d.length;
+    }
+    return out;
+  }
+
+  /** Bytes [start, end) of a string key, reading only the rows that hold them. */
+  getStringRange(m: KeyMeta, start: number, end: number): Uint8Array {
+    if (m.nchunks === 0 || end <= STRING_CHUNK_BYTES) return this.getString(m).subarray(start, end);
+    const out = new Uint8Array(Math.max(0, end - start));
+    const c0 = Math.floor(start / STRING_CHUNK_BYTES);
+    const c1 = Math.floor((end - 1) / STRING_CHUNK_BYTES);
+    for (let c = c0; c <= c1; c++) {
+      const d =
+        c === 0
+          ? blob(this.sql.exec("SELECT val FROM kv_keys WHERE id = ?", m.id).one().val)
+          : blob(this.sql.exec("SELECT data FROM kv_strchunk WHERE kid = ? AND idx = ?", m.id, c).one().data);
+      const base = c * STRING_CHUNK_BYTES;
+      const from = Math.max(start, base) - base;
+      const to = Math.min(end, base + d.length) - base;
+      out.set(d.subarray(from, to), base + from - start);
+    }
+    return out;
+  }
+
+  /** Write a string value into an existing string key row (replacing it). */
+  writeString(m: KeyMeta, value: Uint8Array): void {
+    if (m.nchunks > 0) this.sql.exec("DELETE FROM kv_strchunk WHERE kid = ?", m.id);
+    const n = value.length <= STRING_CHUNK_BYTES ? 0 : Math.ceil(value.length / STRING_CHUNK_BYTES) - 1;
+    this.sql.exec(
+      "UPDATE kv_keys SET val = ?, card = ?, nchunks = ? WHERE id = ?",
+      own(value.subarray(0, STRING_CHUNK_BYTES)),
+      value.length,
+      n,
+      m.id,
+    );
+    for (let c = 1; c <= n; c++) {
+      this.sql.exec(
+        "INSERT INTO kv_strchunk (kid, idx, data) VALUES (?, ?, ?)",
+        m.id,
+        c,
+        own(value.subarray(c * STRING_CHUNK_BYTES, (c + 1) * STRING_CHUNK_BYTES)),
+      );
+    }
+    m.card = value.length;
+    m.nchunks = n;
+  }
+
+  /**
+   * Write `data` at byte `offset` of a string key, growing it with zero bytes as needed
+   * (SETRANGE, APPEND). Rewrites only the rows that change.
+   */
+  patchString(m: KeyMeta, offset: number, data: Uint8Array): void {
+    const newLen = Math.max(m.card, offset + data.length);
+    if (newLen <= STRING_CHUNK_BYTES && m.nchunks === 0) {
+      const cur = this.getString(m);
+      const out = new Uint8Array(newLen);
+      out.set(cur, 0);
+      out.set(data, offset);
+      this.writeString(m, out);
+      return;
+    }
+    const lastChunk = Math.ceil(newLen / STRING_CHUNK_BYTES) - 1;
+    const firstTouched = Math.min(Math.floor(offset / STRING_CHUNK_BYTES), Math.floor(Math.max(m.card - 1, 0) / STRING_CHUNK_BYTES));
+    for (let c = firstTouched; c <= lastChunk; c++) {
+      const base = c * STRING_CHUNK_BYTES;
+      const size = Math.min(STRING_CHUNK_BYTES, newLen - base);
+      const chunk = new Uint8Array(size);
+      if (base < m.card) chunk.set(this.getStringRange(m, base, Math.min(m.card, base + size)), 0);
+      const from = Math.max(offset, base);
+      const to = Math.min(offset + data.length, base + size);
+      if (from < to) chunk.set(data.subarray(from - offset, to - offset), from - base);
+      if (c === 0) this.sql.exec("UPDATE kv_keys SET val = ? WHERE id = ?", chunk, m.id);
+      else this.sql.exec("INSERT OR REPLACE INTO kv_strchunk (kid, idx, data) VALUES (?, ?, ?)", m.id, c, chunk);
+    }
+    m.card = newLen;
+    m.nchunks = lastChunk;
+    this.sql.exec("UPDATE kv_keys SET card = ?, nchunks = ? WHERE id = ?", m.card, m.nchunks, m.id);
+  }
+
+  // --- iteration -----------------------------------------------------------------------
+
+  /** Keys of a database in id order, `limit` at a time after `afterId` (SCAN, KEYS, snapshot). */
+  scanKeys(db: number | null, afterId: number, limit: number): KeyMeta[] {
+    const rows =
+      db === null
+        ? this.sql.exec(`SELECT ${META_COLS} FROM kv_keys WHERE id > ? ORDER BY id LIMIT ?`, afterId, limit).toArray()
+        : this.sql.exec(`SELECT ${META_COLS} FROM kv_keys WHERE db = ? AND id > ? ORDER BY id LIMIT ?`, db, afterId, limit).toArray();
+    return rows.map(toMeta);
+  }
+
+  /**
+   * Elements of a collection in batches of at most `batch`, in the type's natural order
+   * (list: head→tail; zset: by score then member; set and hash: by member/field bytes).
+   * list/set yield Uint8Array; hash yields [field, value]; zset yields [member, score].
+   */
+  *elements(m: KeyMeta, batch = 1024): Generator<Uint8Array | [Uint8Array, Uint8Array] | [Uint8Array, number]> {
+    switch (m.type) {
+      case TYPE.list: {
+        let pos = m.lhead - 1;
+        while (true) {
+          const rows = this.sql.exec("SELECT pos, value FROM kv_list WHERE kid = ? AND pos > ? ORDER BY pos LIMIT ?", m.id, pos, batch).toArray();
+          for (const r of rows) yield blob(r.value);
+          if (rows.length < batch) return;
+          pos = rows[rows.length - 1]!.pos as number;
+        }
+      }
+      case TYPE.set: {
+        let first = true;
+        let after: Uint8Array = new Uint8Array(0);
+        while (true) {
+          const rows = (
+            first
+              ? this.sql.exec("SELECT member FROM kv_set WHERE kid = ? ORDER BY member LIMIT ?", m.id, batch)
+              : this.sql.exec("SELECT member FROM kv_set WHERE kid = ? AND member > ? ORDER BY member LIMIT ?", m.id, after, batch)
+          ).toArray();
+          first = false;
+          for (const r of rows) yield blob(r.member);
+          if (rows.length < batch) return;
+          after = blob(rows[rows.length - 1]!.member);
+        }
+      }
+      case TYPE.hash: {
+        let first = true;
+        let after: Uint8Array = new Uint8Array(0);
+        while (true) {
+          const rows = (
+            first
+              ? this.sql.exec("SELECT field, value FROM kv_hash WHERE kid = ? ORDER BY field LIMIT ?", m.id, batch)
+              : this.sql.exec("SELECT field, value FROM kv_hash WHERE kid = ? AND field > ? ORDER BY field LIMIT ?", m.id, after, batch)
+          ).toArray();
+          first = false;
+          for (const r of rows) yield [blob(r.field), blob(r.value)] as [Uint8Array, Uint8Array];
+          if (rows.length < batch) return;
+          after = blob(rows[rows.length - 1]!.field);
+        }
+      }
+      case TYPE.zset: {
+        let first = true;
+        let afterScore = 0;
+        let afterMember: Uint8Array = new Uint8Array(0);
+        while (true) {
+          const rows = (
+            first
+              ? this.sql.exec("SELECT member, score FROM kv_zset WHERE kid = ? ORDER BY score, member LIMIT ?", m.id, batch)
+              : this.sql.exec(
+                  "SELECT member, score FROM kv_zset WHERE kid = ? AND (score > ? OR (score = ? AND member > ?)) ORDER BY score, member LIMIT ?",
+                  m.id,
+                  afterScore,
+                  afterScore,
+                  afterMember,
+                  batch,
+                )
+          ).toArray();
+          first = false;
+          for (const r of rows) yield [blob(r.member), r.score as number] as [Uint8Array, number];
+          if (rows.length < batch) return;
+          const last = rows[rows.length - 1]!;
+          afterScore = last.score as number;
+          afterMember = blob(last.member);
+        }
+      }
+      default:
+        return;
+    }
+  }
+
+  /** Copy all elements of `src` into the (new, empty) key `dst` of the same type (COPY). */
+  copyElements(src: KeyMeta, dst: KeyMeta): void {
+    switch (src.type) {
+      case TYPE.string:
+        this.writeString(dst, this.getString(src));
+        return;
+      case TYPE.list:
+        this.sql.exec("INSERT INTO kv_list (kid, pos, value) SELECT ?, pos, value FROM kv_list WHERE kid = ?", dst.id, src.id);
+        break;
+      case TYPE.set:
+        this.sql.exec("INSERT INTO kv_set (kid, member) SELECT ?, member FROM kv_set WHERE kid = ?", dst.id, src.id);
+        break;
+      case TYPE.zset:
+        this.sql.exec("INSERT INTO kv_zset (kid, member, score) SELECT ?, member, score FROM kv_zset WHERE kid = ?", dst.id, src.id);
+        break;
+      case TYPE.hash:
+        this.sql.exec("INSERT INTO kv_hash (kid, field, value) SELECT ?, field, value FROM kv_hash WHERE kid = ?", dst.id, src.id);
+        break;
+    }
+    dst.card = src.card;
+    dst.lhead = src.lhead;
+    dst.ltail = src.ltail;
+    this.saveCollection(dst);
+  }
+
+  // --- whole databases -------------------------------------------------------------------
+
+  dbSize(db: number): number {
+    return this.sql.exec("SELECT count(*) AS n FROM kv_keys WHERE db = ?", db).one().n as number;
+  }
+
+  /** Databases that hold at least one key, with key and expires counts (INFO keyspace). */
+  dbStats(): { db: number; keys: number; expires: number }[] {
+    return this.sql
+      .exec("SELECT db, count(*) AS keys, count(expire_ms) AS expires FROM kv_keys GROUP BY db ORDER BY db")
+      .toArray()
+      .map((r) => ({ db: r.db as number, keys: r.keys as number, expires: r.expires as number }));
+  }
+
+  /** FLUSHDB (db) or FLUSHALL (null). */
+  flush(db: number | null): void {
+    const where = db === null ? "" : "WHERE db = ?";
+    const sub = db === null ? "" : " WHERE kid IN (SELECT id FROM kv_keys WHERE db = ?)";
+    const args = db === null ? [] : [db];
+    for (const t of ["kv_strchunk", "kv_list", "kv_set", "kv_zset", "kv_hash"]) this.sql.exec(`DELETE FROM ${t}${sub}`, ...args);
+    this.sql.exec(`DELETE FROM kv_keys ${where}`, ...args);
+  }
+
+  /** Keys whose TTL has passed, oldest first (active expiry). */
+  expiredKeys(limit: number): KeyMeta[] {
+    return this.sql
+      .exec(`SELECT ${META_COLS} FROM kv_keys WHERE expire_ms IS NOT NULL AND expire_ms <= ? ORDER BY expire_ms LIMIT ?`, this.now, limit)
+      .toArray()
+      .map(toMeta);
+  }
+
+  /** Earliest expiry time in the keyspace, for scheduling the alarm. */
+  nextExpiry(): number | null {
+    const r = this.sql.exec("SELECT min(expire_ms) AS t FROM kv_keys WHERE expire_ms IS NOT NULL").one();
+    return (r.t as number | null) ?? null;
+  }
+
+  /** Largest key id, the upper bound of a snapshot's cut. */
+  maxKeyId(): number {
+    return (this.sql.exec("SELECT max(id) AS m FROM kv_keys").one().m as number | null) ?? 0;
+  }
+}

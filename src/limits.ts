@@ -1,0 +1,27 @@
+/**
+ * Every limit the service enforces, in one place, with its unit in the name.
+ * The README's "Limits" table is written from this file.
+ */
+
+/** Largest string value (SET, APPEND, SETRANGE…). Stored split across SQLite rows. */
+export const VALUE_BYTES_MAX = 16 * 1024 * 1024;
+/** Largest element of a collection (hash field/value, set/zset member, list element). */
+export const ELEMENT_BYTES_MAX = 1024 * 1024;
+/** Largest key. */
+export const KEY_BYTES_MAX = 64 * 1024;
+/** Largest REST request body or WebSocket message (the platform's own receive limit). */
+export const REQUEST_BYTES_MAX = 32 * 1024 * 1024;
+/** Most commands in one REST /pipeline or /multi-exec request. */
+export const PIPELINE_COMMANDS_MAX = 1000;
+/** Most commands queued in one MULTI. */
+export const MULTI_QUEUE_COMMANDS_MAX = 10_000;
+/** Size of one SQLite row holding a piece of a big string (rows hold at most 2 MB). */
+export const STRING_CHUNK_BYTES = 1024 * 1024;
+/** Number of logical databases reachable with SELECT inside one master. */
+export const DATABASES = 16;
+/** Largest index accepted by SETRANGE / APPEND growth (Redis's proto-max-bulk-len is 512 MB; ours is VALUE_BYTES_MAX). */
+export const SETRANGE_OFFSET_MAX = VALUE_BYTES_MAX;
+/** Keys examined per active-expiry step (one alarm). */
+export const ACTIVE_EXPIRE_KEYS_PER_STEP = 200;
+/** Longest DEBUG SLEEP, so that a typo cannot hang a node. */
+export const DEBUG_SLEEP_MS_MAX = 30_000;

@@ -1,0 +1,60 @@
+/**
+ * Reply values produced by commands, independent of how they are sent (RESP2, RESP3,
+ * Upstash JSON). Plain JS values where one fits:
+ *   Uint8Array → bulk string, null → nil, number | bigint → integer, Array → array.
+ * Wrapper classes for the rest.
+ */
+
+/** A status reply such as `+OK`. */
+export class Simple {
+  constructor(readonly s: string) {}
+}
+
+/** An error reply; thrown by command handlers and caught by the engine. */
+export class RedisError extends Error {
+  constructor(readonly msg: string) {
+    super(msg);
+  }
+}
+
+/** The nil array (`*-1` in RESP2, `_` in RESP3), e.g. EXEC aborted by WATCH. */
+export class NilArray {}
+export const NIL_ARRAY = new NilArray();
+
+/** A double: bulk string in RESP2 ("%.17g", Redis 7.0), `,` in RESP3. */
+export class RespDouble {
+  constructor(readonly v: number) {}
+}
+
+/** A map: flattened to an array in RESP2, `%` in RESP3. */
+export class RespMap {
+  constructor(readonly entries: [Reply, Reply][]) {}
+}
+
+/** A set: an array in RESP2, `~` in RESP3. */
+export class RespSet {
+  constructor(readonly items: Reply[]) {}
+}
+
+/** A verbatim string such as INFO's text: a bulk string in RESP2. */
+export class Verbatim {
+  constructor(readonly text: string) {}
+}
+
+export type Reply =
+  | Uint8Array
+  | null
+  | number
+  | bigint
+  | Simple
+  | RedisError
+  | NilArray
+  | RespDouble
+  | RespMap
+  | RespSet
+  | Verbatim
+  | Reply[];
+
+export const OK = new Simple("OK");
+export const QUEUED = new Simple("QUEUED");
+export const PONG = new Simple("PONG");

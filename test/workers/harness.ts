@@ -1,0 +1,74 @@
+/**
+ * Drive the Engine directly over a real Durable Object's SQLite storage, for command-level
+ * tests: a fresh object per call (unique name), no WebSocket or REST in the way.
+ */
+import { env, runInDurableObject } from "cloudflare:test";
+import { newSession, type NodeServices, type Session } from "../../src/keyspace/command.ts";
+import { Engine, type StreamSink } from "../../src/keyspace/engine.ts";
+import type { Reply } from "../../src/protocol/reply.ts";
+import { utf8 } from "../../src/util/bytes.ts";
+
+let counter = 0;
+
+export interface EngineHarness {
+  engine: Engine;
+  session: Session;
+  /** Run one command; string arguments are UTF-8 encoded. */
+  run(...args: (string | number | Uint8Array)[]): Reply;
+  /** Everything propagated so far, as one byte string. */
+  stream(): Uint8Array;
+  /** Move the engine's clock (ms). */
+  setNow(ms: number): void;
+}
+
+export const stubServices: NodeServices = {
+  infoSection: () => null,
+  role: () => [utf8("master"), 0, []],
+  configGet: () => [],
+  configSet: () => "ERR unsupported in the harness",
+  debugEnabled: () => true,
+  debugRestart: async () => null,
+  replicaOf: async () => null,
+  clientKill: async () => 0,
+  wait: async () => 0,
+  replOffset: () => 0,
+  isReplica: () => false,
+};
+
+/** Run `fn` with an engine over fresh storage inside a Durable Object. */
+export async function withEngine(fn: (h: EngineHarness) => void | Promise<void>): Promise<void> {
+  const stub = env.NODES.get(env.NODES.idFromName(`harness-${Date.now()}-${counter++}`));
+  await runInDurableObject(stub, async (_obj: unknown, state: DurableObjectState) => {
+    const chunks: Uint8Array[] = [];
+    const sink: StreamSink = { feed: (b) => chunks.push(b) };
+    let now = Date.now();
+    const engine = new Engine(state.storage.sql, { sink, clock: () => now });
+    engine.node = stubServices;
+    const session = newSession();
+    const h: EngineHarness = {
+      engine,
+      session,
+      run: (...args) => {
+        const argv = args.map((a) => (a instanceof Uint8Array ? a : utf8(String(a))));
+        const r = engine.execute(session, argv);
+        if (r instanceof Promise) throw new Error("async command in the harness");
+        return r;
+      },
+      stream: () => {
+        let n = 0;
+        for (const c of chunks) n += c.length;
+        const out = new Uint8Array(n);
+        let o = 0;
+        for (const c of chunks) {
+          out.set(c, o);
+          o += c.length;
+        }
+        return out;
+      },
+      setNow: (ms) => {
+        now = ms;
+      },
+    };
+    await fn(h);
+  });
+}

@@ -1,0 +1,44 @@
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+
+/** Test tokens handed to the Worker in the Workers-runtime tests. */
+export const TEST_BINDINGS = {
+  REST_TOKEN: "test-token",
+  REST_READONLY_TOKEN: "test-readonly-token",
+  REPLICATION_SECRET: "test-replication-secret",
+  ENABLE_DEBUG_COMMAND: "yes",
+};
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        // Pure modules (RESP, RDB, backlog, state machines) and tests against a real redis-server.
+        test: {
+          name: "node",
+          environment: "node",
+          include: ["test/unit/**/*.test.ts", "test/node/**/*.test.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest({
+            main: "./src/index.ts",
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: { bindings: TEST_BINDINGS },
+          }),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/workers/**/*.test.ts"],
+          testTimeout: 60_000,
+          // WebSockets between Durable Objects need shared storage (vitest-pool-workers known issue).
+          maxWorkers: 1,
+          isolate: false,
+        },
+      },
+    ],
+  },
+});
