@@ -1,9 +1,8 @@
 /** The Worker: the router (Hono) and the node Durable Object class. */
 import type { Env } from "./env.ts";
+import { app } from "./http/router.ts";
 export { Node } from "./node/node.ts";
 
 export default {
-  async fetch(_request: Request, _env: Env): Promise<Response> {
-    return new Response("edge-replica", { status: 200 });
-  },
+  fetch: (request, env, ctx) => app.fetch(request, env, ctx),
 } satisfies ExportedHandler<Env>;

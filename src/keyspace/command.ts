@@ -117,6 +117,8 @@ export interface Ctx {
   preventPropagation(): void;
   /** Mark a key as modified (WATCH) in a database. */
   touched(db: number, key: Uint8Array): void;
+  /** FLUSHDB (db) / FLUSHALL (null): invalidate every WATCH on the database(s). */
+  touchedAll(db: number | null): void;
 }
 
 /** Shorthand for a table entry: name, arity, flags, first/last/step key positions, handler. */

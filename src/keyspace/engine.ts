@@ -32,6 +32,8 @@ export interface EngineOptions {
   clock?: () => number;
   /** Every command a node executes (MONITOR). */
   monitor?: (session: Session, argv: Uint8Array[]) => void;
+  /** A key got a TTL at this time (schedule active expiry). */
+  expireSet?: (expireMs: number) => void;
 }
 
 export class Engine {
@@ -50,6 +52,8 @@ export class Engine {
   replicaMode = false;
   /** A replica whose link is down with replica-serve-stale-data no answers MASTERDOWN. */
   masterDown = false;
+  /** min-replicas-to-write: an error text when writes are refused for lack of good replicas. */
+  writeGate: (() => string | null) | null = null;
 
   constructor(sql: SqlStorage, opts: EngineOptions = {}) {
     this.clock = opts.clock ?? Date.now;
@@ -60,6 +64,7 @@ export class Engine {
         this.touched(db, key);
         this.effect({ db, argv: ["DEL", key] });
       },
+      expireSet: opts.expireSet,
     });
   }
 
@@ -144,6 +149,10 @@ export class Engine {
     const write = spec.flags.includes("write");
     if (write && s.readOnlyToken) return new RedisError(E.noPerm(spec.name));
     if (write && this.replicaMode && !s.isMasterLink) return new RedisError(E.readonly);
+    if (write && !s.isMasterLink && this.writeGate) {
+      const gate = this.writeGate();
+      if (gate) return new RedisError(gate);
+    }
     if (this.masterDown && !spec.flags.includes("stale")) return new RedisError(E.masterDown);
     return null;
   }
@@ -219,6 +228,7 @@ export class Engine {
         prevented = true;
       },
       touched: (db, key) => this.touched(db, key),
+      touchedAll: (db) => this.touchedAll(db),
     };
     const finish = (reply: Reply): Reply => {
       if (ctx.dirty > 0 && spec.flags.includes("write")) {

@@ -2,7 +2,8 @@
  * The keyspace's SQLite schema. One row per key in kv_keys (metadata, and the value of a
  * string); one row per element of a collection, so a command on a collection of a million
  * elements touches O(log n + k) rows. `id` is the key's identity: RENAME moves the row, not
- * the elements, and the snapshot walks keys in id order (see replication/snapshot.ts).
+ * the elements, and the snapshot walks keys in id order (see replication/snapshot.ts); AUTOINCREMENT
+ * because a reused id would put a key created after a snapshot's cut inside it.
  */
 export const TYPE = { string: 0, list: 1, set: 2, zset: 3, hash: 4 } as const;
 export type TypeCode = (typeof TYPE)[keyof typeof TYPE];
@@ -10,7 +11,7 @@ export const TYPE_NAMES = ["string", "list", "set", "zset", "hash"] as const;
 
 export const KEYSPACE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS kv_keys (
-  id INTEGER PRIMARY KEY,
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
   db INTEGER NOT NULL,
   key BLOB NOT NULL,
   type INTEGER NOT NULL,

@@ -7,7 +7,7 @@
  * which calls `hooks.beforeWrite` first: the snapshot writer uses it to serialize a key
  * that it has not dumped yet before the key changes (serialize-before-mutate).
  */
-import { STRING_CHUNK_BYTES } from "../limits.ts";
+import { DATABASES, STRING_CHUNK_BYTES } from "../limits.ts";
 import { blob, own } from "../util/bytes.ts";
 import { KEYSPACE_SCHEMA, TYPE, type TypeCode } from "./schema.ts";
 
@@ -41,6 +41,10 @@ export interface KeyspaceHooks {
   beforeWrite?(meta: KeyMeta): void;
   /** Called when a master deletes an expired key (propagate `DEL key` in `db`). */
   expired?(db: number, key: Uint8Array): void;
+  /** Called when a key gets a TTL (the node schedules active expiry). */
+  expireSet?(expireMs: number): void;
+  /** Called before FLUSHDB (db) or FLUSHALL (null) drops keys without deleteKey. */
+  beforeFlush?(db: number | null): void;
 }
 
 type Row = Record<string, SqlStorageValue>;
@@ -126,6 +130,7 @@ export class Keyspace {
         expireMs,
       )
       .one();
+    if (expireMs !== null) this.hooks.expireSet?.(expireMs);
     return { id: r.id as number, db, key, type, expireMs, card: 0, nchunks: 0, lhead: 0, ltail: 0 };
   }
 
@@ -169,6 +174,7 @@ export class Keyspace {
   setExpire(m: KeyMeta, expireMs: number | null): void {
     m.expireMs = expireMs;
     this.sql.exec("UPDATE kv_keys SET expire_ms = ? WHERE id = ?", expireMs, m.id);
+    if (expireMs !== null) this.hooks.expireSet?.(expireMs);
   }
 
   /** Move a key to another name/db (RENAME, MOVE): O(1), elements stay attached to the id. */
@@ -390,16 +396,18 @@ export class Keyspace {
   /** Databases that hold at least one key, with key and expires counts (INFO keyspace). */
   dbStats(): { db: number; keys: number; expires: number }[] {
     return this.sql
-      .exec("SELECT db, count(*) AS keys, count(expire_ms) AS expires FROM kv_keys GROUP BY db ORDER BY db")
+      .exec("SELECT db, count(*) AS keys, count(expire_ms) AS expires FROM kv_keys WHERE db < ? GROUP BY db ORDER BY db", DATABASES)
       .toArray()
       .map((r) => ({ db: r.db as number, keys: r.keys as number, expires: r.expires as number }));
   }
 
   /** FLUSHDB (db) or FLUSHALL (null). */
   flush(db: number | null): void {
-    const where = db === null ? "" : "WHERE db = ?";
-    const sub = db === null ? "" : " WHERE kid IN (SELECT id FROM kv_keys WHERE db = ?)";
-    const args = db === null ? [] : [db];
+    this.hooks.beforeFlush?.(db);
+    // FLUSHALL covers the 16 databases only: a replica stages a snapshot being loaded above them.
+    const where = db === null ? "WHERE db < ?" : "WHERE db = ?";
+    const sub = ` WHERE kid IN (SELECT id FROM kv_keys ${where})`;
+    const args = db === null ? [DATABASES] : [db];
     for (const t of ["kv_strchunk", "kv_list", "kv_set", "kv_zset", "kv_hash"]) this.sql.exec(`DELETE FROM ${t}${sub}`, ...args);
     this.sql.exec(`DELETE FROM kv_keys ${where}`, ...args);
   }

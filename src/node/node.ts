@@ -1,22 +1,540 @@
 /**
- * A node: one Durable Object class for masters and replicas (Redis nodes change role).
- * It wires the plain-TypeScript keyspace engine and replication state machines to SQLite
- * storage, hibernatable WebSockets, the alarm and R2.
+ * A node: one Durable Object class for masters and replicas (Redis nodes change role, and a
+ * replica can feed sub-replicas). It wires the plain-TypeScript engine and replication state
+ * machines to SQLite storage, hibernatable WebSockets, the alarm and R2.
+ *
+ * Connections (all WebSockets accepted here hibernate):
+ * - `/ws`: RESP clients (pipelining, MULTI/EXEC/WATCH, MONITOR).
+ * - `/replication`: replicas of this node (handshake, PSYNC, then the stream).
+ * The replica side's link to its own master is an outbound WebSocket (see replication/link.ts);
+ * outbound sockets cannot hibernate, so the replica persists its state and the alarm brings
+ * the link back after an eviction.
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
+import { H_CLIENT_ADDR, H_DB, H_NODE, H_READONLY, type RestTarget } from "../http/node-protocol.ts";
+import { handleRest } from "../http/rest.ts";
+import { newSession, type NodeServices, type Session } from "../keyspace/command.ts";
+import { Engine } from "../keyspace/engine.ts";
+import { ACTIVE_EXPIRE_KEYS_PER_STEP } from "../limits.ts";
+import { OK, RedisError, type Reply, Simple } from "../protocol/reply.ts";
+import { ByteWriter, ProtocolError, RespParser, writeReply } from "../protocol/resp.ts";
+import { MasterSide, type ReplicaInfo } from "../replication/master.ts";
+import { ReplicaSide } from "../replication/replica.ts";
+import { Backlog } from "../replication/backlog.ts";
+import { ReplMeta } from "../replication/meta.ts";
+import { SnapshotManager } from "../replication/snapshot.ts";
+import { FaultyBucket } from "../replication/faults.ts";
+import { str, utf8 } from "../util/bytes.ts";
+import { NodeConfig } from "./config.ts";
+import { formatMonitorLine } from "./monitor.ts";
 
-export class Node extends DurableObject<Env> {
+/** What a hibernatable socket remembers across hibernation (serializeAttachment, ≤ 16 KiB). */
+interface Attachment {
+  kind: "client" | "monitor" | "replication";
+  db: number;
+  resp: 2 | 3;
+  readonly: boolean;
+  addr: string;
+  /** Set once the socket is an attached replica (after PSYNC). */
+  replica?: ReplicaInfo;
+}
+
+interface Conn {
+  ws: WebSocket;
+  att: Attachment;
+  session: Session;
+  parser: RespParser;
+  /** Serializes message processing per socket when a command awaits (ordering of replies). */
+  chain: Promise<void>;
+}
+
+/** Period of the replication cron while replication is active (Redis replicationCron: 1 s). */
+export const CRON_PERIOD_MS = 1000;
+
+export class Node extends DurableObject<Env> implements RestTarget {
+  readonly sql: SqlStorage;
+  readonly engine: Engine;
+  readonly config: NodeConfig;
+  readonly meta: ReplMeta;
+  readonly backlog: Backlog;
+  readonly master: MasterSide;
+  readonly replica: ReplicaSide;
+  readonly snapshots: SnapshotManager;
+  readonly bucket: FaultyBucket;
+  private readonly conns = new Map<WebSocket, Conn>();
+  private dbName: string | null = null;
+  private nodeName: string | null = null;
+  private alarmAt: number | null = null;
+  private readonly offsetWaiters: { offset: number; resolve: (ok: boolean) => void }[] = [];
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.config = new NodeConfig(this.sql);
+    this.meta = new ReplMeta(this.sql);
+    this.backlog = new Backlog(this.sql, this.config.int("repl-backlog-size"));
+    this.engine = new Engine(this.sql, {
+      sink: { feed: (b) => this.feedStream(b) },
+      monitor: (s, argv) => this.monitorFeed(s, argv),
+      expireSet: (ms) => this.scheduleCron(Math.max(10, ms - Date.now())),
+    });
+    this.engine.node = this.services();
+    this.bucket = new FaultyBucket(env.SNAPSHOTS);
+    this.snapshots = new SnapshotManager(this.sql, this.engine.ks, this.bucket, this);
+    this.master = new MasterSide(this);
+    this.replica = new ReplicaSide(this);
+    this.sql.exec("CREATE TABLE IF NOT EXISTS node_identity (k TEXT PRIMARY KEY, v TEXT NOT NULL)");
+    for (const r of this.sql.exec("SELECT k, v FROM node_identity")) {
+      if (r.k === "db") this.dbName = r.v as string;
+      if (r.k === "node") this.nodeName = r.v as string;
+    }
+    this.applyRole();
+    ctx.blockConcurrencyWhile(async () => {
+      // A replica comes back by itself: the alarm reconnects it (and it was persisted as one).
+      if (this.meta.role === "replica") this.scheduleCron(0);
+    });
   }
 
-  override async fetch(_request: Request): Promise<Response> {
-    return new Response("not yet", { status: 501 });
+  // --- identity ------------------------------------------------------------------------
+
+  get db(): string {
+    return this.dbName ?? "default";
+  }
+  get name(): string {
+    return this.nodeName ?? "master";
   }
 
-  // vitest-pool-workers 0.15.1 needs all three WebSocket handlers defined on the class.
-  override async webSocketMessage(_ws: WebSocket, _message: string | ArrayBuffer): Promise<void> {}
-  override async webSocketClose(_ws: WebSocket, _code: number, _reason: string, _wasClean: boolean): Promise<void> {}
-  override async webSocketError(_ws: WebSocket, _error: unknown): Promise<void> {}
+  private learnIdentity(req: Request): void {
+    const db = req.headers.get(H_DB);
+    const node = req.headers.get(H_NODE);
+    if (db && db !== this.dbName) {
+      this.dbName = db;
+      this.sql.exec("INSERT OR REPLACE INTO node_identity (k, v) VALUES ('db', ?)", db);
+    }
+    if (node && node !== this.nodeName) {
+      this.nodeName = node;
+      this.sql.exec("INSERT OR REPLACE INTO node_identity (k, v) VALUES ('node', ?)", node);
+    }
+  }
+
+  /** The stub of another node of the same database. */
+  nodeStub(name: string): DurableObjectStub<Node> {
+    return this.env.NODES.get(this.env.NODES.idFromName(`${this.db}/${name}`));
+  }
+
+  // --- role ----------------------------------------------------------------------------
+
+  /** Align the engine with the persisted role. */
+  applyRole(): void {
+    const replica = this.meta.role === "replica";
+    this.engine.replicaMode = replica && this.config.bool("replica-read-only");
+    this.engine.ks.expiryMode = replica ? "replica" : "master";
+    this.engine.masterDown = replica && !this.config.bool("replica-serve-stale-data") && this.replica.state !== "connected";
+  }
+
+  // --- HTTP / WebSocket entry ----------------------------------------------------------
+
+  override async fetch(request: Request): Promise<Response> {
+    this.learnIdentity(request);
+    const url = new URL(request.url);
+    const path = url.pathname;
+    if (path === "/ws" || path === "/replication") {
+      if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") return new Response("expected a WebSocket upgrade", { status: 426 });
+      const pair = new WebSocketPair();
+      const [client, server] = [pair[0], pair[1]];
+      const att: Attachment = {
+        kind: path === "/ws" ? "client" : "replication",
+        db: 0,
+        resp: 2,
+        readonly: request.headers.get(H_READONLY) === "1",
+        addr: request.headers.get(H_CLIENT_ADDR) ?? "127.0.0.1:0",
+      };
+      this.ctx.acceptWebSocket(server, [att.kind]);
+      server.serializeAttachment(att);
+      this.conn(server);
+      return new Response(null, { status: 101, webSocket: client });
+    }
+    if (path === "/rest" || path.startsWith("/rest/")) return handleRest(request, this);
+    return new Response("not found", { status: 404 });
+  }
+
+  /** Runtime state of a socket, rebuilt from its attachment after hibernation. */
+  private conn(ws: WebSocket): Conn {
+    let c = this.conns.get(ws);
+    if (c) return c;
+    const att = (ws.deserializeAttachment() as Attachment | null) ?? { kind: "client", db: 0, resp: 2, readonly: false, addr: "?" };
+    c = {
+      ws,
+      att,
+      session: newSession({ db: att.db, resp: att.resp, readOnlyToken: att.readonly, addr: att.addr }),
+      parser: new RespParser("request"),
+      chain: Promise.resolve(),
+    };
+    this.conns.set(ws, c);
+    if (att.replica) this.master.reattach(this.replicaTransport(c), att.replica);
+    return c;
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const c = this.conn(ws);
+    const bytes = typeof message === "string" ? utf8(message) : new Uint8Array(message);
+    c.chain = c.chain.then(() => this.process(c, bytes));
+    await c.chain;
+  }
+
+  private async process(c: Conn, bytes: Uint8Array): Promise<void> {
+    const out = new ByteWriter(256);
+    c.parser.push(bytes);
+    while (true) {
+      let argv: Uint8Array[] | undefined;
+      try {
+        argv = c.parser.next() as Uint8Array[] | undefined;
+      } catch (e) {
+        if (e instanceof ProtocolError) {
+          writeReply(out, new RedisError(`ERR ${e.message}`));
+          this.send(c, out);
+          c.ws.close(1002, "protocol error");
+          return;
+        }
+        throw e;
+      }
+      if (argv === undefined) break;
+      if (argv.length === 0) continue;
+      let r = this.dispatch(c, argv);
+      if (r instanceof Promise) {
+        this.send(c, out);
+        r = await r;
+      }
+      if (r !== undefined) writeReply(out, r, c.session.resp);
+      if (c.session.closed) {
+        this.send(c, out);
+        c.ws.close(1000, "bye");
+        return;
+      }
+    }
+    this.send(c, out);
+    this.saveAttachment(c);
+  }
+
+  private send(c: Conn, out: ByteWriter): void {
+    if (out.length === 0) return;
+    try {
+      c.ws.send(out.take());
+    } catch {
+      // The peer is gone; its close event cleans up.
+    }
+  }
+
+  private saveAttachment(c: Conn): void {
+    if (c.att.db === c.session.db && c.att.resp === c.session.resp) return;
+    c.att.db = c.session.db;
+    c.att.resp = c.session.resp;
+    c.ws.serializeAttachment(c.att);
+  }
+
+  /** One command from a socket. `undefined` means no reply (REPLCONF ACK). */
+  private dispatch(c: Conn, argv: Uint8Array[]): Reply | Promise<Reply> | undefined {
+    const name = str(argv[0]!).toLowerCase();
+    if (c.att.kind === "replication" || name === "replconf" || name === "psync" || name === "sync") {
+      if (c.att.kind !== "replication") {
+        return new RedisError(`NOPERM replication commands need the replication endpoint`);
+      }
+      return this.master.command(this.replicaTransport(c), argv);
+    }
+    if (name === "monitor") {
+      c.att.kind = "monitor";
+      c.ws.serializeAttachment(c.att);
+      return OK;
+    }
+    return this.engine.execute(c.session, argv);
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number, _reason: string, _wasClean: boolean): Promise<void> {
+    this.dropConn(ws);
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
+    } catch {
+      // already closed
+    }
+  }
+
+  override async webSocketError(ws: WebSocket, _error: unknown): Promise<void> {
+    this.dropConn(ws);
+  }
+
+  private dropConn(ws: WebSocket): void {
+    const c = this.conns.get(ws) ?? this.conn(ws);
+    this.conns.delete(ws);
+    this.engine.closeSession(c.session);
+    if (c.att.kind === "replication") this.master.detach(this.replicaTransport(c));
+  }
+
+  /** The master side's view of a replica socket. */
+  private replicaTransport(c: Conn) {
+    const node = this;
+    return {
+      ws: c.ws,
+      sendText(s: string) {
+        try {
+          c.ws.send(s);
+        } catch {
+          /* gone */
+        }
+      },
+      sendBinary(b: Uint8Array) {
+        try {
+          c.ws.send(b);
+        } catch {
+          /* gone */
+        }
+      },
+      close(reason: string) {
+        try {
+          c.ws.close(4000, reason.slice(0, 120));
+        } catch {
+          /* gone */
+        }
+        node.conns.delete(c.ws);
+      },
+      save(info: ReplicaInfo) {
+        c.att.replica = info;
+        try {
+          c.ws.serializeAttachment(c.att);
+        } catch {
+          /* gone */
+        }
+      },
+    };
+  }
+
+  /** Sockets of a kind that are still open (after hibernation the map is rebuilt lazily). */
+  sockets(kind: Attachment["kind"]): Conn[] {
+    const out: Conn[] = [];
+    for (const ws of this.ctx.getWebSockets()) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      const c = this.conn(ws);
+      if (c.att.kind === kind) out.push(c);
+    }
+    return out;
+  }
+
+  // --- the stream ----------------------------------------------------------------------
+
+  /**
+   * Bytes of the replication stream, from our own writes (a master) or from our master
+   * (a replica, after applying them): into the backlog, then to every attached replica.
+   */
+  feedStream(bytes: Uint8Array): void {
+    this.backlog.append(bytes);
+    this.master.feed(bytes);
+    if (this.offsetWaiters.length) this.wakeOffsetWaiters();
+  }
+
+  private monitorFeed(s: Session, argv: Uint8Array[]): void {
+    const mons = this.sockets("monitor");
+    if (mons.length === 0) return;
+    const line = formatMonitorLine(Date.now(), s, argv);
+    for (const m of mons) {
+      try {
+        m.ws.send(line);
+      } catch {
+        /* gone */
+      }
+    }
+  }
+
+  // --- RestTarget ----------------------------------------------------------------------
+
+  newSession(readOnlyToken: boolean, addr: string): Session {
+    return newSession({ readOnlyToken, addr });
+  }
+
+  execute(session: Session, argv: Uint8Array[]): Reply | Promise<Reply> {
+    const name = str(argv[0] ?? new Uint8Array()).toLowerCase();
+    if (name === "replconf" || name === "psync" || name === "sync" || name === "monitor") {
+      return new RedisError(`ERR '${name}' is not available over REST`);
+    }
+    return this.engine.execute(session, argv);
+  }
+
+  closeSession(session: Session): void {
+    this.engine.closeSession(session);
+  }
+
+  syncToken(): number {
+    return this.backlog.offset;
+  }
+
+  waitForOffset(offset: number, timeoutMs: number): Promise<boolean> {
+    if (this.backlog.offset >= offset) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const w = { offset, resolve };
+      this.offsetWaiters.push(w);
+      setTimeout(() => {
+        const i = this.offsetWaiters.indexOf(w);
+        if (i >= 0) this.offsetWaiters.splice(i, 1);
+        resolve(this.backlog.offset >= offset);
+      }, timeoutMs);
+    });
+  }
+
+  private wakeOffsetWaiters(): void {
+    for (let i = this.offsetWaiters.length - 1; i >= 0; i--) {
+      const w = this.offsetWaiters[i]!;
+      if (this.backlog.offset >= w.offset) {
+        this.offsetWaiters.splice(i, 1);
+        w.resolve(true);
+      }
+    }
+  }
+
+  // --- services for server commands ----------------------------------------------------
+
+  private services(): NodeServices {
+    return {
+      infoSection: (name) => this.infoSection(name),
+      role: () => (this.meta.role === "master" ? this.master.role() : this.replica.role()),
+      configGet: (p) => this.config.match(p),
+      configSet: (k, v) => this.configSet(k, v),
+      debugEnabled: () => (this.env.ENABLE_DEBUG_COMMAND ?? "no") === "yes",
+      debugRestart: () => this.debugRestart(),
+      replicaOf: (target) => this.replicaOf(target),
+      clientKill: (args, s) => this.clientKill(args, s),
+      wait: (n, t) => this.master.wait(n, t),
+      replOffset: () => this.backlog.offset,
+      isReplica: () => this.meta.role === "replica",
+    };
+  }
+
+  private configSet(k: string, v: string): string | null {
+    const e = this.config.set(k, v);
+    if (e) return e;
+    if (k === "repl-backlog-size") {
+      this.backlog.sizeBytes = this.config.int("repl-backlog-size");
+      this.backlog.trim();
+    }
+    this.applyRole();
+    return null;
+  }
+
+  private infoSection(name: string): string | null {
+    switch (name) {
+      case "clients":
+        return [
+          "# Clients",
+          `connected_clients:${this.sockets("client").length + this.sockets("monitor").length}`,
+          "blocked_clients:0",
+        ].join("\r\n");
+      case "stats":
+        return ["# Stats", ...this.master.stats()].join("\r\n");
+      case "replication":
+        return ["# Replication", ...(this.meta.role === "master" ? this.master.info() : this.replica.info())].join("\r\n");
+      default:
+        return null;
+    }
+  }
+
+  /** DEBUG RESTART: answer, then restart the object; storage is kept. */
+  private async debugRestart(): Promise<Reply> {
+    // Make sure something wakes us (a replica reconnects; a master expires keys).
+    await this.ctx.storage.setAlarm(Date.now() + 50);
+    this.alarmAt = Date.now() + 50;
+    setTimeout(() => this.ctx.abort("DEBUG RESTART"), 20);
+    return OK;
+  }
+
+  private async replicaOf(target: string | null): Promise<Reply> {
+    if (target === null) {
+      if (this.meta.role === "master") return OK;
+      this.replica.promote();
+      this.applyRole();
+      return OK;
+    }
+    if (target === this.name) return new RedisError("ERR can't replicate myself");
+    if (this.meta.role === "replica" && this.meta.masterName === target) {
+      return new Simple("OK Already connected to specified master");
+    }
+    this.replica.follow(target);
+    this.applyRole();
+    this.scheduleCron(0);
+    return OK;
+  }
+
+  private async clientKill(args: Uint8Array[], s: Session): Promise<Reply> {
+    // CLIENT KILL TYPE master|replica|slave|normal|pubsub (the filter form, which answers a count).
+    if (args.length === 2 && str(args[0]!).toLowerCase() === "type") {
+      const type = str(args[1]!).toLowerCase();
+      switch (type) {
+        case "master":
+          return this.replica.killLink();
+        case "replica":
+        case "slave":
+          return this.master.killReplicas();
+        case "normal": {
+          let n = 0;
+          for (const c of [...this.sockets("client"), ...this.sockets("monitor")]) {
+            if (c.session === s) continue;
+            c.ws.close(1000, "killed");
+            this.dropConn(c.ws);
+            n++;
+          }
+          return n;
+        }
+        case "pubsub":
+          return 0;
+        default:
+          return new RedisError(`ERR Unknown client type '${type}'`);
+      }
+    }
+    return new RedisError("ERR syntax error");
+  }
+
+  // --- the cron (one alarm does all the timing, like replicationCron) --------------------
+
+  /** Make sure the alarm fires within `inMs`. */
+  scheduleCron(inMs: number): void {
+    const at = Date.now() + inMs;
+    if (this.alarmAt !== null && this.alarmAt <= at && this.alarmAt > Date.now() - 5000) return;
+    this.alarmAt = at;
+    void this.ctx.storage.setAlarm(at);
+  }
+
+  override async alarm(): Promise<void> {
+    this.alarmAt = null;
+    const now = Date.now();
+    let next: number | null = null;
+    const need = (ms: number) => {
+      next = next === null ? ms : Math.min(next, ms);
+    };
+    // Active expiry (masters only; replicas wait for the master's DEL).
+    if (this.meta.role === "master") {
+      const n = this.engine.activeExpire(ACTIVE_EXPIRE_KEYS_PER_STEP);
+      if (n === ACTIVE_EXPIRE_KEYS_PER_STEP) need(10);
+      const t = this.engine.ks.nextExpiry();
+      if (t !== null) need(Math.max(10, t - now));
+    }
+    const m = await this.master.cron(now);
+    if (m !== null) need(m);
+    const r = await this.replica.cron(now);
+    if (r !== null) need(r);
+    const s = await this.snapshots.cron(now);
+    if (s !== null) need(s);
+    if (next !== null) this.scheduleCron(next);
+  }
+
+  // --- test hooks (reached through runInDurableObject only) ------------------------------
+
+  /** Current offsets and states, for tests and the admin API. */
+  status() {
+    return {
+      db: this.db,
+      node: this.name,
+      role: this.meta.role,
+      replid: this.meta.replid,
+      offset: this.backlog.offset,
+      link: this.replica.state,
+      replicas: this.master.list(),
+    };
+  }
 }

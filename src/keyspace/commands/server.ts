@@ -1,3 +1,268 @@
-import type { CommandSpec } from "../command.ts";
+/**
+ * Server commands: PING ECHO TIME INFO COMMAND CONFIG DEBUG ROLE REPLICAOF CLIENT WAIT HELLO
+ * QUIT RESET. The ones that act on the node (DEBUG RESTART, REPLICAOF, CLIENT KILL, WAIT)
+ * go through `ctx.node` and are flagged `async`.
+ */
+import { DEBUG_SLEEP_MS_MAX } from "../../limits.ts";
+import { OK, PONG, type Reply, RespMap, Simple, Verbatim } from "../../protocol/reply.ts";
+import { str, utf8 } from "../../util/bytes.ts";
+import { floatArg, intArg, opt } from "../args.ts";
+import { type CommandSpec, type Ctx, cmd } from "../command.ts";
+import { datasetDigest, valueDigest } from "../digest.ts";
+import { E, fail } from "../errors.ts";
+import { COMMANDS } from "../table.ts";
 
-export const serverCommands: CommandSpec[] = [];
+const startedMs = Date.now();
+
+function subError(ctx: Ctx): never {
+  fail(`ERR unknown subcommand '${str(ctx.argv[1]!).slice(0, 128)}'. Try ${ctx.name.toUpperCase()} HELP.`);
+}
+
+function info(ctx: Ctx): Reply {
+  const wanted = ctx.argv.slice(1).map(opt);
+  const all = wanted.length === 0 || wanted.includes("all") || wanted.includes("everything") || wanted.includes("default");
+  const sections: string[] = [];
+  const want = (s: string) => all || wanted.includes(s);
+  if (want("server")) {
+    sections.push(
+      [
+        "# Server",
+        "redis_version:7.0.15",
+        "redis_mode:standalone",
+        "os:Cloudflare Workers (edge-replica)",
+        "arch_bits:64",
+        "multiplexing_api:durable-object",
+        `uptime_in_seconds:${Math.floor((Date.now() - startedMs) / 1000)}`,
+        `uptime_in_days:${Math.floor((Date.now() - startedMs) / 86_400_000)}`,
+        "executable:edge-replica",
+      ].join("\r\n"),
+    );
+  }
+  for (const name of ["clients", "stats", "replication"]) {
+    if (!want(name)) continue;
+    const s = ctx.node.infoSection(name);
+    if (s !== null) sections.push(s);
+  }
+  if (want("keyspace")) {
+    const lines = ["# Keyspace"];
+    for (const d of ctx.ks.dbStats()) lines.push(`db${d.db}:keys=${d.keys},expires=${d.expires},avg_ttl=0`);
+    sections.push(lines.join("\r\n"));
+  }
+  return new Verbatim(sections.join("\r\n\r\n") + "\r\n");
+}
+
+/** COMMAND INFO entry in Redis 7's shape: name arity flags first last step acl-categories tips key-specs subcommands. */
+function commandInfo(spec: CommandSpec): Reply {
+  return [
+    utf8(spec.name),
+    spec.arity,
+    spec.flags.filter((f) => f !== "async" && f !== "no-multi").map((f) => new Simple(f)),
+    spec.firstKey,
+    spec.lastKey,
+    spec.step,
+    [],
+    [],
+    [],
+    [],
+  ];
+}
+
+function command(ctx: Ctx): Reply {
+  if (ctx.argv.length === 1) return [...COMMANDS.values()].map(commandInfo);
+  const sub = opt(ctx.argv[1]!);
+  switch (sub) {
+    case "count":
+      if (ctx.argv.length !== 2) fail(E.arity("command|count"));
+      return COMMANDS.size;
+    case "info": {
+      const names = ctx.argv.length === 2 ? [...COMMANDS.keys()] : ctx.argv.slice(2).map(opt);
+      return names.map((n) => {
+        const s = COMMANDS.get(n);
+        return s ? commandInfo(s) : null;
+      });
+    }
+    case "list":
+      return [...COMMANDS.keys()].map((n) => utf8(n));
+    case "docs":
+      return new RespMap([]);
+    default:
+      subError(ctx);
+  }
+}
+
+function config(ctx: Ctx): Reply {
+  if (ctx.argv.length < 2) fail(E.arity("config"));
+  const sub = opt(ctx.argv[1]!);
+  switch (sub) {
+    case "get": {
+      if (ctx.argv.length < 3) fail(E.arity("config|get"));
+      const out: [Reply, Reply][] = [];
+      const seen = new Set<string>();
+      for (const p of ctx.argv.slice(2)) {
+        for (const [k, v] of ctx.node.configGet(str(p).toLowerCase())) {
+          if (seen.has(k)) continue;
+          seen.add(k);
+          out.push([utf8(k), utf8(v)]);
+        }
+      }
+      return new RespMap(out);
+    }
+    case "set": {
+      if (ctx.argv.length < 4 || ctx.argv.length % 2 !== 0) fail(E.arity("config|set"));
+      // Validate every pair before applying any (Redis 7 applies CONFIG SET atomically).
+      const pairs: [string, string][] = [];
+      for (let i = 2; i < ctx.argv.length; i += 2) pairs.push([str(ctx.argv[i]!).toLowerCase(), str(ctx.argv[i + 1]!)]);
+      for (const [k, v] of pairs) {
+        const e = ctx.node.configSet(k, v);
+        if (e) fail(e);
+      }
+      return OK;
+    }
+    case "resetstat":
+    case "rewrite":
+      return OK;
+    default:
+      subError(ctx);
+  }
+}
+
+function debug(ctx: Ctx): Reply | Promise<Reply> {
+  if (!ctx.node.debugEnabled()) {
+    fail(
+      "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.",
+    );
+  }
+  const sub = opt(ctx.argv[1]!);
+  switch (sub) {
+    case "digest":
+      if (ctx.argv.length !== 2) fail(E.syntax);
+      return new Simple(datasetDigest(ctx.ks));
+    case "digest-value":
+      return ctx.argv.slice(2).map((k) => new Simple(valueDigest(ctx.ks, ctx.ks.peek(ctx.db, k))));
+    case "sleep": {
+      if (ctx.argv.length !== 3) fail(E.syntax);
+      const ms = Math.min(DEBUG_SLEEP_MS_MAX, Math.max(0, floatArg(ctx.argv[2]!) * 1000));
+      // Redis blocks the whole server; so does this (a busy wait in the object's only thread).
+      const until = Date.now() + ms;
+      while (Date.now() < until) {
+        /* busy wait, as redis-server's usleep blocks its event loop */
+      }
+      return OK;
+    }
+    case "restart":
+    case "reload":
+      return ctx.node.debugRestart();
+    case "set-active-expire":
+      return OK;
+    case "help":
+      return ["DIGEST", "DIGEST-VALUE <key> [<key> ...]", "RESTART", "SLEEP <seconds>"].map((s) => new Simple(s));
+    default:
+      subError(ctx);
+  }
+}
+
+function client(ctx: Ctx): Reply | Promise<Reply> {
+  const sub = opt(ctx.argv[1]!);
+  const s = ctx.session;
+  switch (sub) {
+    case "id":
+      return s.id;
+    case "setname": {
+      if (ctx.argv.length !== 3) fail(E.arity("client|setname"));
+      const name = str(ctx.argv[2]!);
+      if (/[\s]/.test(name)) fail("ERR Client names cannot contain spaces, newlines or special characters.");
+      s.name = name.length ? name : null;
+      return OK;
+    }
+    case "getname":
+      return s.name === null ? null : utf8(s.name);
+    case "info":
+      return new Verbatim(`id=${s.id} addr=${s.addr} name=${s.name ?? ""} db=${s.db} resp=${s.resp}\n`);
+    case "list":
+      return new Verbatim(`id=${s.id} addr=${s.addr} name=${s.name ?? ""} db=${s.db} resp=${s.resp}\n`);
+    case "kill":
+      return ctx.node.clientKill(ctx.argv.slice(2), s);
+    case "setinfo":
+    case "no-evict":
+    case "no-touch":
+    case "reply":
+      return OK;
+    default:
+      subError(ctx);
+  }
+}
+
+function hello(ctx: Ctx): Reply {
+  let resp = ctx.session.resp;
+  let i = 1;
+  if (ctx.argv.length > 1) {
+    const v = intArg(ctx.argv[1]!, "ERR Protocol version is not an integer or out of range");
+    if (v !== 2 && v !== 3) fail("NOPROTO unsupported protocol version");
+    resp = v;
+    i = 2;
+  }
+  for (; i < ctx.argv.length; i++) {
+    const o = opt(ctx.argv[i]!);
+    if (o === "auth" && i + 2 < ctx.argv.length) i += 2;
+    else if (o === "setname" && i + 1 < ctx.argv.length) ctx.session.name = str(ctx.argv[++i]!);
+    else fail(`ERR Syntax error in HELLO option '${str(ctx.argv[i]!)}'`);
+  }
+  ctx.session.resp = resp;
+  return new RespMap([
+    [utf8("server"), utf8("redis")],
+    [utf8("version"), utf8("7.0.15")],
+    [utf8("proto"), resp],
+    [utf8("id"), ctx.session.id],
+    [utf8("mode"), utf8("standalone")],
+    [utf8("role"), utf8(ctx.node.isReplica() ? "replica" : "master")],
+    [utf8("modules"), []],
+  ]);
+}
+
+function replicaof(ctx: Ctx): Promise<Reply> {
+  const host = str(ctx.argv[1]!);
+  const port = str(ctx.argv[2]!);
+  if (host.toLowerCase() === "no" && port.toLowerCase() === "one") return ctx.node.replicaOf(null);
+  // Inside one database, a node is named by its node name; the port argument is ignored.
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(host)) fail("ERR Invalid node name");
+  return ctx.node.replicaOf(host);
+}
+
+export const serverCommands: CommandSpec[] = [
+  cmd("ping", -1, ["fast", "stale"], [0, 0, 0], (ctx) => {
+    if (ctx.argv.length > 2) fail(E.arity("ping"));
+    return ctx.argv.length === 2 ? ctx.argv[1]! : PONG;
+  }),
+  cmd("echo", 2, ["fast", "stale"], [0, 0, 0], (ctx) => ctx.argv[1]!),
+  cmd("time", 1, ["fast", "stale"], [0, 0, 0], (ctx) => {
+    const us = BigInt(ctx.now) * 1000n;
+    return [utf8(String(us / 1_000_000n)), utf8(String(us % 1_000_000n))];
+  }),
+  cmd("info", -1, ["stale"], [0, 0, 0], info),
+  cmd("command", -1, ["stale"], [0, 0, 0], command),
+  cmd("config", -2, ["admin", "stale", "no-multi"], [0, 0, 0], config),
+  cmd("debug", -2, ["admin", "stale", "async", "no-multi"], [0, 0, 0], debug),
+  cmd("role", 1, ["stale", "fast"], [0, 0, 0], (ctx) => ctx.node.role()),
+  cmd("replicaof", 3, ["admin", "stale", "async", "no-multi"], [0, 0, 0], replicaof),
+  cmd("slaveof", 3, ["admin", "stale", "async", "no-multi"], [0, 0, 0], replicaof),
+  cmd("client", -2, ["admin", "stale", "async", "no-multi"], [0, 0, 0], client),
+  cmd("wait", 3, ["async", "no-multi"], [0, 0, 0], (ctx) => {
+    const n = intArg(ctx.argv[1]!);
+    const t = intArg(ctx.argv[2]!, "ERR timeout is not an integer or out of range");
+    if (t < 0) fail("ERR timeout is negative");
+    return ctx.node.wait(n, t);
+  }),
+  cmd("hello", -1, ["fast", "stale", "no-multi"], [0, 0, 0], hello),
+  cmd("quit", -1, ["fast", "stale"], [0, 0, 0], (ctx) => {
+    ctx.session.closed = true;
+    return OK;
+  }),
+  cmd("reset", 1, ["fast", "stale", "no-multi"], [0, 0, 0], (ctx) => {
+    ctx.session.db = 0;
+    ctx.session.resp = 2;
+    ctx.session.name = null;
+    return new Simple("RESET");
+  }),
+  cmd("lastsave", 1, ["fast", "stale"], [0, 0, 0], () => Math.floor(startedMs / 1000)),
+];
+

@@ -1,0 +1,118 @@
+/**
+ * CONFIG GET/SET parameters a node supports, with Redis's names, defaults and validation,
+ * persisted in SQLite so they survive restarts.
+ */
+import { globMatch } from "../keyspace/args.ts";
+import { utf8 } from "../util/bytes.ts";
+
+type Kind = { t: "int"; min: number; max: number } | { t: "bool" } | { t: "memory"; min: number; max: number };
+
+interface Param {
+  name: string;
+  kind: Kind;
+  default: string;
+  aliases?: string[];
+}
+
+const MB = 1024 * 1024;
+
+export const PARAMS: Param[] = [
+  { name: "repl-backlog-size", kind: { t: "memory", min: 16 * 1024, max: 1024 * MB }, default: String(64 * MB) },
+  { name: "repl-backlog-ttl", kind: { t: "int", min: 0, max: 2 ** 31 - 1 }, default: "3600" },
+  { name: "repl-ping-replica-period", kind: { t: "int", min: 1, max: 2 ** 31 - 1 }, default: "10", aliases: ["repl-ping-slave-period"] },
+  { name: "repl-timeout", kind: { t: "int", min: 1, max: 2 ** 31 - 1 }, default: "60" },
+  { name: "replica-serve-stale-data", kind: { t: "bool" }, default: "yes", aliases: ["slave-serve-stale-data"] },
+  { name: "replica-read-only", kind: { t: "bool" }, default: "yes", aliases: ["slave-read-only"] },
+  { name: "min-replicas-to-write", kind: { t: "int", min: 0, max: 2 ** 31 - 1 }, default: "0", aliases: ["min-slaves-to-write"] },
+  { name: "min-replicas-max-lag", kind: { t: "int", min: 0, max: 2 ** 31 - 1 }, default: "10", aliases: ["min-slaves-max-lag"] },
+  { name: "replica-priority", kind: { t: "int", min: 0, max: 2 ** 31 - 1 }, default: "100", aliases: ["slave-priority"] },
+  { name: "repl-diskless-sync", kind: { t: "bool" }, default: "yes" },
+  { name: "databases", kind: { t: "int", min: 16, max: 16 }, default: "16" },
+];
+
+const byName = new Map<string, Param>();
+for (const p of PARAMS) {
+  byName.set(p.name, p);
+  for (const a of p.aliases ?? []) byName.set(a, p);
+}
+
+/** Parse Redis memory units (1k, 5mb, 1gb…). */
+function parseMemory(v: string): number | null {
+  const m = /^(\d+)(k|kb|m|mb|g|gb|b)?$/i.exec(v.trim());
+  if (!m) return null;
+  const n = Number(m[1]);
+  const u = (m[2] ?? "b").toLowerCase();
+  const mult = u === "k" ? 1000 : u === "kb" ? 1024 : u === "m" ? 1e6 : u === "mb" ? MB : u === "g" ? 1e9 : u === "gb" ? 1024 * MB : 1;
+  return n * mult;
+}
+
+export class NodeConfig {
+  private readonly values = new Map<string, string>();
+
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec("CREATE TABLE IF NOT EXISTS node_config (name TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    for (const r of sql.exec("SELECT name, value FROM node_config")) this.values.set(r.name as string, r.value as string);
+  }
+
+  get(name: string): string {
+    const p = byName.get(name);
+    if (!p) throw new Error(`unknown config ${name}`);
+    return this.values.get(p.name) ?? p.default;
+  }
+
+  int(name: string): number {
+    return Number(this.get(name));
+  }
+
+  bool(name: string): boolean {
+    return this.get(name) === "yes";
+  }
+
+  /** CONFIG GET pattern → [name, value] pairs. */
+  match(pattern: string): [string, string][] {
+    const pat = utf8(pattern);
+    return PARAMS.filter((p) => globMatch(pat, utf8(p.name)) || (p.aliases ?? []).some((a) => globMatch(pat, utf8(a)))).map((p) => [
+      p.name,
+      this.get(p.name),
+    ]);
+  }
+
+  /** Validate without applying; returns Redis's error text or null. */
+  check(name: string, value: string): string | null {
+    const p = byName.get(name);
+    if (!p) return `ERR Unknown option or number of arguments for CONFIG SET - '${name}'`;
+    return this.normalize(p, value) === null ? `ERR CONFIG SET failed (possibly related to argument '${name}') - argument couldn't be parsed into an integer` : null;
+  }
+
+  private normalize(p: Param, value: string): string | null {
+    switch (p.kind.t) {
+      case "bool": {
+        const v = value.toLowerCase();
+        return v === "yes" || v === "no" ? v : null;
+      }
+      case "int": {
+        if (!/^-?\d+$/.test(value)) return null;
+        const n = Number(value);
+        return n >= p.kind.min && n <= p.kind.max ? String(n) : null;
+      }
+      case "memory": {
+        const n = parseMemory(value);
+        return n !== null && n >= p.kind.min && n <= p.kind.max ? String(n) : null;
+      }
+    }
+  }
+
+  set(name: string, value: string): string | null {
+    const p = byName.get(name);
+    if (!p) return `ERR Unknown option or number of arguments for CONFIG SET - '${name}'`;
+    const v = this.normalize(p, value);
+    if (v === null) {
+      return p.kind.t === "bool"
+        ? `ERR CONFIG SET failed (possibly related to argument '${name}') - argument must be 'yes' or 'no'`
+        : `ERR CONFIG SET failed (possibly related to argument '${name}') - argument couldn't be parsed into an integer`;
+    }
+    this.values.set(p.name, v);
+    this.sql.exec("INSERT OR REPLACE INTO node_config (name, value) VALUES (?, ?)", p.name, v);
+    return null;
+  }
+}

@@ -1,0 +1,459 @@
+/**
+ * The master side of replication (Redis replication.c, "MASTER" half): the handshake a
+ * replica sends (PING, REPLCONF, PSYNC), partial resynchronization from the backlog, full
+ * resynchronization through an R2 snapshot, the stream to attached replicas, ACKs, WAIT,
+ * min-replicas-to-write, and the master part of the replication cron.
+ *
+ * Wire conventions over the WebSocket: replies to the handshake and control lines
+ * (`+FULLRESYNC`, `+CONTINUE`, `+SNAPSHOT`) travel in text frames; the stream travels in
+ * binary frames, and only binary bytes count in offsets.
+ */
+import type { Engine } from "../keyspace/engine.ts";
+import type { NodeConfig } from "../node/config.ts";
+import { RedisError, type Reply } from "../protocol/reply.ts";
+import { str, utf8 } from "../util/bytes.ts";
+import type { Backlog } from "./backlog.ts";
+import type { ReplMeta } from "./meta.ts";
+import type { Snapshot, SnapshotManager } from "./snapshot.ts";
+
+/** Per-replica state, persisted in the socket's attachment so it survives hibernation. */
+export interface ReplicaInfo {
+  id: number;
+  /** `REPLCONF name` (or ip-address): the replica's node name. */
+  name: string;
+  region: string;
+  port: number;
+  capaPsync2: boolean;
+  /** Redis's slave states: wait_bgsave (snapshot being made), send_bulk (snapshot ready, replica loading), online. */
+  state: "handshake" | "wait_bgsave" | "send_bulk" | "online";
+  /** Last `REPLCONF ACK` offset. */
+  ackOffset: number;
+  lastAckMs: number;
+  /** Snapshot the replica is syncing from, while not online. */
+  snapshotId: number | null;
+  /** Offset of that snapshot. */
+  syncOffset: number;
+}
+
+/** The node's socket to one replica. */
+export interface ReplicaTransport {
+  ws: WebSocket;
+  sendText(s: string): void;
+  sendBinary(b: Uint8Array): void;
+  close(reason: string): void;
+  save(info: ReplicaInfo): void;
+}
+
+/** What the master side needs from its node. */
+export interface MasterHost {
+  meta: ReplMeta;
+  backlog: Backlog;
+  engine: Engine;
+  config: NodeConfig;
+  snapshots: SnapshotManager;
+  replica: { state: string; streamDb(): number };
+  scheduleCron(inMs: number): void;
+  sockets(kind: "replication"): unknown[];
+}
+
+interface Attached {
+  t: ReplicaTransport;
+  info: ReplicaInfo;
+}
+
+let nextReplicaId = 1;
+
+export class MasterSide {
+  private readonly attached = new Map<WebSocket, Attached>();
+  private rehydrated = false;
+  private lastPingMs = Date.now();
+  private noReplicasSinceMs: number | null = Date.now();
+  private readonly waiters: { offset: number; need: number; resolve: (n: number) => void }[] = [];
+  /** INFO stats counters. */
+  syncFull = 0;
+  syncPartialOk = 0;
+  syncPartialErr = 0;
+  /** Why the last partial resync was refused (tests and logs). */
+  lastPsyncRefusal = "";
+  /** Bytes sent by the last +CONTINUE (tests compare it with the bytes missed). */
+  lastContinueBytes = 0;
+
+  constructor(private readonly host: MasterHost) {
+    host.engine.writeGate = () => this.writeGate();
+  }
+
+  /** After hibernation the runtime map is empty: rebuild it from the sockets' attachments. */
+  private ensureLoaded(): void {
+    if (this.rehydrated) return;
+    this.rehydrated = true;
+    this.host.sockets("replication"); // conn() → reattach() for each
+  }
+
+  reattach(t: ReplicaTransport, info: ReplicaInfo): void {
+    this.attached.set(t.ws, { t, info });
+    nextReplicaId = Math.max(nextReplicaId, info.id + 1);
+  }
+
+  detach(t: ReplicaTransport): void {
+    const a = this.attached.get(t.ws);
+    this.attached.delete(t.ws);
+    if (a) console.log(`replication: replica ${a.info.name} disconnected (state ${a.info.state})`);
+    if (this.attached.size === 0) this.noReplicasSinceMs = Date.now();
+  }
+
+  private get(t: ReplicaTransport): Attached {
+    let a = this.attached.get(t.ws);
+    if (!a) {
+      a = {
+        t,
+        info: {
+          id: nextReplicaId++,
+          name: "?",
+          region: "",
+          port: 0,
+          capaPsync2: false,
+          state: "handshake",
+          ackOffset: 0,
+          lastAckMs: Date.now(),
+          snapshotId: null,
+          syncOffset: 0,
+        },
+      };
+      this.attached.set(t.ws, a);
+      this.noReplicasSinceMs = null;
+    }
+    return a;
+  }
+
+  /** A command on a replication socket. Replies go out as text frames; nothing is returned. */
+  command(t: ReplicaTransport, argv: Uint8Array[]): undefined {
+    const a = this.get(t);
+    const name = str(argv[0]!).toLowerCase();
+    const reply = (r: string) => t.sendText(r);
+    a.info.lastAckMs = Date.now(); // any traffic from the replica proves the link alive
+    switch (name) {
+      case "ping":
+        reply("+PONG\r\n");
+        return;
+      case "auth":
+        // The link was authenticated before it reached us (binding or replication secret).
+        reply("+OK\r\n");
+        return;
+      case "replconf":
+        this.replconf(a, argv, reply);
+        return;
+      case "psync":
+        if (argv.length !== 3) {
+          reply(`-ERR wrong number of arguments for 'psync' command\r\n`);
+          return;
+        }
+        this.psync(a, str(argv[1]!), Number(str(argv[2]!)));
+        return;
+      default:
+        reply(`-ERR unknown command '${name.slice(0, 128)}' on a replication link\r\n`);
+        return;
+    }
+  }
+
+  private replconf(a: Attached, argv: Uint8Array[], reply: (s: string) => void): void {
+    if (argv.length % 2 === 0) {
+      reply("-ERR syntax error\r\n");
+      return;
+    }
+    for (let i = 1; i < argv.length; i += 2) {
+      const opt = str(argv[i]!).toLowerCase();
+      const val = str(argv[i + 1]!);
+      switch (opt) {
+        case "listening-port":
+          a.info.port = Number(val) || 0;
+          break;
+        case "ip-address":
+        case "name":
+          a.info.name = val;
+          break;
+        case "region":
+          a.info.region = val;
+          break;
+        case "capa":
+          if (val.toLowerCase() === "psync2") a.info.capaPsync2 = true;
+          break;
+        case "ack": {
+          // No reply to ACK (Redis: "this command does not reply anything").
+          const off = Number(val);
+          if (Number.isFinite(off) && off > a.info.ackOffset) a.info.ackOffset = off;
+          a.info.lastAckMs = Date.now();
+          if (a.info.state === "send_bulk" && a.info.ackOffset >= a.info.syncOffset) {
+            a.info.state = "online";
+            a.info.snapshotId = null;
+            console.log(`replication: replica ${a.info.name} online at offset ${a.info.ackOffset}`);
+          }
+          a.t.save(a.info);
+          this.checkWaiters();
+          return;
+        }
+        case "getack":
+          return;
+        default:
+          reply(`-ERR Unrecognized REPLCONF option: ${opt}\r\n`);
+          return;
+      }
+    }
+    a.t.save(a.info);
+    reply("+OK\r\n");
+  }
+
+  /** masterTryPartialResynchronization, then the full resync when it is refused. */
+  private psync(a: Attached, replid: string, psyncOffset: number): void {
+    const { meta, backlog } = this.host;
+    const refuse = (why: string) => {
+      this.lastPsyncRefusal = why;
+      console.log(`replication: partial resync refused for ${a.info.name}: ${why}`);
+      if (replid !== "?") this.syncPartialErr++;
+    };
+    let partial = false;
+    if (replid === "?") refuse("the replica asked for a full resync (PSYNC ? -1)");
+    else if (!Number.isInteger(psyncOffset)) refuse(`bad offset ${psyncOffset}`);
+    else if (replid !== meta.replid && !(replid === meta.replid2 && psyncOffset <= meta.secondReplidOffset)) {
+      refuse(
+        replid === meta.replid2
+          ? `replid2 matches but offset ${psyncOffset} is past second_repl_offset ${meta.secondReplidOffset}`
+          : `replication id mismatch (replica asked for '${replid}', my ids are '${meta.replid}' and '${meta.replid2}')`,
+      );
+    } else if (!backlog.covers(psyncOffset - 1)) {
+      refuse(`offset ${psyncOffset} is outside the backlog (first byte ${backlog.firstByte + 1}, offset ${backlog.offset})`);
+    } else partial = true;
+
+    if (partial) {
+      a.t.sendText(a.info.capaPsync2 ? `+CONTINUE ${meta.replid}\r\n` : "+CONTINUE\r\n");
+      let sent = 0;
+      for (const chunk of backlog.readFrom(psyncOffset - 1)) {
+        a.t.sendBinary(chunk);
+        sent += chunk.length;
+      }
+      this.lastContinueBytes = sent;
+      a.info.state = "online";
+      a.info.ackOffset = psyncOffset - 1;
+      a.info.lastAckMs = Date.now();
+      a.t.save(a.info);
+      this.syncPartialOk++;
+      console.log(`replication: partial resync with ${a.info.name} from offset ${psyncOffset}, ${sent} bytes`);
+      this.host.scheduleCron(1000);
+      return;
+    }
+    // A replica serves full syncs only while its own data is whole (Redis: -NOMASTERLINK).
+    if (meta.role === "replica" && this.host.replica.state !== "connected") {
+      a.t.sendText("-NOMASTERLINK Can't SYNC while not connected with my master\r\n");
+      return;
+    }
+    this.fullResync(a);
+  }
+
+  private fullResync(a: Attached): void {
+    const { meta, backlog, snapshots } = this.host;
+    const snap = snapshots.forReplica(meta.replid, backlog.firstByte, () => {
+      // A new cut: the first command after it must carry a SELECT (Redis: slaveseldb = -1).
+      if (meta.role === "master") this.host.engine.resetStreamDb();
+      return { offset: backlog.offset, streamDb: meta.role === "master" ? -1 : this.host.replica.streamDb() };
+    });
+    this.syncFull++;
+    a.info.state = snap.state === "ready" ? "send_bulk" : "wait_bgsave";
+    a.info.snapshotId = snap.id;
+    a.info.syncOffset = snap.offset;
+    a.info.ackOffset = snap.offset;
+    a.info.lastAckMs = Date.now();
+    a.t.save(a.info);
+    a.t.sendText(`+FULLRESYNC ${meta.replid} ${snap.offset}\r\n`);
+    // Stream from the cut on at once; the replica buffers it while it loads the snapshot.
+    for (const chunk of backlog.readFrom(snap.offset)) a.t.sendBinary(chunk);
+    if (snap.state === "ready") a.t.sendText(snapshotLine(snap));
+    console.log(`replication: full resync of ${a.info.name} with snapshot #${snap.id} at offset ${snap.offset} (${snap.state})`);
+    this.host.scheduleCron(0);
+  }
+
+  /** The snapshot manager reports a snapshot finished (or failed). */
+  snapshotDone(snap: Snapshot, error: string | null): void {
+    this.ensureLoaded();
+    for (const a of [...this.attached.values()]) {
+      if (a.info.snapshotId !== snap.id || a.info.state === "online") continue;
+      if (error) {
+        a.t.sendText(`-ERR snapshot failed: ${error}\r\n`);
+        a.t.close("snapshot failed");
+        this.attached.delete(a.t.ws);
+        continue;
+      }
+      a.info.state = "send_bulk";
+      a.t.save(a.info);
+      a.t.sendText(snapshotLine(snap));
+    }
+  }
+
+  /** Snapshot ids still needed by a syncing replica. */
+  snapshotsInUse(): Set<number> {
+    this.ensureLoaded();
+    const s = new Set<number>();
+    for (const a of this.attached.values()) if (a.info.snapshotId !== null) s.add(a.info.snapshotId);
+    return s;
+  }
+
+  /** Stream bytes to every attached replica past the handshake. */
+  feed(bytes: Uint8Array): void {
+    this.ensureLoaded();
+    for (const a of this.attached.values()) {
+      if (a.info.state !== "handshake") a.t.sendBinary(bytes);
+    }
+  }
+
+  /** Drop every replica link (CLIENT KILL TYPE replica); answers the count. */
+  killReplicas(): number {
+    this.ensureLoaded();
+    const n = this.attached.size;
+    for (const a of [...this.attached.values()]) {
+      a.t.close("killed");
+      this.attached.delete(a.t.ws);
+    }
+    if (n) this.noReplicasSinceMs = Date.now();
+    return n;
+  }
+
+  list(): ReplicaInfo[] {
+    this.ensureLoaded();
+    return [...this.attached.values()].map((a) => ({ ...a.info }));
+  }
+
+  // --- WAIT and min-replicas -------------------------------------------------------------
+
+  private acked(offset: number): number {
+    let n = 0;
+    for (const a of this.attached.values()) if (a.info.state === "online" && a.info.ackOffset >= offset) n++;
+    return n;
+  }
+
+  async wait(need: number, timeoutMs: number): Promise<Reply> {
+    if (this.host.meta.role === "replica") {
+      return new RedisError("ERR WAIT cannot be used with replica instances.");
+    }
+    this.ensureLoaded();
+    const offset = this.host.backlog.offset;
+    const have = this.acked(offset);
+    if (have >= need || this.attached.size === 0) return have;
+    this.host.engine.propagateRaw(["REPLCONF", "GETACK", "*"]);
+    return new Promise<number>((resolve) => {
+      const w = { offset, need, resolve };
+      this.waiters.push(w);
+      if (timeoutMs > 0) {
+        setTimeout(() => {
+          const i = this.waiters.indexOf(w);
+          if (i >= 0) this.waiters.splice(i, 1);
+          resolve(this.acked(offset));
+        }, timeoutMs);
+      }
+    });
+  }
+
+  private checkWaiters(): void {
+    for (let i = this.waiters.length - 1; i >= 0; i--) {
+      const w = this.waiters[i]!;
+      const n = this.acked(w.offset);
+      if (n >= w.need) {
+        this.waiters.splice(i, 1);
+        w.resolve(n);
+      }
+    }
+  }
+
+  /** min-replicas-to-write: refuse writes without enough replicas that acked recently. */
+  private writeGate(): string | null {
+    const min = this.host.config.int("min-replicas-to-write");
+    if (min <= 0 || this.host.meta.role !== "master") return null;
+    this.ensureLoaded();
+    const maxLagMs = this.host.config.int("min-replicas-max-lag") * 1000;
+    const now = Date.now();
+    let good = 0;
+    for (const a of this.attached.values()) if (a.info.state === "online" && now - a.info.lastAckMs <= maxLagMs) good++;
+    return good >= min ? null : "NOREPLICAS Not enough good replicas to write.";
+  }
+
+  // --- cron ------------------------------------------------------------------------------
+
+  /** The master half of replicationCron. Returns when it wants to run again (ms), or null. */
+  async cron(now: number): Promise<number | null> {
+    this.ensureLoaded();
+    const { config, meta } = this.host;
+    const timeoutMs = config.int("repl-timeout") * 1000;
+    for (const a of [...this.attached.values()]) {
+      if (now - a.info.lastAckMs > timeoutMs) {
+        console.log(`replication: disconnecting timed out replica ${a.info.name}`);
+        a.t.close("timeout");
+        this.attached.delete(a.t.ws);
+      }
+    }
+    if (this.attached.size === 0) {
+      this.noReplicasSinceMs ??= now;
+      const ttlMs = config.int("repl-backlog-ttl") * 1000;
+      if (meta.role === "master" && ttlMs > 0 && this.host.backlog.histlen > 0) {
+        if (now - this.noReplicasSinceMs >= ttlMs) {
+          console.log("replication: backlog freed after repl-backlog-ttl with no replica");
+          this.host.backlog.free();
+          return null;
+        }
+        return this.noReplicasSinceMs + ttlMs - now;
+      }
+      return null;
+    }
+    if (meta.role === "master" && now - this.lastPingMs >= config.int("repl-ping-replica-period") * 1000) {
+      this.lastPingMs = now;
+      this.host.engine.propagateRaw(["ping"]);
+    }
+    return 1000;
+  }
+
+  // --- INFO / ROLE -----------------------------------------------------------------------
+
+  info(): string[] {
+    this.ensureLoaded();
+    return ["role:master", `connected_slaves:${this.attached.size}`, ...this.replicaLines(), ...replicationIdLines(this.host)];
+  }
+
+  replicaLines(): string[] {
+    this.ensureLoaded();
+    const now = Date.now();
+    return [...this.attached.values()].map(
+      (a, i) =>
+        `slave${i}:ip=${a.info.name},port=${a.info.port},state=${a.info.state === "handshake" ? "wait_bgsave" : a.info.state},offset=${a.info.ackOffset},lag=${Math.floor((now - a.info.lastAckMs) / 1000)}`,
+    );
+  }
+
+  role(): Reply {
+    this.ensureLoaded();
+    return [
+      utf8("master"),
+      this.host.backlog.offset,
+      [...this.attached.values()].map((a) => [utf8(a.info.name), utf8(String(a.info.port)), utf8(String(a.info.ackOffset))]),
+    ];
+  }
+
+  stats(): string[] {
+    return [`sync_full:${this.syncFull}`, `sync_partial_ok:${this.syncPartialOk}`, `sync_partial_err:${this.syncPartialErr}`];
+  }
+}
+
+/** The control line that tells a replica where its snapshot is. */
+export function snapshotLine(s: Snapshot): string {
+  return `+SNAPSHOT ${s.key} ${s.size} ${s.crc}\r\n`;
+}
+
+/** master_replid … repl_backlog_histlen, shared by both roles' INFO. */
+export function replicationIdLines(host: Pick<MasterHost, "meta" | "backlog" | "config">): string[] {
+  const { meta, backlog } = host;
+  return [
+    "master_failover_state:no-failover",
+    `master_replid:${meta.replid}`,
+    `master_replid2:${meta.replid2}`,
+    `master_repl_offset:${backlog.offset}`,
+    `second_repl_offset:${meta.secondReplidOffset}`,
+    "repl_backlog_active:1",
+    `repl_backlog_size:${host.config.int("repl-backlog-size")}`,
+    `repl_backlog_first_byte_offset:${backlog.firstByte + 1}`,
+    `repl_backlog_histlen:${backlog.histlen}`,
+  ];
+}

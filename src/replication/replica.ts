@@ -1,0 +1,546 @@
+/**
+ * The replica side of replication (Redis replication.c, "SLAVE" half): the link to our
+ * master, the handshake (syncWithMaster), applying the stream, the full-resync transfer
+ * through an R2 snapshot, ACKs, timeouts and reconnects. Driven by the node's alarm (cron).
+ *
+ * Offsets: the stream bytes of every fully applied command are appended to our own backlog
+ * in the same SQLite transaction as the data they changed, so the backlog's offset is the
+ * applied offset (Redis's reploff) and it survives restarts: that is our cached master.
+ * A MULTI … EXEC block from the master is applied only once EXEC has arrived, atomically.
+ */
+import type { Engine } from "../keyspace/engine.ts";
+import { newSession, type Session } from "../keyspace/command.ts";
+import type { NodeConfig } from "../node/config.ts";
+import type { Reply } from "../protocol/reply.ts";
+import { encodeCommand, RespParser } from "../protocol/resp.ts";
+import { str, utf8 } from "../util/bytes.ts";
+import { H_DB, H_NODE, NODE_ORIGIN } from "../http/node-protocol.ts";
+import type { Backlog } from "./backlog.ts";
+import type { FaultyBucket } from "./faults.ts";
+import { SnapshotLoader } from "./loader.ts";
+import type { ReplMeta } from "./meta.ts";
+import { replicationIdLines } from "./master.ts";
+
+/**
+ * Redis's replica states, in order:
+ * - none: not a replica.
+ * - connect: must (re)connect to the master (after backoff).
+ * - connecting: the WebSocket is being opened.
+ * - handshake: PING / REPLCONF / PSYNC exchanged.
+ * - transfer: full resync: buffering the stream while the snapshot is fetched and loaded.
+ * - connected: applying the stream.
+ */
+export type LinkState = "none" | "connect" | "connecting" | "handshake" | "transfer" | "connected";
+
+const TRANSITIONS: Record<LinkState, readonly LinkState[]> = {
+  none: ["connect"],
+  connect: ["connecting", "none"],
+  connecting: ["handshake", "connect", "none"],
+  handshake: ["transfer", "connected", "connect", "none"],
+  transfer: ["connected", "connect", "none"],
+  connected: ["connect", "none"],
+};
+
+/** Reconnect backoff: first retry, and the longest wait. */
+export const RECONNECT_MIN_MS = 100;
+export const RECONNECT_MAX_MS = 5000;
+/** Stream bytes buffered during a transfer are spilled to SQLite rows of at most this size. */
+const PENDING_ROW_BYTES = 1024 * 1024;
+/** Pending rows replayed per turn before yielding to other events. */
+const REPLAY_ROWS_PER_TURN = 8;
+
+export interface ReplicaHost {
+  db: string;
+  name: string;
+  meta: ReplMeta;
+  backlog: Backlog;
+  engine: Engine;
+  config: NodeConfig;
+  bucket: FaultyBucket;
+  sql: SqlStorage;
+  master: { killReplicas(): number; info(): string[]; replicaLines(): string[]; list(): unknown[] };
+  nodeStub(name: string): { fetch(input: RequestInfo, init?: RequestInit): Promise<Response> };
+  feedStream(bytes: Uint8Array): void;
+  scheduleCron(inMs: number): void;
+  applyRole(): void;
+}
+
+interface Transfer {
+  replid: string;
+  offset: number;
+  loading: boolean;
+  /** Bytes of the snapshot (from +SNAPSHOT) and how far the load got, for INFO. */
+  size: number;
+  read: number;
+}
+
+export class ReplicaSide {
+  state: LinkState;
+  private ws: WebSocket | null = null;
+  /** Increments on every new link, so callbacks of an old socket are ignored. */
+  private linkSeq = 0;
+  private parser = new RespParser("request");
+  private tx: { cmds: Uint8Array[][]; bytes: Uint8Array[] } | null = null;
+  private readonly session: Session;
+  private handshakeStep = 0;
+  private transfer: Transfer | null = null;
+  private attempts = 0;
+  private nextConnectMs = 0;
+  lastIoMs = 0;
+  private linkDownSinceMs = Date.now();
+  /** Counters for tests and INFO. */
+  fullSyncs = 0;
+  partialSyncs = 0;
+  loadFailures = 0;
+  lastLoadError = "";
+
+  constructor(private readonly host: ReplicaHost) {
+    this.state = host.meta.role === "replica" ? "connect" : "none";
+    this.session = newSession({ isMasterLink: true, addr: "master", db: host.meta.streamDb });
+    host.sql.exec("CREATE TABLE IF NOT EXISTS repl_pending (seq INTEGER PRIMARY KEY AUTOINCREMENT, data BLOB NOT NULL)");
+  }
+
+  private transition(to: LinkState): void {
+    const from = this.state;
+    if (from === to) return;
+    if (!TRANSITIONS[from].includes(to)) throw new Error(`replica state: illegal transition ${from} → ${to}`);
+    console.log(`replication[${this.host.name}]: ${from} → ${to}`);
+    this.state = to;
+    if (to === "connected") this.attempts = 0;
+    if (from === "connected") this.linkDownSinceMs = Date.now();
+    this.host.applyRole();
+  }
+
+  /** The database the master's stream has selected. */
+  streamDb(): number {
+    return this.session.db;
+  }
+
+  // --- role changes ----------------------------------------------------------------------
+
+  /** REPLICAOF name: follow a master, using our own history as the cached master. */
+  follow(masterName: string): void {
+    const { meta } = this.host;
+    this.dropLink("master changed");
+    if (meta.role === "master") meta.hasCachedMaster = true; // replicationCacheMasterUsingMyself
+    meta.role = "replica";
+    meta.masterName = masterName;
+    meta.save();
+    this.host.master.killReplicas(); // Redis 7.0 disconnectSlaves(): they resync with us
+    if (this.state === "none") this.transition("connect");
+    this.nextConnectMs = 0;
+  }
+
+  /** REPLICAOF NO ONE: become a master; keep the old history reachable as replid2. */
+  promote(): void {
+    const { meta, backlog } = this.host;
+    this.dropLink("promoted");
+    if (this.state !== "none") this.transition("none");
+    meta.role = "master";
+    meta.masterName = null;
+    meta.hasCachedMaster = false;
+    meta.shiftReplid(backlog.offset);
+    this.discardTransfer();
+    this.host.engine.resetStreamDb();
+    this.host.master.killReplicas();
+    console.log(`replication[${this.host.name}]: promoted to master, new replid ${meta.replid}, replid2 valid up to ${meta.secondReplidOffset}`);
+  }
+
+  /** CLIENT KILL TYPE master: drop the link (it comes back through the cron). */
+  killLink(): number {
+    if (this.ws === null) return 0;
+    this.linkDown("killed by CLIENT KILL TYPE master");
+    return 1;
+  }
+
+  // --- the link ----------------------------------------------------------------------------
+
+  private async connect(): Promise<void> {
+    const { meta, db } = this.host;
+    const masterName = meta.masterName;
+    if (!masterName) return;
+    this.transition("connecting");
+    const seq = ++this.linkSeq;
+    try {
+      const res = await this.host.nodeStub(masterName).fetch(`${NODE_ORIGIN}/replication`, {
+        headers: { Upgrade: "websocket", [H_DB]: db, [H_NODE]: masterName },
+      });
+      const ws = res.webSocket;
+      if (!ws) throw new Error(`master answered ${res.status} without a WebSocket`);
+      if (seq !== this.linkSeq || this.state !== "connecting") {
+        ws.accept();
+        ws.close(1000, "stale link");
+        return;
+      }
+      // Binary frames arrive as Blob by default with recent compatibility dates.
+      (ws as unknown as { binaryType: string }).binaryType = "arraybuffer";
+      ws.accept();
+      this.ws = ws;
+      ws.addEventListener("message", (e) => {
+        if (seq === this.linkSeq) this.onMessage(e.data as string | ArrayBuffer);
+      });
+      ws.addEventListener("close", () => {
+        if (seq === this.linkSeq) this.linkDown("connection closed by the master");
+      });
+      ws.addEventListener("error", () => {
+        if (seq === this.linkSeq) this.linkDown("connection error");
+      });
+      this.lastIoMs = Date.now();
+      this.transition("handshake");
+      this.handshakeStep = 0;
+      this.send(["PING"]);
+    } catch (e) {
+      if (seq === this.linkSeq) this.linkDown(`connect failed: ${String(e)}`);
+    }
+  }
+
+  private send(argv: string[]): void {
+    try {
+      this.ws?.send(encodeCommand(argv));
+    } catch {
+      // the close event follows
+    }
+  }
+
+  /** Close the socket without scheduling anything (role changes). */
+  private dropLink(why: string): void {
+    this.linkSeq++;
+    if (this.ws) {
+      try {
+        this.ws.close(1000, why.slice(0, 100));
+      } catch {
+        /* already closed */
+      }
+    }
+    this.ws = null;
+    this.parser = new RespParser("request");
+    this.tx = null;
+  }
+
+  /** The link is gone: back to `connect`, retry after a backoff. Data and offset are kept. */
+  linkDown(why: string): void {
+    if (this.state === "none" || this.state === "connect") return;
+    console.log(`replication[${this.host.name}]: link down: ${why}`);
+    this.dropLink(why);
+    if (this.transfer) this.discardTransfer();
+    this.transition("connect");
+    this.attempts++;
+    const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** Math.min(10, this.attempts - 1));
+    this.nextConnectMs = Date.now() + delay;
+    this.host.scheduleCron(delay);
+  }
+
+  private onMessage(data: string | ArrayBuffer): void {
+    this.lastIoMs = Date.now();
+    if (typeof data === "string") this.onControl(data);
+    else this.onStream(new Uint8Array(data));
+  }
+
+  /** Replies to the handshake and control lines from the master (text frames). */
+  private onControl(text: string): void {
+    for (const line of text.split("\r\n")) {
+      if (line.length === 0) continue;
+      this.onControlLine(line);
+    }
+  }
+
+  private onControlLine(line: string): void {
+    if (this.state === "handshake") {
+      if (this.handshakeStep === 0) {
+        // PING reply: anything starting with '+', or an auth error Redis also accepts.
+        if (!line.startsWith("+") && !line.startsWith("-NOAUTH") && !line.startsWith("-NOPERM")) {
+          this.linkDown(`error reply to PING from master: ${line}`);
+          return;
+        }
+        const { meta, backlog, name } = this.host;
+        this.send(["REPLCONF", "name", name, "listening-port", "0"]);
+        this.send(["REPLCONF", "capa", "eof", "capa", "psync2"]);
+        const psync = meta.hasCachedMaster ? [meta.replid, String(backlog.offset + 1)] : ["?", "-1"];
+        console.log(`replication[${name}]: trying a partial resynchronization (PSYNC ${psync.join(" ")})`);
+        this.send(["PSYNC", ...psync]);
+        this.handshakeStep = 1;
+        return;
+      }
+      if (this.handshakeStep === 1 || this.handshakeStep === 2) {
+        // REPLCONF replies: errors are non critical, as in Redis.
+        if (line.startsWith("-")) console.log(`replication[${this.host.name}]: (non critical) master replied to REPLCONF: ${line}`);
+        this.handshakeStep++;
+        return;
+      }
+      this.onPsyncReply(line);
+      return;
+    }
+    if (line.startsWith("+SNAPSHOT ") && this.state === "transfer" && this.transfer && !this.transfer.loading) {
+      const [, key, size, crc] = line.split(" ");
+      void this.load(key!, Number(size), crc!);
+      return;
+    }
+    if (line.startsWith("-")) {
+      this.linkDown(`master: ${line}`);
+      return;
+    }
+    // +PONG to our keepalive PINGs during a transfer, and anything else: nothing to do.
+  }
+
+  private onPsyncReply(line: string): void {
+    const { meta, backlog } = this.host;
+    if (line.startsWith("+FULLRESYNC ")) {
+      const [, replid, off] = line.split(" ");
+      if (!replid || replid.length !== 40 || !/^\d+$/.test(off ?? "")) {
+        this.linkDown(`bad FULLRESYNC reply: ${line}`);
+        return;
+      }
+      console.log(`replication[${this.host.name}]: full resync from master: ${replid}:${off}`);
+      this.fullSyncs++;
+      this.discardTransfer();
+      this.transfer = { replid, offset: Number(off), loading: false, size: 0, read: 0 };
+      // Our data is about to be replaced wholesale: our own replicas must resync.
+      this.host.master.killReplicas();
+      this.transition("transfer");
+      return;
+    }
+    if (line.startsWith("+CONTINUE")) {
+      const newId = line.split(" ")[1];
+      if (newId && newId !== meta.replid) {
+        // The master changed id (a promoted sibling): keep the old history as replid2.
+        meta.replid2 = meta.replid;
+        meta.secondReplidOffset = backlog.offset + 1;
+        meta.replid = newId;
+        meta.save();
+        this.host.master.killReplicas();
+      }
+      console.log(`replication[${this.host.name}]: partial resynchronization accepted at offset ${backlog.offset}`);
+      this.partialSyncs++;
+      this.transition("connected");
+      this.sendAck();
+      return;
+    }
+    // -NOMASTERLINK, -LOADING, errors: try again later.
+    this.linkDown(`PSYNC refused: ${line}`);
+  }
+
+  /** Stream bytes (binary frames). */
+  private onStream(bytes: Uint8Array): void {
+    if (this.state === "connected") this.apply(bytes);
+    else if (this.state === "transfer") this.spill(bytes);
+  }
+
+  /** Buffer stream bytes during a transfer, in SQLite (bounded memory whatever its size). */
+  private spill(bytes: Uint8Array): void {
+    for (let i = 0; i < bytes.length; i += PENDING_ROW_BYTES) {
+      this.host.sql.exec("INSERT INTO repl_pending (data) VALUES (?)", bytes.slice(i, i + PENDING_ROW_BYTES));
+    }
+  }
+
+  /**
+   * Apply stream bytes: every complete command is executed, and its bytes go to our backlog
+   * and sub-replicas in the same synchronous run (one SQLite transaction).
+   */
+  private apply(bytes: Uint8Array): void {
+    const out: Uint8Array[] = [];
+    this.parser.push(bytes);
+    while (true) {
+      let argv: Uint8Array[] | undefined;
+      try {
+        argv = this.parser.next() as Uint8Array[] | undefined;
+      } catch (e) {
+        this.linkDown(`protocol error in the stream: ${String(e)}`);
+        return;
+      }
+      if (argv === undefined) break;
+      if (argv.length === 0) continue;
+      const raw = encodeCommand(argv);
+      const name = str(argv[0]!).toLowerCase();
+      if (this.tx) {
+        this.tx.bytes.push(raw);
+        if (name === "exec") {
+          for (const c of this.tx.cmds) this.exec(c);
+          out.push(...this.tx.bytes);
+          this.tx = null;
+        } else this.tx.cmds.push(argv);
+        continue;
+      }
+      if (name === "multi") {
+        this.tx = { cmds: [], bytes: [raw] };
+        continue;
+      }
+      if (name === "replconf") {
+        // REPLCONF GETACK: answer with the offset before this command (Redis does the same).
+        if (out.length) {
+          this.host.feedStream(concatAll(out));
+          out.length = 0;
+        }
+        this.sendAck();
+        out.push(raw);
+        continue;
+      }
+      if (name !== "ping") this.exec(argv);
+      out.push(raw);
+    }
+    if (out.length) this.host.feedStream(concatAll(out));
+    this.host.meta.saveStreamDb(this.session.db);
+  }
+
+  private exec(argv: Uint8Array[]): Reply {
+    const r = this.host.engine.applyFromMaster(this.session, argv);
+    if (r instanceof Error) console.log(`replication[${this.host.name}]: command from master failed: ${str(argv[0]!)}: ${r.message}`);
+    return r;
+  }
+
+  private sendAck(): void {
+    this.send(["REPLCONF", "ACK", String(this.host.backlog.offset)]);
+  }
+
+  // --- full resync: load the snapshot, swap, replay the buffer ----------------------------
+
+  private async load(key: string, size: number, crc: string): Promise<void> {
+    const t = this.transfer!;
+    const seq = this.linkSeq;
+    t.loading = true;
+    t.size = size;
+    const loader = new SnapshotLoader(this.host.engine.ks);
+    loader.discard();
+    try {
+      const body = await this.host.bucket.getStream(key);
+      if (!body) throw new Error(`snapshot ${key} not found in R2`);
+      for await (const chunk of body) {
+        if (seq !== this.linkSeq || this.transfer !== t) return; // the link dropped meanwhile
+        loader.push(chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk as ArrayBuffer));
+        t.read = loader.bytes;
+        this.lastIoMs = Date.now();
+      }
+      if (seq !== this.linkSeq || this.transfer !== t) return;
+      const res = loader.finish({ size, crc });
+      // Swap, adopt the master's history, in one synchronous step.
+      loader.swap();
+      const { meta, backlog } = this.host;
+      backlog.reset(t.offset);
+      meta.replid = t.replid;
+      meta.clearReplid2();
+      meta.hasCachedMaster = true;
+      meta.save();
+      const sdb = Number(res.aux["repl-stream-db"] ?? "0");
+      this.session.db = Number.isInteger(sdb) && sdb >= 0 ? sdb : 0;
+      this.tx = null;
+      this.parser = new RespParser("request");
+      console.log(`replication[${this.host.name}]: loaded snapshot ${key}: ${res.keys} keys, ${res.bytes} bytes, offset ${t.offset}`);
+      await this.replay(seq, t);
+    } catch (e) {
+      loader.discard();
+      this.loadFailures++;
+      this.lastLoadError = String(e instanceof Error ? e.message : e);
+      console.log(`replication[${this.host.name}]: snapshot refused, keeping the old data: ${this.lastLoadError}`);
+      if (seq === this.linkSeq) this.linkDown("snapshot load failed");
+    }
+  }
+
+  /** Apply the stream buffered during the transfer, then switch to applying it live. */
+  private async replay(seq: number, t: Transfer): Promise<void> {
+    while (true) {
+      if (seq !== this.linkSeq || this.transfer !== t) return;
+      const rows = this.host.sql.exec("SELECT seq, data FROM repl_pending ORDER BY seq LIMIT ?", REPLAY_ROWS_PER_TURN).toArray();
+      if (rows.length === 0) {
+        // Same synchronous turn as the emptiness check: no frame can slip in between.
+        this.transfer = null;
+        this.transition("connected");
+        this.sendAck();
+        return;
+      }
+      for (const r of rows) {
+        this.apply(new Uint8Array(r.data as ArrayBuffer));
+        this.host.sql.exec("DELETE FROM repl_pending WHERE seq = ?", r.seq as number);
+      }
+      await new Promise((r) => setTimeout(r, 0));
+    }
+  }
+
+  private discardTransfer(): void {
+    this.transfer = null;
+    this.host.sql.exec("DELETE FROM repl_pending");
+  }
+
+  // --- cron ----------------------------------------------------------------------------------
+
+  /** The replica half of replicationCron. Returns when it wants to run again (ms), or null. */
+  async cron(now: number): Promise<number | null> {
+    if (this.host.meta.role !== "replica") return null;
+    if (this.state === "none") this.transition("connect");
+    const timeoutMs = this.host.config.int("repl-timeout") * 1000;
+    switch (this.state) {
+      case "connect":
+        if (now >= this.nextConnectMs) {
+          await this.connect();
+          return 1000;
+        }
+        return this.nextConnectMs - now;
+      case "connecting":
+        return 1000;
+      case "handshake":
+      case "transfer":
+      case "connected":
+        if (now - this.lastIoMs > timeoutMs) {
+          this.linkDown(`timeout: no data from the master for ${Math.round((now - this.lastIoMs) / 1000)} s`);
+          return RECONNECT_MIN_MS;
+        }
+        if (this.state === "connected") this.sendAck();
+        else if (this.state === "transfer") this.send(["PING"]);
+        return 1000;
+    }
+    return 1000;
+  }
+
+  // --- INFO / ROLE -----------------------------------------------------------------------------
+
+  info(): string[] {
+    const { meta, backlog, config } = this.host;
+    const up = this.state === "connected";
+    const lines = [
+      "role:slave",
+      `master_host:${meta.masterName ?? ""}`,
+      "master_port:0",
+      `master_link_status:${up ? "up" : "down"}`,
+      `master_last_io_seconds_ago:${this.ws ? Math.floor((Date.now() - this.lastIoMs) / 1000) : -1}`,
+      `master_sync_in_progress:${this.state === "transfer" ? 1 : 0}`,
+      `slave_read_repl_offset:${backlog.offset}`,
+      `slave_repl_offset:${backlog.offset}`,
+    ];
+    if (this.state === "transfer" && this.transfer) {
+      const t = this.transfer;
+      lines.push(
+        `master_sync_total_bytes:${t.size}`,
+        `master_sync_read_bytes:${t.read}`,
+        `master_sync_left_bytes:${Math.max(0, t.size - t.read)}`,
+        `master_sync_perc:${t.size ? ((100 * t.read) / t.size).toFixed(2) : "0.00"}`,
+        `master_sync_last_io_seconds_ago:${Math.floor((Date.now() - this.lastIoMs) / 1000)}`,
+      );
+    }
+    if (!up) lines.push(`master_link_down_since_seconds:${Math.floor((Date.now() - this.linkDownSinceMs) / 1000)}`);
+    lines.push(
+      `slave_priority:${config.int("replica-priority")}`,
+      `slave_read_only:${config.bool("replica-read-only") ? 1 : 0}`,
+      "replica_announced:1",
+      `connected_slaves:${this.host.master.list().length}`,
+      ...this.host.master.replicaLines(),
+      ...replicationIdLines(this.host),
+    );
+    return lines;
+  }
+
+  role(): Reply {
+    const s = this.state === "transfer" ? "sync" : this.state === "none" ? "connect" : this.state;
+    return [utf8("slave"), utf8(this.host.meta.masterName ?? ""), 0, utf8(s), this.host.backlog.offset];
+  }
+}
+
+function concatAll(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

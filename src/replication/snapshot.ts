@@ -1,0 +1,393 @@
+/**
+ * Full-resync snapshots: an RDB of the keyspace as of an exact stream offset, written to R2
+ * while writes continue, without a fork and without holding the keyspace in memory.
+ *
+ * The cut (Dragonfly's serialize-before-mutate, conservative variant): at offset O the job
+ * records the largest key id M. It then walks keys with id ≤ M in id order (`cursor`), a
+ * batch per step, yielding to other events between steps. Before any write changes or
+ * deletes a key that the walk has not reached yet (id in (cursor, M]), the keyspace's
+ * `beforeWrite` hook serializes that key first and remembers it (`preDumped`); the walk then
+ * skips it. Keys created after the cut get ids > M (kv_keys ids are AUTOINCREMENT, never
+ * reused) and are not in the snapshot; their creation is in the stream after O. FLUSHDB and
+ * FLUSHALL serialize every key they are about to drop first. So the file is exactly the
+ * keyspace at O, and a write never waits for more than the keys it touches.
+ *
+ * Output: RDB bytes are staged in SQLite rows of STAGE_ROW_BYTES and uploaded to R2 as
+ * multipart parts of PART_BYTES (R2 needs ≥ 5 MiB equal parts), so memory stays bounded by
+ * one part whatever the keyspace size. A small snapshot is one plain put.
+ */
+import type { KeyMeta, Keyspace } from "../keyspace/store.ts";
+import { TYPE } from "../keyspace/schema.ts";
+import { RdbWriter } from "../protocol/rdb/writer.ts";
+import { blob, concat } from "../util/bytes.ts";
+import type { FaultyBucket } from "./faults.ts";
+
+/** R2 multipart part size (R2: at least 5 MiB, all parts but the last equal). */
+export const PART_BYTES = 5 * 1024 * 1024;
+/** Staging row size; PART_BYTES is a whole number of rows. */
+export const STAGE_ROW_BYTES = 1024 * 1024;
+/** Keys serialized per step of the walk before yielding to other events. */
+export const SNAPSHOT_KEYS_PER_STEP = 256;
+/** Attempts per R2 call before the snapshot is declared failed. */
+export const R2_ATTEMPTS = 4;
+
+export interface Snapshot {
+  id: number;
+  key: string;
+  replid: string;
+  /** Stream offset of the cut: the snapshot holds every byte of the stream before it. */
+  offset: number;
+  /** Database the stream had selected at the cut (-1: none; the next command selects). */
+  streamDb: number;
+  size: number;
+  /** CRC64 of the whole file, 16 hex digits. */
+  crc: string;
+  state: "writing" | "ready" | "failed";
+  createdMs: number;
+}
+
+export interface SnapshotHost {
+  db: string;
+  name: string;
+  master: { snapshotDone(s: Snapshot, error: string | null): void; snapshotsInUse(): Set<number> };
+  backlog: { firstByte: number };
+  meta: { replid: string };
+  scheduleCron(inMs: number): void;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS snapshots (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, r2key TEXT NOT NULL, replid TEXT NOT NULL, offset INTEGER NOT NULL,
+  stream_db INTEGER NOT NULL, size INTEGER NOT NULL DEFAULT 0, crc TEXT NOT NULL DEFAULT '', state TEXT NOT NULL,
+  created_ms INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS snap_stage (seq INTEGER PRIMARY KEY, data BLOB NOT NULL);
+`;
+
+function rowToSnapshot(r: Record<string, SqlStorageValue>): Snapshot {
+  return {
+    id: r.id as number,
+    key: r.r2key as string,
+    replid: r.replid as string,
+    offset: r.offset as number,
+    streamDb: r.stream_db as number,
+    size: r.size as number,
+    crc: r.crc as string,
+    state: r.state as Snapshot["state"],
+    createdMs: r.created_ms as number,
+  };
+}
+
+async function retry<T>(what: string, f: () => Promise<T>): Promise<T> {
+  let last: unknown;
+  for (let i = 0; i < R2_ATTEMPTS; i++) {
+    try {
+      return await f();
+    } catch (e) {
+      last = e;
+      console.log(`snapshot: R2 ${what} failed (attempt ${i + 1}/${R2_ATTEMPTS}): ${String(e)}`);
+      await new Promise((r) => setTimeout(r, 50 * 4 ** i));
+    }
+  }
+  throw last;
+}
+
+export class SnapshotManager {
+  private job: SnapshotJob | null = null;
+  /** Snapshots made by this object since it started (tests assert sharing). */
+  made = 0;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly ks: Keyspace,
+    private readonly bucket: FaultyBucket,
+    private readonly host: SnapshotHost,
+  ) {
+    sql.exec(SCHEMA);
+    // A snapshot being written when the object stopped cannot be finished: drop it.
+    sql.exec("UPDATE snapshots SET state = 'failed' WHERE state = 'writing'");
+    sql.exec("DELETE FROM snap_stage");
+    ks.hooks.beforeWrite = (m) => this.job?.beforeWrite(m);
+    ks.hooks.beforeFlush = (db) => this.job?.beforeFlush(db);
+  }
+
+  /** Every snapshot row (newest first). */
+  list(): Snapshot[] {
+    return this.sql.exec("SELECT * FROM snapshots ORDER BY id DESC").toArray().map(rowToSnapshot);
+  }
+
+  /**
+   * The snapshot a replica needing a full resync uses: the one being written, else the
+   * newest ready one whose offset the backlog still covers, else a new one cut now.
+   */
+  forReplica(replid: string, backlogFirstByte: number, cut: () => { offset: number; streamDb: number }): Snapshot {
+    if (this.job) return this.job.snap;
+    const ready = this.list().find((s) => s.state === "ready" && s.replid === replid && s.offset >= backlogFirstByte);
+    if (ready) return ready;
+    const { offset, streamDb } = cut();
+    const createdMs = Date.now();
+    const key = `snapshots/${this.host.db}/${this.host.name}/${replid}-${offset}-${createdMs}.rdb`;
+    const id = this.sql
+      .exec(
+        "INSERT INTO snapshots (r2key, replid, offset, stream_db, state, created_ms) VALUES (?, ?, ?, ?, 'writing', ?) RETURNING id",
+        key,
+        replid,
+        offset,
+        streamDb,
+        createdMs,
+      )
+      .one().id as number;
+    const snap: Snapshot = { id, key, replid, offset, streamDb, size: 0, crc: "", state: "writing", createdMs };
+    this.made++;
+    this.job = new SnapshotJob(this.sql, this.ks, this.bucket, snap);
+    console.log(`snapshot: #${id} cut at offset ${offset} (keys up to id ${this.job.maxId})`);
+    void this.job.run().then(
+      () => this.finish(snap, null),
+      (e) => this.finish(snap, String(e instanceof Error ? e.message : e)),
+    );
+    return snap;
+  }
+
+  private finish(snap: Snapshot, error: string | null): void {
+    this.job = null;
+    this.sql.exec("DELETE FROM snap_stage");
+    if (error) {
+      snap.state = "failed";
+      this.sql.exec("UPDATE snapshots SET state = 'failed' WHERE id = ?", snap.id);
+      console.log(`snapshot: #${snap.id} failed: ${error}`);
+    } else {
+      snap.state = "ready";
+      this.sql.exec("UPDATE snapshots SET state = 'ready', size = ?, crc = ? WHERE id = ?", snap.size, snap.crc, snap.id);
+      console.log(`snapshot: #${snap.id} ready: ${snap.size} bytes, crc ${snap.crc}`);
+    }
+    this.host.master.snapshotDone(snap, error);
+    this.host.scheduleCron(0);
+  }
+
+  /** Whether a snapshot is being written. */
+  get busy(): boolean {
+    return this.job !== null;
+  }
+
+  /**
+   * Delete snapshots no longer usable: failed ones, ones of another replid or whose offset
+   * the backlog no longer covers, and ready ones superseded by a newer ready one — unless a
+   * syncing replica still reads it.
+   */
+  async cron(_now: number): Promise<number | null> {
+    const inUse = this.host.master.snapshotsInUse();
+    let newestReady = true;
+    for (const s of this.list()) {
+      if (s.state === "writing") continue;
+      let usable = s.state === "ready" && s.replid === this.host.meta.replid && s.offset >= this.host.backlog.firstByte && newestReady;
+      if (s.state === "ready" && usable) newestReady = false;
+      if (usable || inUse.has(s.id)) continue;
+      try {
+        await this.bucket.delete(s.key);
+        this.sql.exec("DELETE FROM snapshots WHERE id = ?", s.id);
+        console.log(`snapshot: #${s.id} deleted (${s.state})`);
+      } catch (e) {
+        console.log(`snapshot: deleting #${s.id} failed: ${String(e)}`);
+        return 5000;
+      }
+    }
+    return this.job ? 1000 : null;
+  }
+}
+
+/** One snapshot being written. */
+class SnapshotJob {
+  readonly maxId: number;
+  private cursor = 0;
+  private readonly preDumped = new Set<number>();
+  private readonly writer: RdbWriter;
+  private lastDb = -1;
+  private tail: Uint8Array[] = [];
+  private tailBytes = 0;
+  private stagedRows = 0;
+  private nextSeq = 0;
+  private upload: R2MultipartUpload | null = null;
+  private readonly parts: R2UploadedPart[] = [];
+  /** Set when the walk is done and the trailer written. */
+  private done = false;
+
+  constructor(
+    private readonly sql: SqlStorage,
+    private readonly ks: Keyspace,
+    private readonly bucket: FaultyBucket,
+    readonly snap: Snapshot,
+  ) {
+    this.maxId = ks.maxKeyId();
+    this.writer = new RdbWriter({ write: (b) => this.stage(b) });
+    const aux: Record<string, string | number> = {
+      "redis-ver": "7.0.15",
+      "redis-bits": 64,
+      ctime: Math.floor(Date.now() / 1000),
+      "used-mem": 0,
+    };
+    if (snap.streamDb >= 0) aux["repl-stream-db"] = snap.streamDb;
+    aux["repl-id"] = snap.replid;
+    aux["repl-offset"] = snap.offset;
+    aux["aof-base"] = 0;
+    this.writer.header(aux);
+  }
+
+  // --- the write hook --------------------------------------------------------------------
+
+  beforeWrite(m: KeyMeta): void {
+    if (this.done || m.id <= this.cursor || m.id > this.maxId || this.preDumped.has(m.id)) return;
+    this.dump(m);
+    this.preDumped.add(m.id);
+  }
+
+  beforeFlush(db: number | null): void {
+    if (this.done) return;
+    let after = this.cursor;
+    while (true) {
+      const keys = this.ks.scanKeys(db, after, 512);
+      for (const m of keys) {
+        if (m.id > this.maxId) return;
+        this.beforeWrite(m);
+      }
+      if (keys.length < 512) return;
+      after = keys[keys.length - 1]!.id;
+    }
+  }
+
+  // --- the walk ----------------------------------------------------------------------------
+
+  async run(): Promise<void> {
+    while (!this.step()) {
+      if (this.stagedRows * STAGE_ROW_BYTES >= PART_BYTES) await this.uploadPart();
+      else await new Promise((r) => setTimeout(r, 0)); // let client writes in between steps
+    }
+    this.snap.crc = this.writer.end();
+    this.snap.size = this.writer.bytesWritten;
+    this.flushTail(true);
+    await this.complete();
+  }
+
+  /** Serialize the next batch of keys; true when the walk is over. */
+  private step(): boolean {
+    const keys = this.ks.scanKeys(null, this.cursor, SNAPSHOT_KEYS_PER_STEP);
+    for (const m of keys) {
+      if (m.id > this.maxId) break;
+      this.cursor = m.id;
+      if (this.preDumped.delete(m.id)) continue;
+      this.dump(m);
+    }
+    const last = keys[keys.length - 1];
+    if (keys.length < SNAPSHOT_KEYS_PER_STEP || !last || last.id >= this.maxId) {
+      this.cursor = this.maxId;
+      this.done = true;
+      this.preDumped.clear();
+      return true;
+    }
+    return false;
+  }
+
+  private dump(m: KeyMeta): void {
+    const w = this.writer;
+    if (m.db !== this.lastDb) {
+      w.selectDb(m.db);
+      this.lastDb = m.db;
+    }
+    switch (m.type) {
+      case TYPE.string:
+        w.stringKey(m.key, this.ks.getString(m), m.expireMs);
+        return;
+      case TYPE.list:
+        w.beginList(m.key, m.card, m.expireMs);
+        for (const v of this.ks.elements(m)) w.listItem(v as Uint8Array);
+        break;
+      case TYPE.set:
+        w.beginSet(m.key, m.card, m.expireMs);
+        for (const v of this.ks.elements(m)) w.setMember(v as Uint8Array);
+        break;
+      case TYPE.zset:
+        w.beginZset(m.key, m.card, m.expireMs);
+        for (const v of this.ks.elements(m)) {
+          const [member, score] = v as [Uint8Array, number];
+          w.zsetMember(member, score);
+        }
+        break;
+      case TYPE.hash:
+        w.beginHash(m.key, m.card, m.expireMs);
+        for (const v of this.ks.elements(m)) {
+          const [f, val] = v as [Uint8Array, Uint8Array];
+          w.hashField(f, val);
+        }
+        break;
+    }
+    w.endKey();
+  }
+
+  // --- staging and upload ------------------------------------------------------------------
+
+  private stage(b: Uint8Array): void {
+    this.tail.push(b);
+    this.tailBytes += b.length;
+    if (this.tailBytes >= STAGE_ROW_BYTES) this.flushTail(false);
+  }
+
+  /** Move whole rows (or, at the end, everything) from memory into staging rows. */
+  private flushTail(all: boolean): void {
+    if (this.tailBytes === 0) return;
+    const joined = concat(this.tail);
+    let o = 0;
+    while (joined.length - o >= STAGE_ROW_BYTES || (all && o < joined.length)) {
+      const row = joined.subarray(o, Math.min(joined.length, o + STAGE_ROW_BYTES));
+      this.sql.exec("INSERT INTO snap_stage (seq, data) VALUES (?, ?)", this.nextSeq++, row.slice());
+      this.stagedRows++;
+      o += row.length;
+    }
+    const rest = joined.subarray(o);
+    this.tail = rest.length ? [rest.slice()] : [];
+    this.tailBytes = rest.length;
+  }
+
+  /** Take the oldest staged rows (a whole part, or all that is left at the end). */
+  private takeRows(maxRows: number): Uint8Array {
+    const rows = this.sql.exec("SELECT seq, data FROM snap_stage ORDER BY seq LIMIT ?", maxRows).toArray();
+    const data = concat(rows.map((r) => blob(r.data)));
+    if (rows.length) this.sql.exec("DELETE FROM snap_stage WHERE seq <= ?", rows[rows.length - 1]!.seq as number);
+    this.stagedRows -= rows.length;
+    return data;
+  }
+
+  private async uploadPart(): Promise<void> {
+    const rowsPerPart = PART_BYTES / STAGE_ROW_BYTES;
+    const data = this.takeRows(rowsPerPart);
+    if (!this.upload) {
+      this.upload = await retry("createMultipartUpload", () => this.bucket.createMultipart(this.snap.key, this.metadata()));
+    }
+    const up = this.upload;
+    const n = this.parts.length + 1;
+    this.parts.push(await retry(`uploadPart ${n}`, () => this.bucket.uploadPart(up, n, data)));
+  }
+
+  private metadata(): Record<string, string> {
+    return { replid: this.snap.replid, offset: String(this.snap.offset) };
+  }
+
+  private async complete(): Promise<void> {
+    if (!this.upload) {
+      const data = this.takeRows(Number.MAX_SAFE_INTEGER);
+      const meta = { ...this.metadata(), crc64: this.snap.crc };
+      await retry("put", () => this.bucket.put(this.snap.key, data, meta));
+      return;
+    }
+    const rowsPerPart = PART_BYTES / STAGE_ROW_BYTES;
+    while (this.stagedRows > 0) {
+      if (this.stagedRows >= rowsPerPart) await this.uploadPart();
+      else {
+        const data = this.takeRows(rowsPerPart);
+        const up = this.upload;
+        const n = this.parts.length + 1;
+        this.parts.push(await retry(`uploadPart ${n}`, () => this.bucket.uploadPart(up, n, data)));
+      }
+    }
+    const up = this.upload;
+    await retry("complete", () => up.complete(this.parts));
+  }
+}
