@@ -1,0 +1,222 @@
+/**
+ * The Upstash-compatible REST API, executed inside a node (the router has already
+ * authenticated the caller and picked the node; see node-protocol.ts).
+ *
+ * Node paths (the router strips the public base `/db/{db}[/nodes/{node}]`):
+ *   /rest                 body form: POST `["SET","k","v"]`
+ *   /rest/pipeline        POST `[["SET","k","v"],["GET","k"]]`, not atomic
+ *   /rest/multi-exec      the same, atomic (MULTI … EXEC in one event)
+ *   /rest/CMD/arg/…       path form (GET or POST; a POST body is the next argument,
+ *                         query parameters follow as `name value`)
+ *
+ * Answers (JSON conventions in rest-json.ts):
+ *   200 {"result": …}                one command
+ *   400 {"error": "ERR …"}           one command that failed, or a request refused
+ *                                    before anything ran (bad JSON, bad argument type,
+ *                                    empty command, too many commands, EXECABORT)
+ *   200 [{"result"}|{"error"}, …]    /pipeline and /multi-exec, one item per command
+ *   413 {"error":"ERR max request size exceeded"}   body over REQUEST_BYTES_MAX: 413
+ *                                    because it is an HTTP-level refusal (the SDK reads
+ *                                    `error` from any non-2xx answer alike)
+ * Every answer produced after the commands ran carries `upstash-sync-token`: the larger
+ * of the caller's token and this node's replication offset (read-your-writes).
+ */
+import { PIPELINE_COMMANDS_MAX, REQUEST_BYTES_MAX } from "../limits.ts";
+import type { Session } from "../keyspace/command.ts";
+import { RedisError, type Reply } from "../protocol/reply.ts";
+import { H_CLIENT_ADDR, H_READONLY, type RestTarget } from "./node-protocol.ts";
+import {
+  RestRequestError,
+  itemJson,
+  parsePipelineBody,
+  parseSingleBody,
+  pathCommand,
+  pipelineJson,
+} from "./rest-json.ts";
+
+/** Header of the read-your-writes token (the SDK's spelling). */
+export const SYNC_TOKEN_HEADER = "upstash-sync-token";
+/** How long a request presenting a token waits for this node to reach it. */
+export const SYNC_WAIT_MS = 2000;
+
+const MULTI = [new TextEncoder().encode("MULTI")];
+const EXEC = [new TextEncoder().encode("EXEC")];
+/** Transaction control is ours in /multi-exec (Upstash refuses it there as well). */
+const TX_CONTROL = new Set(["multi", "exec", "discard", "watch", "unwatch"]);
+
+type Mode = "single" | "pipeline" | "multi-exec";
+
+interface ParsedRequest {
+  mode: Mode;
+  commands: Uint8Array[][];
+}
+
+/** Handle one `/rest…` request inside a node. */
+export async function handleRest(request: Request, target: RestTarget): Promise<Response> {
+  const url = new URL(request.url);
+  const sub = url.pathname.startsWith("/rest") ? url.pathname.slice("/rest".length) : url.pathname;
+  const b64 = (request.headers.get("upstash-encoding") ?? "").toLowerCase() === "base64";
+  const incomingToken = parseSyncToken(request.headers.get(SYNC_TOKEN_HEADER));
+
+  let parsed: ParsedRequest;
+  try {
+    parsed = await parseRequest(request, sub, url.search);
+  } catch (e) {
+    if (e instanceof RestRequestError) return errorResponse(e.status, e.message);
+    throw e;
+  }
+
+  if (incomingToken > target.syncToken()) {
+    // A replica behind the caller's last write: wait (bounded). A master is always there.
+    await target.waitForOffset(incomingToken, SYNC_WAIT_MS);
+  }
+
+  const session = target.newSession(request.headers.get(H_READONLY) === "1", request.headers.get(H_CLIENT_ADDR) ?? "127.0.0.1:0");
+  try {
+    switch (parsed.mode) {
+      case "single": {
+        const r = await settle(target.execute(session, parsed.commands[0]!));
+        const status = r instanceof RedisError ? 400 : 200;
+        return jsonResponse(status, itemJson(r, b64), token(incomingToken, target));
+      }
+      case "pipeline": {
+        const replies: Reply[] = [];
+        for (const argv of parsed.commands) {
+          // Synchronous commands run back to back in this event; only async ones yield.
+          const r = target.execute(session, argv);
+          replies.push(isPromise(r) ? await r : r);
+        }
+        return jsonResponse(200, pipelineJson(replies, b64), token(incomingToken, target));
+      }
+      case "multi-exec":
+        return await multiExec(target, session, parsed.commands, b64, incomingToken);
+    }
+  } finally {
+    target.closeSession(session);
+  }
+}
+
+/**
+ * MULTI, the commands, EXEC on one session with no await in between: the engine runs the
+ * queued commands in one execution unit, so the transaction is atomic and replicated
+ * wrapped in MULTI/EXEC. A command refused at queue time aborts it (EXECABORT → 400).
+ */
+async function multiExec(
+  target: RestTarget,
+  session: Session,
+  commands: Uint8Array[][],
+  b64: boolean,
+  incomingToken: number,
+): Promise<Response> {
+  const began = target.execute(session, MULTI);
+  const queued = commands.map((argv) => target.execute(session, argv));
+  const execReply = target.execute(session, EXEC);
+  // Queueing is synchronous in the engine; settle defensively, after EXEC already ran.
+  const beganR = await settle(began);
+  const queuedR = await Promise.all(queued.map(settle));
+  const r = await settle(execReply);
+  if (beganR instanceof RedisError) return errorResponse(400, beganR.msg);
+  if (r instanceof RedisError) {
+    const i = queuedR.findIndex((q) => q instanceof RedisError);
+    const why = i >= 0 ? ` Command ${i + 1} [ ${commandName(commands[i]!)} ]: ${(queuedR[i] as RedisError).msg}` : "";
+    return errorResponse(400, `${r.msg}${why}`, token(incomingToken, target));
+  }
+  if (!Array.isArray(r)) return errorResponse(500, "ERR transaction did not return an array");
+  return jsonResponse(200, pipelineJson(r, b64), token(incomingToken, target));
+}
+
+async function parseRequest(request: Request, sub: string, search: string): Promise<ParsedRequest> {
+  const method = request.method.toUpperCase();
+  const hasBody = method === "POST" || method === "PUT";
+  if (sub === "/pipeline" || sub === "/multi-exec") {
+    if (!hasBody) throw new RestRequestError(400, `ERR ${sub} needs a POST with a JSON array of commands`);
+    const commands = parsePipelineBody(await readText(request), PIPELINE_COMMANDS_MAX);
+    const mode: Mode = sub === "/pipeline" ? "pipeline" : "multi-exec";
+    if (mode === "multi-exec") {
+      commands.forEach((argv, i) => {
+        const name = commandName(argv).toLowerCase();
+        if (TX_CONTROL.has(name)) {
+          throw new RestRequestError(400, `ERR command ${i + 1}: ${name.toUpperCase()} is not allowed in /multi-exec`);
+        }
+      });
+    }
+    return { mode, commands };
+  }
+  if (sub === "" || sub === "/") {
+    if (!hasBody) {
+      throw new RestRequestError(400, `ERR no command: POST a JSON array such as ["SET","key","value"], or use the path form /set/key/value`);
+    }
+    return { mode: "single", commands: [parseSingleBody(await readText(request))] };
+  }
+  const body = hasBody ? await readBytes(request) : null;
+  return { mode: "single", commands: [pathCommand(sub, search, body)] };
+}
+
+/** The request body as bytes, refused past REQUEST_BYTES_MAX without buffering it all. */
+export async function readBytes(request: Request, max = REQUEST_BYTES_MAX): Promise<Uint8Array> {
+  const declared = Number(request.headers.get("content-length") ?? "NaN");
+  if (declared > max) throw tooLarge();
+  if (request.body === null) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    n += value.byteLength;
+    if (n > max) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    parts.push(value);
+  }
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.byteLength;
+  }
+  return out;
+}
+
+async function readText(request: Request): Promise<string> {
+  return new TextDecoder().decode(await readBytes(request));
+}
+
+function tooLarge(): RestRequestError {
+  return new RestRequestError(413, "ERR max request size exceeded");
+}
+
+/** An incoming sync token: a non-negative integer; anything else (absent, "", stale junk) is 0. */
+export function parseSyncToken(v: string | null): number {
+  if (v === null || !/^\d{1,16}$/.test(v.trim())) return 0;
+  return Number(v.trim());
+}
+
+function token(incoming: number, target: RestTarget): string {
+  return String(Math.max(incoming, target.syncToken()));
+}
+
+function commandName(argv: Uint8Array[]): string {
+  return new TextDecoder().decode(argv[0]!);
+}
+
+function isPromise(r: Reply | Promise<Reply>): r is Promise<Reply> {
+  return typeof (r as { then?: unknown } | null)?.then === "function";
+}
+
+async function settle(r: Reply | Promise<Reply>): Promise<Reply> {
+  return isPromise(r) ? await r : r;
+}
+
+function jsonResponse(status: number, body: string, syncToken?: string): Response {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (syncToken !== undefined) headers[SYNC_TOKEN_HEADER] = syncToken;
+  return new Response(body, { status, headers });
+}
+
+/** `{"error": msg}` with a status; used by the router too (401, 405, 400 names). */
+export function errorResponse(status: number, msg: string, syncToken?: string): Response {
+  return jsonResponse(status, JSON.stringify({ error: msg }), syncToken);
+}

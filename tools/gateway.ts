@@ -1,0 +1,232 @@
+/**
+ * RESP gateway: a local TCP server that lets real Redis clients (redis-cli, ioredis,
+ * redis-benchmark, a redis-server replica) talk to edge-replica. Each TCP connection
+ * opens one WebSocket to `<url>/db/<db>/ws` (or `/db/<db>/nodes/<node>/ws`) with the
+ * bearer token, and bytes are piped both ways unchanged: RESP over binary frames, whose
+ * boundaries carry no meaning. When one side closes, the other is closed.
+ *
+ *   npx tsx tools/gateway.ts --port 6380 [--url http://127.0.0.1:8787] [--db default]
+ *                            [--node NAME] [--token T] [--host 127.0.0.1]
+ *
+ * The token defaults to $EDGE_REPLICA_TOKEN, then $REST_TOKEN, then REST_TOKEN in ./.dev.vars.
+ * Also usable as a library: `startGateway(options)` (tests do).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import WebSocket from "ws";
+
+export interface GatewayOptions {
+  /** TCP port to listen on; 0 picks a free one. */
+  port: number;
+  host?: string;
+  /** Base URL of the service, e.g. http://127.0.0.1:8787. */
+  url: string;
+  db?: string;
+  /** Pin every connection to one node (master or replica). */
+  node?: string;
+  token: string;
+  /** Log connection events to stderr. */
+  verbose?: boolean;
+}
+
+export interface Gateway {
+  port: number;
+  host: string;
+  /** The WebSocket URL each connection opens. */
+  wsUrl: string;
+  close(): Promise<void>;
+}
+
+/** Pause reading TCP when this many bytes wait to go out on the WebSocket. */
+const WS_BUFFERED_BYTES_HIGH = 8 * 1024 * 1024;
+/** Largest WebSocket message we send (the platform refuses messages over 32 MiB). */
+const WS_MESSAGE_BYTES_MAX = 4 * 1024 * 1024;
+
+export function wsUrlFor(opts: Pick<GatewayOptions, "url" | "db" | "node">): string {
+  const base = opts.url.replace(/\/+$/, "").replace(/^http(s?):/i, "ws$1:");
+  const db = encodeURIComponent(opts.db ?? "default");
+  return opts.node ? `${base}/db/${db}/nodes/${encodeURIComponent(opts.node)}/ws` : `${base}/db/${db}/ws`;
+}
+
+export function startGateway(opts: GatewayOptions): Promise<Gateway> {
+  const host = opts.host ?? "127.0.0.1";
+  const wsUrl = wsUrlFor(opts);
+  const sockets = new Set<Socket>();
+  const server: Server = createServer({ noDelay: true }, (sock) => {
+    sockets.add(sock);
+    sock.on("close", () => sockets.delete(sock));
+    bridge(sock, wsUrl, opts);
+  });
+  return new Promise((resolvePromise, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port, host, () => {
+      server.off("error", reject);
+      const port = (server.address() as AddressInfo).port;
+      resolvePromise({
+        port,
+        host,
+        wsUrl,
+        close: () =>
+          new Promise<void>((done) => {
+            for (const s of sockets) s.destroy();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
+
+/** Pipe one TCP connection through one WebSocket. */
+function bridge(sock: Socket, wsUrl: string, opts: GatewayOptions): void {
+  const peer = `${sock.remoteAddress}:${sock.remotePort}`;
+  const log = (msg: string) => {
+    if (opts.verbose) process.stderr.write(`[gateway] ${peer} ${msg}\n`);
+  };
+  const ws = new WebSocket(wsUrl, {
+    headers: { authorization: `Bearer ${opts.token}` },
+    perMessageDeflate: false,
+    maxPayload: 0, // the node bounds what it sends; do not cut a big reply
+  });
+  ws.binaryType = "nodebuffer";
+  /** TCP bytes that arrived before the WebSocket opened. */
+  let pending: Buffer[] | null = [];
+  let closed = false;
+
+  const closeBoth = (why: string) => {
+    if (closed) return;
+    closed = true;
+    log(`closed (${why})`);
+    if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) {
+      try {
+        ws.close(1000);
+      } catch {
+        ws.terminate();
+      }
+    }
+    sock.end();
+  };
+
+  const send = (data: Buffer) => {
+    for (let o = 0; o < data.length; o += WS_MESSAGE_BYTES_MAX) {
+      ws.send(data.subarray(o, o + WS_MESSAGE_BYTES_MAX), { binary: true }, (err) => {
+        if (err) return closeBoth(`websocket send failed: ${err.message}`);
+        if (sock.isPaused() && ws.bufferedAmount < WS_BUFFERED_BYTES_HIGH / 2) sock.resume();
+      });
+    }
+    if (ws.bufferedAmount > WS_BUFFERED_BYTES_HIGH) sock.pause();
+  };
+
+  sock.on("data", (chunk: Buffer) => {
+    if (pending) pending.push(chunk);
+    else if (ws.readyState === WebSocket.OPEN) send(chunk);
+  });
+  sock.on("end", () => closeBoth("client closed"));
+  sock.on("error", (e) => closeBoth(`client error: ${e.message}`));
+  sock.on("close", () => closeBoth("client closed"));
+
+  ws.on("open", () => {
+    log(`connected to ${wsUrl}`);
+    const buffered = pending!;
+    pending = null;
+    if (buffered.length > 0) send(Buffer.concat(buffered));
+  });
+  ws.on("message", (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+    void isBinary; // text frames carry RESP too; pass their bytes through alike
+    if (!sock.write(buf)) {
+      ws.pause();
+      sock.once("drain", () => ws.resume());
+    }
+  });
+  ws.on("unexpected-response", (_req, res) => {
+    // The upgrade was refused (bad token 401, bad name 400…): tell the Redis client why.
+    let body = "";
+    res.setEncoding("utf8");
+    res.on("data", (d: string) => (body += d));
+    res.on("end", () => {
+      let msg = `HTTP ${res.statusCode}`;
+      try {
+        const parsed = JSON.parse(body) as { error?: string };
+        if (parsed.error) msg = parsed.error;
+      } catch {
+        if (body) msg += ` ${body.slice(0, 200)}`;
+      }
+      log(`upgrade refused: ${msg}`);
+      sock.end(`-ERR gateway: ${msg.replace(/[\r\n]+/g, " ")}\r\n`);
+      closed = true;
+      ws.terminate();
+    });
+  });
+  ws.on("close", (code, reason) => closeBoth(`server closed ${code} ${reason.toString()}`));
+  ws.on("error", (e) => {
+    if (!closed && ws.readyState !== WebSocket.OPEN) {
+      sock.end(`-ERR gateway: cannot reach ${wsUrl}: ${e.message}\r\n`);
+      closed = true;
+      return;
+    }
+    closeBoth(`websocket error: ${e.message}`);
+  });
+}
+
+// ─── command line ────────────────────────────────────────────────────────────
+
+function parseArgs(argv: string[]): Record<string, string | true> {
+  const out: Record<string, string | true> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (!a.startsWith("--")) throw new Error(`unexpected argument: ${a}`);
+    const eq = a.indexOf("=");
+    if (eq > 0) out[a.slice(2, eq)] = a.slice(eq + 1);
+    else if (i + 1 < argv.length && !argv[i + 1]!.startsWith("--")) out[a.slice(2)] = argv[++i]!;
+    else out[a.slice(2)] = true;
+  }
+  return out;
+}
+
+function tokenFromDevVars(): string | undefined {
+  const p = resolve(process.cwd(), ".dev.vars");
+  if (!existsSync(p)) return undefined;
+  const m = /^\s*REST_TOKEN\s*=\s*"?([^"\r\n]*)"?\s*$/m.exec(readFileSync(p, "utf8"));
+  return m?.[1];
+}
+
+const USAGE = `usage: edge-replica gateway [--port 6380] [--host 127.0.0.1] [--url http://127.0.0.1:8787]
+                          [--db default] [--node NAME] [--token TOKEN] [--verbose]`;
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.help || args.h) {
+    console.log(USAGE);
+    return;
+  }
+  const str = (k: string) => (typeof args[k] === "string" ? (args[k] as string) : undefined);
+  const port = Number(str("port") ?? "6380");
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number, got ${str("port")}`);
+  const token = str("token") ?? process.env.EDGE_REPLICA_TOKEN ?? process.env.REST_TOKEN ?? tokenFromDevVars();
+  if (!token) throw new Error("no token: pass --token, set EDGE_REPLICA_TOKEN, or run from a directory with .dev.vars");
+  const gw = await startGateway({
+    port,
+    host: str("host") ?? "127.0.0.1",
+    url: str("url") ?? "http://127.0.0.1:8787",
+    db: str("db") ?? "default",
+    node: str("node"),
+    token,
+    verbose: args.verbose === true,
+  });
+  console.log(`edge-replica gateway: redis://${gw.host}:${gw.port} → ${gw.wsUrl}`);
+  console.log(`try: redis-cli -p ${gw.port} ping`);
+  const stop = () => void gw.close().then(() => process.exit(0));
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+const invokedDirectly = process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url);
+if (invokedDirectly) {
+  main().catch((e: unknown) => {
+    console.error(`edge-replica gateway: ${e instanceof Error ? e.message : String(e)}`);
+    console.error(USAGE);
+    process.exit(1);
+  });
+}
