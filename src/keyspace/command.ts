@@ -85,6 +85,8 @@ export interface NodeServices {
   configSet(name: string, value: string): string | null;
   debugEnabled(): boolean;
   debugRestart(): Promise<Reply>;
+  /** DEBUG R2-FAIL / R2-CORRUPT / …: fault injection for tests (only with DEBUG enabled). */
+  debugFault(sub: string, args: string[]): Reply;
   replicaOf(target: string | null): Promise<Reply>;
   clientKill(args: Uint8Array[], session: Session): Promise<Reply>;
   wait(numReplicas: number, timeoutMs: number): Promise<Reply>;

@@ -66,6 +66,10 @@ export class Node extends DurableObject<Env> implements RestTarget {
   private dbName: string | null = null;
   private nodeName: string | null = null;
   private alarmAt: number | null = null;
+  /** DEBUG SET-ACTIVE-EXPIRE: the active expiry cycle can be turned off (tests of lazy expiry). */
+  private activeExpire = true;
+  /** DEBUG RESTART asked: the next alarm aborts the object. */
+  private restartPending = false;
   private readonly offsetWaiters: { offset: number; resolve: (ok: boolean) => void }[] = [];
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -399,6 +403,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
       configSet: (k, v) => this.configSet(k, v),
       debugEnabled: () => (this.env.ENABLE_DEBUG_COMMAND ?? "no") === "yes",
       debugRestart: () => this.debugRestart(),
+      debugFault: (sub, args) => this.debugFault(sub, args),
       replicaOf: (target) => this.replicaOf(target),
       clientKill: (args, s) => this.clientKill(args, s),
       wait: (n, t) => this.master.wait(n, t),
@@ -435,12 +440,41 @@ export class Node extends DurableObject<Env> implements RestTarget {
     }
   }
 
-  /** DEBUG RESTART: answer, then restart the object; storage is kept. */
+  /**
+   * DEBUG RESTART: answer, then restart the object (storage kept). The restart happens in
+   * the alarm, a separate event, so the reply to this request is delivered first; after
+   * `ctx.abort()` the next event gets a fresh instance (constructor again, same storage).
+   */
   private async debugRestart(): Promise<Reply> {
-    // Make sure something wakes us (a replica reconnects; a master expires keys).
-    await this.ctx.storage.setAlarm(Date.now() + 50);
-    this.alarmAt = Date.now() + 50;
-    setTimeout(() => this.ctx.abort("DEBUG RESTART"), 20);
+    this.restartPending = true;
+    this.alarmAt = null;
+    this.scheduleCron(20);
+    return OK;
+  }
+
+  /** DEBUG R2-FAIL put|get|part <count>; R2-CORRUPT flip|truncate; REPL-DROP phase; SET-ACTIVE-EXPIRE 0|1. */
+  private debugFault(sub: string, args: string[]): Reply {
+    if (sub === "set-active-expire") {
+      if (args[0] !== "0" && args[0] !== "1") return new RedisError("ERR syntax error");
+      this.activeExpire = args[0] === "1";
+      return OK;
+    }
+    if (sub === "repl-drop") {
+      const phase = args[0];
+      if (phase !== "handshake" && phase !== "transfer" && phase !== "replay") return new RedisError("ERR syntax error");
+      this.replica.dropAt = phase;
+      return OK;
+    }
+    if (sub === "r2-fail") {
+      const op = args[0] as "put" | "get" | "part";
+      const n = Number(args[1] ?? "1");
+      if (!["put", "get", "part"].includes(op) || !Number.isInteger(n) || n < 0) return new RedisError("ERR syntax error");
+      this.bucket.failNext(op, n);
+      return OK;
+    }
+    const mode = args[0];
+    if (mode !== "flip" && mode !== "truncate") return new RedisError("ERR syntax error");
+    this.bucket.corruptNext(mode);
     return OK;
   }
 
@@ -502,13 +536,18 @@ export class Node extends DurableObject<Env> implements RestTarget {
 
   override async alarm(): Promise<void> {
     this.alarmAt = null;
+    if (this.restartPending) {
+      // The aborted alarm is retried on the fresh instance, which runs the cron as usual.
+      this.ctx.abort("DEBUG RESTART");
+      return;
+    }
     const now = Date.now();
     let next: number | null = null;
     const need = (ms: number) => {
       next = next === null ? ms : Math.min(next, ms);
     };
     // Active expiry (masters only; replicas wait for the master's DEL).
-    if (this.meta.role === "master") {
+    if (this.meta.role === "master" && this.activeExpire) {
       const n = this.engine.activeExpire(ACTIVE_EXPIRE_KEYS_PER_STEP);
       if (n === ACTIVE_EXPIRE_KEYS_PER_STEP) need(10);
       const t = this.engine.ks.nextExpiry();

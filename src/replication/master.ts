@@ -335,7 +335,7 @@ export class MasterSide {
     this.ensureLoaded();
     const offset = this.host.backlog.offset;
     const have = this.acked(offset);
-    if (have >= need || this.attached.size === 0) return have;
+    if (have >= need) return have;
     this.host.engine.propagateRaw(["REPLCONF", "GETACK", "*"]);
     return new Promise<number>((resolve) => {
       const w = { offset, need, resolve };

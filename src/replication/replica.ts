@@ -93,6 +93,8 @@ export class ReplicaSide {
   partialSyncs = 0;
   loadFailures = 0;
   lastLoadError = "";
+  /** Fault injection (DEBUG REPL-DROP): drop the link when this phase is next reached. */
+  dropAt: "handshake" | "transfer" | "replay" | null = null;
 
   constructor(private readonly host: ReplicaHost) {
     this.state = host.meta.role === "replica" ? "connect" : "none";
@@ -109,6 +111,10 @@ export class ReplicaSide {
     if (to === "connected") this.attempts = 0;
     if (from === "connected") this.linkDownSinceMs = Date.now();
     this.host.applyRole();
+    if (this.dropAt !== null && this.dropAt === to) {
+      this.dropAt = null;
+      queueMicrotask(() => this.linkDown(`fault injected during ${to}`));
+    }
   }
 
   /** The database the master's stream has selected. */
@@ -436,6 +442,11 @@ export class ReplicaSide {
 
   /** Apply the stream buffered during the transfer, then switch to applying it live. */
   private async replay(seq: number, t: Transfer): Promise<void> {
+    if (this.dropAt === "replay") {
+      this.dropAt = null;
+      this.linkDown("fault injected during replay");
+      return;
+    }
     while (true) {
       if (seq !== this.linkSeq || this.transfer !== t) return;
       const rows = this.host.sql.exec("SELECT seq, data FROM repl_pending ORDER BY seq LIMIT ?", REPLAY_ROWS_PER_TURN).toArray();

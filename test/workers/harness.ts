@@ -28,6 +28,7 @@ export const stubServices: NodeServices = {
   configSet: () => "ERR unsupported in the harness",
   debugEnabled: () => true,
   debugRestart: async () => null,
+  debugFault: () => null,
   replicaOf: async () => null,
   clientKill: async () => 0,
   wait: async () => 0,

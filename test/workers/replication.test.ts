@@ -1,43 +1,240 @@
+/**
+ * Replication scenarios in the Workers runtime (issue: replication core, a–j). Each one
+ * writes throughout and ends with DEBUG DIGEST equal on the master and every replica.
+ */
 import { describe, expect, it } from "vitest";
-import { cmd, digest, freshDb, info, inNode, pipeline, until } from "./nodes.ts";
+import { cmd, CommandError, digest, freshDb, info, inNode, pipeline, until } from "./nodes.ts";
 
-/** Writes a batch of keys of every type on the master. */
-async function writeBatch(db: string, round: number, n = 50): Promise<void> {
+/** A pipeline of writes of every type on the master. */
+export function batch(round: number, n = 50): (string | number)[][] {
   const cmds: (string | number)[][] = [];
   for (let i = 0; i < n; i++) {
     const k = `${round}:${i}`;
     cmds.push(["SET", `s:${k}`, `v${i}-${round}`]);
     cmds.push(["RPUSH", `l:${i % 7}`, k]);
-    // SADD/HSET join once sets and hashes land
-
     cmds.push(["ZADD", `z:${i % 4}`, i, k]);
+    cmds.push(["SADD", `set:${i % 5}`, k]);
+    cmds.push(["HSET", `h:${i % 3}`, k, String(i)]);
+    cmds.push(["INCR", "counter"]);
   }
-  const res = await pipeline(db, "master", cmds);
+  return cmds;
+}
+
+export async function write(db: string, round: number, n = 50): Promise<void> {
+  const res = await pipeline(db, "master", batch(round, n));
   for (const r of res) expect(r).not.toBeInstanceOf(Error);
 }
 
 /** WAIT on the master until `n` replicas acked everything written so far. */
-async function waitReplicas(db: string, n: number): Promise<void> {
-  const got = await cmd(db, "master", "WAIT", n, 15000);
-  expect(got).toBeGreaterThanOrEqual(n);
+export async function waitReplicas(db: string, n: number): Promise<void> {
+  expect(await cmd(db, "master", "WAIT", n, 20000)).toBeGreaterThanOrEqual(n);
 }
 
-describe("replication", () => {
+export async function converged(db: string, replicas: string[]): Promise<void> {
+  await waitReplicas(db, replicas.length);
+  const d = await digest(db, "master");
+  expect(d).not.toBe("0".repeat(40));
+  for (const r of replicas) expect(await digest(db, r)).toBe(d);
+}
+
+/** A replica attached and in sync with the master. */
+export async function attach(db: string, name: string): Promise<void> {
+  expect(await cmd(db, name, "REPLICAOF", "master", "0")).toBe("OK");
+  await until(`${name} online`, async () => (await info(db, name)).master_link_status === "up");
+}
+
+const masterOffset = async (db: string) => Number((await info(db, "master")).master_repl_offset);
+
+describe("replication scenarios", () => {
   it("a. a fresh replica full-resyncs and converges while writes continue", async () => {
     const db = freshDb("a");
-    await writeBatch(db, 0, 200);
+    await write(db, 0, 160);
     expect(await cmd(db, "r1", "REPLICAOF", "master", "0")).toBe("OK");
-    // Writes while the replica connects and loads.
-    for (let round = 1; round <= 5; round++) await writeBatch(db, round);
+    for (let round = 1; round <= 5; round++) await write(db, round);
     await until("replica online", async () => (await info(db, "r1")).master_link_status === "up");
-    await writeBatch(db, 6);
-    await waitReplicas(db, 1);
-    expect(await digest(db, "r1")).toBe(await digest(db, "master"));
+    await write(db, 6);
+    await converged(db, ["r1"]);
     const ri = await info(db, "r1");
     const mi = await info(db, "master");
     expect(ri.master_repl_offset).toBe(mi.master_repl_offset);
     expect(ri.master_replid).toBe(mi.master_replid);
+    expect(ri.role).toBe("slave");
     expect(mi.connected_slaves).toBe("1");
+    expect(mi.slave0).toMatch(/^ip=r1,port=0,state=online,offset=\d+,lag=\d+$/);
     expect(await inNode(db, "master", (n) => n.snapshots.made)).toBe(1);
+    expect(await cmd(db, "r1", "ROLE")).toEqual(["slave", "master", 0, "connected", Number(mi.master_repl_offset)]);
+  });
+
+  it("b. a link dropped with CLIENT KILL: +CONTINUE with exactly the missed bytes, no snapshot", async () => {
+    const db = freshDb("b");
+    await write(db, 0);
+    await attach(db, "r1");
+    await cmd(db, "master", "CONFIG", "SET", "repl-ping-replica-period", "3600");
+    await converged(db, ["r1"]);
+    // Both sides quiet and equal (the WAIT above may have put a GETACK in flight).
+    let before = 0;
+    await until("replica caught up", async () => {
+      before = await masterOffset(db);
+      return Number((await info(db, "r1")).slave_repl_offset) === before;
+    });
+    const made = await inNode(db, "master", (n) => n.snapshots.made);
+    const okBefore = await inNode(db, "master", (n) => n.master.syncPartialOk);
+    // Kill the link and write in the same request: the replica cannot be back before the writes.
+    const res = await pipeline(db, "master", [["CLIENT", "KILL", "TYPE", "replica"], ...batch(1, 30)]);
+    expect(res[0]).toBe(1);
+    const after = await masterOffset(db);
+    expect(after).toBeGreaterThan(before);
+    await until("replica relinked", async () => (await inNode(db, "master", (n) => n.master.syncPartialOk)) > okBefore);
+    await converged(db, ["r1"]);
+    const m = await inNode(db, "master", (n) => ({ made: n.snapshots.made, sent: n.master.lastContinueBytes, ok: n.master.syncPartialOk }));
+    expect(m.made).toBe(made);
+    expect(m.ok).toBeGreaterThanOrEqual(1);
+    expect(m.sent).toBe(after - before);
+    // And from the replica's side.
+    expect(await cmd(db, "r1", "CLIENT", "KILL", "TYPE", "master")).toBe(1);
+    await write(db, 2, 10);
+    await converged(db, ["r1"]);
+    expect(await inNode(db, "master", (n) => n.snapshots.made)).toBe(made);
+  });
+
+  it("c. backlog overflowed while disconnected: full resync", async () => {
+    const db = freshDb("c");
+    await write(db, 0);
+    await cmd(db, "master", "CONFIG", "SET", "repl-backlog-size", "16384");
+    await attach(db, "r1");
+    await converged(db, ["r1"]);
+    const made = await inNode(db, "master", (n) => n.snapshots.made);
+    const res = await pipeline(db, "master", [["CLIENT", "KILL", "TYPE", "replica"], ...batch(1, 160)]);
+    expect(res[0]).toBe(1);
+    await converged(db, ["r1"]);
+    const m = await inNode(db, "master", (n) => ({ made: n.snapshots.made, why: n.master.lastPsyncRefusal }));
+    expect(m.made).toBe(made + 1);
+    expect(m.why).toMatch(/outside the backlog/);
+  });
+
+  it("d. DEBUG RESTART of the master: the replica continues with +CONTINUE (replid kept)", async () => {
+    const db = freshDb("d");
+    await write(db, 0);
+    await attach(db, "r1");
+    await converged(db, ["r1"]);
+    const replid = (await info(db, "master")).master_replid;
+    const syncs = await inNode(db, "r1", (n) => ({ full: n.replica.fullSyncs, partial: n.replica.partialSyncs }));
+    expect(await cmd(db, "master", "DEBUG", "RESTART")).toBe("OK");
+    await write(db, 1);
+    expect((await info(db, "master")).master_replid).toBe(replid);
+    await until("replica relinked", async () => (await inNode(db, "r1", (n) => n.replica.partialSyncs)) > syncs.partial);
+    await converged(db, ["r1"]);
+    expect(await inNode(db, "r1", (n) => n.replica.fullSyncs)).toBe(syncs.full);
+  });
+
+  it("e. DEBUG RESTART of a replica: +CONTINUE from its persisted offset", async () => {
+    const db = freshDb("e");
+    await write(db, 0);
+    await attach(db, "r1");
+    await converged(db, ["r1"]);
+    const okBefore = await inNode(db, "master", (n) => n.master.syncPartialOk);
+    const made = await inNode(db, "master", (n) => n.snapshots.made);
+    expect(await cmd(db, "r1", "DEBUG", "RESTART")).toBe("OK");
+    await write(db, 1);
+    await until("replica back", async () => (await inNode(db, "master", (n) => n.master.syncPartialOk)) > okBefore);
+    await converged(db, ["r1"]);
+    expect(await inNode(db, "master", (n) => n.snapshots.made)).toBe(made);
+  });
+
+  for (const phase of ["handshake", "transfer", "replay"] as const) {
+    it(`f. the link dropped during the ${phase}: recovers and converges`, async () => {
+      const db = freshDb(`f${phase}`);
+      await write(db, 0, 100);
+      expect(await cmd(db, "r1", "DEBUG", "REPL-DROP", phase)).toBe("OK");
+      expect(await cmd(db, "r1", "REPLICAOF", "master", "0")).toBe("OK");
+      for (let round = 1; round <= 3; round++) await write(db, round);
+      await until("replica online", async () => (await info(db, "r1")).master_link_status === "up");
+      await converged(db, ["r1"]);
+      expect(await inNode(db, "r1", (n) => n.replica.dropAt)).toBeNull();
+    });
+  }
+
+  it("g. R2 failures while the snapshot is written and while it is read: retried, converges", async () => {
+    const db = freshDb("g");
+    await write(db, 0, 100);
+    expect(await cmd(db, "master", "DEBUG", "R2-FAIL", "put", "2")).toBe("OK");
+    expect(await cmd(db, "r1", "DEBUG", "R2-FAIL", "get", "1")).toBe("OK");
+    expect(await cmd(db, "r1", "REPLICAOF", "master", "0")).toBe("OK");
+    await write(db, 1);
+    await until("replica online", async () => (await info(db, "r1")).master_link_status === "up");
+    await converged(db, ["r1"]);
+    expect(await inNode(db, "master", (n) => n.bucket.injected)).toBe(2);
+    const r = await inNode(db, "r1", (n) => ({ injected: n.bucket.injected, failures: n.replica.loadFailures }));
+    expect(r.injected).toBe(1);
+    expect(r.failures).toBe(1);
+  });
+
+  for (const mode of ["flip", "truncate"] as const) {
+    it(`h. a ${mode === "flip" ? "corrupted" : "truncated"} snapshot is refused; the replica keeps its old data and retries`, async () => {
+      const db = freshDb(`h${mode}`);
+      await write(db, 0);
+      await cmd(db, "master", "CONFIG", "SET", "repl-backlog-size", "16384");
+      await attach(db, "r1");
+      await converged(db, ["r1"]);
+      expect(await cmd(db, "r1", "DEBUG", "R2-CORRUPT", mode)).toBe("OK");
+      // Overflow the backlog while the link is down: the next sync is a full one.
+      await pipeline(db, "master", [["CLIENT", "KILL", "TYPE", "replica"], ...batch(1, 160)]);
+      await until("load refused", async () => (await inNode(db, "r1", (n) => n.replica.loadFailures)) >= 1);
+      const err = await inNode(db, "r1", (n) => n.replica.lastLoadError);
+      expect(err).toMatch(mode === "flip" ? /checksum|CRC|RDB/i : /ended early|bytes, expected|truncated/i);
+      // Old data still served.
+      expect(await cmd(db, "r1", "GET", "s:0:1")).toBe("v1-0");
+      await converged(db, ["r1"]);
+    });
+  }
+
+  it("i. two replicas needing a full resync at the same time share one snapshot", async () => {
+    const db = freshDb("i");
+    await write(db, 0, 100);
+    const [a, b] = await Promise.all([cmd(db, "r1", "REPLICAOF", "master", "0"), cmd(db, "r2", "REPLICAOF", "master", "0")]);
+    expect([a, b]).toEqual(["OK", "OK"]);
+    await write(db, 1);
+    await until("both online", async () => (await info(db, "master")).connected_slaves === "2" && (await info(db, "r2")).master_link_status === "up" && (await info(db, "r1")).master_link_status === "up");
+    await converged(db, ["r1", "r2"]);
+    expect(await inNode(db, "master", (n) => n.snapshots.made)).toBe(1);
+    const snaps = await inNode(db, "master", (n) => n.snapshots.list().length);
+    expect(snaps).toBe(1);
+  });
+
+  it("j. a write to a replica gets READONLY; an expired key reads as missing before the DEL arrives", async () => {
+    const db = freshDb("j");
+    await write(db, 0, 5);
+    await attach(db, "r1");
+    await expect(cmd(db, "r1", "SET", "x", "1")).rejects.toThrow("READONLY You can't write against a read only replica.");
+    expect(await cmd(db, "master", "DEBUG", "SET-ACTIVE-EXPIRE", "0")).toBe("OK");
+    const at = Date.now() + 300;
+    expect(await cmd(db, "master", "SET", "ttl", "v", "PXAT", at)).toBe("OK");
+    await converged(db, ["r1"]);
+    expect(await cmd(db, "r1", "GET", "ttl")).toBe("v");
+    await until("the TTL passed", async () => Date.now() > at + 5);
+    expect(await cmd(db, "r1", "GET", "ttl")).toBeNull();
+    expect(await cmd(db, "r1", "EXISTS", "ttl")).toBe(0);
+    // Still stored on the replica: the master has not expired it yet.
+    expect(await inNode(db, "r1", (n) => n.engine.ks.peek(0, new TextEncoder().encode("ttl")) !== null)).toBe(true);
+    // The master expires it lazily on access and propagates a DEL.
+    expect(await cmd(db, "master", "GET", "ttl")).toBeNull();
+    await converged(db, ["r1"]);
+    expect(await inNode(db, "r1", (n) => n.engine.ks.peek(0, new TextEncoder().encode("ttl")) === null)).toBe(true);
+  });
+
+  it("REPLICAOF NO ONE promotes with a new replid and keeps the old one as replid2", async () => {
+    const db = freshDb("p");
+    await write(db, 0, 10);
+    await attach(db, "r1");
+    await converged(db, ["r1"]);
+    const before = await info(db, "r1");
+    expect(await cmd(db, "r1", "REPLICAOF", "NO", "ONE")).toBe("OK");
+    const after = await info(db, "r1");
+    expect(after.role).toBe("master");
+    expect(after.master_replid2).toBe(before.master_replid);
+    expect(after.second_repl_offset).toBe(String(Number(before.master_repl_offset) + 1));
+    expect(await cmd(db, "r1", "SET", "promoted", "1")).toBe("OK");
+    await expect(cmd(db, "r1", "WAIT", "0", "0")).resolves.toBe(0);
+    void CommandError;
   });
 });

@@ -153,7 +153,10 @@ function debug(ctx: Ctx): Reply | Promise<Reply> {
     case "reload":
       return ctx.node.debugRestart();
     case "set-active-expire":
-      return OK;
+    case "repl-drop":
+    case "r2-fail":
+    case "r2-corrupt":
+      return ctx.node.debugFault(sub, ctx.argv.slice(2).map((a) => str(a)));
     case "help":
       return ["DIGEST", "DIGEST-VALUE <key> [<key> ...]", "RESTART", "SLEEP <seconds>"].map((s) => new Simple(s));
     default:
