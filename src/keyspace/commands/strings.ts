@@ -11,7 +11,7 @@
 import { VALUE_BYTES_MAX } from "../../limits.ts";
 import { OK, type Reply } from "../../protocol/reply.ts";
 import { str, utf8 } from "../../util/bytes.ts";
-import { formatHumanDouble, I64_MAX, I64_MIN, parseDouble, parseI64 } from "../../util/numbers.ts";
+import { I64_MAX, I64_MIN, parseDouble, parseI64 } from "../../util/numbers.ts";
 import { checkValue, i64Arg, opt } from "../args.ts";
 import { type CommandSpec, type Ctx, cmd } from "../command.ts";
 import { E, fail } from "../errors.ts";
@@ -270,26 +270,122 @@ function incrBy(ctx: Ctx, delta: bigint): Reply {
   return intReply(next);
 }
 
-/** A long-double argument as Redis reads it: a finite overflow ("1e5000") is not a float. */
-function floatValue(b: Uint8Array): number {
+/**
+ * INCRBYFLOAT computes like Redis on x86-64: both numbers read into an 80-bit long double
+ * (64-bit mantissa, round to nearest even), added with one rounding, written with "%.17Lf"
+ * and trailing zeros cut. Emulated exactly with BigInt, so replies match redis-server byte
+ * for byte ("0.1" + "0.2" → "0.3", 1000000.1 → "1000000.10000000000002274"), where plain
+ * doubles would answer "0.30000000000000004".
+ */
+interface LongDouble {
+  neg: boolean;
+  /** Below 2^64; 0 for zero. */
+  mant: bigint;
+  exp: number;
+}
+
+const LD_MANT_BITS = 64;
+/** Largest binary exponent of an x87 long double (beyond: infinity). */
+const LD_EXP_MAX = 16384;
+/** Decimal magnitudes past this are out of long double range (strtold ERANGE); bounds the BigInt work. */
+const LD_DECIMAL_EXP_MAX = 4950;
+const DECIMAL_RE = /^([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/;
+
+function bitLength(v: bigint): number {
+  return v === 0n ? 0 : v.toString(2).length;
+}
+
+/** num/den (num ≥ 0, den > 0) rounded to a 64-bit mantissa, ties to even. */
+function roundLd(neg: boolean, num: bigint, den: bigint): LongDouble {
+  if (num === 0n) return { neg, mant: 0n, exp: 0 };
+  const sh = LD_MANT_BITS + 2 - (bitLength(num) - bitLength(den)); // quotient gets ≥ 65 bits
+  const n = sh >= 0 ? num << BigInt(sh) : num;
+  const d = sh >= 0 ? den : den << BigInt(-sh);
+  const q = n / d;
+  const rest = n % d;
+  const extra = bitLength(q) - LD_MANT_BITS;
+  let mant = q >> BigInt(extra);
+  const low = q & ((1n << BigInt(extra)) - 1n);
+  const half = 1n << BigInt(extra - 1);
+  if (low > half || (low === half && (rest !== 0n || (mant & 1n) === 1n))) mant++;
+  let exp = extra - sh;
+  if (bitLength(mant) > LD_MANT_BITS) {
+    mant >>= 1n;
+    exp++;
+  }
+  return { neg, mant, exp };
+}
+
+/** strtold of a decimal text already accepted by parseDouble; null when out of range. */
+function parseLd(text: string): LongDouble | null {
+  const m = DECIMAL_RE.exec(text);
+  if (!m) return null;
+  const int = m[2] ?? "";
+  const frac = m[3] ?? "";
+  const digits = BigInt(int + frac || "0");
+  const neg = m[1] === "-";
+  if (digits === 0n) return { neg, mant: 0n, exp: 0 };
+  const e10 = Number(m[4] ?? "0") - frac.length;
+  const magnitude = e10 + (int + frac).replace(/^0+/, "").length;
+  if (magnitude > LD_DECIMAL_EXP_MAX || magnitude < -LD_DECIMAL_EXP_MAX) return null;
+  const v = e10 >= 0 ? roundLd(neg, digits * 10n ** BigInt(e10), 1n) : roundLd(neg, digits, 10n ** BigInt(-e10));
+  return v.exp + LD_MANT_BITS > LD_EXP_MAX ? null : v;
+}
+
+function addLd(a: LongDouble, b: LongDouble): LongDouble {
+  const e = Math.min(a.exp, b.exp);
+  const s = (a.neg ? -a.mant : a.mant) * (1n << BigInt(a.exp - e)) + (b.neg ? -b.mant : b.mant) * (1n << BigInt(b.exp - e));
+  if (s === 0n) return { neg: false, mant: 0n, exp: 0 };
+  const abs = s < 0n ? -s : s;
+  return e >= 0 ? roundLd(s < 0n, abs << BigInt(e), 1n) : roundLd(s < 0n, abs, 1n << BigInt(-e));
+}
+
+/** ld2string(LD_STR_HUMAN): "%.17Lf" (exact value, ties to even), trailing zeros cut, "-0" → "0". */
+function formatLdHuman(v: LongDouble): string {
+  const scale = 10n ** 17n;
+  let q: bigint;
+  if (v.exp >= 0) {
+    q = (v.mant * scale) << BigInt(v.exp);
+  } else {
+    const num = v.mant * scale;
+    const den = 1n << BigInt(-v.exp);
+    q = num / den;
+    const r2 = (num % den) * 2n;
+    if (r2 > den || (r2 === den && (q & 1n) === 1n)) q++;
+  }
+  const digits = q.toString().padStart(18, "0");
+  let s = `${digits.slice(0, -17)}.${digits.slice(-17)}`.replace(/0+$/, "").replace(/\.$/, "");
+  if (v.neg && s !== "0") s = `-${s}`;
+  return s;
+}
+
+/** A long double operand of INCRBYFLOAT, or ERR value is not a valid float. */
+function ldOperand(b: Uint8Array): LongDouble | "inf" {
   const v = parseDouble(b);
-  if (v === null || (!Number.isFinite(v) && !/inf/i.test(str(b)))) fail(E.notFloat);
-  return v;
+  if (v === null) fail(E.notFloat);
+  const text = str(b);
+  if (!Number.isFinite(v) && /inf/i.test(text)) return "inf";
+  const ld = parseLd(text);
+  if (!ld) fail(E.notFloat);
+  return ld;
+}
+
+/** The text INCRBYFLOAT stores for `cur + incr`, as redis-server 7.0 on x86-64 writes it. */
+export function incrByFloatText(cur: Uint8Array, incr: Uint8Array): string {
+  const a = ldOperand(cur);
+  const b = ldOperand(incr);
+  if (a === "inf" || b === "inf") fail(E.nanOrInf);
+  const sum = addLd(a, b);
+  if (sum.mant !== 0n && sum.exp + LD_MANT_BITS > LD_EXP_MAX) fail(E.nanOrInf);
+  return formatLdHuman(sum);
 }
 
 /** INCRBYFLOAT key incr → SET key <final> KEEPTTL. */
 function incrbyfloat(ctx: Ctx): Reply {
   const key = ctx.argv[1]!;
   const m = writableString(ctx, key);
-  let cur = 0;
-  if (m) {
-    if (m.card > FLOAT_TEXT_BYTES_MAX) fail(E.notFloat);
-    cur = floatValue(ctx.ks.getString(m));
-  }
-  const incr = floatValue(ctx.argv[2]!);
-  const next = cur + incr;
-  if (!Number.isFinite(next)) fail(E.nanOrInf);
-  const text = utf8(formatHumanDouble(next));
+  if (m && m.card > FLOAT_TEXT_BYTES_MAX) fail(E.notFloat);
+  const text = utf8(incrByFloatText(m ? ctx.ks.getString(m) : utf8("0"), ctx.argv[2]!));
   putString(ctx, key, m, text, KEEP);
   ctx.dirty++;
   ctx.rewrite(["SET", key, text, "KEEPTTL"]);
