@@ -1,0 +1,165 @@
+/**
+ * The RESP gateway (tools/gateway.ts) between real Redis clients and the Worker's
+ * WebSocket endpoint: ioredis and (when installed) redis-cli over TCP.
+ */
+import { execFile } from "node:child_process";
+import { connect } from "node:net";
+import { promisify } from "node:util";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startGateway, type Gateway } from "../../tools/gateway.ts";
+import { startWorker, type TestWorker } from "./support/worker.ts";
+
+const run = promisify(execFile);
+
+let w: TestWorker;
+let gw: Gateway;
+const clients: Redis[] = [];
+
+function client(port = gw.port): Redis {
+  const c = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 1, retryStrategy: () => null });
+  clients.push(c);
+  return c;
+}
+
+beforeAll(async () => {
+  w = await startWorker();
+  gw = await startGateway({ port: 0, url: w.url, db: "gateway-test", token: w.token });
+});
+afterAll(async () => {
+  for (const c of clients) c.disconnect();
+  await gw?.close();
+  await w?.dispose();
+});
+
+/** Send raw bytes on a fresh TCP connection and collect everything until the peer closes or `ms` pass. */
+function rawExchange(port: number, bytes: string, ms = 3000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, "127.0.0.1");
+    let out = "";
+    const timer = setTimeout(() => {
+      s.destroy();
+      resolve(out);
+    }, ms);
+    s.on("data", (d) => (out += d.toString("latin1")));
+    s.on("close", () => {
+      clearTimeout(timer);
+      resolve(out);
+    });
+    s.on("error", reject);
+    s.write(bytes);
+  });
+}
+
+describe("gateway", () => {
+  it("PING through ioredis", async () => {
+    expect(await client().ping()).toBe("PONG");
+  });
+
+  it("SET/GET of binary data, byte for byte", async () => {
+    const r = client();
+    const bytes = Buffer.alloc(256 * 4);
+    for (let i = 0; i < bytes.length; i++) bytes[i] = i & 0xff;
+    expect(await r.set("gw:bin", bytes)).toBe("OK");
+    const back = await r.getBuffer("gw:bin");
+    expect(back?.equals(bytes)).toBe(true);
+    const crlf = Buffer.from("a\r\nb\r\n$3\r\n*1\r\n\0");
+    await r.set(Buffer.from([0xff, 0x00, 0x0d, 0x0a]), crlf);
+    expect((await r.getBuffer(Buffer.from([0xff, 0x00, 0x0d, 0x0a])))?.equals(crlf)).toBe(true);
+  });
+
+  it("a 1 MiB value", async () => {
+    const r = client();
+    const big = Buffer.alloc(1024 * 1024, "x");
+    big[0] = 0;
+    expect(await r.set("gw:big", big)).toBe("OK");
+    expect((await r.getBuffer("gw:big"))?.equals(big)).toBe(true);
+  });
+
+  it("pipelining 1000 commands", async () => {
+    const r = client();
+    const p = r.pipeline();
+    for (let i = 0; i < 1000; i++) p.incr("gw:counter");
+    const res = await p.exec();
+    expect(res).toHaveLength(1000);
+    expect(res!.every(([err]) => err === null)).toBe(true);
+    expect(res![999]![1]).toBe(1000);
+    expect(await r.get("gw:counter")).toBe("1000");
+  });
+
+  it("MULTI/EXEC", async () => {
+    const r = client();
+    const res = await r.multi().set("gw:tx", "1").incr("gw:tx").get("gw:tx").exec();
+    expect(res).toEqual([
+      [null, "OK"],
+      [null, 2],
+      [null, "2"],
+    ]);
+  });
+
+  it("errors come back as RESP errors", async () => {
+    const r = client();
+    await r.set("gw:str", "x");
+    await expect(r.lpush("gw:str", "y")).rejects.toThrow(/WRONGTYPE/);
+    await expect(r.call("nosuchcommand")).rejects.toThrow(/unknown command/);
+  });
+
+  it("raw RESP written in odd fragments is reassembled (frame boundaries carry no meaning)", async () => {
+    const out = await new Promise<string>((resolve, reject) => {
+      const s = connect(gw.port, "127.0.0.1");
+      let got = "";
+      s.on("data", (d) => {
+        got += d.toString("latin1");
+        if (got.split("\r\n").length > 3) {
+          s.end();
+          resolve(got);
+        }
+      });
+      s.on("error", reject);
+      const msg = "*1\r\n$4\r\nPING\r\n*2\r\n$4\r\nECHO\r\n$5\r\nhello\r\n";
+      let i = 0;
+      const tick = () => {
+        if (i >= msg.length) return;
+        s.write(msg.slice(i, i + 3));
+        i += 3;
+        setTimeout(tick, 5);
+      };
+      tick();
+    });
+    expect(out).toBe("+PONG\r\n$5\r\nhello\r\n");
+  });
+
+  it("a bad token: the client gets a RESP error and the connection closes", async () => {
+    const bad = await startGateway({ port: 0, url: w.url, token: "wrong" });
+    try {
+      const out = await rawExchange(bad.port, "*1\r\n$4\r\nPING\r\n");
+      expect(out).toBe("-ERR gateway: WRONGPASS invalid or missing auth token\r\n");
+    } finally {
+      await bad.close();
+    }
+  });
+
+  it("a pinned node: /db/{db}/nodes/{node}/ws", async () => {
+    const pinned = await startGateway({ port: 0, url: w.url, db: "gateway-test", node: "master", token: w.token });
+    try {
+      expect(pinned.wsUrl).toMatch(/\/db\/gateway-test\/nodes\/master\/ws$/);
+      const r = client(pinned.port);
+      await client().set("gw:pinned", "seen");
+      expect(await r.get("gw:pinned")).toBe("seen");
+    } finally {
+      await pinned.close();
+    }
+  });
+
+  it("redis-cli through the gateway (when installed)", async () => {
+    const has = await run("redis-cli", ["--version"]).then(
+      () => true,
+      () => false,
+    );
+    if (!has) return;
+    const cli = (...args: string[]) => run("redis-cli", ["-p", String(gw.port), ...args]).then((r) => r.stdout.trim());
+    expect(await cli("ping")).toBe("PONG");
+    expect(await cli("set", "gw:cli", "from redis-cli")).toBe("OK");
+    expect(await cli("get", "gw:cli")).toBe("from redis-cli");
+  });
+});
