@@ -6,6 +6,7 @@ import { execFile } from "node:child_process";
 import { connect } from "node:net";
 import { promisify } from "node:util";
 import { Redis } from "ioredis";
+import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startGateway, type Gateway } from "../../tools/gateway.ts";
 import { startWorker, type TestWorker } from "./support/worker.ts";
@@ -149,6 +150,25 @@ describe("gateway", () => {
     } finally {
       await pinned.close();
     }
+  });
+
+  it("the WebSocket endpoint directly: ?_token= (browsers cannot set headers), read-only token", async () => {
+    const exchange = (url: string, send: string) =>
+      new Promise<string>((resolve, reject) => {
+        const ws = new WebSocket(url);
+        ws.binaryType = "nodebuffer";
+        ws.on("open", () => ws.send(Buffer.from(send)));
+        ws.on("message", (d: Buffer) => {
+          resolve(d.toString("latin1"));
+          ws.close();
+        });
+        ws.on("unexpected-response", (_req, res) => reject(new Error(`HTTP ${res.statusCode}`)));
+        ws.on("error", reject);
+      });
+    const base = w.url.replace(/^http/, "ws") + "/db/gateway-test/ws";
+    expect(await exchange(`${base}?_token=${w.token}`, "PING\r\n")).toBe("+PONG\r\n");
+    expect(await exchange(`${base}?_token=${w.readonlyToken}`, "SET gw:ro x\r\n")).toMatch(/^-NOPERM /);
+    await expect(exchange(`${base}?_token=wrong`, "PING\r\n")).rejects.toThrow(/HTTP 401/);
   });
 
   it("redis-cli through the gateway (when installed)", async () => {
