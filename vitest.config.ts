@@ -7,6 +7,8 @@ export const TEST_BINDINGS = {
   REST_READONLY_TOKEN: "test-readonly-token",
   REPLICATION_SECRET: "test-replication-secret",
   ENABLE_DEBUG_COMMAND: "yes",
+  /** Replays the chaos test (test/workers/chaos.test.ts) with a given seed. */
+  CHAOS_SEED: process.env.CHAOS_SEED ?? "",
 };
 
 export default defineConfig({

@@ -92,6 +92,8 @@ export interface NodeServices {
   wait(numReplicas: number, timeoutMs: number): Promise<Reply>;
   /** Replication offset the stream has reached. */
   replOffset(): number;
+  /** A random id of this running instance (changes at every restart, as Redis's run_id). */
+  runId(): string;
   /** Whether this node is a replica (writes refused). */
   isReplica(): boolean;
 }

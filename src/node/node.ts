@@ -25,7 +25,7 @@ import { Backlog } from "../replication/backlog.ts";
 import { ReplMeta } from "../replication/meta.ts";
 import { SnapshotManager } from "../replication/snapshot.ts";
 import { FaultyBucket } from "../replication/faults.ts";
-import { str, utf8 } from "../util/bytes.ts";
+import { randomHex40, str, utf8 } from "../util/bytes.ts";
 import { NodeConfig } from "./config.ts";
 import { formatMonitorLine } from "./monitor.ts";
 
@@ -70,6 +70,8 @@ export class Node extends DurableObject<Env> implements RestTarget {
   private activeExpire = true;
   /** DEBUG RESTART asked: the next alarm aborts the object. */
   private restartPending = false;
+  /** Changes at every restart of the object (INFO server run_id). */
+  readonly runId = randomHex40();
   private readonly offsetWaiters: { offset: number; resolve: (ok: boolean) => void }[] = [];
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -409,6 +411,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
       wait: (n, t) => this.master.wait(n, t),
       replOffset: () => this.backlog.offset,
       isReplica: () => this.meta.role === "replica",
+      runId: () => this.runId,
     };
   }
 

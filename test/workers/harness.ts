@@ -34,6 +34,7 @@ export const stubServices: NodeServices = {
   wait: async () => 0,
   replOffset: () => 0,
   isReplica: () => false,
+  runId: () => "0".repeat(40),
 };
 
 /** Run `fn` with an engine over fresh storage inside a Durable Object. */

@@ -3,6 +3,7 @@
  * Object stubs (the node's REST path, JSON without base64), as the router would.
  */
 import { env, runInDurableObject } from "cloudflare:test";
+import { expect } from "vitest";
 import type { Node } from "../../src/node/node.ts";
 import { H_DB, H_NODE, NODE_ORIGIN } from "../../src/http/node-protocol.ts";
 
@@ -74,4 +75,56 @@ export async function until(what: string, cond: () => Promise<boolean>, timeoutM
 /** Run code inside a node's Durable Object (test hooks). */
 export function inNode<R>(db: string, node: string, fn: (n: Node) => R | Promise<R>): Promise<R> {
   return runInDurableObject(stub(db, node), (n: Node) => fn(n));
+}
+
+/** A pipeline of writes of every type on the master. */
+export function batch(round: number, n = 50): (string | number)[][] {
+  const cmds: (string | number)[][] = [];
+  for (let i = 0; i < n; i++) {
+    const k = `${round}:${i}`;
+    cmds.push(["SET", `s:${k}`, `v${i}-${round}`]);
+    cmds.push(["RPUSH", `l:${i % 7}`, k]);
+    cmds.push(["ZADD", `z:${i % 4}`, i, k]);
+    cmds.push(["SADD", `set:${i % 5}`, k]);
+    cmds.push(["HSET", `h:${i % 3}`, k, String(i)]);
+    cmds.push(["INCR", "counter"]);
+  }
+  return cmds;
+}
+
+export async function write(db: string, round: number, n = 50): Promise<void> {
+  const res = await pipeline(db, "master", batch(round, n));
+  for (const r of res) expect(r).not.toBeInstanceOf(Error);
+}
+
+/** WAIT on the master until `n` replicas acked everything written so far. */
+export async function waitReplicas(db: string, n: number): Promise<void> {
+  expect(await cmd(db, "master", "WAIT", n, 20000)).toBeGreaterThanOrEqual(n);
+}
+
+export async function converged(db: string, replicas: string[]): Promise<void> {
+  await waitReplicas(db, replicas.length);
+  const d = await digest(db, "master");
+  expect(d).not.toBe("0".repeat(40));
+  for (const r of replicas) expect(await digest(db, r)).toBe(d);
+}
+
+/** A replica attached and in sync with the master. */
+export async function attach(db: string, name: string): Promise<void> {
+  expect(await cmd(db, name, "REPLICAOF", "master", "0")).toBe("OK");
+  await until(`${name} online`, async () => (await info(db, name)).master_link_status === "up");
+}
+
+
+/** DEBUG RESTART a node and wait until a fresh instance answers (INFO server run_id changed). */
+export async function restart(db: string, node: string): Promise<void> {
+  const before = (await info(db, node, "server")).run_id;
+  expect(await cmd(db, node, "DEBUG", "RESTART")).toBe("OK");
+  await until(`${node} restarted`, async () => {
+    try {
+      return (await info(db, node, "server")).run_id !== before;
+    } catch {
+      return false; // a request caught by the restart itself
+    }
+  });
 }

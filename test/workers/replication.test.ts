@@ -3,45 +3,7 @@
  * writes throughout and ends with DEBUG DIGEST equal on the master and every replica.
  */
 import { describe, expect, it } from "vitest";
-import { cmd, CommandError, digest, freshDb, info, inNode, pipeline, until } from "./nodes.ts";
-
-/** A pipeline of writes of every type on the master. */
-export function batch(round: number, n = 50): (string | number)[][] {
-  const cmds: (string | number)[][] = [];
-  for (let i = 0; i < n; i++) {
-    const k = `${round}:${i}`;
-    cmds.push(["SET", `s:${k}`, `v${i}-${round}`]);
-    cmds.push(["RPUSH", `l:${i % 7}`, k]);
-    cmds.push(["ZADD", `z:${i % 4}`, i, k]);
-    cmds.push(["SADD", `set:${i % 5}`, k]);
-    cmds.push(["HSET", `h:${i % 3}`, k, String(i)]);
-    cmds.push(["INCR", "counter"]);
-  }
-  return cmds;
-}
-
-export async function write(db: string, round: number, n = 50): Promise<void> {
-  const res = await pipeline(db, "master", batch(round, n));
-  for (const r of res) expect(r).not.toBeInstanceOf(Error);
-}
-
-/** WAIT on the master until `n` replicas acked everything written so far. */
-export async function waitReplicas(db: string, n: number): Promise<void> {
-  expect(await cmd(db, "master", "WAIT", n, 20000)).toBeGreaterThanOrEqual(n);
-}
-
-export async function converged(db: string, replicas: string[]): Promise<void> {
-  await waitReplicas(db, replicas.length);
-  const d = await digest(db, "master");
-  expect(d).not.toBe("0".repeat(40));
-  for (const r of replicas) expect(await digest(db, r)).toBe(d);
-}
-
-/** A replica attached and in sync with the master. */
-export async function attach(db: string, name: string): Promise<void> {
-  expect(await cmd(db, name, "REPLICAOF", "master", "0")).toBe("OK");
-  await until(`${name} online`, async () => (await info(db, name)).master_link_status === "up");
-}
+import { attach, batch, cmd, CommandError, converged, freshDb, info, inNode, pipeline, restart, until, write } from "./nodes.ts";
 
 const masterOffset = async (db: string) => Number((await info(db, "master")).master_repl_offset);
 
@@ -119,7 +81,7 @@ describe("replication scenarios", () => {
     await converged(db, ["r1"]);
     const replid = (await info(db, "master")).master_replid;
     const syncs = await inNode(db, "r1", (n) => ({ full: n.replica.fullSyncs, partial: n.replica.partialSyncs }));
-    expect(await cmd(db, "master", "DEBUG", "RESTART")).toBe("OK");
+    await restart(db, "master");
     await write(db, 1);
     expect((await info(db, "master")).master_replid).toBe(replid);
     await until("replica relinked", async () => (await inNode(db, "r1", (n) => n.replica.partialSyncs)) > syncs.partial);
@@ -134,7 +96,7 @@ describe("replication scenarios", () => {
     await converged(db, ["r1"]);
     const okBefore = await inNode(db, "master", (n) => n.master.syncPartialOk);
     const made = await inNode(db, "master", (n) => n.snapshots.made);
-    expect(await cmd(db, "r1", "DEBUG", "RESTART")).toBe("OK");
+    await restart(db, "r1");
     await write(db, 1);
     await until("replica back", async () => (await inNode(db, "master", (n) => n.master.syncPartialOk)) > okBefore);
     await converged(db, ["r1"]);

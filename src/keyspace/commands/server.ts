@@ -34,6 +34,7 @@ function info(ctx: Ctx): Reply {
         "multiplexing_api:durable-object",
         `uptime_in_seconds:${Math.floor((Date.now() - startedMs) / 1000)}`,
         `uptime_in_days:${Math.floor((Date.now() - startedMs) / 86_400_000)}`,
+        `run_id:${ctx.node.runId()}`,
         "executable:edge-replica",
       ].join("\r\n"),
     );
