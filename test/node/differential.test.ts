@@ -7,6 +7,8 @@
  *   DIFF_SEED=123 …        replay a seed (printed by every run)
  *   DIFF_COUNT=5000 …      stream length (default 20,000)
  *   DIFF_ONLY=zsets,keys … only these command families (strings keys hashes lists sets zsets tx errors server)
+ *   DIFF_BATCH=1 …         commands per pipelined write (default 200; 1 pinpoints a command that drops the link)
+ *   DIFF_REPORT_MAX=100 …  mismatches printed in full (default 25)
  *
  * A first test runs the same stream against two redis-servers: it proves the generator's
  * comparison modes are free of false alarms (random replies, TTL drift, unordered sets).
@@ -21,9 +23,9 @@ const SEED = process.env.DIFF_SEED !== undefined ? Number(process.env.DIFF_SEED)
 const COUNT = Number(process.env.DIFF_COUNT ?? 20_000);
 const ONLY = process.env.DIFF_ONLY ? (process.env.DIFF_ONLY.split(",") as Group[]) : undefined;
 /** Commands per pipelined write (the node accepts up to 1,000 per message). */
-const BATCH_COMMANDS = 200;
+const BATCH_COMMANDS = Number(process.env.DIFF_BATCH ?? 200);
 /** Mismatches listed in full before the rest are only counted. */
-const MISMATCHES_REPORTED_MAX = 25;
+const MISMATCHES_REPORTED_MAX = Number(process.env.DIFF_REPORT_MAX ?? 25);
 /** Databases the generator SELECTs (for the per-key report when digests differ). */
 const DIFF_DBS = ["0", "1", "2"];
 
@@ -48,7 +50,14 @@ async function runStream(a: RespClient, b: RespClient, names: [string, string], 
   for (let i = 0; i < cmds.length; i += BATCH_COMMANDS) {
     const batch = cmds.slice(i, i + BATCH_COMMANDS);
     const argvs = batch.map((c) => c.argv);
-    const [ra, rb] = await Promise.all([a.send(argvs), b.send(argvs)]);
+    let ra: RespValue[];
+    let rb: RespValue[];
+    try {
+      [ra, rb] = await Promise.all([a.send(argvs), b.send(argvs)]);
+    } catch (e) {
+      const what = batch.length === 1 ? `command #${i} ${showArgv(batch[0]!.argv)}` : `commands #${i}..#${i + batch.length - 1} (DIFF_BATCH=1 pinpoints the command)`;
+      throw new Error(`seed=${SEED}: link failed during ${what}: ${(e as Error).message}`);
+    }
     for (let j = 0; j < batch.length; j++) {
       const c = batch[j]!;
       if (sameReply(ra[j]!, rb[j]!, c.mode)) continue;

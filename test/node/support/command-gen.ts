@@ -18,6 +18,7 @@
  *  - TTLs are long (days) so nothing expires during a run; GT/LT compare only absolute
  *    times, so the ms between the two servers executing a command never matters.
  */
+import { createHash } from "node:crypto";
 import { RedisError, Simple } from "../../../src/protocol/reply.ts";
 import type { Arg, RespValue } from "./resp-client.ts";
 
@@ -118,9 +119,13 @@ function printable(b: Uint8Array): string {
   return s;
 }
 
+/** Bulk replies longer than this are compared and shown by length and SHA-1. */
+const BULK_SHOWN_BYTES_MAX = 256;
+const sha1Hex = (b: Uint8Array) => createHash("sha1").update(b).digest("hex");
+
 export function canon(v: RespValue): Canon {
   if (v === null) return "nil";
-  if (v instanceof Uint8Array) return `$${printable(v)}`;
+  if (v instanceof Uint8Array) return v.length > BULK_SHOWN_BYTES_MAX ? `$<${v.length} bytes, sha1 ${sha1Hex(v)}>` : `$${printable(v)}`;
   if (typeof v === "number" || typeof v === "bigint") return `:${v}`;
   if (v instanceof Simple) return `+${v.s}`;
   if (v instanceof RedisError) return `-${v.msg}`;
@@ -203,7 +208,8 @@ export function showReply(v: RespValue): string {
 
 // --- the key space -------------------------------------------------------------------------
 
-const S_KEYS = ["s0", "s1", "s2", "s3"];
+/** String keys; one binary-unsafe name (NUL, non-ASCII) to check keys are bytes end to end. */
+const S_KEYS = ["s0", "s1", "s2", "s3", "s\u0000\u00ff"];
 /** Only ever hold dyadic numbers (see the header): INCRBYFLOAT targets. */
 const N_KEYS = ["n0", "n1"];
 /** Integers near the 64-bit limits, for overflow errors. */
@@ -212,11 +218,16 @@ const H_KEYS = ["h0", "h1", "h2"];
 const L_KEYS = ["l0", "l1", "l2"];
 const T_KEYS = ["t0", "t1", "t2"];
 const Z_KEYS = ["z0", "z1", "z2"];
+/**
+ * A sorted set whose scores are all 0, for BYLEX (Redis leaves lex ranges over mixed scores
+ * unspecified; its answer then depends on the encoding). Only ZADD 0 / ZREM write it.
+ */
+const LEX_KEYS = ["zl"];
 const MISSING = "nokey";
 /** Keys any command may write anything into (everything but n* and big). */
 const WILD_KEYS = [...S_KEYS, ...H_KEYS, ...L_KEYS, ...T_KEYS, ...Z_KEYS, MISSING];
 /** Keys any read may look at. */
-const ALL_KEYS = [...WILD_KEYS, ...N_KEYS, ...BIG_KEYS];
+const ALL_KEYS = [...WILD_KEYS, ...N_KEYS, ...BIG_KEYS, ...LEX_KEYS];
 /** Databases the stream moves between (SELECT). */
 const DBS = ["0", "1", "2"];
 
@@ -237,6 +248,8 @@ const BIG_VALUES = ["9223372036854775806", "-9223372036854775807", "922337203685
 const BIG_INCRS = ["1", "-1", "2", "9223372036854775807", "-9223372036854775808", "-2"];
 
 const FIELDS: Arg[] = ["f0", "f1", "f2", "f3", "1", "", BIN_B];
+/** Only HINCRBY with 64-bit-edge increments writes it (overflow errors); HINCRBYFLOAT never reads it. */
+const BIG_FIELD = "nbig";
 /** Hash values: no huge integers and no non-dyadic decimals, so HINCRBYFLOAT stays exact. */
 const HVALUES: Arg[] = ["v", "hello", "0", "1", "-5", "2.5", "10", "", BIN_A, "1e1", "-0.5", "x".repeat(40), "0x10"];
 
@@ -263,7 +276,7 @@ function touch(k: string): Arg[] {
     case "t":
       return ["sadd", k, "w"];
     case "z":
-      return ["zadd", k, "1", "w"];
+      return ["zadd", k, LEX_KEYS.includes(k) ? "0" : "1", "w"];
     case "n":
       return k === MISSING ? ["del", k] : ["incr", k];
     case "b":
@@ -333,7 +346,7 @@ class Gen {
           else argv.push("KEEPTTL");
         }
         if (r.chance(0.15)) argv.push("GET");
-        if (r.chance(0.05)) argv.push(r.pick(["NX", "EX", "KEEPTTL", "PX", "FOO", "GET"]), r.pick(["10", "x", "0"]));
+        if (r.chance(0.05)) argv.push(r.pick(["NX", "EX", "KEEPTTL", "PX", "FOO", "GET"]), r.pick(["x", "0", "-1"]));
         return [argv];
       }
       case 4:
@@ -361,7 +374,7 @@ class Gen {
         else if (e === 2) argv.push("EXAT", r.pick(ABS_S));
         else if (e === 3) argv.push("PXAT", r.pick(ABS_MS));
         else if (e === 4) argv.push("PERSIST");
-        else if (e === 5 && r.chance(0.5)) argv.push(r.pick(["EX", "PERSIST", "FOO"]), r.pick(["0", "-1", "x", "10"]));
+        else if (e === 5 && r.chance(0.5)) argv.push(r.pick(["EX", "PERSIST", "FOO"]), r.pick(["0", "-1", "x", "100000"]));
         return [argv];
       }
       case 12:
@@ -389,9 +402,12 @@ class Gen {
         return [["strlen", this.readKey(S_KEYS)]];
       case 21:
       case 22:
+        if (r.chance(0.05)) return [["getrange", this.readKey(S_KEYS), r.pick(["1048570", "1048575", "-8", "2097140"]), r.pick(["1048580", "-1", "2097160"])]];
         return [["getrange", this.readKey(S_KEYS), r.pick(STARTS), r.pick(STOPS)]];
       case 23:
       case 24:
+        // Now and then past STRING_CHUNK_BYTES (1 MiB), where a value spans SQLite rows.
+        if (r.chance(0.02)) return [["setrange", sk(), r.pick(["1048570", "1048576", "2097149"]), r.pick(["hello", "0123456789"])]];
         return [["setrange", sk(), r.chance(0.93) ? String(r.range(0, 20)) : r.pick(["-1", "x", "536870912"]), v()]];
       default:
         return [["get", r.pick(N_KEYS)]];
@@ -508,7 +524,8 @@ class Gen {
         return [["hgetall", this.readKey(H_KEYS)], PAIRS];
       case 12:
       case 13:
-        return [["hincrby", hk(), f(), r.chance(0.95) ? r.pick(INT_INCRS) : r.pick(["x", "1.5", "9223372036854775807"])]];
+        if (r.chance(0.1)) return [["hincrby", hk(), BIG_FIELD, r.pick(BIG_INCRS)]];
+        return [["hincrby", hk(), f(), r.chance(0.95) ? r.pick(INT_INCRS) : r.pick(["x", "1.5"])]];
       case 14:
       case 15:
         return [["hincrbyfloat", hk(), f(), r.chance(0.95) ? r.pick(FLOAT_INCRS) : r.pick(["inf", "x", "nan"])]];
@@ -692,8 +709,12 @@ class Gen {
         if (rev) argv.push("REV");
         return [withScores(limit(argv))];
       }
-      case 16: {
-        const argv: Arg[] = ["zrange", zr(), r.pick(LEX_BOUNDS), r.pick(LEX_BOUNDS), "BYLEX"];
+      case 16:
+      case 27: {
+        const c = r.int(4);
+        if (c === 0) return [["zadd", r.pick(LEX_KEYS), ...(r.chance(0.2) ? [r.pick(["NX", "XX", "CH"])] : []), "0", m(), ...(r.chance(0.5) ? ["0", m()] : [])]];
+        if (c === 1) return [["zrem", r.pick(LEX_KEYS), m()]];
+        const argv: Arg[] = ["zrange", r.chance(0.95) ? r.pick(LEX_KEYS) : r.pick([...BIG_KEYS, ...N_KEYS]), r.pick(LEX_BOUNDS), r.pick(LEX_BOUNDS), "BYLEX"];
         if (r.chance(0.3)) argv.push("REV");
         return [limit(argv)];
       }
@@ -796,7 +817,6 @@ class Gen {
             ["getrange", this.readKey(S_KEYS), "a", "1"],
             ["lpop", this.key(L_KEYS), "-1"],
             ["lpos", this.readKey(L_KEYS), "a", "RANK", "0"],
-            ["lpos", this.readKey(L_KEYS), "a", "RANK", "-9223372036854775808"],
             ["lpos", this.readKey(L_KEYS), "a", "COUNT", "-1"],
             ["select", r.pick(["16", "-1", "1.5", "x"])],
             ["scan", r.pick(["x", "1.5", "-"])],
