@@ -74,7 +74,9 @@ async function runStream(a: RespClient, b: RespClient, names: [string, string], 
       }
     }
   }
-  const [da, db] = await Promise.all([a.call("DEBUG", "DIGEST"), b.call("DEBUG", "DIGEST")]);
+  // Leave a MULTI that a bug may have left open (the stream itself never ends inside one).
+  const end = [["DISCARD"], ["DEBUG", "DIGEST"]];
+  const [[, da], [, db]] = (await Promise.all([a.send(end), b.send(end)])) as [RespValue[], RespValue[]];
   const digests: [string, string] = [text(da), text(db)];
   const keyReport = digests[0] === digests[1] ? [] : await diffKeys(a, b, names);
   return { mismatches, mismatchCount, digests, keyReport, ms: performance.now() - t0 };

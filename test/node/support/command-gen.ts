@@ -818,6 +818,7 @@ class Gen {
             ["lpop", this.key(L_KEYS), "-1"],
             ["lpos", this.readKey(L_KEYS), "a", "RANK", "0"],
             ["lpos", this.readKey(L_KEYS), "a", "COUNT", "-1"],
+            ["lpos", this.readKey(L_KEYS), "a", "RANK", r.pick(["9223372036854775807", "-9223372036854775807"])],
             ["select", r.pick(["16", "-1", "1.5", "x"])],
             ["scan", r.pick(["x", "1.5", "-"])],
             ["scan", "0", "COUNT", r.pick(["0", "x", "-1"])],
