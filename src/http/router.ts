@@ -6,7 +6,7 @@
  *   /db/{db}[/…]                     REST base of database {db} → resolveNode()
  *   /db/{db}/nodes/{node}[/…]        REST pinned to one node
  *   …/ws under either base           WebSocket carrying RESP (the upgrade is forwarded)
- *   /db/{db}/admin/…, /db/{db}/status   reserved (admin API, status page)
+ *   /db/{db}/admin/…, /db/{db}/status   admin API and status page (admin.ts)
  *   / and every other path           the same as /db/default
  *
  * The REST path after the base is forwarded verbatim (still percent-encoded) as
@@ -16,6 +16,7 @@
 import { Hono, type Context } from "hono";
 import type { Env } from "../env.ts";
 import { REQUEST_BYTES_MAX } from "../limits.ts";
+import { admin } from "./admin.ts";
 import { authenticate } from "./auth.ts";
 import { H_CLIENT_ADDR, H_DB, H_NODE, H_READONLY, NODE_ORIGIN } from "./node-protocol.ts";
 import { SYNC_TOKEN_HEADER, errorResponse, parseSyncToken } from "./rest.ts";
@@ -71,7 +72,8 @@ export const app = new Hono<{ Bindings: Env }>();
 app.use("*", async (c, next) => {
   const method = c.req.method.toUpperCase();
   if (method === "OPTIONS") return preflight(c.req.raw);
-  if (!ALLOWED_METHODS.includes(method)) {
+  const adminDelete = method === "DELETE" && /^\/db\/[^/]+\/admin\//.test(new URL(c.req.url).pathname);
+  if (!ALLOWED_METHODS.includes(method) && !adminDelete) {
     const res = errorResponse(405, `ERR method ${method} not allowed (use ${ALLOWED_METHODS.join(", ")})`);
     res.headers.set("allow", ALLOWED_METHODS.join(", "));
     addCors(res.headers);
@@ -91,13 +93,10 @@ app.all("/db/:db/nodes/:node/ws", (c) => forward(c, "ws", 5));
 app.all("/db/:db/nodes/:node", (c) => forward(c, "rest", 5));
 app.all("/db/:db/nodes/:node/*", (c) => forward(c, "rest", 5));
 
-// ─── admin API and status page (reserved: registered by the node/replication owner) ─
-// Register `/db/:db/admin/*` and `/db/:db/status` here, above the database base routes.
-// Until then they answer 404 instead of being taken as path-form commands.
-app.all("/db/:db/admin", notYet);
-app.all("/db/:db/admin/*", notYet);
-app.all("/db/:db/status", notYet);
-// ─── end of the reserved section ────────────────────────────────────────────
+// ─── admin API and status page (admin.ts), above the database base routes ────
+app.route("/", admin);
+app.all("/db/:db/admin", notFound);
+app.all("/db/:db/admin/*", notFound);
 
 // ─── database base ──────────────────────────────────────────────────────────
 app.all("/db", missingDb);
@@ -110,8 +109,8 @@ app.all("/db/:db/*", (c) => forward(c, "rest", 3));
 app.all("/ws", (c) => forward(c, "ws", 1));
 app.all("*", (c) => forward(c, "rest", 1));
 
-function notYet(): Response {
-  return errorResponse(404, "ERR not available yet");
+function notFound(): Response {
+  return errorResponse(404, "ERR no such admin endpoint");
 }
 
 function missingDb(): Response {

@@ -27,6 +27,13 @@ interface Effect {
 /** Commands that run immediately even inside MULTI. */
 const MULTI_CONTROL = new Set(["exec", "discard", "multi", "watch", "unwatch", "quit", "reset"]);
 
+/** Arity of the transaction commands the engine handles itself (Redis's command table). */
+const TX_ARITY: Record<string, number> = { multi: 1, exec: 1, discard: 1, watch: -2, unwatch: 1 };
+
+function arityOk(arity: number, argc: number): boolean {
+  return arity > 0 ? argc === arity : argc >= -arity;
+}
+
 export interface EngineOptions {
   sink?: StreamSink;
   clock?: () => number;
@@ -52,6 +59,8 @@ export class Engine {
   replicaMode = false;
   /** A replica whose link is down with replica-serve-stale-data no answers MASTERDOWN. */
   masterDown = false;
+  /** A dataset is being restored: commands answer LOADING (Redis while it loads an RDB). */
+  loading = false;
   /** min-replicas-to-write: an error text when writes are refused for lack of good replicas. */
   writeGate: (() => string | null) | null = null;
 
@@ -82,6 +91,17 @@ export class Engine {
     const name = str(argv[0]!).toLowerCase();
     this.monitor?.(s, argv);
     if (s.multi && !MULTI_CONTROL.has(name)) return this.queue(s, name, argv);
+    const txArity = TX_ARITY[name];
+    if (txArity !== undefined && !arityOk(txArity, argv.length)) {
+      // Redis rejects before running: the transaction is flagged, and EXEC aborts it.
+      const msg = E.arity(name);
+      if (name === "exec") {
+        if (s.multi) this.endMulti(s);
+        return new RedisError(`EXECABORT Transaction discarded because of: ${msg.replace(/^ERR /, "")}`);
+      }
+      if (s.multi) s.multiError = true;
+      return new RedisError(msg);
+    }
     switch (name) {
       case "multi":
         if (s.multi) return new RedisError("ERR MULTI calls can not be nested");
@@ -96,7 +116,6 @@ export class Engine {
         return this.exec(s);
       case "watch":
         if (s.multi) return new RedisError("ERR WATCH inside MULTI is not allowed");
-        if (argv.length < 2) return new RedisError(E.arity("watch"));
         for (let i = 1; i < argv.length; i++) this.watch(s, s.db, argv[i]!);
         return OK;
       case "unwatch":
@@ -140,7 +159,7 @@ export class Engine {
   private check(s: Session, name: string, argv: Uint8Array[]): RedisError | null {
     const spec = COMMANDS.get(name);
     if (!spec) return new RedisError(unknownCommand(argv));
-    if ((spec.arity > 0 && argv.length !== spec.arity) || argv.length < -spec.arity) {
+    if (!arityOk(spec.arity, argv.length)) {
       return new RedisError(E.arity(spec.name));
     }
     for (const i of keyIndexes(spec, argv.length)) {
@@ -154,6 +173,7 @@ export class Engine {
       if (gate) return new RedisError(gate);
     }
     if (this.masterDown && !spec.flags.includes("stale")) return new RedisError(E.masterDown);
+    if (this.loading && !spec.flags.includes("stale")) return new RedisError("LOADING Redis is loading the dataset in memory");
     return null;
   }
 

@@ -17,7 +17,8 @@ import { handleRest } from "../http/rest.ts";
 import { newSession, type NodeServices, type Session } from "../keyspace/command.ts";
 import { Engine } from "../keyspace/engine.ts";
 import { ACTIVE_EXPIRE_KEYS_PER_STEP } from "../limits.ts";
-import { OK, RedisError, type Reply, Simple } from "../protocol/reply.ts";
+import { OK, RedisError, type Reply, Simple, Verbatim } from "../protocol/reply.ts";
+import { SnapshotLoader } from "../replication/loader.ts";
 import { ByteWriter, ProtocolError, RespParser, writeReply } from "../protocol/resp.ts";
 import { MasterSide, type ReplicaInfo } from "../replication/master.ts";
 import { ReplicaSide } from "../replication/replica.ts";
@@ -162,6 +163,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
       return new Response(null, { status: 101, webSocket: client });
     }
     if (path === "/rest" || path.startsWith("/rest/")) return handleRest(request, this);
+    if (path === "/identity") return new Response(null, { status: 204 });
     return new Response("not found", { status: 404 });
   }
 
@@ -565,18 +567,151 @@ export class Node extends DurableObject<Env> implements RestTarget {
     if (next !== null) this.scheduleCron(next);
   }
 
-  // --- test hooks (reached through runInDurableObject only) ------------------------------
+  // --- admin RPC (called by the router's admin API through the stub) ----------------------
 
-  /** Current offsets and states, for tests and the admin API. */
-  status() {
+  /** Replication status of this node (admin API, tests). */
+  status(): NodeStatus {
+    const info = this.meta.role === "master" ? this.master.info() : this.replica.info();
+    const fields: Record<string, string> = {};
+    for (const l of info) {
+      const i = l.indexOf(":");
+      if (i > 0) fields[l.slice(0, i)] = l.slice(i + 1);
+    }
+    const now = Date.now();
     return {
       db: this.db,
       node: this.name,
       role: this.meta.role,
+      master: this.meta.masterName,
       replid: this.meta.replid,
+      replid2: this.meta.replid2,
       offset: this.backlog.offset,
-      link: this.replica.state,
-      replicas: this.master.list(),
+      link: this.meta.role === "replica" ? this.replica.state : null,
+      lastIoMsAgo: this.meta.role === "replica" && this.replica.lastIoMs ? now - this.replica.lastIoMs : null,
+      fullSyncs: this.replica.fullSyncs,
+      partialSyncs: this.replica.partialSyncs,
+      backlog: { size: this.backlog.sizeBytes, histlen: this.backlog.histlen, firstByte: this.backlog.firstByte + 1 },
+      replicas: this.master.list().map((r) => ({
+        name: r.name,
+        region: r.region,
+        state: r.state,
+        ackOffset: r.ackOffset,
+        lagBytes: Math.max(0, this.backlog.offset - r.ackOffset),
+        lagMs: now - r.lastAckMs,
+      })),
+      keys: this.engine.ks.dbStats().reduce((n, d) => n + d.keys, 0),
+      info: fields,
     };
   }
+
+  /** INFO (all sections) and ROLE, as text and JSON, for the admin API. */
+  adminInfo(): { info: string; role: string } {
+    const s = newSession();
+    const info = this.engine.execute(s, [utf8("INFO")]);
+    const role = this.engine.execute(s, [utf8("ROLE")]);
+    return { info: info instanceof Verbatim ? info.text : "", role: JSON.stringify(replyToJson(role as Reply)) };
+  }
+
+  /** Make this node a replica of `master` (admin API: create a replica). */
+  async follow(master: string, region: string | null): Promise<string> {
+    if (region) this.sql.exec("INSERT OR REPLACE INTO node_identity (k, v) VALUES ('region', ?)", region);
+    const r = await this.replicaOf(master);
+    return r instanceof RedisError ? r.msg : "OK";
+  }
+
+  /** Admin API: remove this replica: stop replicating and drop its data. */
+  async decommission(): Promise<void> {
+    this.replica.promote();
+    this.master.killReplicas();
+    await this.ctx.storage.deleteAlarm();
+    await this.ctx.storage.deleteAll();
+    this.ctx.abort("decommissioned");
+  }
+
+  /** The registry of a database's replicas, kept by its master node. */
+  registry(op: { add?: { name: string; region: string | null }; remove?: string }): { name: string; region: string | null }[] {
+    this.sql.exec("CREATE TABLE IF NOT EXISTS node_registry (name TEXT PRIMARY KEY, region TEXT, created_ms INTEGER NOT NULL)");
+    if (op.add) this.sql.exec("INSERT OR REPLACE INTO node_registry (name, region, created_ms) VALUES (?, ?, ?)", op.add.name, op.add.region, Date.now());
+    if (op.remove) this.sql.exec("DELETE FROM node_registry WHERE name = ?", op.remove);
+    return this.sql
+      .exec("SELECT name, region FROM node_registry ORDER BY name")
+      .toArray()
+      .map((r) => ({ name: r.name as string, region: (r.region as string | null) ?? null }));
+  }
+
+  /** A snapshot of this node's data (made now, or a usable recent one), for download. */
+  async snapshotForDownload(): Promise<{ key: string; size: number; crc: string; offset: number }> {
+    const snap = this.snapshots.forReplica(this.meta.replid, this.backlog.firstByte, () => {
+      if (this.meta.role === "master") this.engine.resetStreamDb();
+      return { offset: this.backlog.offset, streamDb: this.meta.role === "master" ? -1 : this.replica.streamDb() };
+    });
+    const done = await this.snapshots.whenDone(snap);
+    if (done.state !== "ready") throw new Error(`snapshot #${snap.id} failed`);
+    return { key: done.key, size: done.size, crc: done.crc, offset: done.offset };
+  }
+
+  /**
+   * Replace a master's data with an RDB file staged in R2 (a seed from a redis-server
+   * dump.rdb). Commands answer LOADING meanwhile; replicas full-resync afterwards.
+   */
+  async restore(key: string): Promise<{ keys: number; bytes: number }> {
+    if (this.meta.role !== "master") throw new Error("RESTORE of a dataset is for masters (REPLICAOF NO ONE first)");
+    const body = await this.bucket.getStream(key);
+    if (!body) throw new Error(`no object ${key}`);
+    const loader = new SnapshotLoader(this.engine.ks);
+    loader.discard();
+    this.engine.loading = true;
+    try {
+      let read = 0;
+      for await (const chunk of body) {
+        const b = chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk as ArrayBuffer);
+        loader.push(b);
+        read += b.length;
+      }
+      const res = loader.finishAny();
+      loader.swap();
+      // A new history: replicas cannot continue the old one.
+      this.meta.replid = randomHex40();
+      this.meta.clearReplid2();
+      this.meta.save();
+      this.engine.resetStreamDb();
+      this.master.killReplicas();
+      this.engine.touchedAll(null);
+      console.log(`node ${this.name}: dataset restored from ${key}: ${res.keys} keys, ${read} bytes`);
+      return { keys: res.keys, bytes: read };
+    } catch (e) {
+      loader.discard();
+      throw e;
+    } finally {
+      this.engine.loading = false;
+    }
+  }
+}
+
+export interface NodeStatus {
+  db: string;
+  node: string;
+  role: "master" | "replica";
+  master: string | null;
+  replid: string;
+  replid2: string;
+  offset: number;
+  link: string | null;
+  lastIoMsAgo: number | null;
+  fullSyncs: number;
+  partialSyncs: number;
+  backlog: { size: number; histlen: number; firstByte: number };
+  replicas: { name: string; region: string; state: string; ackOffset: number; lagBytes: number; lagMs: number }[];
+  keys: number;
+  info: Record<string, string>;
+}
+
+/** A reply as plain JSON (admin API). */
+function replyToJson(r: Reply): unknown {
+  if (r instanceof Uint8Array) return new TextDecoder().decode(r);
+  if (Array.isArray(r)) return r.map(replyToJson);
+  if (r instanceof Simple) return r.s;
+  if (r instanceof RedisError) return { error: r.msg };
+  if (typeof r === "bigint") return Number(r);
+  return r;
 }

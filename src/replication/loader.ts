@@ -149,6 +149,13 @@ export class SnapshotLoader {
     return { keys: this.keys, bytes: this.bytes, crc: this.crc, aux: this.aux };
   }
 
+  /** The file is complete (a user's dump.rdb: its own CRC64 trailer is the check). */
+  finishAny(): LoadResult {
+    this.reader.finish();
+    if (!this.ended) throw new RdbError("RDB file ended early");
+    return { keys: this.keys, bytes: this.bytes, crc: this.crc, aux: this.aux };
+  }
+
   /** Replace the live databases by the staged ones (one synchronous step). */
   swap(): void {
     this.ks.flush(null);

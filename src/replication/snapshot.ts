@@ -148,6 +148,18 @@ export class SnapshotManager {
     return snap;
   }
 
+  private readonly doneWaiters = new Map<number, ((s: Snapshot) => void)[]>();
+
+  /** Resolves when the snapshot is ready or failed. */
+  whenDone(snap: Snapshot): Promise<Snapshot> {
+    if (snap.state !== "writing") return Promise.resolve(snap);
+    return new Promise((resolve) => {
+      const list = this.doneWaiters.get(snap.id) ?? [];
+      list.push(resolve);
+      this.doneWaiters.set(snap.id, list);
+    });
+  }
+
   private finish(snap: Snapshot, error: string | null): void {
     this.job = null;
     this.sql.exec("DELETE FROM snap_stage");
@@ -161,6 +173,8 @@ export class SnapshotManager {
       console.log(`snapshot: #${snap.id} ready: ${snap.size} bytes, crc ${snap.crc}`);
     }
     this.host.master.snapshotDone(snap, error);
+    for (const w of this.doneWaiters.get(snap.id) ?? []) w(snap);
+    this.doneWaiters.delete(snap.id);
     this.host.scheduleCron(0);
   }
 

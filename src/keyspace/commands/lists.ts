@@ -218,7 +218,9 @@ function lpos(ctx: Ctx): Reply {
     if (fromTail) lo = Math.max(lo, m.ltail - maxlen);
     else hi = Math.min(hi, m.lhead + maxlen - 1);
   }
-  const limit = count === -1 ? 1 : count === 0 ? -1 : count;
+  // Bind only values SQLite takes as integers: a RANK or COUNT past the list's length means the same as its length.
+  const limit = count === -1 ? 1 : count === 0 ? -1 : Math.min(count, m.card);
+  const skip = Math.min(rank - 1, m.card);
   const rows = ctx.ks.sql
     .exec(
       `SELECT pos FROM kv_list WHERE kid = ? AND pos >= ? AND pos <= ? AND value = ? ORDER BY pos ${fromTail ? "DESC" : "ASC"} LIMIT ? OFFSET ?`,
@@ -227,7 +229,7 @@ function lpos(ctx: Ctx): Reply {
       hi,
       own(ele),
       limit,
-      rank - 1,
+      skip,
     )
     .toArray()
     .map((r) => (r.pos as number) - m.lhead);

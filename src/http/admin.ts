@@ -1,0 +1,142 @@
+/**
+ * The admin API (SPEC §4) under /db/{db}/admin, JSON in and out:
+ *   GET    /db/{db}/admin/nodes              topology: the master and every replica, with status
+ *   POST   /db/{db}/admin/nodes              create a replica: {"name": "r1", "region": "weur"}
+ *   GET    /db/{db}/admin/nodes/{node}       one node: offsets, lag, link state, backlog, INFO, ROLE
+ *   DELETE /db/{db}/admin/nodes/{node}       remove a replica (stops replicating, drops its data)
+ *   GET    /db/{db}/admin/snapshot[?node=n]  an RDB snapshot of a node's data (application/octet-stream)
+ *   PUT    /db/{db}/admin/restore            replace the master's data with an RDB file (the body)
+ * Reading needs a token; changing needs the read-write token.
+ */
+import { Hono } from "hono";
+import type { Env } from "../env.ts";
+import { REQUEST_BYTES_MAX } from "../limits.ts";
+import type { NodeStatus } from "../node/node.ts";
+import { authenticate } from "./auth.ts";
+import { H_DB, H_NODE } from "./node-protocol.ts";
+import { errorResponse } from "./rest.ts";
+import { statusPage } from "./status-page.ts";
+
+/** Durable Object location hints (data-location docs). */
+export const REGIONS = ["wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"] as const;
+const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const MASTER = "master";
+
+type Vars = { Bindings: Env };
+
+function nodeStub(env: Env, db: string, node: string, region?: string | null) {
+  const id = env.NODES.idFromName(`${db}/${node}`);
+  return region ? env.NODES.get(id, { locationHint: region as DurableObjectLocationHint }) : env.NODES.get(id);
+}
+
+/** Make sure a node knows its name before an RPC (it learns it from the first request). */
+async function touch(env: Env, db: string, node: string, region?: string | null) {
+  const stub = nodeStub(env, db, node, region);
+  const res = await stub.fetch(new Request("https://node/identity", { headers: { [H_DB]: db, [H_NODE]: node } }));
+  await res.body?.cancel();
+  return stub;
+}
+
+export const admin = new Hono<Vars>();
+
+const guard = async (c: import("hono").Context<Vars>, next: () => Promise<void>) => {
+  const db = c.req.param("db") ?? "";
+  if (!NAME_RE.test(db)) return errorResponse(400, "ERR invalid database name");
+  const auth = await authenticate(c.req.raw, c.env);
+  if (!auth.ok) return errorResponse(auth.status, auth.message);
+  const method = c.req.method.toUpperCase();
+  if (auth.readOnly && method !== "GET" && method !== "HEAD") return errorResponse(403, "NOPERM the read-only token cannot change the topology");
+  await next();
+};
+// Guards only these paths (a "*" middleware would also run for every route the app mounts).
+admin.use("/db/:db/admin/*", guard);
+admin.use("/db/:db/status", guard);
+
+/** Every node's status: the master's registry plus the replicas attached to it. */
+export async function topology(env: Env, db: string): Promise<{ master: NodeStatus; replicas: NodeStatus[] }> {
+  const master = await touch(env, db, MASTER);
+  const [status, registry] = await Promise.all([master.status(), master.registry({})]);
+  const names = new Set(registry.map((r) => r.name));
+  for (const r of status.replicas) names.add(r.name);
+  names.delete(MASTER);
+  const replicas = await Promise.all([...names].map(async (n) => (await touch(env, db, n)).status()));
+  return { master: status, replicas };
+}
+
+admin.get("/db/:db/admin/nodes", async (c) => c.json(await topology(c.env, c.req.param("db"))));
+
+admin.post("/db/:db/admin/nodes", async (c) => {
+  const db = c.req.param("db");
+  let body: { name?: unknown; region?: unknown };
+  try {
+    body = await c.req.json();
+  } catch {
+    return errorResponse(400, "ERR body must be JSON: {\"name\": \"r1\", \"region\": \"weur\"}");
+  }
+  const name = typeof body.name === "string" ? body.name : "";
+  const region = body.region === undefined || body.region === null ? null : String(body.region);
+  if (!NAME_RE.test(name) || name === MASTER) return errorResponse(400, "ERR invalid replica name");
+  if (region !== null && !(REGIONS as readonly string[]).includes(region)) {
+    return errorResponse(400, `ERR unknown region '${region}' (one of ${REGIONS.join(", ")})`);
+  }
+  const stub = await touch(c.env, db, name, region);
+  const r = await stub.follow(MASTER, region);
+  if (r !== "OK" && !r.startsWith("OK")) return errorResponse(400, r);
+  await (await touch(c.env, db, MASTER)).registry({ add: { name, region } });
+  return c.json({ created: name, region, status: await stub.status() }, 201);
+});
+
+admin.get("/db/:db/admin/nodes/:node", async (c) => {
+  const { db, node } = c.req.param();
+  if (!NAME_RE.test(node)) return errorResponse(400, "ERR invalid node name");
+  const stub = await touch(c.env, db, node);
+  const [status, info] = await Promise.all([stub.status(), stub.adminInfo()]);
+  return c.json({ ...status, infoText: info.info, roleReply: JSON.parse(info.role) as unknown });
+});
+
+admin.delete("/db/:db/admin/nodes/:node", async (c) => {
+  const { db, node } = c.req.param();
+  if (!NAME_RE.test(node) || node === MASTER) return errorResponse(400, "ERR only replicas can be removed");
+  const stub = await touch(c.env, db, node);
+  await stub.decommission().catch(() => {}); // the object aborts itself at the end
+  await (await touch(c.env, db, MASTER)).registry({ remove: node });
+  return c.json({ removed: node });
+});
+
+admin.get("/db/:db/admin/snapshot", async (c) => {
+  const db = c.req.param("db");
+  const node = c.req.query("node") ?? MASTER;
+  if (!NAME_RE.test(node)) return errorResponse(400, "ERR invalid node name");
+  const snap = await (await touch(c.env, db, node)).snapshotForDownload();
+  const obj = await c.env.SNAPSHOTS.get(snap.key);
+  if (!obj) return errorResponse(404, "ERR the snapshot is gone; try again");
+  return new Response(obj.body, {
+    headers: {
+      "content-type": "application/octet-stream",
+      "content-length": String(snap.size),
+      "content-disposition": `attachment; filename="${db}-${node}-${snap.offset}.rdb"`,
+      "x-repl-offset": String(snap.offset),
+      "x-crc64": snap.crc,
+    },
+  });
+});
+
+admin.put("/db/:db/admin/restore", async (c) => {
+  const db = c.req.param("db");
+  const declared = Number(c.req.header("content-length") ?? "0");
+  if (declared > REQUEST_BYTES_MAX) return errorResponse(413, "ERR max request size exceeded");
+  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  if (bytes.length > REQUEST_BYTES_MAX) return errorResponse(413, "ERR max request size exceeded");
+  const key = `uploads/${db}/${Date.now()}-${crypto.randomUUID()}.rdb`;
+  await c.env.SNAPSHOTS.put(key, bytes);
+  try {
+    const res = await (await touch(c.env, db, MASTER)).restore(key);
+    return c.json({ restored: res.keys, bytes: res.bytes });
+  } catch (e) {
+    return errorResponse(400, `ERR restore failed: ${e instanceof Error ? e.message : String(e)}`);
+  } finally {
+    await c.env.SNAPSHOTS.delete(key);
+  }
+});
+
+admin.get("/db/:db/status", (c) => c.html(statusPage(c.req.param("db"))));

@@ -1,0 +1,84 @@
+import { SELF } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { cmd, freshDb, until } from "./nodes.ts";
+
+const AUTH = { authorization: "Bearer test-token" };
+const RO = { authorization: "Bearer test-readonly-token" };
+
+async function api(path: string, init: RequestInit = {}): Promise<{ status: number; body: any }> {
+  const res = await SELF.fetch(`https://example.com${path}`, { ...init, headers: { ...AUTH, ...(init.headers ?? {}) } });
+  const type = res.headers.get("content-type") ?? "";
+  return { status: res.status, body: type.includes("json") ? await res.json() : new Uint8Array(await res.arrayBuffer()) };
+}
+
+describe("admin API", () => {
+  it("creates, lists, inspects and removes replicas; refuses bad input", async () => {
+    const db = freshDb("adm");
+    await cmd(db, "master", "SET", "k", "v");
+    const created = await api(`/db/${db}/admin/nodes`, { method: "POST", body: JSON.stringify({ name: "r1", region: "weur" }) });
+    expect(created.status).toBe(201);
+    expect(created.body.created).toBe("r1");
+    await until("r1 linked", async () => (await api(`/db/${db}/admin/nodes/r1`)).body.link === "connected");
+    const topo = await api(`/db/${db}/admin/nodes`);
+    expect(topo.status).toBe(200);
+    expect(topo.body.master.role).toBe("master");
+    expect(topo.body.replicas.map((r: { node: string }) => r.node)).toEqual(["r1"]);
+    const one = await api(`/db/${db}/admin/nodes/r1`);
+    expect(one.body.role).toBe("replica");
+    expect(one.body.infoText).toContain("master_link_status:up");
+    expect(one.body.roleReply[0]).toBe("slave");
+    // Reads through the pinned address reach the replica.
+    const pinned = await SELF.fetch(`https://example.com/db/${db}/nodes/r1`, { method: "POST", headers: AUTH, body: JSON.stringify(["GET", "k"]) });
+    expect(((await pinned.json()) as { result: string }).result).toBe("v");
+    const removed = await api(`/db/${db}/admin/nodes/r1`, { method: "DELETE" });
+    expect(removed.status).toBe(200);
+    expect((await api(`/db/${db}/admin/nodes`)).body.replicas).toEqual([]);
+    expect(await cmd(db, "r1", "DBSIZE")).toBe(0);
+    expect(await cmd(db, "r1", "ROLE")).toEqual(["master", 0, []]);
+  });
+
+  it("refuses bad input without changing anything", async () => {
+    const db = freshDb("admbad");
+    expect((await api(`/db/${db}/admin/nodes`, { method: "POST", body: "{" })).status).toBe(400);
+    expect((await api(`/db/${db}/admin/nodes`, { method: "POST", body: JSON.stringify({ name: "r1", region: "mars" }) })).status).toBe(400);
+    expect((await api(`/db/${db}/admin/nodes`, { method: "POST", body: JSON.stringify({ name: "master" }) })).status).toBe(400);
+    expect((await api(`/db/${db}/admin/nodes`, { method: "POST", headers: RO, body: JSON.stringify({ name: "r1" }) })).status).toBe(403);
+    expect((await SELF.fetch(`https://example.com/db/${db}/admin/nodes`)).status).toBe(401);
+    expect((await api(`/db/${db}/admin/nodes/master`, { method: "DELETE" })).status).toBe(400);
+    const topo = await api(`/db/${db}/admin/nodes`);
+    expect(topo.body.replicas).toEqual([]);
+  });
+
+  it("serves an RDB snapshot and restores one into a master", async () => {
+    const db = freshDb("snap");
+    await cmd(db, "master", "RPUSH", "l", "a", "b");
+    await cmd(db, "master", "SET", "s", "x");
+    const snap = await api(`/db/${db}/admin/snapshot`);
+    expect(snap.status).toBe(200);
+    const rdb = snap.body as Uint8Array;
+    expect(new TextDecoder().decode(rdb.subarray(0, 9))).toBe("REDIS0009");
+    const digest = await cmd(db, "master", "DEBUG", "DIGEST");
+    const other = freshDb("restore");
+    await cmd(other, "master", "SET", "old", "1");
+    const res = await api(`/db/${other}/admin/restore`, { method: "PUT", body: rdb });
+    expect(res.status).toBe(200);
+    expect(res.body.restored).toBe(2);
+    expect(await cmd(other, "master", "DEBUG", "DIGEST")).toBe(digest);
+    expect(await cmd(other, "master", "EXISTS", "old")).toBe(0);
+    // A corrupted file is refused and changes nothing.
+    const bad = rdb.slice();
+    bad[bad.length - 3]! ^= 0xff;
+    const refused = await api(`/db/${other}/admin/restore`, { method: "PUT", body: bad });
+    expect(refused.status).toBe(400);
+    expect(await cmd(other, "master", "DEBUG", "DIGEST")).toBe(digest);
+  });
+
+  it("serves the status page", async () => {
+    const db = freshDb("page");
+    const res = await SELF.fetch(`https://example.com/db/${db}/status?_token=test-token`);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain("<svg id=\"topo\"");
+    expect(html).toContain(`/admin/nodes`);
+  });
+});
