@@ -35,6 +35,7 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/workers/**/*.test.ts"],
+          setupFiles: ["test/workers/setup.ts"],
           testTimeout: 60_000,
           // WebSockets between Durable Objects need shared storage (vitest-pool-workers known issue).
           maxWorkers: 1,

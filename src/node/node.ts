@@ -619,13 +619,21 @@ export class Node extends DurableObject<Env> implements RestTarget {
     return r instanceof RedisError ? r.msg : "OK";
   }
 
-  /** Admin API: remove this replica: stop replicating and drop its data. */
+  /**
+   * Admin API: remove this replica: stop replicating, drop its data and history. The object
+   * stays an empty master, as a node that was never used.
+   */
   async decommission(): Promise<void> {
-    this.replica.promote();
+    if (this.meta.role === "replica") this.replica.promote();
     this.master.killReplicas();
+    this.engine.ks.flush(null);
+    this.backlog.reset(0);
+    this.meta.replid = randomHex40();
+    this.meta.clearReplid2();
+    this.meta.save();
+    this.engine.resetStreamDb();
     await this.ctx.storage.deleteAlarm();
-    await this.ctx.storage.deleteAll();
-    this.ctx.abort("decommissioned");
+    this.alarmAt = null;
   }
 
   /** The registry of a database's replicas, kept by its master node. */

@@ -46,6 +46,9 @@ export const RECONNECT_MIN_MS = 100;
 export const RECONNECT_MAX_MS = 5000;
 /** Stream bytes buffered during a transfer are spilled to SQLite rows of at most this size. */
 const PENDING_ROW_BYTES = 1024 * 1024;
+/** A snapshot is loaded in pieces of this size, yielding to other events every LOAD_SLICE_MS. */
+const LOAD_PIECE_BYTES = 64 * 1024;
+const LOAD_SLICE_MS = 50;
 /** Pending rows replayed per turn before yielding to other events. */
 const REPLAY_ROWS_PER_TURN = 8;
 
@@ -409,11 +412,21 @@ export class ReplicaSide {
     try {
       const body = await this.host.bucket.getStream(key);
       if (!body) throw new Error(`snapshot ${key} not found in R2`);
+      let sliceStart = Date.now();
       for await (const chunk of body) {
-        if (seq !== this.linkSeq || this.transfer !== t) return; // the link dropped meanwhile
-        loader.push(chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk as ArrayBuffer));
-        t.read = loader.bytes;
-        this.lastIoMs = Date.now();
+        const bytes = chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk as ArrayBuffer);
+        // Feed in slices and yield to other events (client reads, the stream being buffered)
+        // every LOAD_SLICE_MS: a chunk already in memory would otherwise load in one long event.
+        for (let o = 0; o < bytes.length; o += LOAD_PIECE_BYTES) {
+          if (seq !== this.linkSeq || this.transfer !== t) return; // the link dropped meanwhile
+          loader.push(bytes.subarray(o, o + LOAD_PIECE_BYTES));
+          t.read = loader.bytes;
+          this.lastIoMs = Date.now();
+          if (this.lastIoMs - sliceStart >= LOAD_SLICE_MS) {
+            await new Promise((r) => setTimeout(r, 0));
+            sliceStart = Date.now();
+          }
+        }
       }
       if (seq !== this.linkSeq || this.transfer !== t) return;
       const res = loader.finish({ size, crc });

@@ -1,6 +1,6 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { cmd, freshDb, until } from "./nodes.ts";
+import { cmd, freshDb, trackReplica, until } from "./nodes.ts";
 
 const AUTH = { authorization: "Bearer test-token" };
 const RO = { authorization: "Bearer test-readonly-token" };
@@ -16,6 +16,7 @@ describe("admin API", () => {
     const db = freshDb("adm");
     await cmd(db, "master", "SET", "k", "v");
     const created = await api(`/db/${db}/admin/nodes`, { method: "POST", body: JSON.stringify({ name: "r1", region: "weur" }) });
+    trackReplica(db, "r1");
     expect(created.status).toBe(201);
     expect(created.body.created).toBe("r1");
     await until("r1 linked", async () => (await api(`/db/${db}/admin/nodes/r1`)).body.link === "connected");

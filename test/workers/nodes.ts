@@ -20,8 +20,29 @@ export function stub(db: string, node: string): DurableObjectStub<Node> {
 
 export class CommandError extends Error {}
 
+/** Nodes made replicas by tests: released after each file (see setup.ts). */
+const replicas = new Set<string>();
+
+/** Make every replica a test created a master again, so no link or cron outlives its test file. */
+export async function releaseReplicas(): Promise<void> {
+  const all = [...replicas];
+  replicas.clear();
+  await Promise.all(
+    all.map(async (k) => {
+      const [db, node] = k.split("\u0000") as [string, string];
+      await cmd(db, node, "REPLICAOF", "NO", "ONE").catch(() => {});
+    }),
+  );
+}
+
+/** Remember a node as a replica (admin API creations go through here too). */
+export function trackReplica(db: string, node: string): void {
+  replicas.add(`${db}\u0000${node}`);
+}
+
 /** Run one command on a node; resolves the JSON result, rejects with CommandError on a Redis error. */
 export async function cmd(db: string, node: string, ...args: (string | number)[]): Promise<unknown> {
+  if (String(args[0]).toLowerCase() === "replicaof" && String(args[1]).toLowerCase() !== "no") trackReplica(db, node);
   const res = await stub(db, node).fetch(
     new Request(`${NODE_ORIGIN}/rest`, {
       method: "POST",
