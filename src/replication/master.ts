@@ -75,8 +75,8 @@ export class MasterSide {
   syncPartialErr = 0;
   /** Why the last partial resync was refused (tests and logs). */
   lastPsyncRefusal = "";
-  /** Bytes sent by the last +CONTINUE (tests compare it with the bytes missed). */
-  lastContinueBytes = 0;
+  /** Bytes sent by each +CONTINUE, in order (tests compare them with the bytes missed). */
+  readonly continueBytes: number[] = [];
 
   constructor(private readonly host: MasterHost) {
     host.engine.writeGate = () => this.writeGate();
@@ -230,7 +230,7 @@ export class MasterSide {
         a.t.sendBinary(chunk);
         sent += chunk.length;
       }
-      this.lastContinueBytes = sent;
+      if (this.continueBytes.length < 1000) this.continueBytes.push(sent);
       a.info.state = "online";
       a.info.ackOffset = psyncOffset - 1;
       a.info.lastAckMs = Date.now();
