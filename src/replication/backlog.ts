@@ -5,10 +5,14 @@
  * [start, start + len). `offset` (Redis's master_repl_offset) is the number of bytes ever fed;
  * it is derived from the last row on load, so it costs no extra write per command.
  *
+ * Appends within one event are gathered in memory and written as one row by a microtask
+ * before the event ends, so they commit in the same SQLite transaction as the writes they
+ * describe (a pipeline of 1,000 SETs costs one backlog row, not 1,000).
+ *
  * PSYNC arithmetic (Redis replication.c): a replica that processed `reploff` bytes asks for
  * `psync_offset = reploff + 1`; we can serve it iff `firstByte <= psync_offset - 1 <= offset`.
  */
-import { blob } from "../util/bytes.ts";
+import { blob, concat } from "../util/bytes.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS repl_backlog (start INTEGER PRIMARY KEY, len INTEGER NOT NULL, data BLOB NOT NULL);
@@ -22,6 +26,9 @@ export class Backlog {
   offset = 0;
   /** 0-based position of the first byte still held. */
   firstByte = 0;
+  /** Bytes appended in this event, not yet written (they start at `pendingStart`). */
+  private pending: Uint8Array[] = [];
+  private pendingStart = 0;
 
   constructor(
     private readonly sql: SqlStorage,
@@ -32,7 +39,7 @@ export class Backlog {
     const last = sql.exec("SELECT start, len FROM repl_backlog ORDER BY start DESC LIMIT 1").toArray()[0];
     const first = sql.exec("SELECT start FROM repl_backlog ORDER BY start LIMIT 1").toArray()[0];
     if (last) this.offset = (last.start as number) + (last.len as number);
-    this.firstByte = first ? (first.start as number) : this.offset;
+    this.firstByte = Math.max(first ? (first.start as number) : this.offset, this.offset - this.sizeBytes);
   }
 
   /** Bytes held (repl_backlog_histlen). */
@@ -42,6 +49,7 @@ export class Backlog {
 
   /** Start a new history at `offset` (a replica adopting its master's offset after a full sync). */
   reset(offset: number): void {
+    this.pending = [];
     this.sql.exec("DELETE FROM repl_backlog");
     this.offset = offset;
     this.firstByte = offset;
@@ -49,28 +57,40 @@ export class Backlog {
     this.sql.exec("INSERT INTO repl_backlog (start, len, data) VALUES (?, 0, ?)", offset, new Uint8Array(0));
   }
 
+  /** Add stream bytes; `offset` moves at once, the row is written before the event ends. */
   append(bytes: Uint8Array): void {
-    for (let i = 0; i < bytes.length; i += ROW_BYTES_MAX) {
-      const part = bytes.subarray(i, Math.min(bytes.length, i + ROW_BYTES_MAX));
-      this.sql.exec("INSERT OR REPLACE INTO repl_backlog (start, len, data) VALUES (?, ?, ?)", this.offset, part.length, part.slice());
-      this.offset += part.length;
+    if (bytes.length === 0) return;
+    if (this.pending.length === 0) {
+      this.pendingStart = this.offset;
+      queueMicrotask(() => this.flush());
+    }
+    this.pending.push(bytes);
+    this.offset += bytes.length;
+  }
+
+  /** Write the bytes appended so far (also done before any read of the history). */
+  flush(): void {
+    if (this.pending.length === 0) return;
+    const data = this.pending.length === 1 ? this.pending[0]! : concat(this.pending);
+    this.pending = [];
+    let at = this.pendingStart;
+    for (let i = 0; i < data.length; i += ROW_BYTES_MAX) {
+      const part = data.subarray(i, Math.min(data.length, i + ROW_BYTES_MAX));
+      this.sql.exec("INSERT OR REPLACE INTO repl_backlog (start, len, data) VALUES (?, ?, ?)", at, part.length, part.slice());
+      at += part.length;
     }
     this.trim();
   }
 
-  /** Drop whole rows from the head while the history exceeds the size; the last row always stays. */
+  /**
+   * Keep at most `sizeBytes` of history: the first byte moves to `offset - sizeBytes` (it
+   * may fall inside a row) and rows wholly before it are deleted.
+   */
   trim(): void {
+    if (this.pending.length) return; // flush() trims after writing
     if (this.histlen <= this.sizeBytes) return;
-    const cut = this.offset - this.sizeBytes;
-    // Rows that end at or before `cut` can go, except the newest (it carries the offset).
-    this.sql.exec("DELETE FROM repl_backlog WHERE start + len <= ? AND start < ?", cut, this.lastStart());
-    const first = this.sql.exec("SELECT start FROM repl_backlog ORDER BY start LIMIT 1").toArray()[0];
-    this.firstByte = first ? (first.start as number) : this.offset;
-  }
-
-  private lastStart(): number {
-    const r = this.sql.exec("SELECT start FROM repl_backlog ORDER BY start DESC LIMIT 1").toArray()[0];
-    return r ? (r.start as number) : this.offset;
+    this.firstByte = this.offset - this.sizeBytes;
+    this.sql.exec("DELETE FROM repl_backlog WHERE start + len <= ?", this.firstByte);
   }
 
   /** Drop all history but keep the offset (repl-backlog-ttl expired with no replica attached). */
@@ -85,6 +105,7 @@ export class Backlog {
 
   /** Bytes [from, offset) in chunks of at most ~1 MiB, read lazily. */
   *readFrom(from: number): Generator<Uint8Array> {
+    this.flush();
     let pos = from;
     while (pos < this.offset) {
       const rows = this.sql
