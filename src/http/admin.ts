@@ -9,6 +9,7 @@
  * Reading needs a token; changing needs the read-write token.
  */
 import { Hono } from "hono";
+import { z } from "zod";
 import type { Env } from "../env.ts";
 import { REQUEST_BYTES_MAX } from "../limits.ts";
 import type { NodeStatus } from "../node/node.ts";
@@ -36,6 +37,15 @@ async function touch(env: Env, db: string, node: string, region?: string | null)
   await res.body?.cancel();
   return stub;
 }
+
+/** POST /db/{db}/admin/nodes body. */
+const CreateReplica = z.object({
+  name: z
+    .string()
+    .regex(NAME_RE, "letters, digits, _ and -, at most 64")
+    .refine((n) => n !== MASTER, "'master' is the master's name"),
+  region: z.enum(REGIONS).nullable().optional(),
+});
 
 export const admin = new Hono<Vars>();
 
@@ -67,18 +77,19 @@ admin.get("/db/:db/admin/nodes", async (c) => c.json(await topology(c.env, c.req
 
 admin.post("/db/:db/admin/nodes", async (c) => {
   const db = c.req.param("db");
-  let body: { name?: unknown; region?: unknown };
+  let raw: unknown;
   try {
-    body = await c.req.json();
+    raw = await c.req.json();
   } catch {
-    return errorResponse(400, "ERR body must be JSON: {\"name\": \"r1\", \"region\": \"weur\"}");
+    return errorResponse(400, 'ERR body must be JSON: {"name": "r1", "region": "weur"}');
   }
-  const name = typeof body.name === "string" ? body.name : "";
-  const region = body.region === undefined || body.region === null ? null : String(body.region);
-  if (!NAME_RE.test(name) || name === MASTER) return errorResponse(400, "ERR invalid replica name");
-  if (region !== null && !(REGIONS as readonly string[]).includes(region)) {
-    return errorResponse(400, `ERR unknown region '${region}' (one of ${REGIONS.join(", ")})`);
+  const parsed = CreateReplica.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return errorResponse(400, `ERR invalid ${issue.path.join(".") || "body"}: ${issue.message}`);
   }
+  const { name } = parsed.data;
+  const region = parsed.data.region ?? null;
   const stub = await touch(c.env, db, name, region);
   const r = await stub.follow(MASTER, region);
   if (r !== "OK" && !r.startsWith("OK")) return errorResponse(400, r);

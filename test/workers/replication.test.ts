@@ -199,4 +199,37 @@ describe("replication scenarios", () => {
     await expect(cmd(db, "r1", "WAIT", "0", "0")).resolves.toBe(0);
     void CommandError;
   });
+
+  it("replica-serve-stale-data no: MASTERDOWN while the link is down; min-replicas-to-write: NOREPLICAS", async () => {
+    const db = freshDb("stale");
+    await write(db, 0, 5);
+    // min-replicas-to-write with no replica refuses writes, and accepts them once one is linked.
+    expect(await cmd(db, "master", "CONFIG", "SET", "min-replicas-to-write", "1")).toBe("OK");
+    await expect(cmd(db, "master", "SET", "x", "1")).rejects.toThrow("NOREPLICAS Not enough good replicas to write.");
+    await attach(db, "r1");
+    await until("a good replica", async () => {
+      try {
+        return (await cmd(db, "master", "SET", "x", "1")) === "OK";
+      } catch {
+        return false;
+      }
+    });
+    expect(await cmd(db, "master", "CONFIG", "GET", "min-replicas-*")).toEqual(["min-replicas-to-write", "1", "min-replicas-max-lag", "10"]);
+    expect(await cmd(db, "r1", "CONFIG", "SET", "replica-serve-stale-data", "no")).toBe("OK");
+    expect(await cmd(db, "r1", "GET", "x")).toBe("1");
+    // Inside the object, in one synchronous step: drop the link and read.
+    const replies = await inNode(db, "r1", (n) => {
+      n.replica.linkDown("test: link dropped");
+      const s = n.newSession(false, "test");
+      const get = n.execute(s, [new TextEncoder().encode("GET"), new TextEncoder().encode("x")]);
+      const info = n.execute(s, [new TextEncoder().encode("INFO"), new TextEncoder().encode("replication")]);
+      return { get: get instanceof Error ? get.message : String(get), info: String((info as { text?: string }).text ?? "") };
+    });
+    expect(replies.get).toBe("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
+    expect(replies.info).toContain("master_link_status:down");
+    await until("relinked", async () => (await info(db, "r1")).master_link_status === "up");
+    expect(await cmd(db, "r1", "GET", "x")).toBe("1");
+    await expect(cmd(db, "r1", "CONFIG", "SET", "repl-timeout", "zero")).rejects.toThrow(/ERR CONFIG SET failed/);
+    await expect(cmd(db, "r1", "CONFIG", "SET", "no-such-param", "1")).rejects.toThrow(/ERR Unknown option/);
+  });
 });
