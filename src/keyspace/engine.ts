@@ -12,7 +12,7 @@ import { bkey, str } from "../util/bytes.ts";
 import type { Ctx, NodeServices, Session } from "./command.ts";
 import { E } from "./errors.ts";
 import { Keyspace } from "./store.ts";
-import { COMMANDS, keyIndexes } from "./table.ts";
+import { COMMANDS, keyIndexes, TRANSACTION_COMMANDS } from "./table.ts";
 
 /** Receives the replication stream, one execution unit at a time. */
 export interface StreamSink {
@@ -28,7 +28,7 @@ interface Effect {
 const MULTI_CONTROL = new Set(["exec", "discard", "multi", "watch", "unwatch", "quit", "reset"]);
 
 /** Arity of the transaction commands the engine handles itself (Redis's command table). */
-const TX_ARITY: Record<string, number> = { multi: 1, exec: 1, discard: 1, watch: -2, unwatch: 1 };
+const TX_ARITY: Record<string, number> = Object.fromEntries(TRANSACTION_COMMANDS.map((c) => [c.name, c.arity]));
 
 function arityOk(arity: number, argc: number): boolean {
   return arity > 0 ? argc === arity : argc >= -arity;

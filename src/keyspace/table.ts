@@ -27,3 +27,25 @@ export function keyIndexes(spec: CommandSpec, argc: number): number[] {
   for (let i = spec.firstKey; i <= last && i < argc; i += spec.step || 1) out.push(i);
   return out;
 }
+
+/** What COMMAND reports about a command (its table entry, or a transaction command). */
+export type CommandInfo = Pick<CommandSpec, "name" | "arity" | "firstKey" | "lastKey" | "step"> & { flags: readonly string[] };
+
+/**
+ * The transaction commands: the engine runs them itself (they act on the session, not the
+ * keyspace), but COMMAND reports them as Redis 7.0 does.
+ */
+export const TRANSACTION_COMMANDS: readonly CommandInfo[] = [
+  { name: "multi", arity: 1, flags: ["noscript", "loading", "stale", "fast", "allow_busy"], firstKey: 0, lastKey: 0, step: 0 },
+  { name: "exec", arity: 1, flags: ["noscript", "loading", "stale", "skip_slowlog"], firstKey: 0, lastKey: 0, step: 0 },
+  { name: "discard", arity: 1, flags: ["noscript", "loading", "stale", "fast", "allow_busy"], firstKey: 0, lastKey: 0, step: 0 },
+  { name: "watch", arity: -2, flags: ["noscript", "loading", "stale", "fast", "allow_busy"], firstKey: 1, lastKey: -1, step: 1 },
+  { name: "unwatch", arity: 1, flags: ["noscript", "loading", "stale", "fast", "allow_busy"], firstKey: 0, lastKey: 0, step: 0 },
+];
+
+/** Every command COMMAND lists: the table and the transaction commands. */
+export function allCommandInfo(): Map<string, CommandInfo> {
+  const m = new Map<string, CommandInfo>(COMMANDS);
+  for (const t of TRANSACTION_COMMANDS) m.set(t.name, t);
+  return m;
+}

@@ -320,6 +320,7 @@ export class RespParser {
         this.pos = after;
         return new RedisError(s);
       case 0x3a /* : */: {
+        if (!/^-?\d+$/.test(s)) throw new ProtocolError("Protocol error: invalid integer");
         this.pos = after;
         const v = BigInt(s);
         return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;

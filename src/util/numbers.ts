@@ -44,24 +44,79 @@ export function parseSafeInt(b: Uint8Array): number | null {
 }
 
 const FLOAT_RE = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
-const HEX_FLOAT_RE = /^[+-]?0[xX]/;
+const HEX_FLOAT_RE = /^([+-]?)0[xX]([0-9a-fA-F]*)(?:\.([0-9a-fA-F]*))?(?:[pP]([+-]?\d+))?$/;
+
+/** A C99 hexadecimal float ("0x10", "0x1.8p3"), as strtod reads it; null when malformed. */
+function parseHexFloat(s: string): number | null {
+  const m = HEX_FLOAT_RE.exec(s);
+  if (!m) return null;
+  const [, sign, int = "", frac = "", exp = "0"] = m;
+  if (int.length + frac.length === 0) return null;
+  let v = 0;
+  for (const c of int) v = v * 16 + parseInt(c, 16);
+  let scale = 1 / 16;
+  for (const c of frac) {
+    v += parseInt(c, 16) * scale;
+    scale /= 16;
+  }
+  v *= 2 ** Number(exp);
+  return sign === "-" ? -v : v;
+}
 
 /**
  * strtod as Redis uses it (string2d / getDoubleFromObject): the whole string must parse,
- * no leading space, "inf"/"infinity" in any case with a sign, NaN refused.
+ * no leading space, "inf"/"infinity" in any case with a sign, hexadecimal floats, NaN
+ * refused, and out-of-range values refused (strtod's ERANGE: overflow to ±inf, or a
+ * non-zero value that underflows to 0).
  */
 export function parseDouble(b: Uint8Array): number | null {
-  if (b.length === 0 || b.length > 5000) return null;
-  const s = String.fromCharCode(...(b.length <= 512 ? b : b.subarray(0, 512)));
-  if (b.length > 512) return null;
+  if (b.length === 0 || b.length > 512) return null;
+  const s = String.fromCharCode(...b);
   const lower = s.toLowerCase();
   const body = lower[0] === "+" || lower[0] === "-" ? lower.slice(1) : lower;
   if (body === "inf" || body === "infinity") return lower[0] === "-" ? -Infinity : Infinity;
-  if (HEX_FLOAT_RE.test(s)) return null;
-  if (!FLOAT_RE.test(s)) return null;
-  const v = Number(s);
-  if (Number.isNaN(v)) return null;
+  let v: number | null;
+  if (body.startsWith("0x")) v = parseHexFloat(s);
+  else v = FLOAT_RE.test(s) ? Number(s) : null;
+  if (v === null || Number.isNaN(v)) return null;
+  if (!Number.isFinite(v)) return null; // overflow (ERANGE)
+  if (v === 0 && /[1-9]/.test(body.split(/[ep]/)[0]!.replace(/^0x/, ""))) return null; // underflow (ERANGE)
   return v;
+}
+
+/**
+ * The 17 significant decimal digits of |x| (finite, non-zero), correctly rounded half to even
+ * from the exact binary value as C's printf does, and the decimal exponent of the first.
+ */
+function digits17(x: number): { digits: string; exp: number } {
+  const view = new DataView(new ArrayBuffer(8));
+  view.setFloat64(0, Math.abs(x));
+  const hi = view.getUint32(0);
+  const lo = view.getUint32(4);
+  const biased = (hi >>> 20) & 0x7ff;
+  const frac = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
+  const mant = biased === 0 ? frac : frac | (1n << 52n);
+  const e2 = (biased === 0 ? 1 : biased) - 1075;
+  // value = num / den exactly
+  let num = e2 >= 0 ? mant << BigInt(e2) : mant;
+  let den = e2 >= 0 ? 1n : 1n << BigInt(-e2);
+  let d = Math.floor(Math.log10(Math.abs(x)));
+  // Make 10^d <= value < 10^(d+1) exact (log10 can be off by one near powers of ten).
+  const pow10 = (k: number) => 10n ** BigInt(k);
+  const ge = (k: number) => (k >= 0 ? num >= den * pow10(k) : num * pow10(-k) >= den);
+  while (!ge(d)) d--;
+  while (ge(d + 1)) d++;
+  const shift = d - 16;
+  if (shift >= 0) den *= pow10(shift);
+  else num *= pow10(-shift);
+  let q = num / den;
+  const r2 = (num % den) * 2n;
+  if (r2 > den || (r2 === den && q % 2n === 1n)) q += 1n;
+  if (q === pow10(17)) {
+    q = pow10(16);
+    d += 1;
+  }
+  return { digits: q.toString(), exp: d };
 }
 
 /** "%.17g" as C's printf writes it (Redis 7.0's addReplyDouble and DEBUG DIGEST for zsets). */
@@ -70,20 +125,13 @@ export function formatG17(x: number): string {
   if (x === -Infinity) return "-inf";
   if (Number.isNaN(x)) return "nan";
   if (x === 0) return Object.is(x, -0) ? "-0" : "0";
-  const exp = Math.floor(Math.log10(Math.abs(x)));
-  // Use toExponential to learn the true exponent after rounding to 17 significant digits.
-  const e = x.toExponential(16); // d.dddddddddddddddde±X
-  const m = /^(-?)(\d)\.(\d+)e([+-]\d+)$/.exec(e);
-  if (!m) return String(x);
-  const [, sign, d0, frac, es] = m;
-  const X = parseInt(es!, 10);
-  void exp;
+  const sign = x < 0 ? "-" : "";
+  const { digits, exp: X } = digits17(x);
   if (X < -4 || X >= 17) {
-    let f = frac!.replace(/0+$/, "");
+    const f = digits.slice(1).replace(/0+$/, "");
     const ex = Math.abs(X) < 10 ? `0${Math.abs(X)}` : `${Math.abs(X)}`;
-    return `${sign}${d0}${f ? "." + f : ""}e${X < 0 ? "-" : "+"}${ex}`;
+    return `${sign}${digits[0]}${f ? "." + f : ""}e${X < 0 ? "-" : "+"}${ex}`;
   }
-  const digits = d0! + frac!;
   let intPart: string;
   let fracPart: string;
   if (X >= 0) {

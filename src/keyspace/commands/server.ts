@@ -10,7 +10,7 @@ import { floatArg, intArg, opt } from "../args.ts";
 import { type CommandSpec, type Ctx, cmd } from "../command.ts";
 import { datasetDigest, valueDigest } from "../digest.ts";
 import { E, fail } from "../errors.ts";
-import { COMMANDS } from "../table.ts";
+import { allCommandInfo, type CommandInfo } from "../table.ts";
 
 const startedMs = Date.now();
 
@@ -53,7 +53,7 @@ function info(ctx: Ctx): Reply {
 }
 
 /** COMMAND INFO entry in Redis 7's shape: name arity flags first last step acl-categories tips key-specs subcommands. */
-function commandInfo(spec: CommandSpec): Reply {
+function commandInfo(spec: CommandInfo): Reply {
   return [
     utf8(spec.name),
     spec.arity,
@@ -69,21 +69,22 @@ function commandInfo(spec: CommandSpec): Reply {
 }
 
 function command(ctx: Ctx): Reply {
-  if (ctx.argv.length === 1) return [...COMMANDS.values()].map(commandInfo);
+  const all = allCommandInfo();
+  if (ctx.argv.length === 1) return [...all.values()].map(commandInfo);
   const sub = opt(ctx.argv[1]!);
   switch (sub) {
     case "count":
       if (ctx.argv.length !== 2) fail(E.arity("command|count"));
-      return COMMANDS.size;
+      return all.size;
     case "info": {
-      const names = ctx.argv.length === 2 ? [...COMMANDS.keys()] : ctx.argv.slice(2).map(opt);
+      const names = ctx.argv.length === 2 ? [...all.keys()] : ctx.argv.slice(2).map(opt);
       return names.map((n) => {
-        const s = COMMANDS.get(n);
+        const s = all.get(n);
         return s ? commandInfo(s) : null;
       });
     }
     case "list":
-      return [...COMMANDS.keys()].map((n) => utf8(n));
+      return [...all.keys()].map((n) => utf8(n));
     case "docs":
       return new RespMap([]);
     default:
@@ -233,11 +234,11 @@ function replicaof(ctx: Ctx): Promise<Reply> {
 }
 
 export const serverCommands: CommandSpec[] = [
-  cmd("ping", -1, ["fast", "stale"], [0, 0, 0], (ctx) => {
+  cmd("ping", -1, ["fast"], [0, 0, 0], (ctx) => {
     if (ctx.argv.length > 2) fail(E.arity("ping"));
     return ctx.argv.length === 2 ? ctx.argv[1]! : PONG;
   }),
-  cmd("echo", 2, ["fast", "stale"], [0, 0, 0], (ctx) => ctx.argv[1]!),
+  cmd("echo", 2, ["fast"], [0, 0, 0], (ctx) => ctx.argv[1]!),
   cmd("time", 1, ["fast", "stale"], [0, 0, 0], (ctx) => {
     const us = BigInt(ctx.now) * 1000n;
     return [utf8(String(us / 1_000_000n)), utf8(String(us % 1_000_000n))];
