@@ -69,7 +69,7 @@ function parseHexFloat(s: string): number | null {
  * refused, and out-of-range values refused (strtod's ERANGE: overflow to ±inf, or a
  * non-zero value that underflows to 0).
  */
-export function parseDouble(b: Uint8Array): number | null {
+export function parseDouble(b: Uint8Array, opts: { checkRange?: boolean } = {}): number | null {
   if (b.length === 0 || b.length > 512) return null;
   const s = String.fromCharCode(...b);
   const lower = s.toLowerCase();
@@ -79,6 +79,7 @@ export function parseDouble(b: Uint8Array): number | null {
   if (body.startsWith("0x")) v = parseHexFloat(s);
   else v = FLOAT_RE.test(s) ? Number(s) : null;
   if (v === null || Number.isNaN(v)) return null;
+  if (opts.checkRange === false) return v; // a syntax check (INCRBYFLOAT reads long doubles)
   if (!Number.isFinite(v)) return null; // overflow (ERANGE)
   if (v === 0 && /[1-9]/.test(body.split(/[ep]/)[0]!.replace(/^0x/, ""))) return null; // underflow (ERANGE)
   return v;

@@ -361,7 +361,7 @@ function formatLdHuman(v: LongDouble): string {
 
 /** A long double operand of INCRBYFLOAT, or ERR value is not a valid float. */
 function ldOperand(b: Uint8Array): LongDouble | "inf" {
-  const v = parseDouble(b);
+  const v = parseDouble(b, { checkRange: false });
   if (v === null) fail(E.notFloat);
   const text = str(b);
   if (!Number.isFinite(v) && /inf/i.test(text)) return "inf";
