@@ -2,7 +2,29 @@
 import { ELEMENT_BYTES_MAX, VALUE_BYTES_MAX } from "../limits.ts";
 import { str } from "../util/bytes.ts";
 import { parseDouble, parseI64, parseSafeInt } from "../util/numbers.ts";
+import type { Ctx } from "./command.ts";
 import { E, fail } from "./errors.ts";
+import type { TypeCode } from "./schema.ts";
+import type { KeyMeta } from "./store.ts";
+
+/** A key of `type` for reading, or null; WRONGTYPE when it holds another type. */
+export function readKey(ctx: Ctx, key: Uint8Array, type: TypeCode): KeyMeta | null {
+  const m = ctx.ks.lookupRead(ctx.db, key);
+  if (m && m.type !== type) fail(E.wrongType);
+  return m;
+}
+
+/** A key of `type` about to change (lookupWrite runs the snapshot hook first), or null; WRONGTYPE for another type. */
+export function writeKey(ctx: Ctx, key: Uint8Array, type: TypeCode): KeyMeta | null {
+  const m = ctx.ks.lookupWrite(ctx.db, key);
+  if (m && m.type !== type) fail(E.wrongType);
+  return m;
+}
+
+/** A C `long` argument as a JS number; values beyond 2^53 only matter as "out of range". */
+export function longArg(b: Uint8Array, msg: string = E.notInt): number {
+  return Number(i64Arg(b, msg));
+}
 
 /** Lowercase ASCII text of an option argument ("ex", "withscores"…). */
 export function opt(b: Uint8Array): string {

@@ -13,7 +13,7 @@ import { newSession, type Session } from "../keyspace/command.ts";
 import type { NodeConfig } from "../node/config.ts";
 import type { Reply } from "../protocol/reply.ts";
 import { encodeCommand, RespParser } from "../protocol/resp.ts";
-import { str, utf8 } from "../util/bytes.ts";
+import { concat, str, utf8 } from "../util/bytes.ts";
 import { H_DB, H_NODE, NODE_ORIGIN } from "../http/node-protocol.ts";
 import type { Backlog } from "./backlog.ts";
 import type { FaultyBucket } from "./faults.ts";
@@ -376,7 +376,7 @@ export class ReplicaSide {
       if (name === "replconf") {
         // REPLCONF GETACK: answer with the offset before this command (Redis does the same).
         if (out.length) {
-          this.host.feedStream(concatAll(out));
+          this.host.feedStream(concat(out));
           out.length = 0;
         }
         this.sendAck();
@@ -386,7 +386,7 @@ export class ReplicaSide {
       if (name !== "ping") this.exec(argv);
       out.push(raw);
     }
-    if (out.length) this.host.feedStream(concatAll(out));
+    if (out.length) this.host.feedStream(concat(out));
     this.host.meta.saveStreamDb(this.session.db);
   }
 
@@ -556,15 +556,3 @@ export class ReplicaSide {
   }
 }
 
-function concatAll(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}

@@ -13,7 +13,7 @@
  * and move by one per push, so reaching 2^49 would take 2^49 pushes.
  */
 import { type CommandSpec, type Ctx, cmd } from "../command.ts";
-import { checkElement, i64Arg, opt } from "../args.ts";
+import { checkElement, longArg, opt, readKey, writeKey } from "../args.ts";
 import { E, fail } from "../errors.ts";
 import { TYPE } from "../schema.ts";
 import type { KeyMeta } from "../store.ts";
@@ -29,10 +29,6 @@ type End = "left" | "right";
 
 // --- helpers -------------------------------------------------------------------------------
 
-/** A C `long` argument (Redis getLongFromObjectOrReply); huge values only matter as "out of range". */
-function longArg(b: Uint8Array, msg: string = E.notInt): number {
-  return Number(i64Arg(b, msg));
-}
 
 /** A non-negative long (getPositiveLongFromObjectOrReply): the message covers both bad forms. */
 function positiveArg(b: Uint8Array, msg: string): number {
@@ -41,17 +37,8 @@ function positiveArg(b: Uint8Array, msg: string): number {
   return v;
 }
 
-function readList(ctx: Ctx, key: Uint8Array): KeyMeta | null {
-  const m = ctx.ks.lookupRead(ctx.db, key);
-  if (m && m.type !== TYPE.list) fail(E.wrongType);
-  return m;
-}
-
-function writeList(ctx: Ctx, key: Uint8Array): KeyMeta | null {
-  const m = ctx.ks.lookupWrite(ctx.db, key);
-  if (m && m.type !== TYPE.list) fail(E.wrongType);
-  return m;
-}
+const readList = (ctx: Ctx, key: Uint8Array): KeyMeta | null => readKey(ctx, key, TYPE.list);
+const writeList = (ctx: Ctx, key: Uint8Array): KeyMeta | null => writeKey(ctx, key, TYPE.list);
 
 function parseEnd(b: Uint8Array): End {
   const s = opt(b);

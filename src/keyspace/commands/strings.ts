@@ -12,7 +12,7 @@ import { VALUE_BYTES_MAX } from "../../limits.ts";
 import { OK, type Reply } from "../../protocol/reply.ts";
 import { str, utf8 } from "../../util/bytes.ts";
 import { I64_MAX, I64_MIN, parseDouble, parseI64 } from "../../util/numbers.ts";
-import { checkValue, i64Arg, opt } from "../args.ts";
+import { checkValue, i64Arg, opt, readKey, writeKey } from "../args.ts";
 import { type CommandSpec, type Ctx, cmd } from "../command.ts";
 import { E, fail } from "../errors.ts";
 import { TYPE } from "../schema.ts";
@@ -31,16 +31,12 @@ type Ttl = number | null | typeof KEEP;
 
 /** A string key for reading, or null; WRONGTYPE for another type. */
 function readString(ctx: Ctx, key: Uint8Array): KeyMeta | null {
-  const m = ctx.ks.lookupRead(ctx.db, key);
-  if (m && m.type !== TYPE.string) fail(E.wrongType);
-  return m;
+  return readKey(ctx, key, TYPE.string);
 }
 
 /** A string key about to change (lookupWrite), or null; WRONGTYPE for another type. */
 function writableString(ctx: Ctx, key: Uint8Array): KeyMeta | null {
-  const m = ctx.ks.lookupWrite(ctx.db, key);
-  if (m && m.type !== TYPE.string) fail(E.wrongType);
-  return m;
+  return writeKey(ctx, key, TYPE.string);
 }
 
 /**

@@ -10,7 +10,7 @@
  * are both O(log n + k)). ZCOUNT counts the rows in its range, O(log n + count).
  */
 import { type CommandSpec, type Ctx, cmd } from "../command.ts";
-import { checkElement, floatArg, globMatch, i64Arg, opt } from "../args.ts";
+import { checkElement, floatArg, globMatch, longArg, opt, readKey, writeKey } from "../args.ts";
 import { E, fail } from "../errors.ts";
 import { TYPE } from "../schema.ts";
 import type { KeyMeta } from "../store.ts";
@@ -28,22 +28,9 @@ type Entry = [member: Uint8Array, score: number];
 
 // --- helpers -------------------------------------------------------------------------------
 
-/** A C `long` argument; values beyond 2^53 only matter as "out of range" here. */
-function longArg(b: Uint8Array, msg: string = E.notInt): number {
-  return Number(i64Arg(b, msg));
-}
 
-function readZ(ctx: Ctx, key: Uint8Array): KeyMeta | null {
-  const m = ctx.ks.lookupRead(ctx.db, key);
-  if (m && m.type !== TYPE.zset) fail(E.wrongType);
-  return m;
-}
-
-function writeZ(ctx: Ctx, key: Uint8Array): KeyMeta | null {
-  const m = ctx.ks.lookupWrite(ctx.db, key);
-  if (m && m.type !== TYPE.zset) fail(E.wrongType);
-  return m;
-}
+const readZ = (ctx: Ctx, key: Uint8Array): KeyMeta | null => readKey(ctx, key, TYPE.zset);
+const writeZ = (ctx: Ctx, key: Uint8Array): KeyMeta | null => writeKey(ctx, key, TYPE.zset);
 
 function getScore(sql: SqlStorage, kid: number, member: Uint8Array): number | null {
   const rows = sql.exec("SELECT score FROM kv_zset WHERE kid = ? AND member = ?", kid, own(member)).toArray();
