@@ -187,7 +187,15 @@ export class Node extends DurableObject<Env> implements RestTarget {
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const c = this.conn(ws);
     const bytes = typeof message === "string" ? utf8(message) : new Uint8Array(message);
-    c.chain = c.chain.then(() => this.process(c, bytes));
+    // A bug in one command must not wedge the socket: the chain always continues.
+    c.chain = c.chain
+      .then(() => this.process(c, bytes))
+      .catch((e: unknown) => {
+        console.log(`node ${this.name}: error on a client socket: ${e instanceof Error ? e.stack : String(e)}`);
+        const out = new ByteWriter(64);
+        writeReply(out, new RedisError(`ERR internal error: ${e instanceof Error ? e.message : String(e)}`));
+        this.send(c, out);
+      });
     await c.chain;
   }
 

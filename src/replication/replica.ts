@@ -241,8 +241,13 @@ export class ReplicaSide {
 
   private onMessage(data: string | ArrayBuffer): void {
     this.lastIoMs = Date.now();
-    if (typeof data === "string") this.onControl(data);
-    else this.onStream(new Uint8Array(data));
+    try {
+      if (typeof data === "string") this.onControl(data);
+      else this.onStream(new Uint8Array(data));
+    } catch (e) {
+      // An unexpected failure applying the stream: resync from the last applied offset.
+      this.linkDown(`error handling a message from the master: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   /** Replies to the handshake and control lines from the master (text frames). */
