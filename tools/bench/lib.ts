@@ -5,7 +5,7 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { connectTcp, connectWs, REPLY_TIMEOUT_MS, type Arg, type RespClient, type RespValue } from "./client.ts";
+import { connectTcp, connectWs, replyTimeoutMs, type Arg, type RespClient, type RespValue } from "../resp-client.ts";
 
 // ─── configuration ───────────────────────────────────────────────────────────
 
@@ -158,7 +158,7 @@ export async function info(c: RespClient, section: string): Promise<Record<strin
   return out;
 }
 
-export async function digest(c: RespClient, timeoutMs = REPLY_TIMEOUT_MS): Promise<string> {
+export async function digest(c: RespClient, timeoutMs = replyTimeoutMs()): Promise<string> {
   return text(ok(await c.callT(timeoutMs, "DEBUG", "DIGEST"), "DEBUG DIGEST"));
 }
 

@@ -31,6 +31,9 @@ import { replication } from "./replication.ts";
 import { throughput } from "./throughput.ts";
 import { startBenchWorker } from "./worker.ts";
 
+// Bench requests may legitimately take minutes (a 1M-key DEBUG DIGEST, INFO while loading).
+process.env.RESP_REPLY_TIMEOUT_S ??= process.env.BENCH_REPLY_TIMEOUT_S ?? "300";
+
 const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
 const SECTIONS: Record<string, (ctx: BenchContext) => Promise<void>> = { throughput, collections, replication };
 

@@ -1,18 +1,24 @@
 /**
- * The bench's RESP client: like test/node/support/resp-client.ts (whose parser and
- * encoder it reuses) but with a per-request timeout that names the command, since some
- * bench requests (DEBUG DIGEST of a million keys, INFO on a replica that is loading a
- * snapshot) legitimately take longer than the tests' fixed 60 s.
+ * A minimal pipelining RESP client for tools and Node-side tests: the same `send(batch)`
+ * over TCP (a real redis-server) and over WebSocket (a node's `/ws` endpoint), so one
+ * command stream can be replayed against both and the replies compared value by value.
+ * Replies are parsed with our RespParser in "reply" mode: bulk → Uint8Array, nil → null,
+ * integer → number (bigint past 2^53), status → Simple, error → RedisError.
+ *
+ * Each request has a timeout that names the command (RESP_REPLY_TIMEOUT_S, default 60 s;
+ * the bench raises it: a DEBUG DIGEST of a million keys legitimately takes longer).
  */
 import net from "node:net";
 import WebSocket from "ws";
-import { encodeCommand, RespParser, type RespValue } from "../../src/protocol/resp.ts";
+import { encodeCommand, RespParser, type RespValue } from "../src/protocol/resp.ts";
 
 export type { RespValue };
 export type Arg = string | Uint8Array;
 
-/** Default time a request may wait for its replies (BENCH_REPLY_TIMEOUT_S, seconds). */
-export const REPLY_TIMEOUT_MS = Number(process.env.BENCH_REPLY_TIMEOUT_S ?? "300") * 1000;
+/** Default time a request may wait for its replies (RESP_REPLY_TIMEOUT_S, seconds; read per request). */
+export function replyTimeoutMs(): number {
+  return Number(process.env.RESP_REPLY_TIMEOUT_S ?? "60") * 1000;
+}
 
 export interface RespClient {
   /** Send `cmds` back to back (one write) and resolve with their replies, in order. */
@@ -75,7 +81,7 @@ class Pipeline {
     }
   }
 
-  send(cmds: readonly (readonly Arg[])[], timeoutMs = REPLY_TIMEOUT_MS): Promise<RespValue[]> {
+  send(cmds: readonly (readonly Arg[])[], timeoutMs = replyTimeoutMs()): Promise<RespValue[]> {
     if (this.dead) return Promise.reject(this.dead);
     if (cmds.length === 0) return Promise.resolve([]);
     const parts = cmds.map((c) => encodeCommand(c));
@@ -140,10 +146,10 @@ export function connectTcp(port: number, host = "127.0.0.1"): Promise<RespClient
 }
 
 /** Connect to a node's RESP-over-WebSocket endpoint (`ws://host/db/<db>/nodes/<node>/ws`). */
-export function connectWs(url: string, token: string): Promise<RespClient> {
+export function connectWs(url: string, token?: string): Promise<RespClient> {
   const name = url.replace(/^.*\/db\//, "").replace(/\/ws$/, "");
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` }, perMessageDeflate: false, maxPayload: 0 });
+    const ws = new WebSocket(url, { headers: token ? { Authorization: `Bearer ${token}` } : {}, perMessageDeflate: false, maxPayload: 0 });
     ws.binaryType = "nodebuffer";
     const p = new Pipeline((b) => ws.send(b, { binary: true }), name);
     ws.on("message", (data: WebSocket.RawData) => {
