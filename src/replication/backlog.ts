@@ -109,7 +109,7 @@ export class Backlog {
     let pos = from;
     while (pos < this.offset) {
       const rows = this.sql
-        .exec("SELECT start, len, data FROM repl_backlog WHERE start + len > ? ORDER BY start LIMIT 64", pos)
+        .exec("SELECT start, len, data FROM repl_backlog WHERE start + len > ? ORDER BY start LIMIT 16", pos)
         .toArray();
       if (rows.length === 0) return;
       for (const r of rows) {

@@ -319,7 +319,16 @@ describe("command table: matches the specification and redis-server 7.0.15", () 
       const flags = s.flags.filter((f) => f === "write" || f === "readonly" || f === "fast" || f === "denyoom");
       ours[s.name] = [s.arity, s.firstKey, s.lastKey, s.step, [...flags].sort().join(" ")];
     }
-    expect(ours).toEqual(REDIS_7_0_15);
+    // One deliberate difference: REPLICAOF/SLAVEOF take a node name with the port optional
+    // (SPEC §5's contract is `["REPLICAOF","master"]`); Redis's arity is 3.
+    expect(ours).toEqual({ ...REDIS_7_0_15, replicaof: [-2, 0, 0, 0, ""], slaveof: [-2, 0, 0, 0, ""] });
+  });
+
+  it("REPLICAOF takes a node name with the port optional, and at most one more argument", async () => {
+    await withEngine((h) => {
+      expect(run(h, "replicaof", "a", "b", "c")).toEqual({ err: "ERR wrong number of arguments for 'replicaof' command" });
+      expect(run(h, "replicaof", "bad name!")).toEqual({ err: "ERR Invalid node name" });
+    });
   });
 
   it("COMMAND COUNT equals the table size; COMMAND COUNT x is an arity error", async () => {

@@ -132,7 +132,7 @@ export async function converged(db: string, replicas: string[]): Promise<void> {
 
 /** A replica attached and in sync with the master. */
 export async function attach(db: string, name: string): Promise<void> {
-  expect(await cmd(db, name, "REPLICAOF", "master", "0")).toBe("OK");
+  expect(await cmd(db, name, "REPLICAOF", "master")).toBe("OK"); // SPEC §5's form: no port
   await until(`${name} online`, async () => (await info(db, name)).master_link_status === "up");
 }
 

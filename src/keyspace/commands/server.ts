@@ -224,11 +224,15 @@ function hello(ctx: Ctx): Reply {
   ]);
 }
 
+/**
+ * REPLICAOF {node} [port] | NO ONE. Inside one database a master is named by its node name
+ * (SPEC §5: `["REPLICAOF","master"]`); Redis's port argument is accepted and ignored.
+ */
 function replicaof(ctx: Ctx): Promise<Reply> {
+  if (ctx.argv.length > 3) fail(E.arity(ctx.name));
   const host = str(ctx.argv[1]!);
-  const port = str(ctx.argv[2]!);
+  const port = ctx.argv.length === 3 ? str(ctx.argv[2]!) : "";
   if (host.toLowerCase() === "no" && port.toLowerCase() === "one") return ctx.node.replicaOf(null);
-  // Inside one database, a node is named by its node name; the port argument is ignored.
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(host)) fail("ERR Invalid node name");
   return ctx.node.replicaOf(host);
 }
@@ -248,8 +252,8 @@ export const serverCommands: CommandSpec[] = [
   cmd("config", -2, ["admin", "stale", "no-multi"], [0, 0, 0], config),
   cmd("debug", -2, ["admin", "stale", "async", "no-multi"], [0, 0, 0], debug),
   cmd("role", 1, ["stale", "fast"], [0, 0, 0], (ctx) => ctx.node.role()),
-  cmd("replicaof", 3, ["admin", "stale", "async", "no-multi"], [0, 0, 0], replicaof),
-  cmd("slaveof", 3, ["admin", "stale", "async", "no-multi"], [0, 0, 0], replicaof),
+  cmd("replicaof", -2, ["admin", "stale", "async", "no-multi"], [0, 0, 0], replicaof),
+  cmd("slaveof", -2, ["admin", "stale", "async", "no-multi"], [0, 0, 0], replicaof),
   cmd("client", -2, ["admin", "stale", "async", "no-multi"], [0, 0, 0], client),
   cmd("wait", 3, ["async", "no-multi"], [0, 0, 0], (ctx) => {
     const n = intArg(ctx.argv[1]!);
