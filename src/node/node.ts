@@ -97,10 +97,8 @@ export class Node extends DurableObject<Env> implements RestTarget {
       if (r.k === "node") this.nodeName = r.v as string;
     }
     this.applyRole();
-    ctx.blockConcurrencyWhile(async () => {
-      // A replica comes back by itself: the alarm reconnects it (and it was persisted as one).
-      if (this.meta.role === "replica") this.scheduleCron(0);
-    });
+    // A replica comes back by itself after a restart or an eviction: the alarm reconnects it.
+    if (this.meta.role === "replica") this.scheduleCron(0);
   }
 
   // --- identity ------------------------------------------------------------------------
