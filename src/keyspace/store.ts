@@ -25,6 +25,11 @@ export interface KeyMeta {
   /** Lists: position of the first element and one past the last. */
   lhead: number;
   ltail: number;
+  /**
+   * Strings held in one row: the value, read together with the metadata so a GET is one
+   * statement. Undefined when not read (or after the value changed through other means).
+   */
+  val?: Uint8Array;
 }
 
 /** How lookups treat a key whose TTL has passed (Redis db.c expireIfNeeded). */
@@ -60,10 +65,12 @@ function toMeta(r: Row): KeyMeta {
     nchunks: r.nchunks as number,
     lhead: r.lhead as number,
     ltail: r.ltail as number,
+    val: r.val === null || r.val === undefined ? undefined : blob(r.val),
   };
 }
 
-const META_COLS = "id, db, key, type, expire_ms, card, nchunks, lhead, ltail";
+/** Metadata columns; a one-row string's value comes along (values past one row never do). */
+const META_COLS = "id, db, key, type, expire_ms, card, nchunks, lhead, ltail, CASE WHEN type = 0 AND nchunks = 0 THEN val END AS val";
 
 export class Keyspace {
   expiryMode: ExpiryMode = "master";
@@ -134,6 +141,28 @@ export class Keyspace {
     return { id: r.id as number, db, key, type, expireMs, card: 0, nchunks: 0, lhead: 0, ltail: 0 };
   }
 
+  /** Create a string key with its value (one statement when the value fits one row). */
+  createString(db: number, key: Uint8Array, value: Uint8Array, expireMs: number | null): KeyMeta {
+    if (value.length > STRING_CHUNK_BYTES) {
+      const m = this.create(db, key, TYPE.string, expireMs);
+      this.writeString(m, value);
+      return m;
+    }
+    const r = this.sql
+      .exec(
+        `INSERT INTO kv_keys (db, key, type, expire_ms, val, card, nchunks, lhead, ltail) VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0) RETURNING id`,
+        db,
+        own(key),
+        TYPE.string,
+        expireMs,
+        own(value),
+        value.length,
+      )
+      .one();
+    if (expireMs !== null) this.hooks.expireSet?.(expireMs);
+    return { id: r.id as number, db, key, type: TYPE.string, expireMs, card: value.length, nchunks: 0, lhead: 0, ltail: 0, val: value };
+  }
+
   /** Remove a key and all its elements. */
   deleteKey(m: KeyMeta): void {
     this.hooks.beforeWrite?.(m);
@@ -188,6 +217,7 @@ export class Keyspace {
 
   /** The whole value of a string key. */
   getString(m: KeyMeta): Uint8Array {
+    if (m.val !== undefined && m.nchunks === 0) return m.val;
     const first = blob(this.sql.exec("SELECT val FROM kv_keys WHERE id = ?", m.id).one().val);
     if (m.nchunks === 0) return first;
     const out = new Uint8Array(m.card);
@@ -241,6 +271,7 @@ export class Keyspace {
     }
     m.card = value.length;
     m.nchunks = n;
+    m.val = n === 0 ? value : undefined;
   }
 
   /**
@@ -257,6 +288,7 @@ export class Keyspace {
       this.writeString(m, out);
       return;
     }
+    m.val = undefined; // chunk 0 is rewritten below; read it from its row from now on
     const lastChunk = Math.ceil(newLen / STRING_CHUNK_BYTES) - 1;
     const firstTouched = Math.min(Math.floor(offset / STRING_CHUNK_BYTES), Math.floor(Math.max(m.card - 1, 0) / STRING_CHUNK_BYTES));
     for (let c = firstTouched; c <= lastChunk; c++) {

@@ -51,9 +51,7 @@ function putString(ctx: Ctx, key: Uint8Array, m: KeyMeta | null, value: Uint8Arr
   }
   const expireMs = ttl === KEEP ? (m?.expireMs ?? null) : ttl;
   if (m) ctx.ks.deleteKey(m);
-  const n = ctx.ks.create(ctx.db, key, TYPE.string, expireMs);
-  ctx.ks.writeString(n, value);
-  return n;
+  return ctx.ks.createString(ctx.db, key, value, expireMs);
 }
 
 /** An integer reply: a number while exact, else a bigint. */
