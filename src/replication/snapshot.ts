@@ -289,6 +289,8 @@ class SnapshotJob {
       this.cursor = m.id;
       if (this.preDumped.delete(m.id)) continue;
       this.dump(m);
+      // A part is ready: upload it before serializing more (memory and staging stay bounded).
+      if (this.stagedRows * STAGE_ROW_BYTES >= PART_BYTES && m.id < this.maxId) return false;
     }
     const last = keys[keys.length - 1];
     if (keys.length < SNAPSHOT_KEYS_PER_STEP || !last || last.id >= this.maxId) {
@@ -385,23 +387,17 @@ class SnapshotJob {
   }
 
   private async complete(): Promise<void> {
-    if (!this.upload) {
-      const data = this.takeRows(Number.MAX_SAFE_INTEGER);
+    const rowsPerPart = PART_BYTES / STAGE_ROW_BYTES;
+    if (!this.upload && this.stagedRows <= rowsPerPart) {
+      // Small enough for one plain put.
+      const data = this.takeRows(rowsPerPart);
       const meta = { ...this.metadata(), crc64: this.snap.crc };
       await retry("put", () => this.bucket.put(this.snap.key, data, meta));
       return;
     }
-    const rowsPerPart = PART_BYTES / STAGE_ROW_BYTES;
-    while (this.stagedRows > 0) {
-      if (this.stagedRows >= rowsPerPart) await this.uploadPart();
-      else {
-        const data = this.takeRows(rowsPerPart);
-        const up = this.upload;
-        const n = this.parts.length + 1;
-        this.parts.push(await retry(`uploadPart ${n}`, () => this.bucket.uploadPart(up, n, data)));
-      }
-    }
-    const up = this.upload;
+    // Whole parts, then the remainder as the (smaller) last part.
+    while (this.stagedRows > 0) await this.uploadPart();
+    const up = this.upload!;
     await retry("complete", () => up.complete(this.parts));
   }
 }

@@ -232,4 +232,21 @@ describe("replication scenarios", () => {
     await expect(cmd(db, "r1", "CONFIG", "SET", "repl-timeout", "zero")).rejects.toThrow(/ERR CONFIG SET failed/);
     await expect(cmd(db, "r1", "CONFIG", "SET", "no-such-param", "1")).rejects.toThrow(/ERR Unknown option/);
   });
+
+  it("a snapshot larger than one R2 part goes up as a multipart upload (a failed part is retried)", async () => {
+    const db = freshDb("multi");
+    // 14 values of 512 KiB: a ~7 MiB RDB, two 5 MiB-part uploads.
+    for (let i = 0; i < 14; i++) expect(await cmd(db, "master", "SET", `big:${i}`, String.fromCharCode(97 + i).repeat(512 * 1024))).toBe("OK");
+    await write(db, 0, 20);
+    expect(await cmd(db, "master", "DEBUG", "R2-FAIL", "part", "1")).toBe("OK");
+    await attach(db, "r1");
+    await converged(db, ["r1"]);
+    const snap = await inNode(db, "master", (n) => {
+      const s = n.snapshots.list()[0]!;
+      return { size: s.size, injected: n.bucket.injected };
+    });
+    expect(snap.size).toBeGreaterThan(7 * 1024 * 1024);
+    expect(snap.injected).toBe(1);
+    expect(await cmd(db, "r1", "STRLEN", "big:13")).toBe(512 * 1024);
+  });
 });
