@@ -11,6 +11,7 @@
 import net from "node:net";
 import WebSocket from "ws";
 import { encodeCommand, RespParser, type RespValue } from "../src/protocol/resp.ts";
+import { concat } from "../src/util/bytes.ts";
 
 export type { RespValue };
 export type Arg = string | Uint8Array;
@@ -84,15 +85,7 @@ class Pipeline {
   send(cmds: readonly (readonly Arg[])[], timeoutMs = replyTimeoutMs()): Promise<RespValue[]> {
     if (this.dead) return Promise.reject(this.dead);
     if (cmds.length === 0) return Promise.resolve([]);
-    const parts = cmds.map((c) => encodeCommand(c));
-    let n = 0;
-    for (const p of parts) n += p.length;
-    const out = new Uint8Array(n);
-    let o = 0;
-    for (const p of parts) {
-      out.set(p, o);
-      o += p.length;
-    }
+    const out = concat(cmds.map((c) => encodeCommand(c)));
     const what = cmds.length === 1 ? cmds[0]!.slice(0, 3).map((a) => (typeof a === "string" ? a : `<${a.length} bytes>`)).join(" ") : `${cmds.length} commands (${String(cmds[0]![0])} …)`;
     return new Promise<RespValue[]>((resolve, reject) => {
       const timer = setTimeout(

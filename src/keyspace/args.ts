@@ -52,6 +52,16 @@ export function floatArg(b: Uint8Array, msg: string = E.notFloat): number {
   return v;
 }
 
+/** Redis's start/end normalization for index ranges (LRANGE, LTRIM, ZRANGE by rank); null when empty. */
+export function normRange(start: number, end: number, len: number): [number, number] | null {
+  if (start < 0) start = len + start;
+  if (end < 0) end = len + end;
+  if (start < 0) start = 0;
+  if (start > end || start >= len) return null;
+  if (end >= len) end = len - 1;
+  return [start, end];
+}
+
 /** A string value within VALUE_BYTES_MAX. */
 export function checkValue(v: Uint8Array): Uint8Array {
   if (v.length > VALUE_BYTES_MAX) fail(E.tooBig("value", VALUE_BYTES_MAX));

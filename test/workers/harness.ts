@@ -5,8 +5,9 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { newSession, type NodeServices, type Session } from "../../src/keyspace/command.ts";
 import { Engine, type StreamSink } from "../../src/keyspace/engine.ts";
-import type { Reply } from "../../src/protocol/reply.ts";
-import { utf8 } from "../../src/util/bytes.ts";
+import { NilArray, RedisError, type Reply, RespDouble, Simple } from "../../src/protocol/reply.ts";
+import { RespParser } from "../../src/protocol/resp.ts";
+import { str, utf8 } from "../../src/util/bytes.ts";
 
 let counter = 0;
 
@@ -73,4 +74,34 @@ export async function withEngine(fn: (h: EngineHarness) => void | Promise<void>)
     };
     await fn(h);
   });
+}
+
+/** Replies as plain JSON-able values: bulk → string, +OK → "+OK", error → { err }. */
+export function norm(r: Reply): unknown {
+  if (r instanceof Uint8Array) return str(r);
+  if (r instanceof Simple) return `+${r.s}`;
+  if (r instanceof RedisError) return { err: r.msg };
+  if (r instanceof NilArray) return "(nil array)";
+  if (r instanceof RespDouble) return r.v;
+  if (Array.isArray(r)) return r.map(norm);
+  return r;
+}
+
+/** Run one command and normalize its reply (see norm). */
+export function run(h: EngineHarness, ...args: (string | number)[]): unknown {
+  return norm(h.run(...args));
+}
+
+/** Stream bytes decoded into commands. */
+export function decodeCommands(bytes: Uint8Array): string[][] {
+  const p = new RespParser("request");
+  p.push(bytes);
+  const out: string[][] = [];
+  for (let c = p.next(); c !== undefined; c = p.next()) out.push((c as Uint8Array[]).map(str));
+  return out;
+}
+
+/** Everything the engine propagated so far, decoded. */
+export function stream(h: EngineHarness): string[][] {
+  return decodeCommands(h.stream());
 }

@@ -1,8 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { RedisError, RespMap, Simple, type Reply } from "../../src/protocol/reply.ts";
-import { RespParser } from "../../src/protocol/resp.ts";
 import { str, utf8 } from "../../src/util/bytes.ts";
-import { withEngine, type EngineHarness } from "./harness.ts";
+import { withEngine, type EngineHarness, stream } from "./harness.ts";
 
 /** Replies with bulk strings as text; maps as sorted [field, value] lists. */
 function t(r: Reply): unknown {
@@ -15,13 +14,6 @@ function t(r: Reply): unknown {
   return r;
 }
 
-function stream(h: EngineHarness): string[][] {
-  const p = new RespParser("request");
-  p.push(h.stream());
-  const out: string[][] = [];
-  for (let v = p.next(); v !== undefined; v = p.next()) out.push((v as Uint8Array[]).map(str));
-  return out;
-}
 
 const WRONGTYPE = { err: "WRONGTYPE Operation against a key holding the wrong kind of value" };
 

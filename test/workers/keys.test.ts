@@ -1,34 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { NilArray, RedisError, type Reply, RespDouble, Simple } from "../../src/protocol/reply.ts";
-import { RespParser } from "../../src/protocol/resp.ts";
 import { TYPE } from "../../src/keyspace/schema.ts";
 import { newSession } from "../../src/keyspace/command.ts";
 import { str, utf8 } from "../../src/util/bytes.ts";
-import { type EngineHarness, withEngine } from "./harness.ts";
+import { type EngineHarness, withEngine, norm, run, stream } from "./harness.ts";
 
-/** Replies as plain JSON-able values: bulk → string, +OK → "+OK", error → { err }. */
-function norm(r: Reply): unknown {
-  if (r instanceof Uint8Array) return str(r);
-  if (r instanceof Simple) return `+${r.s}`;
-  if (r instanceof RedisError) return { err: r.msg };
-  if (r instanceof NilArray) return "(nil array)";
-  if (r instanceof RespDouble) return r.v;
-  if (Array.isArray(r)) return r.map(norm);
-  return r;
-}
 
-/** The propagated commands, decoded. */
-function stream(h: EngineHarness): string[][] {
-  const p = new RespParser("request");
-  p.push(h.stream());
-  const out: string[][] = [];
-  for (let c = p.next(); c !== undefined; c = p.next()) out.push((c as Uint8Array[]).map(str));
-  return out;
-}
 
-function run(h: EngineHarness, ...args: (string | number)[]): unknown {
-  return norm(h.run(...args));
-}
 
 /** A set key built directly in storage (the set commands live elsewhere). */
 function makeSet(h: EngineHarness, key: string, members: string[], db = 0): void {

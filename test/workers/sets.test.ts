@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { RedisError, RespSet, type Reply } from "../../src/protocol/reply.ts";
 import { RespParser } from "../../src/protocol/resp.ts";
 import { str, utf8 } from "../../src/util/bytes.ts";
-import { withEngine, type EngineHarness } from "./harness.ts";
+import { withEngine, type EngineHarness, stream } from "./harness.ts";
 
 /** Replies with bulk strings as text; RespSet items sorted (set order is Redis's own). */
 function t(r: Reply): unknown {
@@ -18,14 +18,6 @@ function sorted(r: Reply): string[] {
   return items.map((x) => str(x as Uint8Array)).sort();
 }
 
-/** The propagated commands, decoded. */
-function stream(h: EngineHarness): string[][] {
-  const p = new RespParser("request");
-  p.push(h.stream());
-  const out: string[][] = [];
-  for (let v = p.next(); v !== undefined; v = p.next()) out.push((v as Uint8Array[]).map(str));
-  return out;
-}
 
 /** Every set in db 0, members sorted (for comparing a master with its replica). */
 function dump(h: EngineHarness): Record<string, string[]> {

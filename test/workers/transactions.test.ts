@@ -2,20 +2,11 @@
 import { describe, expect, it } from "vitest";
 import { newSession } from "../../src/keyspace/command.ts";
 import { NIL_ARRAY, RedisError, Simple } from "../../src/protocol/reply.ts";
-import { RespParser } from "../../src/protocol/resp.ts";
 import { str, utf8 } from "../../src/util/bytes.ts";
-import { withEngine } from "./harness.ts";
+import { decodeCommands, withEngine } from "./harness.ts";
 
 const text = (r: unknown) => (r instanceof Uint8Array ? str(r) : r instanceof Simple ? r.s : r instanceof RedisError ? `-${r.msg}` : r);
 
-/** The propagated stream as arrays of strings. */
-function commands(bytes: Uint8Array): string[][] {
-  const p = new RespParser("request");
-  p.push(bytes);
-  const out: string[][] = [];
-  for (let c = p.next(); c !== undefined; c = p.next()) out.push((c as Uint8Array[]).map(str));
-  return out;
-}
 
 describe("transactions", () => {
   it("MULTI queues, EXEC runs atomically and replies per command, wrapped in MULTI/EXEC in the stream", async () => {
@@ -27,7 +18,7 @@ describe("transactions", () => {
       expect(text(h.run("get", "a"))).toBe("QUEUED");
       const r = h.run("exec") as unknown[];
       expect(r.map(text)).toEqual(["OK", 2, "-WRONGTYPE Operation against a key holding the wrong kind of value", "2"]);
-      expect(commands(h.stream())).toEqual([["SELECT", "0"], ["MULTI"], ["set", "a", "1"], ["incr", "a"], ["EXEC"]]);
+      expect(decodeCommands(h.stream())).toEqual([["SELECT", "0"], ["MULTI"], ["set", "a", "1"], ["incr", "a"], ["EXEC"]]);
     });
   });
 
@@ -38,7 +29,7 @@ describe("transactions", () => {
       h.run("set", "k", "v");
       h.run("get", "k");
       expect((h.run("exec") as unknown[]).map(text)).toEqual(["OK", "v"]);
-      expect(commands(h.stream())).toEqual([["SELECT", "0"], ["set", "k", "v"]]);
+      expect(decodeCommands(h.stream())).toEqual([["SELECT", "0"], ["set", "k", "v"]]);
       expect(text(h.run("exec"))).toBe("-ERR EXEC without MULTI");
       expect(text(h.run("discard"))).toBe("-ERR DISCARD without MULTI");
     });
@@ -120,7 +111,7 @@ describe("expiry", () => {
       expect(h.run("get", "a")).toBeNull();
       expect(h.engine.activeExpire(100)).toBe(1); // b
       expect(h.engine.ks.dbSize(0)).toBe(1);
-      const cmds = commands(h.stream()).map((c) => c.join(" "));
+      const cmds = decodeCommands(h.stream()).map((c) => c.join(" "));
       expect(cmds.filter((c) => c.startsWith("DEL"))).toEqual(["DEL a", "DEL b"]);
       expect(cmds.some((c) => /^SET a 1 PXAT \d+$/.test(c))).toBe(true);
     });

@@ -12,8 +12,7 @@ import { execFileSync } from "node:child_process";
 import { cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { unstable_startWorker } from "wrangler";
-import { TEST_READONLY_TOKEN, TEST_REPLICATION_SECRET, TEST_TOKEN, type TestWorker } from "../../test/node/support/worker.ts";
+import { startWorker, type TestWorker } from "../../test/node/support/worker.ts";
 
 const FILES = ["src", "wrangler.toml", "tsconfig.json", "package.json"];
 
@@ -26,7 +25,6 @@ export async function startBenchWorker(root: string): Promise<BenchWorker> {
   const head = execFileSync("git", ["-C", root, "rev-parse", "HEAD"], { encoding: "utf8" }).trim();
   const work = mkdtempSync(join(tmpdir(), "edge-replica-bench-"));
   const src = join(work, "src");
-  const persist = join(work, "state");
   let source: string;
   if (process.env.BENCH_SOURCE === "worktree") {
     for (const f of FILES) cpSync(join(root, f), join(src, f), { recursive: true });
@@ -37,50 +35,18 @@ export async function startBenchWorker(root: string): Promise<BenchWorker> {
   }
   symlinkSync(join(root, "node_modules"), join(src, "node_modules"), "dir");
 
-  process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
-  const plain = (value: string) => ({ type: "plain_text" as const, value });
-  const worker = await unstable_startWorker({
-    config: join(src, "wrangler.toml"),
-    envFiles: [],
-    bindings: {
-      REST_TOKEN: plain(TEST_TOKEN),
-      REST_READONLY_TOKEN: plain(TEST_READONLY_TOKEN),
-      REPLICATION_SECRET: plain(TEST_REPLICATION_SECRET),
-      ENABLE_DEBUG_COMMAND: plain("yes"),
-    },
-    sendMetrics: false,
-    build: { nodejsCompatMode: "v2" },
-    dev: {
-      server: { hostname: "127.0.0.1", port: 0 },
-      inspector: false,
-      persist,
-      watch: false,
-      logLevel: process.env.BENCH_VERBOSE === "1" ? "log" : "warn",
-    },
-  });
-  const cleanup = () => rmSync(work, { recursive: true, force: true });
   try {
-    await worker.ready;
-    const url = (await worker.url).toString().replace(/\/$/, "");
-    try {
-      await fetch(url + "/", { signal: AbortSignal.timeout(30_000) }).then((r) => r.body?.cancel());
-    } catch (e) {
-      throw new Error(`the Worker at ${url} did not answer (did the build fail? see wrangler's output): ${String(e)}`);
-    }
+    const worker = await startWorker({ root: src, logLevel: process.env.BENCH_VERBOSE === "1" ? "log" : "warn" });
     return {
-      url,
-      token: TEST_TOKEN,
-      readonlyToken: TEST_READONLY_TOKEN,
-      replicationSecret: TEST_REPLICATION_SECRET,
+      ...worker,
       source,
       async dispose() {
         await worker.dispose();
-        cleanup();
+        rmSync(work, { recursive: true, force: true });
       },
     };
   } catch (e) {
-    await worker.dispose().catch(() => {});
-    cleanup();
+    rmSync(work, { recursive: true, force: true });
     throw e;
   }
 }

@@ -13,7 +13,7 @@
  * and move by one per push, so reaching 2^49 would take 2^49 pushes.
  */
 import { type CommandSpec, type Ctx, cmd } from "../command.ts";
-import { checkElement, longArg, opt, readKey, writeKey } from "../args.ts";
+import { checkElement, longArg, opt, readKey, writeKey, normRange } from "../args.ts";
 import { E, fail } from "../errors.ts";
 import { TYPE } from "../schema.ts";
 import type { KeyMeta } from "../store.ts";
@@ -47,15 +47,6 @@ function parseEnd(b: Uint8Array): End {
   fail(E.syntax);
 }
 
-/** Redis's start/end normalization for LRANGE/LTRIM-style ranges; null when empty. */
-function normRange(start: number, end: number, len: number): [number, number] | null {
-  if (start < 0) start = len + start;
-  if (end < 0) end = len + end;
-  if (start < 0) start = 0;
-  if (start > end || start >= len) return null;
-  if (end >= len) end = len - 1;
-  return [start, end];
-}
 
 /** Shift positions [from, to] of a list by `delta` through the parking range. */
 function shiftRange(sql: SqlStorage, kid: number, from: number, to: number, delta: number): void {

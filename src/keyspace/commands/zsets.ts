@@ -10,7 +10,7 @@
  * are both O(log n + k)). ZCOUNT counts the rows in its range, O(log n + count).
  */
 import { type CommandSpec, type Ctx, cmd } from "../command.ts";
-import { checkElement, floatArg, globMatch, longArg, opt, readKey, writeKey } from "../args.ts";
+import { checkElement, floatArg, globMatch, longArg, opt, readKey, writeKey, normRange } from "../args.ts";
 import { E, fail } from "../errors.ts";
 import { TYPE } from "../schema.ts";
 import type { KeyMeta } from "../store.ts";
@@ -118,15 +118,6 @@ function lexWhere(min: LexBound, max: LexBound): [string, Uint8Array[]] | null {
   return [conds.length ? conds.join(" AND ") : "1", args];
 }
 
-/** Redis's start/end normalization for rank ranges; null when empty. */
-function normRange(start: number, end: number, len: number): [number, number] | null {
-  if (start < 0) start = len + start;
-  if (end < 0) end = len + end;
-  if (start < 0) start = 0;
-  if (start > end || start >= len) return null;
-  if (end >= len) end = len - 1;
-  return [start, end];
-}
 
 /** Entries of ascending ranks a..b, ascending. OFFSET is O(rank), so walk from the nearer end. */
 function rankSlice(sql: SqlStorage, m: KeyMeta, a: number, b: number): Entry[] {

@@ -36,13 +36,21 @@ export interface TestWorker {
 
 const ROOT = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
 
-export async function startWorker(opts: { persist?: boolean } = {}): Promise<TestWorker> {
+export interface StartOptions {
+  /** Keep Durable Object and R2 state in a fresh temporary directory (default) or in memory. */
+  persist?: boolean;
+  /** The project directory holding wrangler.toml and src/ (default: this checkout; the bench passes a frozen copy). */
+  root?: string;
+  logLevel?: "warn" | "log";
+}
+
+export async function startWorker(opts: StartOptions = {}): Promise<TestWorker> {
   const dir = opts.persist === false ? null : mkdtempSync(join(tmpdir(), "edge-replica-test-"));
   // No network here: skip miniflare's download of a real `Request.cf` (a placeholder is used).
   process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
   const plain = (value: string) => ({ type: "plain_text" as const, value });
   const worker = await unstable_startWorker({
-    config: join(ROOT, "wrangler.toml"),
+    config: join(opts.root ?? ROOT, "wrangler.toml"),
     // Do not pick up a developer's .dev.vars / .env: the test tokens below are the only ones.
     envFiles: [],
     bindings: {
@@ -60,7 +68,7 @@ export async function startWorker(opts: { persist?: boolean } = {}): Promise<Tes
       inspector: false,
       persist: dir ?? false,
       watch: false,
-      logLevel: "warn",
+      logLevel: opts.logLevel ?? "warn",
     },
   });
   try {
