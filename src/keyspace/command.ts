@@ -4,6 +4,7 @@
  */
 import type { Reply } from "../protocol/reply.ts";
 import type { RespVersion } from "../protocol/resp.ts";
+import { categoriesFromFlags } from "./permissions.ts";
 import type { Keyspace } from "./store.ts";
 
 /**
@@ -19,6 +20,16 @@ import type { Keyspace } from "./store.ts";
  */
 export type CommandFlag = "write" | "readonly" | "admin" | "noscript" | "fast" | "denyoom" | "stale" | "no-multi" | "async";
 
+/**
+ * Redis ACL categories, the subset the permission model uses (keyspace/permissions.ts):
+ * the read-only token runs only @read and @connection commands that are not also @write,
+ * @admin or @dangerous.
+ */
+export type AclCategory = "read" | "write" | "admin" | "dangerous" | "connection" | "scripting" | "pubsub";
+
+/** A command's categories: fixed, or per invocation for commands whose subcommands differ. */
+export type AclSpec = readonly AclCategory[] | ((argv: Uint8Array[]) => { categories: readonly AclCategory[]; name: string });
+
 export interface CommandSpec {
   /** Lowercase name. */
   name: string;
@@ -29,6 +40,8 @@ export interface CommandSpec {
   firstKey: number;
   lastKey: number;
   step: number;
+  /** Permission categories (derived from `flags` unless given to `cmd`). */
+  acl: AclSpec;
   handler(ctx: Ctx): Reply | Promise<Reply>;
 }
 
@@ -53,6 +66,8 @@ export interface Session {
   addr: string;
   /** Set by CLIENT KILL / a replica link teardown: the transport closes it. */
   closed: boolean;
+  /** Set by MONITOR: the transport turns the connection into a MONITOR stream. */
+  monitoring: boolean;
 }
 
 let nextSessionId = 1;
@@ -71,6 +86,7 @@ export function newSession(partial: Partial<Session> = {}): Session {
     name: null,
     addr: "127.0.0.1:0",
     closed: false,
+    monitoring: false,
     ...partial,
   };
 }
@@ -125,13 +141,19 @@ export interface Ctx {
   touchedAll(db: number | null): void;
 }
 
-/** Shorthand for a table entry: name, arity, flags, first/last/step key positions, handler. */
+/**
+ * Shorthand for a table entry: name, arity, flags, first/last/step key positions, handler,
+ * and the permission categories when Redis's flags do not give them (write, readonly, admin).
+ */
 export function cmd(
   name: string,
   arity: number,
   flags: CommandFlag[],
   keys: [first: number, last: number, step: number],
   handler: (ctx: Ctx) => Reply | Promise<Reply>,
+  acl?: AclSpec,
 ): CommandSpec {
-  return { name, arity, flags, firstKey: keys[0], lastKey: keys[1], step: keys[2], handler };
+  const derived = acl ?? categoriesFromFlags(flags);
+  if (derived === null) throw new Error(`command '${name}' has no permission categories: flag it write/readonly/admin or pass them`);
+  return { name, arity, flags, firstKey: keys[0], lastKey: keys[1], step: keys[2], acl: derived, handler };
 }

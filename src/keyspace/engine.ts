@@ -12,6 +12,7 @@ import { bkey, str } from "../util/bytes.ts";
 import type { Ctx, NodeServices, Session } from "./command.ts";
 import { E } from "./errors.ts";
 import { Keyspace } from "./store.ts";
+import { readOnlyDenial } from "./permissions.ts";
 import { COMMANDS, keyIndexes, TRANSACTION_COMMANDS } from "./table.ts";
 
 /** Receives the replication stream, one execution unit at a time. */
@@ -165,8 +166,11 @@ export class Engine {
     for (const i of keyIndexes(spec, argv.length)) {
       if (argv[i]!.length > KEY_BYTES_MAX) return new RedisError(E.tooBig("key", KEY_BYTES_MAX));
     }
+    if (s.readOnlyToken) {
+      const denied = readOnlyDenial(spec, argv);
+      if (denied) return new RedisError(E.noPerm(denied));
+    }
     const write = spec.flags.includes("write");
-    if (write && s.readOnlyToken) return new RedisError(E.noPerm(spec.name));
     if (write && this.replicaMode && !s.isMasterLink) return new RedisError(E.readonly);
     if (write && !s.isMasterLink && this.writeGate) {
       const gate = this.writeGate();

@@ -256,12 +256,12 @@ export class Node extends DurableObject<Env> implements RestTarget {
       }
       return this.master.command(this.replicaTransport(c), argv);
     }
-    if (name === "monitor") {
+    const r = this.engine.execute(c.session, argv);
+    if (c.session.monitoring && c.att.kind === "client") {
       c.att.kind = "monitor";
       c.ws.serializeAttachment(c.att);
-      return OK;
     }
-    return this.engine.execute(c.session, argv);
+    return r;
   }
 
   override async webSocketClose(ws: WebSocket, code: number, _reason: string, _wasClean: boolean): Promise<void> {

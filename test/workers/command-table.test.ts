@@ -212,6 +212,7 @@ const REDIS_7_0_15: Record<string, [number, number, number, number, string]> = {
   quit: [-1, 0, 0, 0, "fast"],
   reset: [1, 0, 0, 0, "fast"],
   lastsave: [1, 0, 0, 0, "fast"],
+  monitor: [1, 0, 0, 0, ""],
 };
 
 const specs = [...COMMANDS.values()];

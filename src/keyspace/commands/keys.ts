@@ -407,7 +407,7 @@ export const keyCommands: CommandSpec[] = [
   cmd("renamenx", 3, ["write", "fast"], [1, 2, 1], renameGeneric(true)),
   cmd("copy", -3, ["write", "denyoom"], [1, 2, 1], copy),
   cmd("move", 3, ["write", "fast"], [1, 1, 1], move),
-  cmd("select", 2, ["stale", "fast"], [0, 0, 0], select),
+  cmd("select", 2, ["stale", "fast"], [0, 0, 0], select, ["connection"]),
   cmd("dbsize", 1, ["readonly", "fast"], [0, 0, 0], (ctx) => ctx.ks.dbSize(ctx.db)),
   cmd("flushdb", -1, ["write"], [0, 0, 0], flushdb),
   cmd("flushall", -1, ["write"], [0, 0, 0], flushall),

@@ -1,13 +1,13 @@
 /**
  * Server commands: PING ECHO TIME INFO COMMAND CONFIG DEBUG ROLE REPLICAOF CLIENT WAIT HELLO
- * QUIT RESET. The ones that act on the node (DEBUG RESTART, REPLICAOF, CLIENT KILL, WAIT)
+ * QUIT RESET MONITOR. The ones that act on the node (DEBUG RESTART, REPLICAOF, CLIENT KILL, WAIT)
  * go through `ctx.node` and are flagged `async`.
  */
 import { DEBUG_SLEEP_MS_MAX } from "../../limits.ts";
 import { OK, PONG, type Reply, RespMap, Simple, Verbatim } from "../../protocol/reply.ts";
 import { str, utf8 } from "../../util/bytes.ts";
 import { floatArg, intArg, opt } from "../args.ts";
-import { type CommandSpec, type Ctx, cmd } from "../command.ts";
+import { type AclCategory, type AclSpec, type CommandSpec, type Ctx, cmd } from "../command.ts";
 import { datasetDigest, valueDigest } from "../digest.ts";
 import { E, fail } from "../errors.ts";
 import { allCommandInfo, type CommandInfo } from "../table.ts";
@@ -237,41 +237,105 @@ function replicaof(ctx: Ctx): Promise<Reply> {
   return ctx.node.replicaOf(host);
 }
 
+/** Permission categories (keyspace/permissions.ts) of the commands whose flags do not say. */
+const READ: readonly AclCategory[] = ["read"];
+const CONNECTION: readonly AclCategory[] = ["connection"];
+const ADMIN: readonly AclCategory[] = ["admin", "dangerous"];
+
+/**
+ * Categories of a container command: the listed subcommands are `allowed`, every other one
+ * (and a missing or unknown subcommand) is @admin @dangerous, named `command|sub` as Redis does.
+ */
+function bySubcommand(command: string, subs: readonly string[], allowed: readonly AclCategory[]): AclSpec {
+  const ok = new Set(subs);
+  return (argv) => {
+    const sub = argv.length > 1 ? str(argv[1]!).toLowerCase() : "";
+    return { categories: ok.has(sub) ? allowed : ADMIN, name: sub === "" ? command : `${command}|${sub}` };
+  };
+}
+
 export const serverCommands: CommandSpec[] = [
-  cmd("ping", -1, ["fast"], [0, 0, 0], (ctx) => {
-    if (ctx.argv.length > 2) fail(E.arity("ping"));
-    return ctx.argv.length === 2 ? ctx.argv[1]! : PONG;
-  }),
-  cmd("echo", 2, ["fast"], [0, 0, 0], (ctx) => ctx.argv[1]!),
-  cmd("time", 1, ["fast", "stale"], [0, 0, 0], (ctx) => {
-    const us = BigInt(ctx.now) * 1000n;
-    return [utf8(String(us / 1_000_000n)), utf8(String(us % 1_000_000n))];
-  }),
-  cmd("info", -1, ["stale"], [0, 0, 0], info),
-  cmd("command", -1, ["stale"], [0, 0, 0], command),
-  cmd("config", -2, ["admin", "stale", "no-multi"], [0, 0, 0], config),
+  cmd(
+    "ping",
+    -1,
+    ["fast"],
+    [0, 0, 0],
+    (ctx) => {
+      if (ctx.argv.length > 2) fail(E.arity("ping"));
+      return ctx.argv.length === 2 ? ctx.argv[1]! : PONG;
+    },
+    CONNECTION,
+  ),
+  cmd("echo", 2, ["fast"], [0, 0, 0], (ctx) => ctx.argv[1]!, CONNECTION),
+  cmd(
+    "time",
+    1,
+    ["fast", "stale"],
+    [0, 0, 0],
+    (ctx) => {
+      const us = BigInt(ctx.now) * 1000n;
+      return [utf8(String(us / 1_000_000n)), utf8(String(us % 1_000_000n))];
+    },
+    READ,
+  ),
+  cmd("info", -1, ["stale"], [0, 0, 0], info, READ),
+  cmd("command", -1, ["stale"], [0, 0, 0], command, CONNECTION),
+  cmd("config", -2, ["admin", "stale", "no-multi"], [0, 0, 0], config, bySubcommand("config", ["get", "help"], READ)),
   cmd("debug", -2, ["admin", "stale", "async", "no-multi"], [0, 0, 0], debug),
-  cmd("role", 1, ["stale", "fast"], [0, 0, 0], (ctx) => ctx.node.role()),
+  cmd("role", 1, ["stale", "fast"], [0, 0, 0], (ctx) => ctx.node.role(), READ),
   cmd("replicaof", -2, ["admin", "stale", "async", "no-multi"], [0, 0, 0], replicaof),
   cmd("slaveof", -2, ["admin", "stale", "async", "no-multi"], [0, 0, 0], replicaof),
-  cmd("client", -2, ["admin", "stale", "async", "no-multi"], [0, 0, 0], client),
-  cmd("wait", 3, ["async", "no-multi"], [0, 0, 0], (ctx) => {
-    const n = intArg(ctx.argv[1]!);
-    const t = intArg(ctx.argv[2]!, "ERR timeout is not an integer or out of range");
-    if (t < 0) fail("ERR timeout is negative");
-    return ctx.node.wait(n, t);
-  }),
-  cmd("hello", -1, ["fast", "stale", "no-multi"], [0, 0, 0], hello),
-  cmd("quit", -1, ["fast", "stale"], [0, 0, 0], (ctx) => {
-    ctx.session.closed = true;
+  cmd(
+    "client",
+    -2,
+    ["admin", "stale", "async", "no-multi"],
+    [0, 0, 0],
+    client,
+    bySubcommand("client", ["id", "setname", "getname", "info", "setinfo", "no-evict", "no-touch", "reply", "help"], CONNECTION),
+  ),
+  cmd(
+    "wait",
+    3,
+    ["async", "no-multi"],
+    [0, 0, 0],
+    (ctx) => {
+      const n = intArg(ctx.argv[1]!);
+      const t = intArg(ctx.argv[2]!, "ERR timeout is not an integer or out of range");
+      if (t < 0) fail("ERR timeout is negative");
+      return ctx.node.wait(n, t);
+    },
+    CONNECTION,
+  ),
+  cmd("hello", -1, ["fast", "stale", "no-multi"], [0, 0, 0], hello, CONNECTION),
+  cmd(
+    "quit",
+    -1,
+    ["fast", "stale"],
+    [0, 0, 0],
+    (ctx) => {
+      ctx.session.closed = true;
+      return OK;
+    },
+    CONNECTION,
+  ),
+  cmd(
+    "reset",
+    1,
+    ["fast", "stale", "no-multi"],
+    [0, 0, 0],
+    (ctx) => {
+      ctx.session.db = 0;
+      ctx.session.resp = 2;
+      ctx.session.name = null;
+      return new Simple("RESET");
+    },
+    CONNECTION,
+  ),
+  cmd("monitor", 1, ["admin", "noscript", "stale", "no-multi"], [0, 0, 0], (ctx) => {
+    // The transport turns the connection into a MONITOR stream once this answers (node.ts).
+    ctx.session.monitoring = true;
     return OK;
   }),
-  cmd("reset", 1, ["fast", "stale", "no-multi"], [0, 0, 0], (ctx) => {
-    ctx.session.db = 0;
-    ctx.session.resp = 2;
-    ctx.session.name = null;
-    return new Simple("RESET");
-  }),
-  cmd("lastsave", 1, ["fast", "stale"], [0, 0, 0], () => Math.floor(startedMs / 1000)),
+  cmd("lastsave", 1, ["fast", "stale"], [0, 0, 0], () => Math.floor(startedMs / 1000), READ),
 ];
 
