@@ -18,8 +18,10 @@
  *   413 {"error":"ERR max request size exceeded"}   body over REQUEST_BYTES_MAX: 413
  *                                    because it is an HTTP-level refusal (the SDK reads
  *                                    `error` from any non-2xx answer alike)
- * Every answer produced after the commands ran carries `upstash-sync-token`: the larger
- * of the caller's token and this node's replication offset (read-your-writes).
+ * Every answer produced after the commands ran carries `upstash-sync-token`: the replication
+ * offset this node's data has reached (never the caller's token echoed back). A request
+ * presenting a larger token first waits up to SYNC_WAIT_MS for this node to reach it; if it
+ * does not, the request is still answered, and the answer's smaller token says so.
  */
 import { PIPELINE_COMMANDS_MAX, REQUEST_BYTES_MAX } from "../limits.ts";
 import type { Session } from "../keyspace/command.ts";
@@ -77,7 +79,7 @@ export async function handleRest(request: Request, target: RestTarget): Promise<
       case "single": {
         const r = await settle(target.execute(session, parsed.commands[0]!));
         const status = r instanceof RedisError ? 400 : 200;
-        return jsonResponse(status, itemJson(r, b64), token(incomingToken, target));
+        return jsonResponse(status, itemJson(r, b64), token(target));
       }
       case "pipeline": {
         const replies: Reply[] = [];
@@ -86,10 +88,10 @@ export async function handleRest(request: Request, target: RestTarget): Promise<
           const r = target.execute(session, argv);
           replies.push(isPromise(r) ? await r : r);
         }
-        return jsonResponse(200, pipelineJson(replies, b64), token(incomingToken, target));
+        return jsonResponse(200, pipelineJson(replies, b64), token(target));
       }
       case "multi-exec":
-        return await multiExec(target, session, parsed.commands, b64, incomingToken);
+        return await multiExec(target, session, parsed.commands, b64);
     }
   } finally {
     target.closeSession(session);
@@ -106,7 +108,6 @@ async function multiExec(
   session: Session,
   commands: Uint8Array[][],
   b64: boolean,
-  incomingToken: number,
 ): Promise<Response> {
   const began = target.execute(session, MULTI);
   const queued = commands.map((argv) => target.execute(session, argv));
@@ -119,10 +120,10 @@ async function multiExec(
   if (r instanceof RedisError) {
     const i = queuedR.findIndex((q) => q instanceof RedisError);
     const why = i >= 0 ? ` Command ${i + 1} [ ${commandName(commands[i]!)} ]: ${(queuedR[i] as RedisError).msg}` : "";
-    return errorResponse(400, `${r.msg}${why}`, token(incomingToken, target));
+    return errorResponse(400, `${r.msg}${why}`, token(target));
   }
   if (!Array.isArray(r)) return errorResponse(500, "ERR transaction did not return an array");
-  return jsonResponse(200, pipelineJson(r, b64), token(incomingToken, target));
+  return jsonResponse(200, pipelineJson(r, b64), token(target));
 }
 
 async function parseRequest(request: Request, sub: string, search: string): Promise<ParsedRequest> {
@@ -194,8 +195,9 @@ export function parseSyncToken(v: string | null): number {
   return Number(v.trim());
 }
 
-function token(incoming: number, target: RestTarget): string {
-  return String(Math.max(incoming, target.syncToken()));
+/** The sync token of an answer: the offset this node's data has reached. */
+function token(target: RestTarget): string {
+  return String(target.syncToken());
 }
 
 function commandName(argv: Uint8Array[]): string {

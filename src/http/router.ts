@@ -171,14 +171,23 @@ async function forward(c: Ctx, kind: Kind, baseSegments: number): Promise<Respon
 }
 
 /**
- * The query string without `_token`, otherwise byte for byte as sent (URLSearchParams
- * would re-encode it, e.g. `%20` → `+`, and path-form arguments must stay exact).
+ * The query string without the token parameter, otherwise byte for byte as sent
+ * (URLSearchParams would re-encode it, e.g. `%20` → `+`, and path-form arguments must stay
+ * exact). The parameter's name is compared decoded, as authentication reads it
+ * (`?%5Ftoken=…` authenticates, so it must never reach a command as data).
  */
-function stripTokenParam(q: string): string {
+export function stripTokenParam(q: string): string {
   return q
     .split("&")
-    .filter((p) => p !== "" && p !== "_token" && !p.startsWith("_token="))
+    .filter((p) => p !== "" && paramName(p) !== TOKEN_PARAM)
     .join("&");
+}
+
+const TOKEN_PARAM = "_token";
+
+function paramName(p: string): string {
+  const eq = p.indexOf("=");
+  return decodeURIComponentSafe((eq < 0 ? p : p.slice(0, eq)).replace(/\+/g, " "));
 }
 
 /** The command names of a REST request (for resolveNode), reading a copy of the body. */
