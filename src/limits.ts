@@ -25,3 +25,5 @@ export const SETRANGE_OFFSET_MAX = VALUE_BYTES_MAX;
 export const ACTIVE_EXPIRE_KEYS_PER_STEP = 200;
 /** Longest DEBUG SLEEP, so that a typo cannot hang a node. */
 export const DEBUG_SLEEP_MS_MAX = 30_000;
+/** Longest chain of masters walked when REPLICAOF checks for a replication cycle. */
+export const REPLICATION_CHAIN_MAX = 16;

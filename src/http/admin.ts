@@ -30,7 +30,10 @@ function nodeStub(env: Env, db: string, node: string, region?: string | null) {
   return region ? env.NODES.get(id, { locationHint: region as DurableObjectLocationHint }) : env.NODES.get(id);
 }
 
-/** Make sure a node knows its name before an RPC (it learns it from the first request). */
+/**
+ * Make sure a node knows its name before an RPC (it learns it from the first request). This
+ * does not make the node exist: only using it does (a command, REPLICAOF, a replica link).
+ */
 async function touch(env: Env, db: string, node: string, region?: string | null) {
   const stub = nodeStub(env, db, node, region);
   const res = await stub.fetch(new Request("https://node/identity", { headers: { [H_DB]: db, [H_NODE]: node } }));
@@ -38,14 +41,25 @@ async function touch(env: Env, db: string, node: string, region?: string | null)
   return stub;
 }
 
+/** The stub of a node that exists, or null (looking must not create databases or nodes). */
+async function existing(env: Env, db: string, node: string) {
+  const stub = await touch(env, db, node);
+  return (await stub.exists()) ? stub : null;
+}
+
+const noSuchDb = (db: string) => errorResponse(404, `ERR no such database '${db}'`);
+const noSuchNode = (db: string, node: string) => errorResponse(404, `ERR no such node '${node}' in database '${db}'`);
+
 /** POST /db/{db}/admin/nodes body. */
-const CreateReplica = z.object({
-  name: z
-    .string()
-    .regex(NAME_RE, "letters, digits, _ and -, at most 64")
-    .refine((n) => n !== MASTER, "'master' is the master's name"),
-  region: z.enum(REGIONS).nullable().optional(),
-});
+const CreateReplica = z
+  .object({
+    name: z
+      .string()
+      .regex(NAME_RE, "letters, digits, _ and -, at most 64")
+      .refine((n) => n !== MASTER, "'master' is the master's name"),
+    region: z.enum(REGIONS).nullable().optional(),
+  })
+  .strict();
 
 export const admin = new Hono<Vars>();
 
@@ -73,7 +87,11 @@ export async function topology(env: Env, db: string): Promise<{ master: NodeStat
   return { master: status, replicas };
 }
 
-admin.get("/db/:db/admin/nodes", async (c) => c.json(await topology(c.env, c.req.param("db"))));
+admin.get("/db/:db/admin/nodes", async (c) => {
+  const db = c.req.param("db");
+  if (!(await existing(c.env, db, MASTER))) return noSuchDb(db);
+  return c.json(await topology(c.env, db));
+});
 
 admin.post("/db/:db/admin/nodes", async (c) => {
   const db = c.req.param("db");
@@ -90,6 +108,10 @@ admin.post("/db/:db/admin/nodes", async (c) => {
   }
   const { name } = parsed.data;
   const region = parsed.data.region ?? null;
+  const registry = await (await touch(c.env, db, MASTER)).registry({});
+  if (registry.some((r) => r.name === name) || (await existing(c.env, db, name))) {
+    return errorResponse(409, `ERR node '${name}' already exists in database '${db}' (DELETE it first)`);
+  }
   const stub = await touch(c.env, db, name, region);
   const r = await stub.follow(MASTER, region);
   if (r !== "OK" && !r.startsWith("OK")) return errorResponse(400, r);
@@ -100,7 +122,8 @@ admin.post("/db/:db/admin/nodes", async (c) => {
 admin.get("/db/:db/admin/nodes/:node", async (c) => {
   const { db, node } = c.req.param();
   if (!NAME_RE.test(node)) return errorResponse(400, "ERR invalid node name");
-  const stub = await touch(c.env, db, node);
+  const stub = await existing(c.env, db, node);
+  if (!stub) return noSuchNode(db, node);
   const [status, info] = await Promise.all([stub.status(), stub.adminInfo()]);
   return c.json({ ...status, infoText: info.info, roleReply: JSON.parse(info.role) as unknown });
 });
@@ -108,9 +131,12 @@ admin.get("/db/:db/admin/nodes/:node", async (c) => {
 admin.delete("/db/:db/admin/nodes/:node", async (c) => {
   const { db, node } = c.req.param();
   if (!NAME_RE.test(node) || node === MASTER) return errorResponse(400, "ERR only replicas can be removed");
-  const stub = await touch(c.env, db, node);
-  await stub.decommission().catch(() => {}); // the object aborts itself at the end
-  await (await touch(c.env, db, MASTER)).registry({ remove: node });
+  const master = await touch(c.env, db, MASTER);
+  const registered = (await master.registry({})).some((r) => r.name === node);
+  const stub = await existing(c.env, db, node);
+  if (!registered && !stub) return noSuchNode(db, node);
+  if (stub) await stub.decommission();
+  await master.registry({ remove: node });
   return c.json({ removed: node });
 });
 
@@ -118,7 +144,9 @@ admin.get("/db/:db/admin/snapshot", async (c) => {
   const db = c.req.param("db");
   const node = c.req.query("node") ?? MASTER;
   if (!NAME_RE.test(node)) return errorResponse(400, "ERR invalid node name");
-  const snap = await (await touch(c.env, db, node)).snapshotForDownload();
+  const stub = await existing(c.env, db, node);
+  if (!stub) return node === MASTER ? noSuchDb(db) : noSuchNode(db, node);
+  const snap = await stub.snapshotForDownload();
   const obj = await c.env.SNAPSHOTS.get(snap.key);
   if (!obj) return errorResponse(404, "ERR the snapshot is gone; try again");
   return new Response(obj.body, {
@@ -150,4 +178,8 @@ admin.put("/db/:db/admin/restore", async (c) => {
   }
 });
 
-admin.get("/db/:db/status", (c) => c.html(statusPage(c.req.param("db"))));
+admin.get("/db/:db/status", async (c) => {
+  const db = c.req.param("db");
+  if (!(await existing(c.env, db, MASTER))) return noSuchDb(db);
+  return c.html(statusPage(db));
+});

@@ -16,7 +16,7 @@ import { H_CLIENT_ADDR, H_DB, H_NODE, H_READONLY, type RestTarget } from "../htt
 import { handleRest } from "../http/rest.ts";
 import { newSession, type NodeServices, type Session } from "../keyspace/command.ts";
 import { Engine } from "../keyspace/engine.ts";
-import { ACTIVE_EXPIRE_KEYS_PER_STEP } from "../limits.ts";
+import { ACTIVE_EXPIRE_KEYS_PER_STEP, REPLICATION_CHAIN_MAX } from "../limits.ts";
 import { OK, RedisError, type Reply, Simple, Verbatim } from "../protocol/reply.ts";
 import { SnapshotLoader } from "../replication/loader.ts";
 import { ByteWriter, ProtocolError, RespParser, writeReply } from "../protocol/resp.ts";
@@ -94,7 +94,10 @@ export class Node extends DurableObject<Env> implements RestTarget {
     this.sql.exec("CREATE TABLE IF NOT EXISTS node_identity (k TEXT PRIMARY KEY, v TEXT NOT NULL)");
     for (const r of this.sql.exec("SELECT k, v FROM node_identity")) {
       if (r.k === "db") this.dbName = r.v as string;
-      if (r.k === "node") this.nodeName = r.v as string;
+      if (r.k === "node") {
+        this.nodeName = r.v as string;
+        this.persisted = true;
+      }
     }
     this.applyRole();
     // A replica comes back by itself after a restart or an eviction: the alarm reconnects it.
@@ -110,17 +113,30 @@ export class Node extends DurableObject<Env> implements RestTarget {
     return this.nodeName ?? "master";
   }
 
-  private learnIdentity(req: Request): void {
+  /**
+   * Learn the node's names from the router's headers. They are persisted only on real use
+   * (`persist`: a command, a replica link, REPLICAOF): the persisted name is what makes a node
+   * exist, so looking at a database (status page, admin GET) does not create it.
+   */
+  private learnIdentity(req: Request, persist: boolean): void {
     const db = req.headers.get(H_DB);
     const node = req.headers.get(H_NODE);
-    if (db && db !== this.dbName) {
-      this.dbName = db;
-      this.sql.exec("INSERT OR REPLACE INTO node_identity (k, v) VALUES ('db', ?)", db);
-    }
-    if (node && node !== this.nodeName) {
-      this.nodeName = node;
-      this.sql.exec("INSERT OR REPLACE INTO node_identity (k, v) VALUES ('node', ?)", node);
-    }
+    if (db) this.dbName = db;
+    if (node) this.nodeName = node;
+    if (persist && !this.persisted && this.dbName && this.nodeName) this.persistIdentity();
+  }
+
+  private persisted = false;
+
+  private persistIdentity(): void {
+    this.sql.exec("INSERT OR REPLACE INTO node_identity (k, v) VALUES ('db', ?)", this.db);
+    this.sql.exec("INSERT OR REPLACE INTO node_identity (k, v) VALUES ('node', ?)", this.name);
+    this.persisted = true;
+  }
+
+  /** Whether this node has ever been used (admin API: 404 for a node that does not exist). */
+  exists(): boolean {
+    return this.persisted;
   }
 
   /** The stub of another node of the same database. */
@@ -141,9 +157,9 @@ export class Node extends DurableObject<Env> implements RestTarget {
   // --- HTTP / WebSocket entry ----------------------------------------------------------
 
   override async fetch(request: Request): Promise<Response> {
-    this.learnIdentity(request);
     const url = new URL(request.url);
     const path = url.pathname;
+    this.learnIdentity(request, path !== "/identity");
     if (path === "/ws" || path === "/replication") {
       if (request.headers.get("Upgrade")?.toLowerCase() !== "websocket") return new Response("expected a WebSocket upgrade", { status: 426 });
       const pair = new WebSocketPair();
@@ -500,10 +516,35 @@ export class Node extends DurableObject<Env> implements RestTarget {
     if (this.meta.role === "replica" && this.meta.masterName === target) {
       return new Simple("OK Already connected to specified master");
     }
+    const cycle = await this.replicationCycle(target);
+    if (cycle) return new RedisError(`ERR REPLICAOF would make a replication cycle: ${[this.name, ...cycle].join(" -> ")}`);
     this.replica.follow(target);
     this.applyRole();
     this.scheduleCron(0);
     return OK;
+  }
+
+  /**
+   * The chain of masters above `target` when it leads back to this node (REPLICAOF would make
+   * a cycle, in which no node has the data's origin), else null. Walks at most
+   * REPLICATION_CHAIN_MAX hops.
+   */
+  private async replicationCycle(target: string): Promise<string[] | null> {
+    const chain = [target];
+    let at = target;
+    for (let hop = 0; hop < REPLICATION_CHAIN_MAX; hop++) {
+      const up = await this.nodeStub(at).masterOf();
+      if (up === null) return null;
+      chain.push(up);
+      if (up === this.name) return chain;
+      at = up;
+    }
+    return null;
+  }
+
+  /** The node this node replicates from, or null for a master (replication cycle checks). */
+  masterOf(): string | null {
+    return this.meta.role === "replica" ? this.meta.masterName : null;
   }
 
   private async clientKill(args: Uint8Array[], s: Session): Promise<Reply> {
@@ -620,9 +661,11 @@ export class Node extends DurableObject<Env> implements RestTarget {
 
   /** Make this node a replica of `master` (admin API: create a replica). */
   async follow(master: string, region: string | null): Promise<string> {
-    if (region) this.sql.exec("INSERT OR REPLACE INTO node_identity (k, v) VALUES ('region', ?)", region);
     const r = await this.replicaOf(master);
-    return r instanceof RedisError ? r.msg : "OK";
+    if (r instanceof RedisError) return r.msg;
+    if (!this.persisted) this.persistIdentity();
+    if (region) this.sql.exec("INSERT OR REPLACE INTO node_identity (k, v) VALUES ('region', ?)", region);
+    return "OK";
   }
 
   /**
@@ -640,6 +683,8 @@ export class Node extends DurableObject<Env> implements RestTarget {
     this.engine.resetStreamDb();
     await this.ctx.storage.deleteAlarm();
     this.alarmAt = null;
+    this.sql.exec("DELETE FROM node_identity");
+    this.persisted = false;
   }
 
   /** The registry of a database's replicas, kept by its master node. */
@@ -653,9 +698,9 @@ export class Node extends DurableObject<Env> implements RestTarget {
       .map((r) => ({ name: r.name as string, region: (r.region as string | null) ?? null }));
   }
 
-  /** A snapshot of this node's data (made now, or a usable recent one), for download. */
+  /** A snapshot of this node's data as of this request, for download (a backup). */
   async snapshotForDownload(): Promise<{ key: string; size: number; crc: string; offset: number }> {
-    const snap = this.snapshots.forReplica(this.meta.replid, this.backlog.firstByte, () => {
+    const snap = await this.snapshots.current(this.meta.replid, () => this.backlog.offset, () => {
       if (this.meta.role === "master") this.engine.resetStreamDb();
       return { offset: this.backlog.offset, streamDb: this.meta.role === "master" ? -1 : this.replica.streamDb() };
     });

@@ -124,6 +124,25 @@ export class SnapshotManager {
     if (this.job) return this.job.snap;
     const ready = this.list().find((s) => s.state === "ready" && s.replid === replid && s.offset >= backlogFirstByte);
     if (ready) return ready;
+    return this.cutNew(replid, cut);
+  }
+
+  /**
+   * A snapshot as of now, for a download (a backup must be current, while a replica can
+   * replay the backlog after an older one): the newest snapshot if nothing was written
+   * since it, else a new cut once any snapshot in progress has finished.
+   */
+  async current(replid: string, offsetNow: () => number, cut: () => { offset: number; streamDb: number }): Promise<Snapshot> {
+    while (this.job) {
+      const running = this.job.snap;
+      if (running.replid === replid && running.offset === offsetNow()) return running;
+      await this.whenDone(running);
+    }
+    const ready = this.list().find((s) => s.state === "ready" && s.replid === replid && s.offset === offsetNow());
+    return ready ?? this.cutNew(replid, cut);
+  }
+
+  private cutNew(replid: string, cut: () => { offset: number; streamDb: number }): Snapshot {
     const { offset, streamDb } = cut();
     const createdMs = Date.now();
     const key = `snapshots/${this.host.db}/${this.host.name}/${replid}-${offset}-${createdMs}.rdb`;

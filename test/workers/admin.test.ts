@@ -40,14 +40,55 @@ describe("admin API", () => {
 
   it("refuses bad input without changing anything", async () => {
     const db = freshDb("admbad");
+    await cmd(db, "master", "SET", "k", "v");
     expect((await api(`/db/${db}/admin/nodes`, { method: "POST", body: "{" })).status).toBe(400);
     expect((await api(`/db/${db}/admin/nodes`, { method: "POST", body: JSON.stringify({ name: "r1", region: "mars" }) })).status).toBe(400);
     expect((await api(`/db/${db}/admin/nodes`, { method: "POST", body: JSON.stringify({ name: "master" }) })).status).toBe(400);
     expect((await api(`/db/${db}/admin/nodes`, { method: "POST", headers: RO, body: JSON.stringify({ name: "r1" }) })).status).toBe(403);
     expect((await SELF.fetch(`https://example.com/db/${db}/admin/nodes`)).status).toBe(401);
     expect((await api(`/db/${db}/admin/nodes/master`, { method: "DELETE" })).status).toBe(400);
+    // Unknown fields are refused (a typo must not silently make a replica of the master).
+    const extra = await api(`/db/${db}/admin/nodes`, { method: "POST", body: JSON.stringify({ name: "r1", master: "redis://x:6379" }) });
+    expect(extra.status).toBe(400);
+    expect(extra.body.error).toMatch(/^ERR invalid body: Unrecognized key\(s\) in object: 'master'/);
     const topo = await api(`/db/${db}/admin/nodes`);
     expect(topo.body.replicas).toEqual([]);
+    expect(await cmd(db, "r1", "ROLE")).toEqual(["master", 0, []]);
+  });
+
+  it("looking does not create: unknown databases and nodes answer 404; re-creating answers 409; deleting a missing node 404", async () => {
+    const ghost = freshDb("ghost");
+    for (const path of [`/db/${ghost}/admin/nodes`, `/db/${ghost}/admin/nodes/master`, `/db/${ghost}/admin/nodes/r9`, `/db/${ghost}/status`, `/db/${ghost}/admin/snapshot`]) {
+      const r = await api(path);
+      expect(r.status, path).toBe(404);
+      expect(r.body.error, path).toMatch(/^ERR no such (database|node) /);
+    }
+    // Still nothing after looking twice.
+    expect((await api(`/db/${ghost}/admin/nodes`)).status).toBe(404);
+    const db = freshDb("adm409");
+    await cmd(db, "master", "SET", "k", "v");
+    expect((await api(`/db/${db}/admin/nodes/r9`)).status).toBe(404);
+    expect((await api(`/db/${db}/admin/nodes/r9`, { method: "DELETE" })).status).toBe(404);
+    const first = await api(`/db/${db}/admin/nodes`, { method: "POST", body: JSON.stringify({ name: "r1" }) });
+    trackReplica(db, "r1");
+    expect(first.status).toBe(201);
+    const again = await api(`/db/${db}/admin/nodes`, { method: "POST", body: JSON.stringify({ name: "r1", region: "weur" }) });
+    expect(again.status).toBe(409);
+    expect(again.body.error).toBe(`ERR node 'r1' already exists in database '${db}' (DELETE it first)`);
+    expect((await api(`/db/${db}/admin/nodes/r1`, { method: "DELETE" })).status).toBe(200);
+    expect((await api(`/db/${db}/admin/nodes/r1`, { method: "DELETE" })).status).toBe(404);
+  });
+
+  it("refuses a replication cycle", async () => {
+    const db = freshDb("cycle");
+    await cmd(db, "master", "SET", "k", "v");
+    await cmd(db, "r1", "REPLICAOF", "master");
+    await cmd(db, "r2", "REPLICAOF", "r1");
+    await expect(cmd(db, "master", "REPLICAOF", "r1")).rejects.toThrow("ERR REPLICAOF would make a replication cycle: master -> r1 -> master");
+    await expect(cmd(db, "master", "REPLICAOF", "r2")).rejects.toThrow("ERR REPLICAOF would make a replication cycle: master -> r2 -> r1 -> master");
+    await expect(cmd(db, "r1", "REPLICAOF", "r2")).rejects.toThrow("ERR REPLICAOF would make a replication cycle: r1 -> r2 -> r1");
+    expect(((await cmd(db, "master", "ROLE")) as unknown[])[0]).toBe("master");
+    expect(await cmd(db, "master", "GET", "k")).toBe("v");
   });
 
   it("serves an RDB snapshot and restores one into a master", async () => {
@@ -74,8 +115,29 @@ describe("admin API", () => {
     expect(await cmd(other, "master", "DEBUG", "DIGEST")).toBe(digest);
   });
 
+  it("a snapshot download is as of the request, not an older snapshot kept for replicas", async () => {
+    const db = freshDb("backup");
+    await cmd(db, "master", "SET", "a", "1");
+    const first = await api(`/db/${db}/admin/snapshot`);
+    expect(first.status).toBe(200);
+    for (let i = 0; i < 20; i++) await cmd(db, "master", "SET", `k${i}`, i);
+    await cmd(db, "master", "DEL", "a");
+    const digest = await cmd(db, "master", "DEBUG", "DIGEST");
+    const second = await api(`/db/${db}/admin/snapshot`);
+    expect(second.status).toBe(200);
+    const restored = freshDb("backup-restored");
+    const res = await api(`/db/${restored}/admin/restore`, { method: "PUT", body: second.body as Uint8Array });
+    expect(res.body.restored).toBe(20);
+    expect(await cmd(restored, "master", "DEBUG", "DIGEST")).toBe(digest);
+    // Nothing written since: the same snapshot serves the next download.
+    const third = await SELF.fetch(`https://example.com/db/${db}/admin/snapshot`, { headers: AUTH });
+    expect(third.headers.get("x-repl-offset")).toBe(String(((await cmd(db, "master", "ROLE")) as unknown[])[1]));
+    await third.body?.cancel();
+  });
+
   it("serves the status page", async () => {
     const db = freshDb("page");
+    await cmd(db, "master", "SET", "k", "v");
     const res = await SELF.fetch(`https://example.com/db/${db}/status?_token=test-token`);
     expect(res.status).toBe(200);
     const html = await res.text();
