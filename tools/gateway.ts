@@ -16,6 +16,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from "node:n
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
+import { encodeCommand, RespParser } from "../src/protocol/resp.ts";
 
 export interface GatewayOptions {
   /** TCP port to listen on; 0 picks a free one. */
@@ -26,7 +27,11 @@ export interface GatewayOptions {
   db?: string;
   /** Pin every connection to one node (master or replica). */
   node?: string;
-  token: string;
+  /**
+   * The bearer token every connection uses. Without one, each client must AUTH first
+   * (`redis-cli -a TOKEN`, ioredis `password`): its password is the token of its connection.
+   */
+  token?: string;
   /** Log connection events to stderr. */
   verbose?: boolean;
 }
@@ -57,7 +62,8 @@ export function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const server: Server = createServer({ noDelay: true }, (sock) => {
     sockets.add(sock);
     sock.on("close", () => sockets.delete(sock));
-    bridge(sock, wsUrl, opts);
+    if (opts.token) bridge(sock, wsUrl, opts);
+    else authFirst(sock, wsUrl, opts);
   });
   return new Promise((resolvePromise, reject) => {
     server.once("error", reject);
@@ -78,8 +84,53 @@ export function startGateway(opts: GatewayOptions): Promise<Gateway> {
   });
 }
 
-/** Pipe one TCP connection through one WebSocket. */
-function bridge(sock: Socket, wsUrl: string, opts: GatewayOptions): void {
+/**
+ * A connection of a gateway started without a token: answer NOAUTH until the client sends
+ * AUTH [user] password (or HELLO … AUTH user password), then bridge it with that password as
+ * its token. The bytes after the AUTH command go through the bridge unchanged.
+ */
+function authFirst(sock: Socket, wsUrl: string, opts: GatewayOptions): void {
+  const parser = new RespParser("request");
+  const onData = (chunk: Buffer) => {
+    let argv: Uint8Array[] | undefined;
+    try {
+      parser.push(new Uint8Array(chunk));
+      while ((argv = parser.next() as Uint8Array[] | undefined) !== undefined) {
+        const password = passwordOf(argv);
+        if (password === null) {
+          sock.write("-NOAUTH Authentication required.\r\n");
+          continue;
+        }
+        sock.off("data", onData);
+        const rest = Buffer.from(parser.takeRest());
+        bridge(sock, wsUrl, { ...opts, token: password }, { reply: argv, rest });
+        return;
+      }
+    } catch (e) {
+      sock.end(`-ERR ${e instanceof Error ? e.message : String(e)}\r\n`);
+    }
+  };
+  sock.on("data", onData);
+}
+
+/** The password of an AUTH or HELLO … AUTH command, or null. */
+function passwordOf(argv: Uint8Array[]): string | null {
+  const words = argv.map((a) => Buffer.from(a).toString("utf8"));
+  const name = (words[0] ?? "").toLowerCase();
+  if (name === "auth" && (words.length === 2 || words.length === 3)) return words[words.length - 1]!;
+  if (name === "hello") {
+    const i = words.findIndex((w, j) => j > 0 && w.toLowerCase() === "auth");
+    if (i > 0 && i + 2 < words.length) return words[i + 2]!;
+  }
+  return null;
+}
+
+/**
+ * Pipe one TCP connection through one WebSocket. `auth` is the AUTH command that opened the
+ * connection of a gateway without a token: answered here once the upgrade succeeds
+ * (WRONGPASS when the token is refused), with the bytes that followed it.
+ */
+function bridge(sock: Socket, wsUrl: string, opts: GatewayOptions, auth?: { reply: Uint8Array[]; rest: Buffer }): void {
   const peer = `${sock.remoteAddress}:${sock.remotePort}`;
   const log = (msg: string) => {
     if (opts.verbose) process.stderr.write(`[gateway] ${peer} ${msg}\n`);
@@ -91,7 +142,7 @@ function bridge(sock: Socket, wsUrl: string, opts: GatewayOptions): void {
   });
   ws.binaryType = "nodebuffer";
   /** TCP bytes that arrived before the WebSocket opened. */
-  let pending: Buffer[] | null = [];
+  let pending: Buffer[] | null = auth && auth.rest.length ? [auth.rest] : [];
   let closed = false;
 
   const closeBoth = (why: string) => {
@@ -128,6 +179,11 @@ function bridge(sock: Socket, wsUrl: string, opts: GatewayOptions): void {
 
   ws.on("open", () => {
     log(`connected to ${wsUrl}`);
+    if (auth) {
+      // The AUTH that opened this connection: answered as the node would (HELLO by the node).
+      if (Buffer.from(auth.reply[0]!).toString().toLowerCase() === "auth") sock.write("+OK\r\n");
+      else pending!.unshift(Buffer.from(encodeCommand(auth.reply)));
+    }
     const buffered = pending!;
     pending = null;
     if (buffered.length > 0) send(Buffer.concat(buffered));
@@ -154,7 +210,8 @@ function bridge(sock: Socket, wsUrl: string, opts: GatewayOptions): void {
         if (body) msg += ` ${body.slice(0, 200)}`;
       }
       log(`upgrade refused: ${msg}`);
-      sock.end(`-ERR gateway: ${msg.replace(/[\r\n]+/g, " ")}\r\n`);
+      if (auth && res.statusCode === 401) sock.end("-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+      else sock.end(`-ERR gateway: ${msg.replace(/[\r\n]+/g, " ")}\r\n`);
       closed = true;
       ws.terminate();
     });
@@ -192,6 +249,39 @@ function tokenFromDevVars(): string | undefined {
   return m?.[1];
 }
 
+/**
+ * Check the service before listening: the URL parses, the service answers, and the token (when
+ * given) is accepted — so a typo shows at start, not as an error on every command.
+ */
+export async function probeService(opts: Pick<GatewayOptions, "url" | "db" | "token">): Promise<void> {
+  let base: URL;
+  try {
+    base = new URL(opts.url);
+  } catch {
+    throw new Error(`--url '${opts.url}' is not a URL (e.g. http://127.0.0.1:8787)`);
+  }
+  if (base.protocol !== "http:" && base.protocol !== "https:") throw new Error(`--url must be http:// or https://, got '${opts.url}'`);
+  const target = `${opts.url.replace(/\/+$/, "")}/db/${encodeURIComponent(opts.db ?? "default")}`;
+  let res: Response;
+  try {
+    res = await fetch(target, {
+      method: "POST",
+      headers: opts.token ? { authorization: `Bearer ${opts.token}`, "content-type": "application/json" } : { "content-type": "application/json" },
+      body: '["PING"]',
+      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+    });
+  } catch (e) {
+    throw new Error(`cannot reach ${opts.url}: ${e instanceof Error ? (e.cause instanceof Error ? e.cause.message : e.message) : String(e)} (is the service running? npm start)`);
+  }
+  const text = await res.text();
+  if (res.status === 401 && opts.token) throw new Error(`${opts.url} refused the token (401): check --token`);
+  if (res.status === 401) return; // no token: clients AUTH with theirs
+  if (res.status !== 200) throw new Error(`${target} answered ${res.status}: ${text.slice(0, 200)}`);
+}
+
+/** How long the start-up check waits for the service. */
+const PROBE_TIMEOUT_MS = 10_000;
+
 const USAGE = `usage: edge-replica gateway [--port 6380] [--host 127.0.0.1] [--url http://127.0.0.1:8787]
                           [--db default] [--node NAME] [--token TOKEN] [--verbose]`;
 
@@ -205,18 +295,13 @@ async function main(): Promise<void> {
   const port = Number(str("port") ?? "6380");
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be a port number, got ${str("port")}`);
   const token = str("token") ?? process.env.EDGE_REPLICA_TOKEN ?? process.env.REST_TOKEN ?? tokenFromDevVars();
-  if (!token) throw new Error("no token: pass --token, set EDGE_REPLICA_TOKEN, or run from a directory with .dev.vars");
-  const gw = await startGateway({
-    port,
-    host: str("host") ?? "127.0.0.1",
-    url: str("url") ?? "http://127.0.0.1:8787",
-    db: str("db") ?? "default",
-    node: str("node"),
-    token,
-    verbose: args.verbose === true,
-  });
-  console.log(`edge-replica gateway: redis://${gw.host}:${gw.port} → ${gw.wsUrl}`);
-  console.log(`try: redis-cli -p ${gw.port} ping`);
+  const url = str("url") ?? "http://127.0.0.1:8787";
+  const db = str("db") ?? "default";
+  await probeService({ url, db, token });
+  const gw = await startGateway({ port, host: str("host") ?? "127.0.0.1", url, db, node: str("node"), token, verbose: args.verbose === true });
+  console.log(`edge-replica gateway ready: redis://${gw.host}:${gw.port} → ${gw.wsUrl}`);
+  if (token) console.log(`try: redis-cli -p ${gw.port} ping`);
+  else console.log(`no token configured: clients authenticate with theirs, e.g. redis-cli -p ${gw.port} -a TOKEN ping`);
   const stop = () => void gw.close().then(() => process.exit(0));
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);

@@ -11,6 +11,7 @@
  */
 import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -19,8 +20,8 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
 
 const args = process.argv.slice(2);
-const portIdx = args.indexOf("--port");
-const port = portIdx >= 0 ? Number(args[portIdx + 1]) : Number(process.env.PORT ?? 8787);
+const portArg = args.find((a) => a.startsWith("--port="))?.slice("--port=".length) ?? (args.includes("--port") ? args[args.indexOf("--port") + 1] : undefined);
+const port = Number(portArg ?? process.env.PORT ?? 8787);
 if (!Number.isInteger(port) || port <= 0 || port > 65535) {
   console.error(`npm start: --port must be a port number`);
   process.exit(1);
@@ -43,8 +44,25 @@ const vars = Object.fromEntries(
 const token = vars.REST_TOKEN ?? "(set REST_TOKEN in .dev.vars)";
 const readonlyToken = vars.REST_READONLY_TOKEN;
 
+// wrangler would report a taken port late and obscurely (or a stale server would answer
+// in its place and we would print "running"): check it first.
+const free = await new Promise((resolve) => {
+  const probe = createServer();
+  probe.once("error", (e) => resolve(e.code));
+  probe.listen(port, host, () => probe.close(() => resolve(true)));
+});
+if (free !== true) {
+  console.error(
+    `npm start: port ${port} on ${host} is not available (${free}): another process is using it.\n` +
+      `Stop it, or pick another port: npm start -- --port 9000`,
+  );
+  process.exit(1);
+}
+
 const wranglerBin = join(dirname(require.resolve("wrangler/package.json")), "bin", "wrangler.js");
-const child = spawn(process.execPath, [wranglerBin, "dev", "--ip", host, "--port", String(port)], {
+// DEBUG is on for local development (off in wrangler.toml for production) unless .dev.vars says otherwise.
+const debugVar = vars.ENABLE_DEBUG_COMMAND === undefined ? ["--var", "ENABLE_DEBUG_COMMAND:yes"] : [];
+const child = spawn(process.execPath, [wranglerBin, "dev", "--ip", host, "--port", String(port), ...debugVar], {
   cwd: root,
   stdio: "inherit",
   env: {

@@ -37,10 +37,20 @@ export async function authenticate(request: Request, env: Pick<Env, "REST_TOKEN"
   const given = presentedToken(request);
   if (given === null || given === "") return { ok: false, status: 401, message: UNAUTHORIZED_MESSAGE };
   // Compare against both tokens every time, so timing does not tell which one matched.
+  const which = await checkToken(given, env);
+  if (which === null) return { ok: false, status: 401, message: UNAUTHORIZED_MESSAGE };
+  return { ok: true, readOnly: which === "read-only" };
+}
+
+/**
+ * Which token a password given to AUTH is (RESP clients through the gateway: `redis-cli -a`,
+ * ioredis `password`). Both tokens are compared every time, in constant time.
+ */
+export async function checkToken(given: string, env: Pick<Env, "REST_TOKEN" | "REST_READONLY_TOKEN">): Promise<"read-write" | "read-only" | null> {
+  const rw = env.REST_TOKEN ?? "";
+  const ro = env.REST_READONLY_TOKEN ?? "";
   const [isRw, isRo] = await Promise.all([rw !== "" && tokenEquals(given, rw), ro !== "" && tokenEquals(given, ro)]);
-  if (isRw) return { ok: true, readOnly: false };
-  if (isRo) return { ok: true, readOnly: true };
-  return { ok: false, status: 401, message: UNAUTHORIZED_MESSAGE };
+  return isRw ? "read-write" : isRo ? "read-only" : null;
 }
 
 const encoder = new TextEncoder();

@@ -112,6 +112,8 @@ export interface NodeServices {
   runId(): string;
   /** Whether this node is a replica (writes refused). */
   isReplica(): boolean;
+  /** Which of the deployment's tokens a password is (AUTH), compared in constant time. */
+  checkToken(token: string): Promise<"read-write" | "read-only" | null>;
 }
 
 /** The world of one command execution. */

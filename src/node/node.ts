@@ -13,6 +13,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
 import { H_CLIENT_ADDR, H_DB, H_NODE, H_READONLY, type RestTarget } from "../http/node-protocol.ts";
+import { checkToken } from "../http/auth.ts";
 import { handleRest } from "../http/rest.ts";
 import { newSession, type NodeServices, type Session } from "../keyspace/command.ts";
 import { Engine } from "../keyspace/engine.ts";
@@ -436,6 +437,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
       replOffset: () => this.backlog.offset,
       isReplica: () => this.meta.role === "replica",
       runId: () => this.runId,
+      checkToken: (t) => checkToken(t, this.env),
     };
   }
 

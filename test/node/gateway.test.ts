@@ -8,7 +8,7 @@ import { promisify } from "node:util";
 import { Redis } from "ioredis";
 import WebSocket from "ws";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startGateway, type Gateway } from "../../tools/gateway.ts";
+import { probeService, startGateway, type Gateway } from "../../tools/gateway.ts";
 import { startWorker, type TestWorker } from "./support/worker.ts";
 
 const run = promisify(execFile);
@@ -137,6 +137,33 @@ describe("gateway", () => {
       expect(out).toBe("-ERR gateway: WRONGPASS invalid or missing auth token\r\n");
     } finally {
       await bad.close();
+    }
+  });
+
+  it("checks --url and --token at start: a bad URL, a dead server and a wrong token are reported before listening", async () => {
+    await expect(probeService({ url: "not a url", token: w.token })).rejects.toThrow("--url 'not a url' is not a URL (e.g. http://127.0.0.1:8787)");
+    await expect(probeService({ url: "ftp://127.0.0.1:1", token: w.token })).rejects.toThrow(/^--url must be http:\/\/ or https:\/\//);
+    await expect(probeService({ url: "http://127.0.0.1:1", token: w.token })).rejects.toThrow(/^cannot reach http:\/\/127\.0\.0\.1:1: .*npm start/);
+    await expect(probeService({ url: w.url, token: "wrong" })).rejects.toThrow(`${w.url} refused the token (401): check --token`);
+    await expect(probeService({ url: w.url, db: "gateway-test", token: w.token })).resolves.toBeUndefined();
+  });
+
+  it("without a token, clients AUTH with theirs (redis-cli -a, ioredis password): NOAUTH before, WRONGPASS for a bad one", async () => {
+    const open = await startGateway({ port: 0, url: w.url, db: "gateway-auth" });
+    try {
+      const rw = new Redis({ port: open.port, host: "127.0.0.1", password: w.token, maxRetriesPerRequest: 1, retryStrategy: () => null });
+      clients.push(rw);
+      expect(await rw.set("a", "1")).toBe("OK");
+      expect(await rw.get("a")).toBe("1");
+      const ro = new Redis({ port: open.port, host: "127.0.0.1", username: "default", password: w.readonlyToken, maxRetriesPerRequest: 1, retryStrategy: () => null });
+      clients.push(ro);
+      expect(await ro.get("a")).toBe("1");
+      await expect(ro.set("a", "2")).rejects.toThrow(/^NOPERM /);
+      expect(await rawExchange(open.port, "PING\r\n", 500)).toBe("-NOAUTH Authentication required.\r\n");
+      expect(await rawExchange(open.port, "AUTH nope\r\nPING\r\n")).toBe("-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+      expect(await rawExchange(open.port, `AUTH ${w.token}\r\nGET a\r\n`, 1000)).toBe("+OK\r\n$1\r\n1\r\n");
+    } finally {
+      await open.close();
     }
   });
 

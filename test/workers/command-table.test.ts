@@ -213,6 +213,7 @@ const REDIS_7_0_15: Record<string, [number, number, number, number, string]> = {
   reset: [1, 0, 0, 0, "fast"],
   lastsave: [1, 0, 0, 0, "fast"],
   monitor: [1, 0, 0, 0, ""],
+  auth: [-2, 0, 0, 0, "fast"],
 };
 
 const specs = [...COMMANDS.values()];

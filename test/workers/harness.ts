@@ -36,6 +36,7 @@ export const stubServices: NodeServices = {
   replOffset: () => 0,
   isReplica: () => false,
   runId: () => "0".repeat(40),
+  checkToken: async (t) => (t === "rw" ? "read-write" : t === "ro" ? "read-only" : null),
 };
 
 /** Run `fn` with an engine over fresh storage inside a Durable Object. */

@@ -16,7 +16,7 @@ import { cmd, digest, freshDb, info } from "./nodes.ts";
  * Commands without Redis's `readonly` flag that the read-only token may still run: they act
  * on the caller's own connection or read the server's state, never data or configuration.
  */
-const ALLOWED_WITHOUT_READONLY_FLAG = new Set(["ping", "echo", "select", "hello", "quit", "reset", "command", "wait", "time", "info", "role", "lastsave"]);
+const ALLOWED_WITHOUT_READONLY_FLAG = new Set(["auth", "ping", "echo", "select", "hello", "quit", "reset", "command", "wait", "time", "info", "role", "lastsave"]);
 
 /** Subcommands of container commands, and whether the read-only token may run them. */
 const SUBCOMMANDS: [string, string[], boolean][] = [
@@ -86,6 +86,23 @@ describe("read-only token: every command in the table", () => {
       expect(allowed).toBeGreaterThan(50);
       expect(h.run("debug", "digest")).toEqual(digestBefore);
       expect(h.stream().length).toBe(streamBefore);
+    });
+  });
+});
+
+describe("AUTH", () => {
+  it("takes a token's permissions for the rest of the connection; a wrong one answers WRONGPASS and changes nothing", async () => {
+    await withEngine(async (h) => {
+      const s = { ...h.session, readOnlyToken: true };
+      const run = async (...a: string[]) => h.engine.execute(s, a.map((x) => utf8(x)));
+      expect(errorText(await run("set", "k", "v"))).toBe(noPerm("set"));
+      expect(errorText(await run("auth", "nope"))).toBe("WRONGPASS invalid username-password pair or user is disabled.");
+      expect(s.readOnlyToken).toBe(true);
+      expect(errorText(await run("auth", "a", "b", "c"))).toBe("ERR syntax error");
+      expect(errorText(await run("auth", "default", "rw"))).toBeNull();
+      expect(errorText(await run("set", "k", "v"))).toBeNull();
+      expect(errorText(await run("auth", "ro"))).toBeNull();
+      expect(errorText(await run("del", "k"))).toBe(noPerm("del"));
     });
   });
 });

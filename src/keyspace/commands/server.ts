@@ -331,6 +331,23 @@ export const serverCommands: CommandSpec[] = [
     },
     CONNECTION,
   ),
+  cmd(
+    "auth",
+    -2,
+    ["noscript", "stale", "fast", "async", "no-multi"],
+    [0, 0, 0],
+    async (ctx) => {
+      // AUTH [username] password: the password is one of the deployment's tokens; the username
+      // is accepted as given (redis-cli --user, ACL-style clients). The connection takes the
+      // token's permissions from here on.
+      if (ctx.argv.length > 3) fail(E.syntax);
+      const which = await ctx.node.checkToken(str(ctx.argv[ctx.argv.length - 1]!));
+      if (which === null) fail("WRONGPASS invalid username-password pair or user is disabled.");
+      ctx.session.readOnlyToken = which === "read-only";
+      return OK;
+    },
+    CONNECTION,
+  ),
   cmd("monitor", 1, ["admin", "noscript", "stale", "no-multi"], [0, 0, 0], (ctx) => {
     // The transport turns the connection into a MONITOR stream once this answers (node.ts).
     ctx.session.monitoring = true;
