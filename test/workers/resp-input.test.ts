@@ -4,7 +4,8 @@
  * after). A command trickled over thousands of frames is tested in test/node/resp-trickle.test.ts
  * through wrangler: in this pool a WebSocket opened from the test isolate delivers quickly
  * sent frames to the node out of order (seen: neighbouring frames swapped), which a
- * network client through wrangler does not.
+ * network client through wrangler does not; so here a multi-frame input starts with a PING
+ * whose answer shows the first frame arrived first, and the frames after it are all alike.
  */
 import { describe, expect, it } from "vitest";
 import { cmd, freshDb } from "./nodes.ts";
@@ -23,8 +24,10 @@ describe("RESP over a client WebSocket", () => {
     const digest = await cmd(db, "master", "DEBUG", "DIGEST");
     const c = await openWs(db);
     const payload = "A".repeat(1024);
-    // The head rides with the first payload: frames sent back to back may be reordered here.
-    c.frame(head + payload);
+    // Frames sent back to back may be reordered in this pool: the head goes first, after a
+    // PING whose answer shows it arrived; the frames after it are all alike.
+    c.frame(`PING\r\n${head}${payload}`);
+    expect(await c.read()).toBe("+PONG\r\n");
     // 80 KiB in 1 KiB frames: past the 64 KiB a line may have without its end.
     for (let i = 0; i < 80 && !c.isClosed(); i++) {
       try {
@@ -43,7 +46,8 @@ describe("RESP over a client WebSocket", () => {
     await cmd(db, "master", "SET", "k", "v");
     const digest = await cmd(db, "master", "DEBUG", "DIGEST");
     const c = await openWs(db);
-    c.frame(`*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${"9".repeat(1024)}`);
+    c.frame(`PING\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$${"9".repeat(1024)}`);
+    expect(await c.read()).toBe("+PONG\r\n");
     for (let i = 0; i < 70 && !c.isClosed(); i++) {
       try {
         c.frame("9".repeat(1024));
