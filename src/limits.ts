@@ -27,3 +27,17 @@ export const ACTIVE_EXPIRE_KEYS_PER_STEP = 200;
 export const DEBUG_SLEEP_MS_MAX = 30_000;
 /** Longest chain of masters walked when REPLICAOF checks for a replication cycle. */
 export const REPLICATION_CHAIN_MAX = 16;
+/**
+ * Most bytes one connection may hold of a command it has not finished sending (Redis:
+ * client-query-buffer-limit, 1 GiB). Counted as the command's raw bytes so far plus
+ * RESP_ARG_OVERHEAD_BYTES per argument already parsed. Room for the largest request
+ * (REQUEST_BYTES_MAX) with its framing, while one connection stays well under the
+ * isolate's 128 MB. Above it the connection gets an error and is closed.
+ */
+export const QUERY_BUFFER_BYTES_MAX = 48 * 1024 * 1024;
+/**
+ * What one parsed argument costs in memory besides its bytes (a Uint8Array and its
+ * ArrayBuffer: about 220 bytes in V8, measured). Charged against QUERY_BUFFER_BYTES_MAX
+ * so that a million empty arguments cannot take 200 MB while sending 6 MB.
+ */
+export const RESP_ARG_OVERHEAD_BYTES = 256;

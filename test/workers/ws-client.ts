@@ -1,0 +1,64 @@
+/**
+ * A raw WebSocket RESP client through the public router, for tests that send bytes the way
+ * an attacker or a slow client would: frames of any size, without waiting for replies.
+ */
+import { SELF } from "cloudflare:test";
+
+export interface RawWs {
+  /** Send one frame (binary), without waiting. Throws once the socket is closed. */
+  frame(b: string | Uint8Array): void;
+  /** The next message's text, waiting for it; undefined once the socket closed with nothing queued. */
+  read(): Promise<string | undefined>;
+  /** Read until the texts read so far add up to `n` bytes. */
+  readBytes(n: number): Promise<string>;
+  /** The close code, once closed. */
+  closed: Promise<number>;
+  isClosed(): boolean;
+  close(): void;
+}
+
+export async function openWs(db: string, token = "test-token"): Promise<RawWs> {
+  const res = await SELF.fetch(`https://example.com/db/${db}/ws`, { headers: { Upgrade: "websocket", authorization: `Bearer ${token}` } });
+  const sock = res.webSocket;
+  if (!sock) throw new Error(`no WebSocket: ${res.status} ${await res.text()}`);
+  (sock as unknown as { binaryType: string }).binaryType = "arraybuffer";
+  sock.accept();
+  const queue: string[] = [];
+  let wake: (() => void) | null = null;
+  let done = false;
+  sock.addEventListener("message", (e) => {
+    queue.push(typeof e.data === "string" ? e.data : new TextDecoder().decode(e.data as ArrayBuffer));
+    wake?.();
+  });
+  const closed = new Promise<number>((r) =>
+    sock.addEventListener("close", (e) => {
+      done = true;
+      wake?.();
+      r(e.code);
+    }),
+  );
+  const read = async (): Promise<string | undefined> => {
+    while (queue.length === 0 && !done) await new Promise<void>((r) => (wake = r));
+    return queue.shift();
+  };
+  return {
+    frame(b) {
+      sock.send(typeof b === "string" ? new TextEncoder().encode(b) : b);
+    },
+    read,
+    async readBytes(n) {
+      let s = "";
+      while (s.length < n) {
+        const m = await read();
+        if (m === undefined) break;
+        s += m;
+      }
+      return s;
+    },
+    closed,
+    isClosed: () => done,
+    close() {
+      if (!done) sock.close(1000, "done");
+    },
+  };
+}
