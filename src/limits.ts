@@ -9,6 +9,13 @@ export const VALUE_BYTES_MAX = 16 * 1024 * 1024;
 export const ELEMENT_BYTES_MAX = 1024 * 1024;
 /** Largest key. */
 export const KEY_BYTES_MAX = 64 * 1024;
+/**
+ * Largest encoded container (listpack, ziplist, intset, zipmap), AUX field or FUNCTION
+ * library read from an RDB file (restore, full sync). Redis writes containers of a few KiB
+ * (list-max-listpack-size 8 KiB, hash/zset listpacks of 128 entries); each element inside
+ * one still obeys ELEMENT_BYTES_MAX.
+ */
+export const RDB_BLOB_BYTES_MAX = 16 * 1024 * 1024;
 /** Largest REST request body or WebSocket message (the platform's own receive limit). */
 export const REQUEST_BYTES_MAX = 32 * 1024 * 1024;
 /** Most commands in one REST /pipeline or /multi-exec request. */

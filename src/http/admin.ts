@@ -172,7 +172,9 @@ admin.put("/db/:db/admin/restore", async (c) => {
     const res = await (await touch(c.env, db, MASTER)).restore(key);
     return c.json({ restored: res.keys, bytes: res.bytes });
   } catch (e) {
-    return errorResponse(400, `ERR restore failed: ${e instanceof Error ? e.message : String(e)}`);
+    // The Durable Object's RPC hands back an RdbError as an Error whose message starts with the class name.
+    const reason = (e instanceof Error ? e.message : String(e)).replace(/^RdbError: /, "");
+    return errorResponse(400, `ERR restore failed: ${reason}`);
   } finally {
     await c.env.SNAPSHOTS.delete(key);
   }

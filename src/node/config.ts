@@ -2,7 +2,7 @@
  * CONFIG GET/SET parameters a node supports, with Redis's names, defaults and validation,
  * persisted in SQLite so they survive restarts.
  */
-import { globMatch } from "../keyspace/args.ts";
+import { compileGlob } from "../keyspace/glob.ts";
 import { utf8 } from "../util/bytes.ts";
 
 type Kind = { t: "int"; min: number; max: number } | { t: "bool" } | { t: "memory"; min: number; max: number };
@@ -70,8 +70,9 @@ export class NodeConfig {
 
   /** CONFIG GET pattern → [name, value] pairs. */
   match(pattern: string): [string, string][] {
-    const pat = utf8(pattern);
-    return PARAMS.filter((p) => globMatch(pat, utf8(p.name)) || (p.aliases ?? []).some((a) => globMatch(pat, utf8(a)))).map((p) => [
+    // Redis matches CONFIG GET patterns without case (config.c: stringmatch(..., nocase 1)).
+    const glob = compileGlob(utf8(pattern), true);
+    return PARAMS.filter((p) => glob.match(utf8(p.name)) || (p.aliases ?? []).some((a) => glob.match(utf8(a)))).map((p) => [
       p.name,
       this.get(p.name),
     ]);

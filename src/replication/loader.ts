@@ -7,6 +7,12 @@
  * stay attached to key ids, so this touches kv_keys rows only). A refused file is dropped
  * with `discard()` and the old data was never touched. Element rows are inserted in
  * multi-row statements (SQLite allows 100 bound parameters per statement).
+ *
+ * What Redis 7.0's loader (rdb.c rdbLoadObject / rdbLoadRioWithLoadingCtx) refuses, we refuse
+ * with its words: duplicate set members, hash fields and zset members (detected by the
+ * primary keys as the rows go in, so a million-element collection needs no memory for it),
+ * and a key that appears twice in one database. A collection that arrives empty is skipped,
+ * as Redis skips empty keys; none is ever stored. The size limits are the reader's.
  */
 import { TYPE, type TypeCode } from "../keyspace/schema.ts";
 import type { KeyMeta, Keyspace } from "../keyspace/store.ts";
@@ -24,12 +30,15 @@ export interface LoadResult {
   bytes: number;
   crc: string | null;
   aux: Record<string, string>;
+  /** Collections that arrived with no elements: skipped, as Redis skips empty keys. */
+  emptyKeysSkipped: number;
 }
 
 export class SnapshotLoader {
   private readonly reader = new RdbReader();
   private cur: KeyMeta | null = null;
   private keys = 0;
+  private emptyKeysSkipped = 0;
   bytes = 0;
   private crc: string | null = null;
   private ended = false;
@@ -63,7 +72,7 @@ export class SnapshotLoader {
           if (ev.db >= DATABASES) throw new RdbError(`database ${ev.db} is out of range (0..${DATABASES - 1})`);
           const type = TYPE_CODES[ev.type];
           if (type === undefined) throw new RdbError(`unsupported value type ${ev.type}`);
-          const m = this.ks.create(ev.db + STAGE_DB_BASE, ev.key, type, ev.expireMs);
+          const m = this.create(ev.db, ev.key, type, ev.expireMs);
           if (type === TYPE.string) {
             this.ks.writeString(m, ev.value ?? new Uint8Array(0));
             this.cur = null;
@@ -84,7 +93,11 @@ export class SnapshotLoader {
           const m = this.cur;
           this.cur = null;
           if (!m) break;
-          // Redis drops collections that arrive empty; so do we (saveCollection deletes them).
+          // Redis skips collections that arrive empty; so do we (saveCollection deletes them).
+          if (m.card <= 0) {
+            this.keys--;
+            this.emptyKeysSkipped++;
+          }
           this.ks.saveCollection(m);
           break;
         }
@@ -94,6 +107,26 @@ export class SnapshotLoader {
           break;
       }
     }
+  }
+
+  /** A staged key; a second key of the same name in one database is refused as Redis does. */
+  private create(db: number, key: Uint8Array, type: TypeCode, expireMs: number | null): KeyMeta {
+    try {
+      return this.ks.create(db + STAGE_DB_BASE, key, type, expireMs);
+    } catch (e) {
+      if (!String(e).includes("UNIQUE")) throw e;
+      throw new RdbError(`RDB has duplicated key '${printable(key)}' in DB ${db}`);
+    }
+  }
+
+  /** Rows a multi-row INSERT … ON CONFLICT DO NOTHING RETURNING 1 really inserted. */
+  private inserted(query: string, args: (number | Uint8Array)[]): number {
+    return this.ks.sql.exec(query, ...args).toArray().length;
+  }
+
+  private duplicate(what: string): never {
+    const m = this.cur!;
+    throw new RdbError(`${what} (key '${printable(m.key)}' in DB ${m.db - STAGE_DB_BASE})`);
   }
 
   private addValues(values: Uint8Array[]): void {
@@ -106,15 +139,17 @@ export class SnapshotLoader {
         for (const v of part) args.push(m.id, m.ltail++, v);
         sql.exec(`INSERT INTO kv_list (kid, pos, value) VALUES ${part.map(() => "(?, ?, ?)").join(", ")}`, ...args);
       }
-    } else {
-      for (let i = 0; i < values.length; i += 50) {
-        const part = values.slice(i, i + 50);
-        const args: (number | Uint8Array)[] = [];
-        for (const v of part) args.push(m.id, v);
-        sql.exec(`INSERT OR IGNORE INTO kv_set (kid, member) VALUES ${part.map(() => "(?, ?)").join(", ")}`, ...args);
-      }
+      m.card += values.length;
+      return;
     }
-    m.card += values.length;
+    for (let i = 0; i < values.length; i += 50) {
+      const part = values.slice(i, i + 50);
+      const args: (number | Uint8Array)[] = [];
+      for (const v of part) args.push(m.id, v);
+      const n = this.inserted(`INSERT INTO kv_set (kid, member) VALUES ${part.map(() => "(?, ?)").join(", ")} ON CONFLICT DO NOTHING RETURNING 1`, args);
+      m.card += n;
+      if (n < part.length) this.duplicate("Duplicate set members detected");
+    }
   }
 
   private addFields(fields: Uint8Array[], values: Uint8Array[]): void {
@@ -123,9 +158,10 @@ export class SnapshotLoader {
       const args: (number | Uint8Array)[] = [];
       const n = Math.min(33, fields.length - i);
       for (let j = i; j < i + n; j++) args.push(m.id, fields[j]!, values[j]!);
-      this.ks.sql.exec(`INSERT OR REPLACE INTO kv_hash (kid, field, value) VALUES ${Array(n).fill("(?, ?, ?)").join(", ")}`, ...args);
+      const added = this.inserted(`INSERT INTO kv_hash (kid, field, value) VALUES ${Array(n).fill("(?, ?, ?)").join(", ")} ON CONFLICT DO NOTHING RETURNING 1`, args);
+      m.card += added;
+      if (added < n) this.duplicate("Duplicate hash fields detected");
     }
-    m.card += fields.length;
   }
 
   private addMembers(members: Uint8Array[], scores: number[]): void {
@@ -134,9 +170,10 @@ export class SnapshotLoader {
       const args: (number | Uint8Array)[] = [];
       const n = Math.min(33, members.length - i);
       for (let j = i; j < i + n; j++) args.push(m.id, members[j]!, scores[j]!);
-      this.ks.sql.exec(`INSERT OR REPLACE INTO kv_zset (kid, member, score) VALUES ${Array(n).fill("(?, ?, ?)").join(", ")}`, ...args);
+      const added = this.inserted(`INSERT INTO kv_zset (kid, member, score) VALUES ${Array(n).fill("(?, ?, ?)").join(", ")} ON CONFLICT DO NOTHING RETURNING 1`, args);
+      m.card += added;
+      if (added < n) this.duplicate("Duplicate zset fields detected");
     }
-    m.card += members.length;
   }
 
   /** The file is complete: check what the master announced. Throws RdbError when refused. */
@@ -146,14 +183,18 @@ export class SnapshotLoader {
     if (this.bytes !== expect.size) throw new RdbError(`snapshot has ${this.bytes} bytes, expected ${expect.size}`);
     if (this.crc !== null && this.crc !== expect.crc) throw new RdbError(`snapshot CRC64 ${this.crc} differs from the announced ${expect.crc}`);
     if (this.crc === null) throw new RdbError("snapshot carries no CRC64");
-    return { keys: this.keys, bytes: this.bytes, crc: this.crc, aux: this.aux };
+    return this.result();
+  }
+
+  private result(): LoadResult {
+    return { keys: this.keys, bytes: this.bytes, crc: this.crc, aux: this.aux, emptyKeysSkipped: this.emptyKeysSkipped };
   }
 
   /** The file is complete (a user's dump.rdb: its own CRC64 trailer is the check). */
   finishAny(): LoadResult {
     this.reader.finish();
     if (!this.ended) throw new RdbError("RDB file ended early");
-    return { keys: this.keys, bytes: this.bytes, crc: this.crc, aux: this.aux };
+    return this.result();
   }
 
   /** Replace the live databases by the staged ones (one synchronous step). */
@@ -161,4 +202,11 @@ export class SnapshotLoader {
     this.ks.flush(null);
     this.ks.sql.exec("UPDATE kv_keys SET db = db - ? WHERE db >= ?", STAGE_DB_BASE, STAGE_DB_BASE);
   }
+}
+
+/** A key for an error message: printable ASCII as is, other bytes as \xHH, at most 64 bytes. */
+function printable(key: Uint8Array): string {
+  let out = "";
+  for (const b of key.subarray(0, 64)) out += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`;
+  return key.length > 64 ? `${out}...` : out;
 }

@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { Crc64 } from "../../src/protocol/rdb/crc64.ts";
 import { RdbError } from "../../src/protocol/rdb/format.ts";
-import { type RdbEvent, RdbReader, readRdb, readRdbBytes } from "../../src/protocol/rdb/reader.ts";
+import { type RdbEvent, type RdbLimits, RdbReader, readRdb, readRdbBytes } from "../../src/protocol/rdb/reader.ts";
+import { ELEMENT_BYTES_MAX, KEY_BYTES_MAX, RDB_BLOB_BYTES_MAX, VALUE_BYTES_MAX } from "../../src/limits.ts";
 import { concat, utf8 } from "../../src/util/bytes.ts";
 import {
   bytes,
@@ -350,11 +351,83 @@ describe("rdb reader: bad input", () => {
 
   it("enforces the string size limit", () => {
     const file = seal(bytes("REDIS0009", 0x00, rdbStr("k"), rdbStr("x".repeat(100))));
-    const r = new RdbReader({ stringBytesMax: 99 });
+    const r = new RdbReader({ limits: { value: 99 } });
     r.push(file);
     expect(() => {
       while (r.next());
-    }).toThrow(/exceeds the limit of 99/);
+    }).toThrow(/string value of 100 bytes exceeds VALUE_BYTES_MAX \(99 bytes\)/);
     expect(() => r.next()).toThrow(RdbError); // stays failed
+  });
+});
+
+describe("rdb reader: the service's limits apply while reading", () => {
+  const K = KEY_BYTES_MAX;
+  const E = ELEMENT_BYTES_MAX;
+  /** All events of a file, or the error it raised. */
+  const outcome = (file: Uint8Array, limits?: Partial<RdbLimits>): string => {
+    try {
+      for (const _ of readRdbBytes(file, { limits }));
+      return "ok";
+    } catch (e) {
+      expect(e).toBeInstanceOf(RdbError);
+      return (e as Error).message;
+    }
+  };
+  /** An LZF string header claiming `ulen` bytes from `clen` compressed ones (the bytes do not follow). */
+  const lzfHeader = (clen: number, ulen: number) => bytes(0xc3, rdbLen(clen), rdbLen(ulen));
+
+  it("keys: KEY_BYTES_MAX, at the limit accepted", () => {
+    expect(outcome(seal(bytes("REDIS0009", 0x00, rdbStr("k".repeat(K)), rdbStr("v"))))).toBe("ok");
+    expect(outcome(seal(bytes("REDIS0009", 0x00, rdbStr("k".repeat(100 * 1024)), rdbStr("v"))))).toMatch(
+      /^key of 102400 bytes exceeds KEY_BYTES_MAX \(65536 bytes\) \(at byte \d+\)$/,
+    );
+  });
+
+  it("string values: VALUE_BYTES_MAX, checked on an LZF string's claimed length before its bytes arrive", () => {
+    // 16 MiB + 1 claimed by a 5-byte compressed string: refused from the header alone,
+    // without waiting for (or allocating) anything.
+    const bomb = bytes("REDIS0009", 0x00, rdbStr("k"), lzfHeader(5, VALUE_BYTES_MAX + 1));
+    const r = new RdbReader();
+    r.push(bomb);
+    expect(() => r.next() && r.next() && r.next()).toThrow(/^string value of 16777217 bytes exceeds VALUE_BYTES_MAX \(16777216 bytes\)/);
+    expect(r.bufferBytes).toBeLessThanOrEqual(64 * 1024);
+    // The issue's bomb: 100 MiB claimed.
+    expect(outcome(seal(bytes("REDIS0009", 0x00, rdbStr("k"), lzfHeader(4, 100 * 1024 * 1024), 0, 0, 0, 0)))).toMatch(
+      /^string value of 104857600 bytes exceeds VALUE_BYTES_MAX/,
+    );
+    // Compressed data longer than what it claims to expand to is corrupt (Redis never writes it).
+    expect(outcome(seal(bytes("REDIS0009", 0x00, rdbStr("k"), lzfHeader(30, 20), new Uint8Array(30))))).toMatch(
+      /^LZF string of 30 bytes claims to expand to only 20/,
+    );
+  });
+
+  it("collection elements: ELEMENT_BYTES_MAX in plain encodings, for every type", () => {
+    const big = "e".repeat(E + 1);
+    const msg = /^collection element of 1048577 bytes exceeds ELEMENT_BYTES_MAX \(1048576 bytes\)/;
+    expect(outcome(seal(bytes("REDIS0009", 0x01, rdbStr("l"), 2, rdbStr("a"), rdbStr(big))))).toMatch(msg);
+    expect(outcome(seal(bytes("REDIS0009", 0x02, rdbStr("s"), 1, rdbStr(big))))).toMatch(msg);
+    expect(outcome(seal(bytes("REDIS0009", 0x04, rdbStr("h"), 1, rdbStr("f"), rdbStr(big))))).toMatch(msg);
+    expect(outcome(seal(bytes("REDIS0009", 0x04, rdbStr("h"), 1, rdbStr(big), rdbStr("v"))))).toMatch(msg);
+    expect(outcome(seal(bytes("REDIS0009", 0x05, rdbStr("z"), 1, rdbStr(big), f64le(1))))).toMatch(msg);
+    expect(outcome(seal(bytes("REDIS0009", 0x12, rdbStr("l"), 1, 1, rdbStr(big))))).toMatch(msg); // quicklist2 plain node
+    expect(outcome(seal(bytes("REDIS0009", 0x05, rdbStr("z"), 1, rdbStr("e".repeat(E)), f64le(1))))).toBe("ok");
+  });
+
+  it("collection elements inside listpacks and ziplists obey ELEMENT_BYTES_MAX too", () => {
+    const lim = { element: 10 };
+    const msg = /^collection element of 11 bytes exceeds ELEMENT_BYTES_MAX \(10 bytes\)/;
+    expect(outcome(seal(bytes("REDIS0009", 0x10, rdbStr("h"), rdbStr(listpack(["f", "v".repeat(11)])))), lim)).toMatch(msg);
+    expect(outcome(seal(bytes("REDIS0009", 0x14, rdbStr("s"), rdbStr(listpack(["m".repeat(11)])))), lim)).toMatch(msg);
+    expect(outcome(seal(bytes("REDIS0009", 0x0a, rdbStr("l"), rdbStr(ziplist(["x".repeat(11)])))), lim)).toMatch(msg);
+    expect(outcome(seal(bytes("REDIS0009", 0x12, rdbStr("l"), 1, 2, rdbStr(listpack(["x".repeat(11)])))), lim)).toMatch(msg);
+    expect(outcome(seal(bytes("REDIS0009", 0x12, rdbStr("l"), 1, 2, rdbStr(listpack(["x".repeat(10)])))), lim)).toBe("ok");
+  });
+
+  it("encoded containers, AUX fields and FUNCTION libraries: RDB_BLOB_BYTES_MAX", () => {
+    expect(outcome(seal(bytes("REDIS0009", 0x10, rdbStr("h"), lzfHeader(3, RDB_BLOB_BYTES_MAX + 1), 0, 0, 0)))).toMatch(
+      /^encoded string \(listpack, ziplist, intset, zipmap, AUX or FUNCTION\) of 16777217 bytes exceeds RDB_BLOB_BYTES_MAX \(16777216 bytes\)/,
+    );
+    expect(outcome(seal(bytes("REDIS0009", 0xfa, rdbStr("a".repeat(20)), rdbStr("v"))), { blob: 19 })).toMatch(/^encoded string .* of 20 bytes exceeds RDB_BLOB_BYTES_MAX/);
+    expect(outcome(seal(bytes("REDIS0009", 0xf5, rdbStr("#!lua name=x\n".padEnd(30)))), { blob: 29 })).toMatch(/of 30 bytes exceeds RDB_BLOB_BYTES_MAX/);
   });
 });

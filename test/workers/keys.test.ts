@@ -453,3 +453,23 @@ describe("keys: SELECT FLUSHDB FLUSHALL", () => {
     });
   });
 });
+
+describe("keys: glob patterns cost pattern × key, not exponential", () => {
+  it("KEYS, SCAN MATCH, SSCAN/HSCAN/ZSCAN MATCH with 20 stars against 40-byte names answer", async () => {
+    await withEngine((h) => {
+      const name = "a".repeat(40);
+      const hit = `${name}b`;
+      const pattern = `${"a*".repeat(20)}b`;
+      run(h, "set", name, "1");
+      run(h, "set", hit, "1");
+      run(h, "sadd", "s", name, hit);
+      run(h, "hset", "h", name, "1", hit, "2");
+      run(h, "zadd", "z", "1", name, "2", hit);
+      expect(run(h, "keys", pattern)).toEqual([hit]);
+      expect(run(h, "scan", "0", "match", pattern, "count", "100")).toEqual(["0", [hit]]);
+      expect(run(h, "sscan", "s", "0", "match", pattern)).toEqual(["0", [hit]]);
+      expect(run(h, "hscan", "h", "0", "match", pattern)).toEqual(["0", [hit, "2"]]);
+      expect(run(h, "zscan", "z", "0", "match", pattern)).toEqual(["0", [hit, "2"]]);
+    });
+  });
+});

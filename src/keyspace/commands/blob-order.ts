@@ -25,8 +25,10 @@
  * ("user:000001"…): then a call costs like LIMIT/OFFSET. That is the price of a
  * stateless 64-bit cursor over an ordered index.
  *
- * Random picks (SPOP/SRANDMEMBER/HRANDFIELD). A collection of up to RANDOM_EXACT_CARD_MAX
- * rows is read whole and sampled exactly uniformly. A bigger one is probed by a random
+ * Random picks (SPOP/SRANDMEMBER/HRANDFIELD) cost O(picks), never O(collection). When the
+ * collection is small (RANDOM_EXACT_CARD_MAX) or has at most RANDOM_SCAN_ROWS_PER_PICK rows
+ * per pick, one statement streams it up to the last of n positions drawn in advance:
+ * exactly uniform. Otherwise each pick is a random
  * descent of the byte trie: at each depth, find the first and last row under the current
  * prefix (two seeks), pick one of the existing next bytes at the first position where
  * they differ (rejection sampling over the byte range, RANDOM_BRANCH_TRIES_MAX seeks at
@@ -34,8 +36,8 @@
  * prefix. Cost O(depth · tries · log n) per pick. Each branch of a level is equally
  * likely whatever its size, so rows in small subtrees are picked more often than rows in
  * big ones: spread over the whole collection, but not uniform (Redis's own pick from a
- * hash table is not exactly fair either). Distinct samples of more than a third of a big
- * collection stream the whole collection (reservoir sampling), as Redis copies it.
+ * hash table is not exactly fair either). Replies are bounded by RANDOM_REPLY_ELEMENTS_MAX
+ * and RANDOM_REPLY_BYTES_MAX, checked as rows are picked, before the memory is spent.
  */
 import { RedisError } from "../../protocol/reply.ts";
 import { blob, compare, own, utf8 } from "../../util/bytes.ts";
@@ -60,8 +62,16 @@ export const RANDOM_EXACT_CARD_MAX = 256;
 export const RANDOM_DESCENT_DEPTH_MAX = 12;
 /** Random bytes tried per trie level before settling for the next existing branch. */
 export const RANDOM_BRANCH_TRIES_MAX = 16;
+/**
+ * A random pick streams the collection instead of descending the trie when it has at most
+ * this many rows per requested pick: reading a row costs far less than the ~20-200 seeks of
+ * a descent, and the cost stays O(picks).
+ */
+export const RANDOM_SCAN_ROWS_PER_PICK = 64;
 /** Most elements a negative-count SRANDMEMBER/HRANDFIELD returns (Redis has no cap and can run out of memory). */
 export const RANDOM_REPLY_ELEMENTS_MAX = 1_000_000;
+/** Most bytes of elements (fields and values) one SRANDMEMBER/HRANDFIELD/SPOP reply carries. */
+export const RANDOM_REPLY_BYTES_MAX = 32 * 1024 * 1024;
 /** Longest prefix a cursor carries. */
 const CURSOR_PREFIX_BYTES_MAX = 5;
 const CURSOR_FP_BITS = 16n;
@@ -189,13 +199,6 @@ function randInt(n: number): number {
   return Math.floor(Math.random() * n);
 }
 
-function allRows(sql: SqlStorage, t: BlobTable, kid: number): BlobRow[] {
-  return sql
-    .exec(`SELECT ${t.col}${t.extra} FROM ${t.table} WHERE kid = ? ORDER BY ${t.col}`, kid)
-    .toArray()
-    .map((r) => toRow(t, r));
-}
-
 function firstAtLeast(sql: SqlStorage, t: BlobTable, kid: number, from: Uint8Array): BlobRow | null {
   const r = pageFrom(sql, t, kid, from, 0, 1);
   return r[0] ?? null;
@@ -261,24 +264,29 @@ function probe(sql: SqlStorage, t: BlobTable, kid: number): BlobRow {
 }
 
 /**
- * `n` random rows of a collection of `card` rows. `distinct`: no row twice (n < card);
- * otherwise with repetition, in random order.
+ * `n` random rows of a collection of `card` rows. `distinct`: no row twice (n is capped at
+ * card); otherwise with repetition, in random order.
+ *
+ * Cost O(n) statements and O(n) memory whatever `card` is: when the collection has at
+ * most RANDOM_SCAN_ROWS_PER_PICK rows per requested pick (or is small), one statement
+ * streams it and keeps the rows at n random positions (exactly uniform; it stops at the
+ * last wanted position); otherwise each pick is one trie descent (at most
+ * RANDOM_DESCENT_DEPTH_MAX · (RANDOM_BRANCH_TRIES_MAX + 2) seeks).
  */
 export function randomRows(sql: SqlStorage, t: BlobTable, kid: number, card: number, n: number, distinct: boolean): BlobRow[] {
   if (n <= 0 || card <= 0) return [];
-  if (card <= RANDOM_EXACT_CARD_MAX) {
-    const all = allRows(sql, t, kid);
-    if (!distinct) return Array.from({ length: n }, () => all[randInt(all.length)]!);
-    shuffle(all);
-    return all.slice(0, n);
+  if (distinct) n = Math.min(n, card);
+  const budget = new ReplyBudget();
+  if (card <= RANDOM_EXACT_CARD_MAX || card <= n * RANDOM_SCAN_ROWS_PER_PICK) {
+    return rowsAt(sql, t, kid, distinct ? distinctPositions(card, n) : Array.from({ length: n }, () => randInt(card)), budget);
   }
-  if (!distinct) return Array.from({ length: n }, () => probe(sql, t, kid));
-  if (n * 3 > card) return reservoir(sql, t, kid, n);
+  if (!distinct) return Array.from({ length: n }, () => budget.charge(probe(sql, t, kid)));
   const seen = new Map<string, BlobRow>();
   const attemptsMax = n * 3 + 32;
   for (let a = 0; a < attemptsMax && seen.size < n; a++) {
     const r = probe(sql, t, kid);
-    seen.set(latin1(r.key), r);
+    const k = latin1(r.key);
+    if (!seen.has(k)) seen.set(k, budget.charge(r));
   }
   // Probes kept landing on the same rows (a very skewed trie): fill with the rows that
   // follow a random probe, wrapping around.
@@ -287,7 +295,10 @@ export function randomRows(sql: SqlStorage, t: BlobTable, kid: number, card: num
     let wrapped = false;
     while (seen.size < n) {
       const page = pageFrom(sql, t, kid, from, 0, n + 1);
-      for (const r of page) if (seen.size < n) seen.set(latin1(r.key), r);
+      for (const r of page) {
+        const k = latin1(r.key);
+        if (seen.size < n && !seen.has(k)) seen.set(k, budget.charge(r));
+      }
       if (page.length < n + 1) {
         if (wrapped) break;
         wrapped = true;
@@ -300,14 +311,47 @@ export function randomRows(sql: SqlStorage, t: BlobTable, kid: number, card: num
   return [...seen.values()];
 }
 
-function reservoir(sql: SqlStorage, t: BlobTable, kid: number, n: number): BlobRow[] {
+/** Counts the bytes of a random reply as it is built; refuses past RANDOM_REPLY_BYTES_MAX. */
+class ReplyBudget {
+  private bytes = 0;
+
+  charge(r: BlobRow): BlobRow {
+    this.bytes += r.key.length + (r.value?.length ?? 0);
+    if (this.bytes > RANDOM_REPLY_BYTES_MAX) fail(`ERR reply exceeds the limit of ${RANDOM_REPLY_BYTES_MAX} bytes`);
+    return r;
+  }
+}
+
+/** `n` distinct positions in [0, card), uniformly (Floyd's sampling: O(n), not O(card)). */
+function distinctPositions(card: number, n: number): number[] {
+  const chosen = new Set<number>();
+  for (let j = card - n; j < card; j++) {
+    const x = randInt(j + 1);
+    chosen.add(chosen.has(x) ? j : x);
+  }
+  return [...chosen];
+}
+
+/**
+ * The rows at `positions` (in the collection's index order, a position may repeat), in
+ * random order: one statement, read up to the largest position. The positions are drawn
+ * independently of each other, so sorting them and shuffling the rows found gives the same
+ * distribution as reading them in draw order. A position past the rows that exist (a
+ * cardinality that disagrees with the rows) is dropped rather than invented.
+ */
+function rowsAt(sql: SqlStorage, t: BlobTable, kid: number, positions: ArrayLike<number>, budget: ReplyBudget): BlobRow[] {
+  const sorted = Float64Array.from(positions).sort();
   const out: BlobRow[] = [];
+  let next = 0;
   let i = 0;
-  for (const r of sql.exec(`SELECT ${t.col}${t.extra} FROM ${t.table} WHERE kid = ?`, kid)) {
-    if (out.length < n) out.push(toRow(t, r));
-    else {
-      const j = randInt(i + 1);
-      if (j < n) out[j] = toRow(t, r);
+  for (const r of sql.exec(`SELECT ${t.col}${t.extra} FROM ${t.table} WHERE kid = ? ORDER BY ${t.col}`, kid)) {
+    if (sorted[next] === i) {
+      const row = toRow(t, r);
+      while (next < sorted.length && sorted[next] === i) {
+        out.push(budget.charge(row));
+        next++;
+      }
+      if (next === sorted.length) break;
     }
     i++;
   }

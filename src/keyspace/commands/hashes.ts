@@ -8,7 +8,8 @@ import { Simple, RespMap, type Reply } from "../../protocol/reply.ts";
 import { blob, own, utf8 } from "../../util/bytes.ts";
 import { addLongDouble, formatLongDouble, parseLongDouble, type LongDouble } from "../../util/longdouble.ts";
 import { I64_MAX, I64_MIN, parseI64 } from "../../util/numbers.ts";
-import { checkElement, globMatch, i64Arg, opt } from "../args.ts";
+import { checkElement, i64Arg, opt } from "../args.ts";
+import { compileGlob } from "../glob.ts";
 import { cmd, type CommandSpec, type Ctx } from "../command.ts";
 import { E, fail } from "../errors.ts";
 import { TYPE } from "../schema.ts";
@@ -194,7 +195,8 @@ function hscan(ctx: Ctx): Reply {
   const { count, match } = scanOptions(ctx.argv);
   const { rows, next } = scanPage(ctx.ks.sql, HASH_ROWS, m.id, cursor, count);
   const items: Uint8Array[] = [];
-  for (const r of rows) if (match === null || globMatch(match, r.key)) items.push(r.key, r.value!);
+  const glob = match === null ? null : compileGlob(match);
+  for (const r of rows) if (glob === null || glob.match(r.key)) items.push(r.key, r.value!);
   return scanReply(next, items);
 }
 

@@ -10,7 +10,8 @@ import { DATABASES } from "../../limits.ts";
 import { OK, type Reply, Simple } from "../../protocol/reply.ts";
 import { blob, equal, own, str, utf8 } from "../../util/bytes.ts";
 import { I64_MAX, I64_MIN } from "../../util/numbers.ts";
-import { globMatch, i64Arg, intArg, opt } from "../args.ts";
+import { i64Arg, intArg, opt } from "../args.ts";
+import { compileGlob } from "../glob.ts";
 import { type CommandSpec, type Ctx, cmd } from "../command.ts";
 import { E, fail } from "../errors.ts";
 import { TYPE_NAMES, type TypeCode } from "../schema.ts";
@@ -201,7 +202,7 @@ function persist(ctx: Ctx): Reply {
  */
 function keys(ctx: Ctx): Reply {
   const pattern = ctx.argv[1]!;
-  const all = pattern.length === 1 && pattern[0] === 0x2a;
+  const glob = compileGlob(pattern);
   const prefix = literalPrefix(pattern);
   const out: Uint8Array[] = [];
   let after: Uint8Array | null = null;
@@ -216,7 +217,7 @@ function keys(ctx: Ctx): Reply {
     for (const r of rows) {
       if (!startsWith(r.key, prefix)) return out;
       if (expired(ctx, r)) continue;
-      if (all || globMatch(pattern, r.key)) out.push(r.key);
+      if (glob.match(r.key)) out.push(r.key);
     }
     if (rows.length < KEYS_BATCH_ROWS) return out;
     after = rows[rows.length - 1]!.key;
@@ -249,14 +250,14 @@ function scan(ctx: Ctx): Reply {
       fail(E.syntax);
     }
   }
-  if (pattern && pattern.length === 1 && pattern[0] === 0x2a) pattern = null;
+  const glob = pattern === null ? null : compileGlob(pattern);
 
   const rows = keysAfterId(ctx, ctx.db, cursor, count + 1);
   const page = rows.length > count ? rows.slice(0, count) : rows;
   const next = rows.length > count ? page[page.length - 1]!.id : 0;
   const out: Uint8Array[] = [];
   for (const r of page) {
-    if (pattern && !globMatch(pattern, r.key)) continue;
+    if (glob && !glob.match(r.key)) continue;
     if (expired(ctx, r)) {
       expireMet(ctx, ctx.db, r);
       continue;

@@ -7,7 +7,8 @@
 import { RespSet, type Reply } from "../../protocol/reply.ts";
 import { blob, bkey, equal, own } from "../../util/bytes.ts";
 import { parseI64 } from "../../util/numbers.ts";
-import { checkElement, globMatch } from "../args.ts";
+import { checkElement } from "../args.ts";
+import { compileGlob } from "../glob.ts";
 import { cmd, type CommandSpec, type Ctx } from "../command.ts";
 import { E, fail } from "../errors.ts";
 import { TYPE } from "../schema.ts";
@@ -286,7 +287,8 @@ function sscan(ctx: Ctx): Reply {
   if (!m) return scanReply(0n, []);
   const { count, match } = scanOptions(ctx.argv);
   const { rows, next } = scanPage(ctx.ks.sql, SET_ROWS, m.id, cursor, count);
-  const items = rows.map((r) => r.key).filter((x) => match === null || globMatch(match, x));
+  const glob = match === null ? null : compileGlob(match);
+  const items = rows.map((r) => r.key).filter((x) => glob === null || glob.match(x));
   return scanReply(next, items);
 }
 

@@ -10,8 +10,9 @@
  * are both O(log n + k)). ZCOUNT counts the rows in its range, O(log n + count).
  */
 import { type CommandSpec, type Ctx, cmd } from "../command.ts";
-import { checkElement, floatArg, globMatch, longArg, opt, readKey, writeKey, normRange } from "../args.ts";
+import { checkElement, floatArg, longArg, opt, readKey, writeKey, normRange } from "../args.ts";
 import { E, fail } from "../errors.ts";
+import { compileGlob } from "../glob.ts";
 import { TYPE } from "../schema.ts";
 import type { KeyMeta } from "../store.ts";
 import { type Reply, RespDouble } from "../../protocol/reply.ts";
@@ -481,8 +482,9 @@ function zscan(ctx: Ctx): Reply {
     if (rows.length > count) next = encodeCursor(rows.pop()![0]);
   }
   const out: Reply[] = [];
+  const glob = pattern ? compileGlob(pattern) : null;
   for (const [member, score] of rows) {
-    if (pattern && !globMatch(pattern, member)) continue;
+    if (glob && !glob.match(member)) continue;
     out.push(member, utf8(formatG17(score)));
   }
   return [utf8(next), out];

@@ -3,7 +3,8 @@ export { Crc64, crc64 } from "./crc64.ts";
 export { RdbError, RdbOpcode, RdbType, type RdbValueType } from "./format.ts";
 export {
   RDB_BATCH_ITEMS_MAX,
-  RDB_STRING_BYTES_MAX,
+  RDB_DEFAULT_LIMITS,
+  type RdbLimits,
   type RdbEvent,
   RdbReader,
   type RdbReaderOptions,

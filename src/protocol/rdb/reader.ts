@@ -34,9 +34,7 @@ import { lzfDecompress } from "./lzf.ts";
 import { type ItemKind, decodeBlob, logicalType, parseScore } from "./values.ts";
 import { decodeZiplist } from "./ziplist.ts";
 import { str } from "../../util/bytes.ts";
-
-/** Largest RDB string we accept (Redis's proto-max-bulk-len default): guards against corrupt lengths. */
-export const RDB_STRING_BYTES_MAX = 512 * 1024 * 1024;
+import { ELEMENT_BYTES_MAX, KEY_BYTES_MAX, RDB_BLOB_BYTES_MAX, VALUE_BYTES_MAX } from "../../limits.ts";
 /** Most elements per `values` / `fields` / `members` event. */
 export const RDB_BATCH_ITEMS_MAX = 1024;
 
@@ -75,9 +73,36 @@ export type RdbEvent =
   /** EOF. `crc` is the verified checksum in hex, or null when the file carries none (0 or version < 5). */
   | { t: "end"; crc: string | null };
 
+/**
+ * What an RDB string is, for its size limit: the service's own limits apply while reading,
+ * before anything is allocated (an LZF string's claimed length is checked before it is
+ * decompressed), so a file cannot make a key no command could reach or a value no command
+ * could have written.
+ */
+export type RdbStringKind = "key" | "value" | "element" | "blob";
+
+/** Largest string of each kind, in bytes. */
+export type RdbLimits = Record<RdbStringKind, number>;
+
+/** The service's limits (src/limits.ts). */
+export const RDB_DEFAULT_LIMITS: Readonly<RdbLimits> = Object.freeze({
+  key: KEY_BYTES_MAX,
+  value: VALUE_BYTES_MAX,
+  element: ELEMENT_BYTES_MAX,
+  blob: RDB_BLOB_BYTES_MAX,
+});
+
+/** How a refusal names each limit. */
+const LIMIT_NAMES: Record<RdbStringKind, [what: string, limit: string]> = {
+  key: ["key", "KEY_BYTES_MAX"],
+  value: ["string value", "VALUE_BYTES_MAX"],
+  element: ["collection element", "ELEMENT_BYTES_MAX"],
+  blob: ["encoded string (listpack, ziplist, intset, zipmap, AUX or FUNCTION)", "RDB_BLOB_BYTES_MAX"],
+};
+
 export interface RdbReaderOptions {
-  /** Largest string (element, value, blob) accepted; default RDB_STRING_BYTES_MAX. */
-  stringBytesMax?: number;
+  /** Size limits per kind of string; default RDB_DEFAULT_LIMITS. */
+  limits?: Partial<RdbLimits>;
   /** Most elements per batch event; default RDB_BATCH_ITEMS_MAX. */
   batchItemsMax?: number;
 }
@@ -123,7 +148,7 @@ export class RdbReader {
   private pos = 0;
   private state: State = { s: "header" };
   private readonly crc = new Crc64();
-  private readonly stringBytesMax: number;
+  private readonly limits: RdbLimits;
   private readonly batchItemsMax: number;
   private version = 0;
   private db = 0;
@@ -132,7 +157,7 @@ export class RdbReader {
   private offset = 0;
 
   constructor(opts: RdbReaderOptions = {}) {
-    this.stringBytesMax = opts.stringBytesMax ?? RDB_STRING_BYTES_MAX;
+    this.limits = { ...RDB_DEFAULT_LIMITS, ...opts.limits };
     this.batchItemsMax = opts.batchItemsMax ?? RDB_BATCH_ITEMS_MAX;
   }
 
@@ -285,8 +310,12 @@ export class RdbReader {
     }
   }
 
-  /** An RDB string (rdbGenericLoadStringObject): raw, integer-encoded or LZF. A fresh copy. */
-  private string(): Uint8Array {
+  /**
+   * An RDB string (rdbGenericLoadStringObject): raw, integer-encoded or LZF. A fresh copy.
+   * Its length (an LZF string's compressed and claimed lengths) is checked against the
+   * limit of its kind before the bytes are waited for or allocated.
+   */
+  private string(kind: RdbStringKind): Uint8Array {
     const b = this.u8();
     if (b >> 6 === 3) {
       switch (b & 0x3f) {
@@ -299,8 +328,9 @@ export class RdbReader {
         case RdbEnc.LZF: {
           const clen = this.len();
           const ulen = this.len();
-          this.checkStringLen(clen);
-          this.checkStringLen(ulen);
+          this.checkStringLen(kind, ulen);
+          // Compressed data is never longer than what it expands to (else it is stored raw).
+          if (clen > ulen) throw new RdbError(`LZF string of ${clen} bytes claims to expand to only ${ulen}`);
           return lzfDecompress(this.view(clen), ulen);
         }
         default:
@@ -309,14 +339,21 @@ export class RdbReader {
     }
     this.pos--;
     const n = this.len();
-    this.checkStringLen(n);
+    this.checkStringLen(kind, n);
     return this.view(n).slice();
   }
 
-  private checkStringLen(n: number): void {
-    if (n > this.stringBytesMax) {
-      throw new RdbError(`string of ${n} bytes exceeds the limit of ${this.stringBytesMax}`);
+  private checkStringLen(kind: RdbStringKind, n: number): void {
+    const max = this.limits[kind];
+    if (n > max) {
+      const [what, name] = LIMIT_NAMES[kind];
+      throw new RdbError(`${what} of ${n} bytes exceeds ${name} (${max} bytes)`);
     }
+  }
+
+  /** Elements decoded from a blob are elements too. */
+  private checkElements(items: Uint8Array[]): void {
+    for (const x of items) this.checkStringLen("element", x.length);
   }
 
   /** A zset score: binary double (ZSET_2) or the old length-prefixed text form (ZSET). */
@@ -380,8 +417,8 @@ export class RdbReader {
     const op = this.u8();
     switch (op) {
       case RdbOpcode.AUX: {
-        const k = this.string();
-        const v = this.string();
+        const k = this.string("blob");
+        const v = this.string("blob");
         return { t: "aux", key: str(k), value: str(v) };
       }
       case RdbOpcode.SELECTDB: {
@@ -415,7 +452,7 @@ export class RdbReader {
         this.len();
         return null;
       case RdbOpcode.FUNCTION2:
-        return { t: "function", code: this.string() };
+        return { t: "function", code: this.string("blob") };
       case RdbOpcode.FUNCTION_PRE_GA:
         throw new RdbError("pre-release FUNCTION opcode (Redis 7.0 RC) is not supported");
       case RdbOpcode.MODULE_AUX:
@@ -431,13 +468,13 @@ export class RdbReader {
   /** A key: type byte already read; reads the key and whatever of the value comes at once. */
   private stepKey(rdbType: number): RdbEvent {
     const type = logicalType(rdbType);
-    const key = this.string();
+    const key = this.string("key");
     let count: number | null = null;
     let value: Uint8Array | undefined;
     let next: State;
     switch (rdbType) {
       case RdbType.STRING:
-        value = this.string();
+        value = this.string("value");
         next = KEY_END_STATE;
         break;
       case RdbType.LIST:
@@ -458,7 +495,8 @@ export class RdbReader {
         break;
       }
       default: {
-        const p = decodeBlob(rdbType, this.string());
+        const p = decodeBlob(rdbType, this.string("blob"));
+        this.checkElements(p.items);
         count = p.kind === "values" ? p.items.length : p.items.length / 2;
         next = { s: "pending", kind: p.kind, items: p.items, scores: p.scores, at: 0, after: KEY_END_STATE };
         break;
@@ -479,9 +517,9 @@ export class RdbReader {
     let good = this.pos;
     try {
       while (st.remaining > 0 && a.length < max) {
-        const x = this.string();
+        const x = this.string("element");
         if (rdbType === RdbType.HASH) {
-          b.push(this.string());
+          b.push(this.string("element"));
         } else if (rdbType === RdbType.ZSET_2 || rdbType === RdbType.ZSET) {
           scores.push(this.score(rdbType === RdbType.ZSET_2));
         }
@@ -530,13 +568,13 @@ export class RdbReader {
     let items: Uint8Array[];
     if (st.v2) {
       const container = this.len();
-      const blob = this.string();
-      if (container === QuicklistContainer.PLAIN) items = [blob];
-      else if (container === QuicklistContainer.PACKED) items = decodeListpack(blob);
+      if (container === QuicklistContainer.PLAIN) items = [this.string("element")];
+      else if (container === QuicklistContainer.PACKED) items = decodeListpack(this.string("blob"));
       else throw new RdbError(`quicklist node with unknown container ${container}`);
     } else {
-      items = decodeZiplist(this.string());
+      items = decodeZiplist(this.string("blob"));
     }
+    this.checkElements(items);
     const after: State =
       st.remaining > 1 ? { s: "quicklist", v2: st.v2, remaining: st.remaining - 1 } : KEY_END_STATE;
     this.state = { s: "pending", kind: "values", items, scores: null, at: 0, after };
