@@ -91,18 +91,24 @@ export function startGateway(opts: GatewayOptions): Promise<Gateway> {
  */
 function authFirst(sock: Socket, wsUrl: string, opts: GatewayOptions): void {
   const parser = new RespParser("request");
+  /** What arrived so far, and how much of it the parser returned as commands. */
+  let received = Buffer.alloc(0);
+  let used = 0;
   const onData = (chunk: Buffer) => {
     let argv: Uint8Array[] | undefined;
     try {
+      received = Buffer.concat([received.subarray(used), chunk]);
+      used = 0;
       parser.push(new Uint8Array(chunk));
       while ((argv = parser.next() as Uint8Array[] | undefined) !== undefined) {
+        used += parser.lastBytes;
         const password = passwordOf(argv);
         if (password === null) {
           sock.write("-NOAUTH Authentication required.\r\n");
           continue;
         }
         sock.off("data", onData);
-        const rest = Buffer.from(parser.takeRest());
+        const rest = received.subarray(used);
         bridge(sock, wsUrl, { ...opts, token: password }, { reply: argv, rest });
         return;
       }
