@@ -144,8 +144,10 @@ function accepts(t: Token, b: number): boolean {
   }
 }
 
-function run(tokens: Token[], s: Uint8Array): boolean {
+function run(tokens: Token[], minLength: number, s: Uint8Array): boolean {
   if (s.length === 0) return tokens.length === 0;
+  // Every token but `*` consumes one byte: a shorter subject cannot match.
+  if (s.length < minLength) return false;
   let ti = 0;
   let si = 0;
   // Position of the last star seen and of the subject byte it would swallow next.
@@ -176,7 +178,8 @@ function run(tokens: Token[], s: Uint8Array): boolean {
 export function compileGlob(pattern: Uint8Array, nocase = false): Glob {
   const all = pattern.length === 1 && pattern[0] === STAR;
   const tokens = tokenize(pattern, nocase);
-  return { all, match: (s) => all || run(tokens, s) };
+  const minLength = tokens.filter((t) => t.kind !== "star").length;
+  return { all, match: (s) => all || run(tokens, minLength, s) };
 }
 
 /** One Redis glob match of `subject` against `pattern`. */

@@ -46,6 +46,11 @@ describe("glob matching (Redis 7.0 stringmatchlen semantics)", () => {
       expect(globStats.steps).toBeGreaterThan(0);
       expect(globStats.steps, p).toBeLessThanOrEqual((s.length + 1) * (p.length + 1));
     }
+    // A pattern needing more bytes than the subject has is refused without matching.
+    globStats.steps = 0;
+    expect(globMatch(latin1(`*${"a".repeat(100)}*`), latin1("a".repeat(99)))).toBe(false);
+    expect(globStats.steps).toBe(0);
+    expect(globMatch(latin1(`*${"a".repeat(99)}*`), latin1("a".repeat(99)))).toBe(true);
     // The issue's case: 20 stars against 40 bytes.
     globStats.steps = 0;
     globMatch(latin1(`${"a*".repeat(20)}b`), latin1("a".repeat(40)));

@@ -143,7 +143,9 @@ describe("replication scenarios", () => {
       await pipeline(db, "master", [["CLIENT", "KILL", "TYPE", "replica"], ...batch(1, 160)]);
       await until("load refused", async () => (await inNode(db, "r1", (n) => n.replica.loadFailures)) >= 1);
       const err = await inNode(db, "r1", (n) => n.replica.lastLoadError);
-      expect(err).toMatch(mode === "flip" ? /checksum|CRC|RDB/i : /ended early|bytes, expected|truncated/i);
+      // A flipped byte may be caught by the loader's own checks (a duplicate, a length past a
+      // limit) before the checksum at the end is reached, as in Redis's loader.
+      expect(err).toMatch(mode === "flip" ? /checksum|CRC|RDB|Duplicate|exceeds/i : /ended early|bytes, expected|truncated/i);
       // Old data still served.
       expect(await cmd(db, "r1", "GET", "s:0:1")).toBe("v1-0");
       await converged(db, ["r1"]);

@@ -112,4 +112,22 @@ describe("PUT /admin/restore refuses bad files and changes nothing", () => {
     }
     expect(await cmd(db, "master", "SCARD", "set")).toBe(3);
   });
+
+  it("a file with empty collections restores without them, with true cardinalities", async () => {
+    const db = freshDb("rempty");
+    await cmd(db, "master", "SET", "old", "1");
+    const rdb = file(
+      0x02, rdbStr("empty-set"), 0,
+      0x10, rdbStr("empty-hash"), rdbStr(listpack([])),
+      0x0b, rdbStr("ints"), rdbStr(intset(2, [1, 2, 3])),
+      0x04, rdbStr("h"), 2, rdbStr("a"), rdbStr("1"), rdbStr("b"), rdbStr("2"),
+    );
+    const res = await SELF.fetch(`https://example.com/db/${db}/admin/restore`, { method: "PUT", headers: AUTH, body: rdb });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { restored: number }).restored).toBe(2);
+    expect(await cmd(db, "master", "DBSIZE")).toBe(2);
+    expect(await cmd(db, "master", "EXISTS", "empty-set", "empty-hash", "old")).toBe(0);
+    expect(await cmd(db, "master", "SCARD", "ints")).toBe(3);
+    expect(await cmd(db, "master", "HLEN", "h")).toBe(2);
+  });
 });

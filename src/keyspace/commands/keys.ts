@@ -10,7 +10,7 @@ import { DATABASES } from "../../limits.ts";
 import { OK, type Reply, Simple } from "../../protocol/reply.ts";
 import { blob, equal, own, str, utf8 } from "../../util/bytes.ts";
 import { I64_MAX, I64_MIN } from "../../util/numbers.ts";
-import { i64Arg, intArg, opt } from "../args.ts";
+import { i64Arg, intArg, longArg, opt } from "../args.ts";
 import { compileGlob } from "../glob.ts";
 import { type CommandSpec, type Ctx, cmd } from "../command.ts";
 import { E, fail } from "../errors.ts";
@@ -21,6 +21,8 @@ const SAME_OBJECT = "ERR source and destination objects are the same";
 const KEYS_BATCH_ROWS = 1024;
 /** RANDOMKEY on a replica whose picks are all logically expired gives up after this many (Redis: 100). */
 const RANDOMKEY_TRIES_MAX = 100;
+/** Largest SCAN COUNT honoured (a bigger one reads at most this many keys per call). */
+const SCAN_COUNT_MAX = 1_000_000_000;
 
 // --- helpers ---------------------------------------------------------------------------
 
@@ -240,7 +242,8 @@ function scan(ctx: Ctx): Reply {
     const o = opt(ctx.argv[i]!);
     const more = i + 1 < ctx.argv.length;
     if (o === "count" && more) {
-      count = intArg(ctx.argv[i + 1]!);
+      // Any C long (Redis: getLongFromObjectOrReply); a count past SCAN_COUNT_MAX only bounds the page.
+      count = Math.min(longArg(ctx.argv[i + 1]!), SCAN_COUNT_MAX);
       if (count < 1) fail(E.syntax);
     } else if (o === "match" && more) {
       pattern = ctx.argv[i + 1]!;

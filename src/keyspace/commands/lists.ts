@@ -300,7 +300,8 @@ function lrem(ctx: Ctx): Reply {
   if (!m) return 0;
   const sql = ctx.ks.sql;
   const order = toRemove < 0 ? "DESC" : "ASC";
-  const limit = toRemove === 0 ? -1 : Math.abs(toRemove);
+  // Bind only values SQLite takes as integers: a count past the list's length means its length.
+  const limit = toRemove === 0 ? -1 : Math.min(Math.abs(toRemove), m.card);
   const r = sql
     .exec(`SELECT pos FROM kv_list WHERE kid = ? AND value = ? ORDER BY pos ${order} LIMIT ?`, m.id, own(ele), limit)
     .toArray()

@@ -22,6 +22,8 @@ import { formatG17, parseDouble } from "../../util/numbers.ts";
 const NOT_POSITIVE = "ERR value is out of range, must be positive";
 /** Redis keeps a sorted set this small as a listpack, and ZSCAN returns it whole (zset-max-listpack-entries). */
 const ZSCAN_WHOLE_MAX = 128;
+/** Largest ZSCAN COUNT honoured (SQLite refuses LIMIT values past 2^63 bound as doubles). */
+const ZSCAN_COUNT_MAX = 1_000_000_000;
 /** Forces the (kid, score, member) index for ordered walks, so LIMIT stops early instead of sorting. */
 const BY_SCORE = "kv_zset INDEXED BY kv_zset_score";
 
@@ -255,6 +257,14 @@ function zrank(reverse: boolean) {
   };
 }
 
+/**
+ * LIMIT and OFFSET bindings for a range of `m`: SQLite refuses integers past 2^63 bound as
+ * doubles (SQLITE_MISMATCH), and anything past the set's size means the same as its size.
+ */
+function limitOffset(m: KeyMeta, limit: number, offset: number): [number, number] {
+  return [limit < 0 ? -1 : Math.min(limit, m.card), Math.min(offset, m.card)];
+}
+
 type RangeType = "auto" | "rank" | "score" | "lex";
 type Direction = "auto" | "forward" | "reverse";
 
@@ -315,8 +325,7 @@ function zrangeGeneric(ctx: Ctx, type0: RangeType, dir0: Direction): Reply {
           `SELECT member, score FROM ${BY_SCORE} WHERE kid = ? AND ${where} ORDER BY ${order} LIMIT ? OFFSET ?`,
           m.id,
           ...args,
-          limit < 0 ? -1 : limit,
-          offset,
+          ...limitOffset(m, limit, offset),
         )
         .toArray();
       return entriesReply(ctx, toEntries(rows), withScores);
@@ -332,8 +341,7 @@ function zrangeGeneric(ctx: Ctx, type0: RangeType, dir0: Direction): Reply {
           `SELECT member FROM kv_zset WHERE kid = ? AND ${where} ORDER BY member ${rev ? "DESC" : "ASC"} LIMIT ? OFFSET ?`,
           m.id,
           ...args,
-          limit < 0 ? -1 : limit,
-          offset,
+          ...limitOffset(m, limit, offset),
         )
         .toArray();
       return rows.map((r) => blob(r.member));
@@ -461,6 +469,7 @@ function zscan(ctx: Ctx): Reply {
     if (o === "count" && more) {
       count = longArg(ctx.argv[i + 1]!);
       if (count < 1) fail(E.syntax);
+      count = Math.min(count, ZSCAN_COUNT_MAX); // a bigger COUNT only bounds the page
     } else if (o === "match" && more) {
       pattern = ctx.argv[i + 1]!;
       if (pattern.length === 1 && pattern[0] === 0x2a) pattern = null;
