@@ -15,7 +15,7 @@ import {
   encodeCommand,
   encodeReply,
 } from "../../src/protocol/resp.ts";
-import { Rng, concatBytes, splitRandomly } from "../../tools/fuzz/random.ts";
+import { Rng, concatBytes, splitRandomly } from "../fuzz/random.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
