@@ -22,6 +22,16 @@ import type { ReplMeta } from "./meta.ts";
 import { replicationIdLines } from "./master.ts";
 
 /**
+ * The master's stream is not held to the client query buffer limit, as Redis exempts its
+ * master client: a command the master accepted must replicate, or the link would fail on
+ * it forever (a REST command of a 32 MiB body can have more arguments than a client
+ * connection may hold unfinished).
+ */
+function streamParser(): RespParser {
+  return new RespParser("request", { queryBytesMax: Number.POSITIVE_INFINITY });
+}
+
+/**
  * Redis's replica states, in order:
  * - none: not a replica.
  * - connect: must (re)connect to the master (after backoff).
@@ -82,7 +92,7 @@ export class ReplicaSide {
   private ws: WebSocket | null = null;
   /** Increments on every new link, so callbacks of an old socket are ignored. */
   private linkSeq = 0;
-  private parser = new RespParser("request");
+  private parser = streamParser();
   private tx: { cmds: Uint8Array[][]; bytes: Uint8Array[] } | null = null;
   private readonly session: Session;
   private handshakeStep = 0;
@@ -222,7 +232,7 @@ export class ReplicaSide {
       }
     }
     this.ws = null;
-    this.parser = new RespParser("request");
+    this.parser = streamParser();
     this.tx = null;
   }
 
@@ -446,7 +456,7 @@ export class ReplicaSide {
       const sdb = Number(res.aux["repl-stream-db"] ?? "0");
       this.session.db = Number.isInteger(sdb) && sdb >= 0 ? sdb : 0;
       this.tx = null;
-      this.parser = new RespParser("request");
+      this.parser = streamParser();
       console.log(`replication[${this.host.name}]: loaded snapshot ${key}: ${res.keys} keys, ${res.bytes} bytes, offset ${t.offset}`);
       await this.replay(seq, t);
     } catch (e) {
