@@ -19,7 +19,7 @@ import { newSession, type NodeServices, type Session } from "../keyspace/command
 import { Engine } from "../keyspace/engine.ts";
 import { ACTIVE_EXPIRE_KEYS_PER_STEP, REPLICATION_CHAIN_MAX } from "../limits.ts";
 import { OK, RedisError, type Reply, Simple, Verbatim } from "../protocol/reply.ts";
-import { SnapshotLoader } from "../replication/loader.ts";
+import { pushYielding, SnapshotLoader } from "../replication/loader.ts";
 import { ByteWriter, ProtocolError, RespParser, writeReply } from "../protocol/resp.ts";
 import { MasterSide, type ReplicaInfo } from "../replication/master.ts";
 import { ReplicaSide } from "../replication/replica.ts";
@@ -713,20 +713,34 @@ export class Node extends DurableObject<Env> implements RestTarget {
 
   /**
    * Replace a master's data with an RDB file staged in R2 (a seed from a redis-server
-   * dump.rdb). Commands answer LOADING meanwhile; replicas full-resync afterwards.
+   * dump.rdb). Commands answer LOADING meanwhile; replicas full-resync afterwards. A refused
+   * file is an expected outcome, answered as a value: an exception thrown across the RPC
+   * boundary is reported by workerd as uncaught in the object.
    */
-  async restore(key: string): Promise<{ keys: number; bytes: number }> {
+  async restore(key: string): Promise<{ ok: true; keys: number; bytes: number } | { ok: false; error: string }> {
+    try {
+      return { ok: true, ...(await this.restoreOrThrow(key)) };
+    } catch (e) {
+      return { ok: false, error: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
+  private async restoreOrThrow(key: string): Promise<{ keys: number; bytes: number }> {
     if (this.meta.role !== "master") throw new Error("RESTORE of a dataset is for masters (REPLICAOF NO ONE first)");
+    // The load yields to other events: a second restore meanwhile would share the staging databases.
+    if (this.engine.loading) throw new Error("another restore is in progress");
     const body = await this.bucket.getStream(key);
     if (!body) throw new Error(`no object ${key}`);
+    if (this.engine.loading) throw new Error("another restore is in progress");
     const loader = new SnapshotLoader(this.engine.ks);
     loader.discard();
     this.engine.loading = true;
     try {
       let read = 0;
+      const slice = { startMs: Date.now() };
       for await (const chunk of body) {
         const b = chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk as ArrayBuffer);
-        loader.push(b);
+        await pushYielding(loader, b, slice);
         read += b.length;
       }
       const res = loader.finishAny();

@@ -210,3 +210,30 @@ function printable(key: Uint8Array): string {
   for (const b of key.subarray(0, 64)) out += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`;
   return key.length > 64 ? `${out}...` : out;
 }
+
+/** A snapshot is fed to the loader in pieces of this size… */
+export const LOAD_PIECE_BYTES = 64 * 1024;
+/** …yielding to other events at least this often, so no load is one long event. */
+export const LOAD_SLICE_MS = 50;
+
+/**
+ * Feed a chunk to the loader in LOAD_PIECE_BYTES pieces, yielding to other events every
+ * LOAD_SLICE_MS (a chunk already in memory would otherwise load in one long event).
+ * `stillWanted` is checked before every piece: a cancelled load stops (returns false).
+ */
+export async function pushYielding(
+  loader: SnapshotLoader,
+  bytes: Uint8Array,
+  slice: { startMs: number },
+  stillWanted: () => boolean = () => true,
+): Promise<boolean> {
+  for (let o = 0; o < bytes.length; o += LOAD_PIECE_BYTES) {
+    if (!stillWanted()) return false;
+    loader.push(bytes.subarray(o, o + LOAD_PIECE_BYTES));
+    if (Date.now() - slice.startMs >= LOAD_SLICE_MS) {
+      await new Promise((r) => setTimeout(r, 0));
+      slice.startMs = Date.now();
+    }
+  }
+  return true;
+}
