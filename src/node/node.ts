@@ -80,7 +80,8 @@ export class Node extends DurableObject<Env> implements RestTarget {
     this.sql = ctx.storage.sql;
     this.config = new NodeConfig(this.sql);
     this.meta = new ReplMeta(this.sql);
-    this.backlog = new Backlog(this.sql, this.config.int("repl-backlog-size"));
+    // Each event's stream bytes reach every replica as one frame, sent when the backlog row is written.
+    this.backlog = new Backlog(this.sql, this.config.int("repl-backlog-size"), (start, data) => this.master.sendStream(start, data));
     this.engine = new Engine(this.sql, {
       sink: { feed: (b) => this.feedStream(b) },
       monitor: (s, argv) => this.monitorFeed(s, argv),
@@ -337,12 +338,17 @@ export class Node extends DurableObject<Env> implements RestTarget {
 
   /**
    * Bytes of the replication stream, from our own writes (a master) or from our master
-   * (a replica, after applying them): into the backlog, then to every attached replica.
+   * (a replica, after applying them): into the backlog, whose flush at the end of the event
+   * sends them to every attached replica as one frame.
    */
   feedStream(bytes: Uint8Array): void {
     this.backlog.append(bytes);
-    this.master.feed(bytes);
     if (this.offsetWaiters.length) this.wakeOffsetWaiters();
+  }
+
+  /** Resolves once the writes made so far are committed (a replica's group commit). */
+  storageSynced(): Promise<void> {
+    return this.ctx.storage.sync();
   }
 
   private monitorFeed(s: Session, argv: Uint8Array[]): void {
@@ -463,11 +469,16 @@ export class Node extends DurableObject<Env> implements RestTarget {
     return OK;
   }
 
-  /** DEBUG R2-FAIL put|get|part <count>; R2-CORRUPT flip|truncate; REPL-DROP phase; SET-ACTIVE-EXPIRE 0|1. */
+  /** DEBUG R2-FAIL put|get|part <count>; R2-CORRUPT flip|truncate; REPL-DROP phase; REPL-PAUSE 0|1; SET-ACTIVE-EXPIRE 0|1. */
   private debugFault(sub: string, args: string[]): Reply {
     if (sub === "set-active-expire") {
       if (args[0] !== "0" && args[0] !== "1") return new RedisError("ERR syntax error");
       this.activeExpire = args[0] === "1";
+      return OK;
+    }
+    if (sub === "repl-pause") {
+      if (args[0] !== "0" && args[0] !== "1") return new RedisError("ERR syntax error");
+      this.replica.setPaused(args[0] === "1");
       return OK;
     }
     if (sub === "repl-drop") {
@@ -604,7 +615,13 @@ export class Node extends DurableObject<Env> implements RestTarget {
         ackOffset: r.ackOffset,
         lagBytes: Math.max(0, this.backlog.offset - r.ackOffset),
         lagMs: now - r.lastAckMs,
+        sentOffset: r.sentOffset,
+        unackedBytes: r.unackedBytes,
+        framesSent: r.framesSent,
+        bytesSent: r.bytesSent,
       })),
+      outputBufferLimit: this.config.outputLimit("slave"),
+      outputBufferLimitDisconnections: this.master.obufDisconnects,
       keys: this.engine.ks.dbStats().reduce((n, d) => n + d.keys, 0),
       info: fields,
     };
@@ -715,7 +732,22 @@ export interface NodeStatus {
   fullSyncs: number;
   partialSyncs: number;
   backlog: { size: number; histlen: number; firstByte: number };
-  replicas: { name: string; region: string; state: string; ackOffset: number; lagBytes: number; lagMs: number }[];
+  replicas: {
+    name: string;
+    region: string;
+    state: string;
+    ackOffset: number;
+    lagBytes: number;
+    lagMs: number;
+    /** Stream position sent to it, bytes it has not acknowledged (flow control), frames and bytes sent. */
+    sentOffset: number;
+    unackedBytes: number;
+    framesSent: number;
+    bytesSent: number;
+  }[];
+  /** client-output-buffer-limit replica (hard, soft, soft seconds). */
+  outputBufferLimit: { hardBytes: number; softBytes: number; softSeconds: number };
+  outputBufferLimitDisconnections: number;
   keys: number;
   info: Record<string, string>;
 }
