@@ -67,6 +67,11 @@ const ascii = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 /** A string value row by row (past STRING_CHUNK_BYTES it spans chunk rows), hashed as it is read. */
 function* stringChunks(ks: Keyspace, m: KeyMeta): Generator<Uint8Array> {
+  // A one-row string's value came with its metadata (scanKeys/peek): no second read.
+  if (m.nchunks === 0 && m.val !== undefined) {
+    yield m.val;
+    return;
+  }
   yield blob(ks.sql.exec("SELECT val FROM kv_keys WHERE id = ?", m.id).one().val);
   if (m.nchunks === 0) return;
   for (let idx = 1; idx <= m.nchunks; idx++) {

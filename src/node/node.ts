@@ -52,6 +52,8 @@ interface Conn {
 
 /** Period of the replication cron while replication is active (Redis replicationCron: 1 s). */
 export const CRON_PERIOD_MS = 1000;
+/** Pause between two steps of deleting dropped databases' rows. */
+const GC_STEP_PERIOD_MS = 5;
 
 export class Node extends DurableObject<Env> implements RestTarget {
   readonly sql: SqlStorage;
@@ -87,6 +89,8 @@ export class Node extends DurableObject<Env> implements RestTarget {
       monitor: (s, argv) => this.monitorFeed(s, argv),
       expireSet: (ms) => this.scheduleCron(Math.max(10, ms - Date.now())),
     });
+    // Dropped databases (FLUSHALL, a loaded snapshot's swap) are deleted by the cron in steps.
+    this.engine.ks.hooks.garbage = () => this.scheduleCron(0);
     this.engine.node = this.services();
     this.bucket = new FaultyBucket(env.SNAPSHOTS);
     this.snapshots = new SnapshotManager(this.sql, this.engine.ks, this.bucket, this);
@@ -98,8 +102,9 @@ export class Node extends DurableObject<Env> implements RestTarget {
       if (r.k === "node") this.nodeName = r.v as string;
     }
     this.applyRole();
-    // A replica comes back by itself after a restart or an eviction: the alarm reconnects it.
-    if (this.meta.role === "replica") this.scheduleCron(0);
+    // A replica comes back by itself after a restart or an eviction: the alarm reconnects it;
+    // rows of databases dropped before the restart are still to be deleted.
+    if (this.meta.role === "replica" || this.engine.ks.hasGarbage()) this.scheduleCron(0);
   }
 
   // --- identity ------------------------------------------------------------------------
@@ -568,6 +573,8 @@ export class Node extends DurableObject<Env> implements RestTarget {
     const need = (ms: number) => {
       next = next === null ? ms : Math.min(next, ms);
     };
+    // Rows of dropped databases, a bounded step at a time (other events run in between).
+    if (this.engine.ks.collectGarbage()) need(GC_STEP_PERIOD_MS);
     // Active expiry (masters only; replicas wait for the master's DEL).
     if (this.meta.role === "master" && this.activeExpire) {
       const n = this.engine.activeExpire(ACTIVE_EXPIRE_KEYS_PER_STEP);
@@ -690,7 +697,6 @@ export class Node extends DurableObject<Env> implements RestTarget {
     const body = await this.bucket.getStream(key);
     if (!body) throw new Error(`no object ${key}`);
     const loader = new SnapshotLoader(this.engine.ks);
-    loader.discard();
     this.engine.loading = true;
     try {
       let read = 0;

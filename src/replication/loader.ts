@@ -1,21 +1,26 @@
 /**
  * Loading an RDB snapshot into the keyspace while the old data keeps serving reads.
  *
- * Keys are loaded into staging databases (db + STAGE_DB_BASE) of the same tables, which no
- * client can SELECT; once the whole file has arrived with the right length and CRC64, one
- * synchronous `swap()` drops the live databases and renumbers the staged keys (elements
- * stay attached to key ids, so this touches kv_keys rows only). A refused file is dropped
- * with `discard()` and the old data was never touched. Element rows are inserted in
- * multi-row statements (SQLite allows 100 bound parameters per statement).
+ * Keys are loaded into staging databases: fresh physical database numbers of the same
+ * tables that no logical database maps to (keyspace/generations.ts), so no client sees them.
+ * Once the whole file has arrived with the right length and CRC64, `swap()` makes them live by
+ * changing the logical → physical mapping: O(1) whatever the size; the old data becomes
+ * garbage that the node's cron deletes in bounded steps. A refused file is dropped with
+ * `discard()` (its rows become garbage too) and the old data was never touched.
+ *
+ * Rows go in bulk: one-row string keys are buffered and inserted STRING_ROWS_PER_INSERT per
+ * statement, element rows in multi-row statements (SQLite allows 100 bound parameters per
+ * statement).
  */
 import { TYPE, type TypeCode } from "../keyspace/schema.ts";
 import type { KeyMeta, Keyspace } from "../keyspace/store.ts";
-import { DATABASES } from "../limits.ts";
+import { DATABASES, STRING_CHUNK_BYTES } from "../limits.ts";
 import { RdbError } from "../protocol/rdb/format.ts";
 import { RdbReader } from "../protocol/rdb/reader.ts";
+import { own } from "../util/bytes.ts";
 
-/** Staging databases start here; client databases are 0..DATABASES-1. */
-export const STAGE_DB_BASE = 1000;
+/** One-row string keys per INSERT (6 bound parameters each, within SQLite's 100). */
+const STRING_ROWS_PER_INSERT = 16;
 
 const TYPE_CODES: Record<string, TypeCode> = { string: TYPE.string, list: TYPE.list, set: TYPE.set, zset: TYPE.zset, hash: TYPE.hash };
 
@@ -34,15 +39,34 @@ export class SnapshotLoader {
   private crc: string | null = null;
   private ended = false;
   readonly aux: Record<string, string> = {};
+  /** Physical database numbers the file loads into (an earlier, interrupted load's are garbage). */
+  private readonly stage: number[];
+  /** One-row string keys waiting for their multi-row INSERT. */
+  private strings: (number | Uint8Array | null)[] = [];
 
-  constructor(private readonly ks: Keyspace) {}
+  constructor(private readonly ks: Keyspace) {
+    this.stage = ks.dbs.beginStaging();
+    ks.dropped();
+  }
 
-  /** Remove whatever an earlier, interrupted load left in the staging databases. */
+  /** Give up this load: its rows become garbage (deleted in the background). */
   discard(): void {
-    const sql = this.ks.sql;
-    const sub = "WHERE kid IN (SELECT id FROM kv_keys WHERE db >= ?)";
-    for (const t of ["kv_strchunk", "kv_list", "kv_set", "kv_zset", "kv_hash"]) sql.exec(`DELETE FROM ${t} ${sub}`, STAGE_DB_BASE);
-    sql.exec("DELETE FROM kv_keys WHERE db >= ?", STAGE_DB_BASE);
+    this.strings = [];
+    if (this.ks.dbs.staging === this.stage) {
+      this.ks.dbs.abandonStaging();
+      this.ks.dropped();
+    }
+  }
+
+  private flushStrings(): void {
+    const args = this.strings;
+    if (args.length === 0) return;
+    this.strings = [];
+    const n = args.length / 6;
+    this.ks.sql.exec(
+      `INSERT INTO kv_keys (db, key, type, expire_ms, val, card) VALUES ${Array(n).fill("(?, ?, ?, ?, ?, ?)").join(", ")}`,
+      ...args,
+    );
   }
 
   /** Feed a chunk of the file; applies every complete event to the staging databases. */
@@ -63,12 +87,20 @@ export class SnapshotLoader {
           if (ev.db >= DATABASES) throw new RdbError(`database ${ev.db} is out of range (0..${DATABASES - 1})`);
           const type = TYPE_CODES[ev.type];
           if (type === undefined) throw new RdbError(`unsupported value type ${ev.type}`);
-          const m = this.ks.create(ev.db + STAGE_DB_BASE, ev.key, type, ev.expireMs);
+          this.keys++;
+          const physical = this.stage[ev.db]!;
+          const value = ev.value ?? new Uint8Array(0);
+          if (type === TYPE.string && value.length <= STRING_CHUNK_BYTES) {
+            this.strings.push(physical, own(ev.key), TYPE.string, ev.expireMs, own(value), value.length);
+            if (this.strings.length >= STRING_ROWS_PER_INSERT * 6) this.flushStrings();
+            this.cur = null;
+            break;
+          }
+          const m = this.ks.createIn(physical, ev.key, type, ev.expireMs);
           if (type === TYPE.string) {
-            this.ks.writeString(m, ev.value ?? new Uint8Array(0));
+            this.ks.writeString(m, value);
             this.cur = null;
           } else this.cur = m;
-          this.keys++;
           break;
         }
         case "values":
@@ -94,6 +126,8 @@ export class SnapshotLoader {
           break;
       }
     }
+    // Rows are not held across events: what this chunk parsed is in SQLite now.
+    this.flushStrings();
   }
 
   private addValues(values: Uint8Array[]): void {
@@ -156,9 +190,11 @@ export class SnapshotLoader {
     return { keys: this.keys, bytes: this.bytes, crc: this.crc, aux: this.aux };
   }
 
-  /** Replace the live databases by the staged ones (one synchronous step). */
+  /** Make the staged databases the live ones: O(1), the old data is deleted in the background. */
   swap(): void {
-    this.ks.flush(null);
-    this.ks.sql.exec("UPDATE kv_keys SET db = db - ? WHERE db >= ?", STAGE_DB_BASE, STAGE_DB_BASE);
+    this.flushStrings();
+    this.ks.hooks.beforeFlush?.(null);
+    this.ks.dbs.adoptStaging();
+    this.ks.dropped();
   }
 }

@@ -51,12 +51,15 @@ const TRANSITIONS: Record<LinkState, readonly LinkState[]> = {
 export const RECONNECT_MIN_MS = 100;
 export const RECONNECT_MAX_MS = 5000;
 /** Stream bytes buffered during a transfer are spilled to SQLite rows of at most this size. */
-const PENDING_ROW_BYTES = 1024 * 1024;
+const PENDING_ROW_BYTES = 64 * 1024;
 /** A snapshot is loaded in pieces of this size, yielding to other events every LOAD_SLICE_MS. */
 const LOAD_PIECE_BYTES = 64 * 1024;
-const LOAD_SLICE_MS = 50;
-/** Pending rows replayed per turn before yielding to other events. */
+const LOAD_SLICE_MS = 25;
+/** Pending rows read per query while replaying; a turn yields to other events after REPLAY_SLICE_MS. */
 const REPLAY_ROWS_PER_TURN = 8;
+const REPLAY_SLICE_MS = 25;
+/** Frames queued while a batch commits are applied together, up to about this many bytes per run. */
+const APPLY_BATCH_BYTES_MAX = 256 * 1024;
 
 export interface ReplicaHost {
   db: string;
@@ -157,7 +160,9 @@ export class ReplicaSide {
     meta.masterName = masterName;
     meta.save();
     this.host.master.killReplicas(); // Redis 7.0 disconnectSlaves(): they resync with us
-    if (this.state === "none") this.transition("connect");
+    // Linked (or linking) to another master: that link is gone, start over with the new one.
+    if (this.transfer) this.discardTransfer();
+    if (this.state !== "connect") this.transition("connect");
     this.nextConnectMs = 0;
   }
 
@@ -380,8 +385,11 @@ export class ReplicaSide {
     this.draining = true;
     try {
       while (this.inbox.length && !this.paused && seq === this.linkSeq && this.state === "connected") {
-        const frames = this.inbox;
-        this.inbox = [];
+        // Everything queued, up to APPLY_BATCH_BYTES_MAX (at least one frame).
+        let n = 0;
+        let bytes = 0;
+        while (n < this.inbox.length && (n === 0 || bytes + this.inbox[n]!.length <= APPLY_BATCH_BYTES_MAX)) bytes += this.inbox[n++]!.length;
+        const frames = this.inbox.splice(0, n);
         try {
           this.apply(frames);
         } catch (e) {
@@ -491,7 +499,6 @@ export class ReplicaSide {
     t.loading = true;
     t.size = size;
     const loader = new SnapshotLoader(this.host.engine.ks);
-    loader.discard();
     try {
       const body = await this.host.bucket.getStream(key);
       if (!body) throw new Error(`snapshot ${key} not found in R2`);
@@ -501,7 +508,10 @@ export class ReplicaSide {
         // Feed in slices and yield to other events (client reads, the stream being buffered)
         // every LOAD_SLICE_MS: a chunk already in memory would otherwise load in one long event.
         for (let o = 0; o < bytes.length; o += LOAD_PIECE_BYTES) {
-          if (seq !== this.linkSeq || this.transfer !== t) return; // the link dropped meanwhile
+          if (seq !== this.linkSeq || this.transfer !== t) {
+            loader.discard(); // the link dropped meanwhile
+            return;
+          }
           loader.push(bytes.subarray(o, o + LOAD_PIECE_BYTES));
           t.read = loader.bytes;
           this.lastIoMs = Date.now();
@@ -511,7 +521,10 @@ export class ReplicaSide {
           }
         }
       }
-      if (seq !== this.linkSeq || this.transfer !== t) return;
+      if (seq !== this.linkSeq || this.transfer !== t) {
+        loader.discard();
+        return;
+      }
       const res = loader.finish({ size, crc });
       // Swap, adopt the master's history, in one synchronous step.
       loader.swap();
@@ -552,8 +565,13 @@ export class ReplicaSide {
         this.sendAck();
         return;
       }
-      this.apply(rows.map((r) => new Uint8Array(r.data as ArrayBuffer)));
-      this.host.sql.exec("DELETE FROM repl_pending WHERE seq <= ?", rows[rows.length - 1]!.seq as number);
+      // Row by row until the slice is used up: no single event applies more than a slice.
+      const sliceStart = Date.now();
+      for (const r of rows) {
+        this.apply([new Uint8Array(r.data as ArrayBuffer)]);
+        this.host.sql.exec("DELETE FROM repl_pending WHERE seq = ?", r.seq as number);
+        if (seq !== this.linkSeq || this.transfer !== t || Date.now() - sliceStart >= REPLAY_SLICE_MS) break;
+      }
       await new Promise((r) => setTimeout(r, 0));
     }
   }
