@@ -53,6 +53,8 @@ export interface KeyspaceHooks {
   beforeFlush?(db: number | null): void;
   /** Rows became garbage (a flush, a swap): the node runs `collectGarbage` from its cron. */
   garbage?(): void;
+  /** Whether `beforeWrite` must see every change now (a snapshot is being written). */
+  writesWatched?(): boolean;
 }
 
 type Row = Record<string, SqlStorageValue>;
@@ -75,6 +77,12 @@ function toMeta(r: Row, db: number): KeyMeta {
 
 /** Metadata columns; a one-row string's value comes along (values past one row never do). */
 const META_COLS = "id, db, key, type, expire_ms, card, nchunks, lhead, ltail, CASE WHEN type = 0 AND nchunks = 0 THEN val END AS val";
+const PEEK_SQL = "SELECT id, type, expire_ms, card, nchunks, lhead, ltail, CASE WHEN type = 0 AND nchunks = 0 THEN val END FROM kv_keys WHERE db = ? AND key = ?";
+/** Insert, or overwrite a live one-row string (the upsert's WHERE leaves anything else untouched). */
+const SET_PLAIN_SQL =
+  "INSERT INTO kv_keys (db, key, type, expire_ms, val, card, nchunks, lhead, ltail) VALUES (?, ?, 0, NULL, ?, ?, 0, 0, 0) " +
+  "ON CONFLICT(db, key) DO UPDATE SET val = excluded.val, card = excluded.card, expire_ms = NULL " +
+  "WHERE type = 0 AND nchunks = 0 AND (expire_ms IS NULL OR expire_ms > ?)";
 
 /** Rows of garbage databases deleted per step of `collectGarbage` (bounds the step's time). */
 export const GC_ROWS_PER_STEP = 4000;
@@ -122,10 +130,38 @@ export class Keyspace {
     return toMeta(r, this.dbs.logicalOf(r.db as number) ?? (r.db as number));
   }
 
-  /** Metadata of a key as stored, ignoring expiry. */
+  /** Metadata of a key as stored, ignoring expiry. One statement; rows as arrays (cheaper than objects). */
   peek(db: number, key: Uint8Array): KeyMeta | null {
-    const rows = this.sql.exec(`SELECT ${META_COLS} FROM kv_keys WHERE db = ? AND key = ?`, this.physDb(db), own(key)).toArray();
-    return rows.length ? toMeta(rows[0]!, db) : null;
+    for (const r of this.sql.exec(PEEK_SQL, this.physDb(db), own(key)).raw()) {
+      return {
+        id: r[0] as number,
+        db,
+        key,
+        type: r[1] as TypeCode,
+        expireMs: (r[2] as number | null) ?? null,
+        card: r[3] as number,
+        nchunks: r[4] as number,
+        lhead: r[5] as number,
+        ltail: r[6] as number,
+        val: r[7] === null || r[7] === undefined ? undefined : blob(r[7]),
+      };
+    }
+    return null;
+  }
+
+  /**
+   * SET key value with no option, as one statement: insert the key, or overwrite a one-row
+   * string in place (its id and row stay). Returns false, having changed nothing, when the
+   * general path must run instead: another type or a chunked value is there, the key is
+   * logically expired on a master (its DEL must be propagated first), or a snapshot is
+   * being written (serialize-before-mutate needs the old value first).
+   */
+  setPlainString(db: number, key: Uint8Array, value: Uint8Array): boolean {
+    if (value.length > STRING_CHUNK_BYTES || this.hooks.writesWatched?.()) return false;
+    if (this.expiryMode === "replica") return false;
+    // A replica applying its master's stream overwrites expired keys as they are stored.
+    const aliveAfter = this.expiryMode === "master" ? this.now : Number.MIN_SAFE_INTEGER;
+    return this.sql.exec(SET_PLAIN_SQL, this.physDb(db), own(key), own(value), value.length, aliveAfter).rowsWritten > 0;
   }
 
   byId(id: number): KeyMeta | null {

@@ -265,6 +265,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
     if (name === "monitor") {
       c.att.kind = "monitor";
       c.ws.serializeAttachment(c.att);
+      this.monitorsThisEvent = null;
       return OK;
     }
     return this.engine.execute(c.session, argv);
@@ -356,8 +357,17 @@ export class Node extends DurableObject<Env> implements RestTarget {
     return this.ctx.storage.sync();
   }
 
+  /** MONITOR sockets, looked up once per event (not once per command: a pipeline runs many). */
+  private monitorsThisEvent: Conn[] | null = null;
+
   private monitorFeed(s: Session, argv: Uint8Array[]): void {
-    const mons = this.sockets("monitor");
+    if (this.monitorsThisEvent === null) {
+      this.monitorsThisEvent = this.sockets("monitor");
+      queueMicrotask(() => {
+        this.monitorsThisEvent = null;
+      });
+    }
+    const mons = this.monitorsThisEvent;
     if (mons.length === 0) return;
     const line = formatMonitorLine(Date.now(), s, argv);
     for (const m of mons) {

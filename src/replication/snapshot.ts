@@ -109,6 +109,7 @@ export class SnapshotManager {
     sql.exec("DELETE FROM snap_stage");
     ks.hooks.beforeWrite = (m) => this.job?.beforeWrite(m);
     ks.hooks.beforeFlush = (db) => this.job?.beforeFlush(db);
+    ks.hooks.writesWatched = () => this.job !== null;
   }
 
   /** Every snapshot row (newest first). */
