@@ -161,7 +161,10 @@ export class Keyspace {
     if (this.expiryMode === "replica") return false;
     // A replica applying its master's stream overwrites expired keys as they are stored.
     const aliveAfter = this.expiryMode === "master" ? this.now : Number.MIN_SAFE_INTEGER;
-    return this.sql.exec(SET_PLAIN_SQL, this.physDb(db), own(key), own(value), value.length, aliveAfter).rowsWritten > 0;
+    this.sql.exec(SET_PLAIN_SQL, this.physDb(db), own(key), own(value), value.length, aliveAfter);
+    // Whether the upsert wrote (cursor.rowsWritten counts index probes too: a no-op reports 1).
+    for (const r of this.sql.exec("SELECT changes()").raw()) return r[0] === 1;
+    return false;
   }
 
   byId(id: number): KeyMeta | null {
