@@ -82,8 +82,14 @@ function* stringChunks(ks: Keyspace, m: KeyMeta): Generator<Uint8Array> {
  * xorObjectDigest: fold type, value and TTL presence of `m` into `d` (the key name is
  * the caller's business: DIGEST-VALUE leaves it out).
  */
+/** SHA1(htonl(type)) per type: the same for every key, computed once. */
+const TYPE_SHA1: Uint8Array[] = [0, 1, 2, 3, 4].map((t) => sha1Of([be32(t)]));
+
 function foldValue(ks: Keyspace, m: KeyMeta, d: Digest): void {
-  mixDigest(d, be32(m.type));
+  // mixDigest(d, htonl(type)) with the constant SHA-1 taken from the table.
+  const th = TYPE_SHA1[m.type]!;
+  for (let i = 0; i < DIGEST_BYTES; i++) d[i]! ^= th[i]!;
+  d.set(sha1([d]));
   switch (m.type) {
     case TYPE.string:
       mixDigestOf(d, stringChunks(ks, m));

@@ -117,11 +117,26 @@ export class Sha1 {
     this.h3 = (this.h3 + dd) | 0;
     this.h4 = (this.h4 + e) | 0;
   }
+
+  /** Start over (reuse one object for many digests: no allocation per digest but its output). */
+  reset(): this {
+    this.h0 = 0x67452301;
+    this.h1 = 0xefcdab89 | 0;
+    this.h2 = 0x98badcfe | 0;
+    this.h3 = 0x10325476;
+    this.h4 = 0xc3d2e1f0 | 0;
+    this.used = 0;
+    this.total = 0;
+    return this;
+  }
 }
+
+const shared = new Sha1();
 
 /** SHA-1 of the concatenation of `parts`. */
 export function sha1Of(parts: Iterable<Uint8Array>): Uint8Array {
-  const h = new Sha1();
+  // `shared` is never left mid-digest: nothing here calls back into user code.
+  const h = shared.reset();
   for (const p of parts) h.update(p);
   return h.digest();
 }

@@ -234,8 +234,9 @@ async function sustained(c: Cluster, seconds: number): Promise<{ opsPerS: number
   const samples: { t: number; off: number; seen: number[] }[] = [];
   const sampler = (async () => {
     while (!stop) {
-      const t = now();
-      samples.push({ t, off: await masterOffset(c), seen: c.replicas.map(() => NaN) });
+      // The sample time is when the master's answer arrived (it had that offset by then).
+      const off = await masterOffset(c);
+      samples.push({ t: now(), off, seen: c.replicas.map(() => NaN) });
       await sleep(100);
     }
   })();

@@ -311,7 +311,7 @@ async function fullSyncs(ctx: BenchContext): Promise<void> {
             let worst = 0;
             while (syncing) {
               const t1 = now();
-              ok(await pingConn.call("PING"), "PING");
+              await pingConn.call("PING"); // an error reply (redis: LOADING) is an answer too
               worst = Math.max(worst, now() - t1);
             }
             replicaPing[who] = worst;
