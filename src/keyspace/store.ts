@@ -396,12 +396,27 @@ export class Keyspace {
 
   /** Keys of a database in id order, `limit` at a time after `afterId` (SCAN, KEYS, snapshot). */
   scanKeys(db: number | null, afterId: number, limit: number): KeyMeta[] {
-    if (db === null) {
-      const rows = this.sql.exec(`SELECT ${META_COLS} FROM kv_keys WHERE id > ? AND ${this.liveIn} ORDER BY id LIMIT ?`, afterId, limit).toArray();
-      return rows.map((r) => this.meta(r));
+    // Rows as arrays: the snapshot writer and DEBUG DIGEST walk every key through here.
+    const cur =
+      db === null
+        ? this.sql.exec(`SELECT ${META_COLS} FROM kv_keys WHERE id > ? AND ${this.liveIn} ORDER BY id LIMIT ?`, afterId, limit)
+        : this.sql.exec(`SELECT ${META_COLS} FROM kv_keys WHERE db = ? AND id > ? ORDER BY id LIMIT ?`, this.physDb(db), afterId, limit);
+    const out: KeyMeta[] = [];
+    for (const r of cur.raw()) {
+      out.push({
+        id: r[0] as number,
+        db: db ?? this.dbs.logicalOf(r[1] as number) ?? (r[1] as number),
+        key: blob(r[2]),
+        type: r[3] as TypeCode,
+        expireMs: (r[4] as number | null) ?? null,
+        card: r[5] as number,
+        nchunks: r[6] as number,
+        lhead: r[7] as number,
+        ltail: r[8] as number,
+        val: r[9] === null || r[9] === undefined ? undefined : blob(r[9]),
+      });
     }
-    const rows = this.sql.exec(`SELECT ${META_COLS} FROM kv_keys WHERE db = ? AND id > ? ORDER BY id LIMIT ?`, this.physDb(db), afterId, limit).toArray();
-    return rows.map((r) => toMeta(r, db));
+    return out;
   }
 
   /**

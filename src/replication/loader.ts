@@ -19,8 +19,8 @@ import { RdbError } from "../protocol/rdb/format.ts";
 import { RdbReader } from "../protocol/rdb/reader.ts";
 import { own } from "../util/bytes.ts";
 
-/** One-row string keys per INSERT (6 bound parameters each, within SQLite's 100). */
-const STRING_ROWS_PER_INSERT = 16;
+/** One-row string keys per INSERT (3 bound parameters each, within SQLite's 100). */
+const STRING_ROWS_PER_INSERT = 33;
 
 const TYPE_CODES: Record<string, TypeCode> = { string: TYPE.string, list: TYPE.list, set: TYPE.set, zset: TYPE.zset, hash: TYPE.hash };
 
@@ -41,8 +41,10 @@ export class SnapshotLoader {
   readonly aux: Record<string, string> = {};
   /** Physical database numbers the file loads into (an earlier, interrupted load's are garbage). */
   private readonly stage: number[];
-  /** One-row string keys waiting for their multi-row INSERT. */
-  private strings: (number | Uint8Array | null)[] = [];
+  /** One-row string keys waiting for their multi-row INSERT: key, expire, value per row. */
+  private strings: (Uint8Array | number | null)[] = [];
+  /** The physical database those rows go to. */
+  private stringsDb = -1;
 
   constructor(private readonly ks: Keyspace) {
     this.stage = ks.dbs.beginStaging();
@@ -62,9 +64,10 @@ export class SnapshotLoader {
     const args = this.strings;
     if (args.length === 0) return;
     this.strings = [];
-    const n = args.length / 6;
+    const n = args.length / 3;
+    // db and type are literals (integers we chose) and card is computed: 3 parameters per row.
     this.ks.sql.exec(
-      `INSERT INTO kv_keys (db, key, type, expire_ms, val, card) VALUES ${Array(n).fill("(?, ?, ?, ?, ?, ?)").join(", ")}`,
+      `INSERT INTO kv_keys (db, key, type, expire_ms, val, card) SELECT ${this.stringsDb}, column1, 0, column2, column3, length(column3) FROM (VALUES ${Array(n).fill("(?, ?, ?)").join(", ")})`,
       ...args,
     );
   }
@@ -91,8 +94,12 @@ export class SnapshotLoader {
           const physical = this.stage[ev.db]!;
           const value = ev.value ?? new Uint8Array(0);
           if (type === TYPE.string && value.length <= STRING_CHUNK_BYTES) {
-            this.strings.push(physical, own(ev.key), TYPE.string, ev.expireMs, own(value), value.length);
-            if (this.strings.length >= STRING_ROWS_PER_INSERT * 6) this.flushStrings();
+            if (physical !== this.stringsDb) {
+              this.flushStrings();
+              this.stringsDb = physical;
+            }
+            this.strings.push(own(ev.key), ev.expireMs, own(value));
+            if (this.strings.length >= STRING_ROWS_PER_INSERT * 3) this.flushStrings();
             this.cur = null;
             break;
           }
