@@ -12,9 +12,11 @@
  *   BENCH_BURST_SIZES 10000,100000 / 10000     BENCH_BURST_REPLICAS 1,2
  *   BENCH_SUSTAIN_SECONDS 60 / 5
  */
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { startGateway } from "../gateway.ts";
 import type { BenchContext } from "./context.ts";
-import { connectTcp, envInt, envInts, info, now, ok, sleep, stats, waitFor, type Arg, type RespClient } from "./lib.ts";
+import { connectTcp, envInt, envInts, info, now, ok, sleep, stats, waitFor, withTimeout, type Arg, type RespClient } from "./lib.ts";
 
 const REDIS_REPL_ARGS = ["--repl-diskless-sync-delay", "0"];
 
@@ -26,6 +28,8 @@ interface Cluster {
   /** Second connection to the master for PING and offsets. */
   probe: RespClient;
   replicas: RespClient[];
+  /** Where a separate pinger process connects: ["ws", url, token] or ["tcp", port]. */
+  pingTarget: string[];
   /** REST pipeline URL (ours only) and a gateway port for one big RESP write. */
   restUrl?: string;
   headers?: Record<string, string>;
@@ -50,6 +54,7 @@ async function oursCluster(ctx: BenchContext, tag: string, nReplicas: number): P
     master,
     probe,
     replicas,
+    pingTarget: ["ws", ctx.wsUrl(db, "master"), ctx.worker.token],
     restUrl: `${ctx.worker.url}/db/${db}/pipeline`,
     headers: { authorization: `Bearer ${ctx.worker.token}`, "content-type": "application/json" },
     gatewayPort: gw.port,
@@ -79,6 +84,7 @@ async function redisCluster(ctx: BenchContext, nReplicas: number): Promise<Clust
     probe,
     replicas,
     gatewayPort: ms.port,
+    pingTarget: ["tcp", String(ms.port)],
     close: async () => {
       for (const s of [ms, ...servers]) await s.stop();
     },
@@ -108,17 +114,36 @@ function setCmds(n: number, tag: string): Arg[][] {
   return out;
 }
 
-/** PING the master back to back until `stop()`; the worst round trip in ms. */
-function pinger(c: RespClient, stop: () => boolean): Promise<number> {
-  return (async () => {
-    let worst = 0;
-    while (!stop()) {
-      const t = now();
-      ok(await c.call("PING"), "PING");
-      worst = Math.max(worst, now() - t);
+const PINGER = fileURLToPath(new URL("./pinger.ts", import.meta.url));
+const TSX = fileURLToPath(new URL("../../node_modules/.bin/tsx", import.meta.url));
+
+/**
+ * PINGs back to back from a separate process (see pinger.ts); `stop()` resolves with the worst
+ * round trip in ms.
+ */
+async function startPinger(target: string[]): Promise<{ stop(): Promise<number> }> {
+  const child = spawn(TSX, [PINGER, ...target], { stdio: ["pipe", "pipe", "inherit"] });
+  let out = "";
+  const lines: ((l: string) => void)[] = [];
+  child.stdout.on("data", (d: Buffer) => {
+    out += d.toString();
+    let i: number;
+    while ((i = out.indexOf("\n")) >= 0) {
+      const l = out.slice(0, i);
+      out = out.slice(i + 1);
+      lines.shift()?.(l);
     }
-    return worst;
-  })();
+  });
+  const line = () => new Promise<string>((resolve) => lines.push(resolve));
+  const ready = await withTimeout("pinger start", 60_000, line);
+  if (ready !== "ready") throw new Error(`pinger: ${ready}`);
+  return {
+    async stop() {
+      const res = line();
+      child.stdin.write("stop\n");
+      return (JSON.parse(await withTimeout("pinger stop", 60_000, () => res)) as { worstMs: number }).worstMs;
+    },
+  };
 }
 
 type BurstMode = "rest" | "gateway";
@@ -126,9 +151,8 @@ type BurstMode = "rest" | "gateway";
 /** One burst; returns catch-up ms (last ack → all replicas at the master's offset) and worst PING. */
 async function burst(c: Cluster, n: number, mode: BurstMode, tag: string): Promise<{ writeMs: number; catchUpMs: number; worstPingMs: number }> {
   const cmds = setCmds(n, tag);
-  let done = false;
+  const ping = await startPinger(c.pingTarget);
   const t0 = now();
-  const ping = pinger(c.probe, () => done);
   if (mode === "gateway") {
     // One write of all N commands, as `redis-cli --pipe` does (redis: straight to the server).
     const conn = await connectTcp(c.gatewayPort!);
@@ -159,16 +183,16 @@ async function burst(c: Cluster, n: number, mode: BurstMode, tag: string): Promi
   }
   const tAck = now();
   const target = await masterOffset(c);
+  let tCaught: number;
   try {
     await waitFor(`${c.who}: replicas at offset ${target}`, 600_000, 5, async () => {
       for (const r of c.replicas) if ((await replicaOffset(r)) < target) return null;
       return true;
     });
   } finally {
-    done = true;
+    tCaught = now();
   }
-  const tCaught = now();
-  const worstPingMs = await ping;
+  const worstPingMs = await ping.stop();
   return { writeMs: tAck - t0, catchUpMs: tCaught - tAck, worstPingMs };
 }
 
@@ -192,7 +216,7 @@ export async function burstSection(ctx: BenchContext): Promise<void> {
           const how =
             `${n.toLocaleString("en-US")} SETs, ${label}, all in flight at once; ${nr} replica(s) linked and caught up before; ` +
             "catch-up = last acknowledgement → every replica's applied offset (INFO replication) ≥ the master's master_repl_offset, polled every 5 ms; " +
-            "PING = worst round trip of back-to-back PINGs on a second master connection from the start of the burst until caught up";
+            "PING = worst round trip of back-to-back PINGs to the master from a separate process (tools/bench/pinger.ts), from the start of the burst until caught up";
           ctx.results.add({ section: S, metric: `${n.toLocaleString("en-US")} SETs ${mode}, ${nr} replica(s): write → last ack`, unit: "ms", ours: res.ours!.writeMs, redis: res.redis!.writeMs, how });
           ctx.results.add({ section: S, metric: `${n.toLocaleString("en-US")} SETs ${mode}, ${nr} replica(s): last ack → replicas caught up`, unit: "ms", ours: res.ours!.catchUpMs, redis: res.redis!.catchUpMs, how });
           ctx.results.add({ section: S, metric: `${n.toLocaleString("en-US")} SETs ${mode}, ${nr} replica(s): worst master PING`, unit: "ms", ours: res.ours!.worstPingMs, redis: res.redis!.worstPingMs, how });
