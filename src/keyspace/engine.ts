@@ -7,7 +7,7 @@
  */
 import { KEY_BYTES_MAX } from "../limits.ts";
 import { NIL_ARRAY, OK, QUEUED, RedisError, type Reply } from "../protocol/reply.ts";
-import { ByteWriter, writeCommand } from "../protocol/resp.ts";
+import { StreamEncoder } from "../replication/stream-encoder.ts";
 import { bkey, str } from "../util/bytes.ts";
 import type { Ctx, NodeServices, Session } from "./command.ts";
 import { E } from "./errors.ts";
@@ -52,6 +52,7 @@ export class Engine {
   monitor: ((session: Session, argv: Uint8Array[]) => void) | null;
   /** Database of the last SELECT in the stream; -1 forces one (after restart or a full sync). */
   private streamDb = -1;
+  private readonly encoder = new StreamEncoder();
   /** Effects of the execution unit in progress, or null outside one. */
   private unit: Effect[] | null = null;
   /** WATCHed keys → sessions watching them. */
@@ -288,23 +289,25 @@ export class Engine {
   /** Encode effects as the stream: SELECT when needed, MULTI/EXEC around more than one. */
   private emit(effects: Effect[]): void {
     if (!this.sink) return;
-    const w = new ByteWriter(256);
+    // An arena shared by all units: no allocation per propagated command.
+    const w = this.encoder;
+    w.begin();
     const wrap = effects.length > 1;
     const first = effects.find((e) => e.db >= 0);
     if (wrap && first && first.db !== this.streamDb) {
-      writeCommand(w, ["SELECT", String(first.db)]);
+      w.command(["SELECT", String(first.db)]);
       this.streamDb = first.db;
     }
-    if (wrap) writeCommand(w, ["MULTI"]);
+    if (wrap) w.command(["MULTI"]);
     for (const e of effects) {
       if (e.db >= 0 && e.db !== this.streamDb) {
-        writeCommand(w, ["SELECT", String(e.db)]);
+        w.command(["SELECT", String(e.db)]);
         this.streamDb = e.db;
       }
-      writeCommand(w, e.argv);
+      w.command(e.argv);
     }
-    if (wrap) writeCommand(w, ["EXEC"]);
-    this.sink.feed(w.take());
+    if (wrap) w.command(["EXEC"]);
+    this.sink.feed(w.end());
   }
 
   /** Propagate a command that is not the effect of a client command (PING, REPLCONF GETACK, DEL of active expiry). */

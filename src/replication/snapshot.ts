@@ -26,8 +26,10 @@ import type { FaultyBucket } from "./faults.ts";
 export const PART_BYTES = 5 * 1024 * 1024;
 /** Staging row size; PART_BYTES is a whole number of rows. */
 export const STAGE_ROW_BYTES = 1024 * 1024;
-/** Keys serialized per step of the walk before yielding to other events. */
+/** Keys serialized per step of the walk (one query); steps run back to back for SNAPSHOT_SLICE_MS, then yield. */
 export const SNAPSHOT_KEYS_PER_STEP = 256;
+/** Longest run of the walk in one event: client commands wait at most about this long. */
+export const SNAPSHOT_SLICE_MS = 20;
 /** Attempts per R2 call before the snapshot is declared failed. */
 export const R2_ATTEMPTS = 4;
 
@@ -109,6 +111,7 @@ export class SnapshotManager {
     sql.exec("DELETE FROM snap_stage");
     ks.hooks.beforeWrite = (m) => this.job?.beforeWrite(m);
     ks.hooks.beforeFlush = (db) => this.job?.beforeFlush(db);
+    ks.hooks.writesWatched = () => this.job !== null;
   }
 
   /** Every snapshot row (newest first). */
@@ -290,9 +293,15 @@ class SnapshotJob {
   // --- the walk ----------------------------------------------------------------------------
 
   async run(): Promise<void> {
+    let sliceStart = Date.now();
     while (!this.step()) {
-      if (this.stagedRows * STAGE_ROW_BYTES >= PART_BYTES) await this.uploadPart();
-      else await new Promise((r) => setTimeout(r, 0)); // let client writes in between steps
+      if (this.stagedRows * STAGE_ROW_BYTES >= PART_BYTES) {
+        await this.uploadPart();
+        sliceStart = Date.now();
+      } else if (Date.now() - sliceStart >= SNAPSHOT_SLICE_MS) {
+        await new Promise((r) => setTimeout(r, 0)); // let client writes in between slices
+        sliceStart = Date.now();
+      }
     }
     this.snap.crc = this.writer.end();
     this.snap.size = this.writer.bytesWritten;

@@ -156,6 +156,7 @@ function debug(ctx: Ctx): Reply | Promise<Reply> {
       return ctx.node.debugRestart();
     case "set-active-expire":
     case "repl-drop":
+    case "repl-pause":
     case "r2-fail":
     case "r2-corrupt":
       return ctx.node.debugFault(sub, ctx.argv.slice(2).map((a) => str(a)));
