@@ -85,6 +85,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
       sink: { feed: (b) => this.feedStream(b) },
       monitor: (s, argv) => this.monitorFeed(s, argv),
       expireSet: (ms) => this.scheduleCron(Math.max(10, ms - Date.now())),
+      transaction: (fn) => ctx.storage.transactionSync(fn),
     });
     this.engine.node = this.services();
     this.bucket = new FaultyBucket(env.SNAPSHOTS);

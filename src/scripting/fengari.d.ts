@@ -33,6 +33,14 @@ declare module "fengari/src/ldblib.js" {
   export function luaopen_debug(L: unknown): number;
 }
 declare module "fengari/src/defs.js" {
-  export function to_luastring(s: string): Uint8Array;
-  export function to_jsstring(b: Uint8Array): string;
+  const defs: any;
+  export default defs;
+}
+declare module "fengari/src/lobject.js" {
+  const lobject: any;
+  export default lobject;
+}
+declare module "fengari/src/lstring.js" {
+  const lstring: any;
+  export default lstring;
 }

@@ -5,8 +5,11 @@
  * imports Fengari through this module.
  */
 import "./luaconf-patch.ts";
-import lauxlibModule from "fengari/src/lauxlib.js";
+// lua.js before lauxlib.js: lauxlib requires luaconf.js first, and luaconf.js and defs.js
+// require each other; only the order lua.js takes (defs first) initializes both.
 import luaModule from "fengari/src/lua.js";
+// biome-ignore lint: the order above matters
+import lauxlibModule from "fengari/src/lauxlib.js";
 
 /** A Lua state (lua_State*); opaque to us. */
 export type LuaState = { readonly __luaState: unique symbol };

@@ -1,16 +1,15 @@
 /**
- * Makes Fengari (Lua 5.3) print numbers as Redis's Lua 5.1 does. Must be imported before any
- * other Fengari module: they copy these settings out of luaconf.js when they load, so the
- * patch only takes effect if it runs first (vm.ts imports this module first).
- *  - LUA_COMPAT_FLOATSTRING: an integral float prints without ".0" ("3", not "3.0").
- *  - lua_number2str: C's "%.14g" ("1e+20", "1e-05", "inf", "-nan"), not JavaScript's.
+ * Makes Fengari (Lua 5.3) print integral floats as Lua 5.1 does ("3", not "3.0"): its
+ * luaconf.js reads LUA_COMPAT_FLOATSTRING from process.env.FENGARICONF when it loads, so
+ * this module must run before any Fengari module (lua.ts imports it first). Fengari's
+ * modules require each other in cycles that only resolve in the order lua.js loads them,
+ * so nothing here imports them directly. tostring() itself is replaced in vm.ts with C's
+ * "%.14g"; concatenation of numbers below 1e-4 or from 1e15 to 1e21 still prints them
+ * JavaScript's way (see NOTES).
  */
-// defs.js first: it and luaconf.js require each other, and only this order initializes both.
-import "fengari/src/defs.js";
-import luaconf from "fengari/src/luaconf.js";
-import { luaNumberToString } from "./numfmt.ts";
+import "./process-guard.ts";
 
-luaconf.LUA_COMPAT_FLOATSTRING = true;
-luaconf.lua_number2str = luaNumberToString;
+const proc = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
+if (proc?.env && proc.env.FENGARICONF === undefined) proc.env.FENGARICONF = JSON.stringify({ LUA_COMPAT_FLOATSTRING: true });
 
 export const LUACONF_PATCHED = true;

@@ -23,6 +23,7 @@ import { RedisError, type Reply } from "../protocol/reply.ts";
 import { formatG17 } from "../util/numbers.ts";
 import { errorFromText, popReply, pushErrorTable, pushReply } from "./convert.ts";
 import { floatLiterals } from "./float-literals.ts";
+import { luaNumberToString } from "./numfmt.ts";
 import { openBit } from "./libs/bit.ts";
 import { CJSON_NULL, openCjson } from "./libs/cjson.ts";
 import { dec, enc, type LuaFn, type LuaState, lauxlib, lua, pushBytes, raise, setFn, setField } from "./lua.ts";
@@ -211,6 +212,21 @@ export class LuaVM {
       return 1;
     });
     lua.lua_setglobal(L, enc.encode("gcinfo"));
+    // tostring(number) as Lua 5.1's "%.14g" (1e+20, 1e-05, inf, -nan).
+    lua.lua_getglobal(L, enc.encode("tostring"));
+    const tostringRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+    lua.lua_pushcfunction(L, (L: LuaState) => {
+      if (lua.lua_type(L, 1) === lua.LUA_TNUMBER) {
+        pushBytes(L, luaNumberToString(lua.lua_tonumber(L, 1)));
+        return 1;
+      }
+      const n = lua.lua_gettop(L);
+      lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, tostringRef);
+      lua.lua_insert(L, 1);
+      lua.lua_call(L, n, 1);
+      return 1;
+    });
+    lua.lua_setglobal(L, enc.encode("tostring"));
     lua.lua_pushcfunction(L, (L: LuaState) => this.loadString(L));
     lua.lua_setglobal(L, enc.encode("loadstring"));
   }

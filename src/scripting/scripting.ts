@@ -1,0 +1,184 @@
+/**
+ * Scripting for one node: the script cache (SHA-1 → body, persisted in SQLite so it
+ * survives restarts and full syncs), the Lua VM (created on first use), and one script
+ * run as Redis 7.0 runs it (eval.c evalGenericCommand, script.c scriptPrepareForRun).
+ *
+ * The engine gives a script's redis.call() the normal checks and runs it inside the
+ * caller's execution unit, so a script's writes replicate as their effects wrapped in
+ * MULTI/EXEC. A script that enters the cache is propagated as `SCRIPT LOAD body`, so that
+ * replicas can run EVALSHA_RO; SCRIPT FLUSH is propagated as well.
+ */
+import { RedisError, type Reply } from "../protocol/reply.ts";
+import { parseShebang, type Shebang } from "./shebang.ts";
+import { LuaVM, type ScriptRun, sha1hex } from "./vm.ts";
+
+/** Most scripts kept in the cache; loading one more evicts the oldest (Redis keeps all, bounded by memory). */
+export const SCRIPT_CACHE_ENTRIES_MAX = 10_000;
+/** Largest script body accepted. */
+export const SCRIPT_BODY_BYTES_MAX = 4 * 1024 * 1024;
+/** Default time budget of a script (CONFIG busy-reply-threshold / lua-time-limit, ms). */
+export const SCRIPT_TIME_LIMIT_MS_DEFAULT = 5000;
+/**
+ * Instructions a script may run per millisecond of its budget. Workers do not advance the
+ * clock while JavaScript runs without I/O, so the budget is also counted in instructions
+ * (Fengari runs ~10M simple instructions per second here: see NOTES).
+ */
+export const SCRIPT_INSTRUCTIONS_PER_MS = 10_000;
+
+export const NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL.";
+
+interface Entry {
+  body: Uint8Array;
+  shebang: Shebang;
+}
+
+/** What a run needs from the engine. */
+export interface ScriptEnv {
+  call(argv: Uint8Array[], resp: 2 | 3, keys: Set<string> | null, readOnly: boolean): Reply;
+  /** Propagate a command to replicas inside the current unit (SCRIPT LOAD body). */
+  propagate(argv: (Uint8Array | string)[]): void;
+  timeLimitMs(): number;
+  /** Run fn inside one storage transaction; an exception rolls every write back. */
+  transaction<T>(fn: () => T): T;
+  isReplica: boolean;
+  masterDown: boolean;
+  writeGate: string | null;
+}
+
+export class ScriptTimeout extends Error {}
+
+/** What EVAL and SCRIPT handlers get from the engine (Ctx.scripting). */
+export interface ScriptingCtx {
+  scripts: Scripting;
+  /** Run a cached script for the calling session. */
+  run(sha: string, keys: Uint8Array[], args: Uint8Array[], ro: boolean): Reply;
+  /** Propagate a command to replicas inside the current unit. */
+  propagate(argv: (Uint8Array | string)[]): void;
+}
+
+export class Scripting {
+  private vm: LuaVM | null = null;
+  private readonly cache = new Map<string, Entry>();
+  /** SCRIPT KILL asked the running script to stop. */
+  killRequested = false;
+  running: { sha: string; wrote: boolean } | null = null;
+
+  constructor(private readonly sql: SqlStorage) {
+    sql.exec("CREATE TABLE IF NOT EXISTS scripts (sha TEXT PRIMARY KEY, body BLOB NOT NULL, seq INTEGER NOT NULL)");
+    for (const r of sql.exec("SELECT sha, body FROM scripts ORDER BY seq")) {
+      const body = new Uint8Array(r.body as ArrayBuffer);
+      const sb = parseShebang(body);
+      if (typeof sb !== "string") this.cache.set(r.sha as string, { body, shebang: sb });
+    }
+  }
+
+  private lua(): LuaVM {
+    this.vm ??= new LuaVM();
+    return this.vm;
+  }
+
+  exists(sha: string): boolean {
+    return this.cache.has(sha.toLowerCase());
+  }
+
+  /**
+   * Add a script (SCRIPT LOAD, EVAL): compile it and persist it. Returns its SHA and whether
+   * it is new, or the error reply for a script that does not compile.
+   */
+  load(body: Uint8Array): { sha: string; added: boolean } | RedisError {
+    const sha = sha1hex(body);
+    if (this.cache.has(sha)) return { sha, added: false };
+    if (body.length > SCRIPT_BODY_BYTES_MAX) return new RedisError(`ERR script exceeds the limit of ${SCRIPT_BODY_BYTES_MAX} bytes`);
+    const sb = parseShebang(body);
+    if (typeof sb === "string") return new RedisError(`ERR ${sb}`);
+    // The shebang line is skipped but its newline kept, so line numbers match the user's.
+    const err = this.lua().compile(sha, body.subarray(sb.length));
+    if (err) return new RedisError(err);
+    if (this.cache.size >= SCRIPT_CACHE_ENTRIES_MAX) {
+      const oldest = this.cache.keys().next().value as string;
+      this.cache.delete(oldest);
+      this.vm?.forget(oldest);
+      this.sql.exec("DELETE FROM scripts WHERE sha = ?", oldest);
+    }
+    this.cache.set(sha, { body, shebang: sb });
+    this.sql.exec("INSERT OR REPLACE INTO scripts (sha, body, seq) VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM scripts))", sha, body);
+    return { sha, added: true };
+  }
+
+  flush(): void {
+    this.cache.clear();
+    this.vm = null;
+    this.sql.exec("DELETE FROM scripts");
+  }
+
+  /** Run a cached script (EVAL after load, EVALSHA). `ro`: EVAL_RO / EVALSHA_RO. */
+  run(sha: string, keys: Uint8Array[], args: Uint8Array[], ro: boolean, env: ScriptEnv): Reply {
+    const entry = this.cache.get(sha.toLowerCase());
+    if (!entry) return new RedisError(NOSCRIPT);
+    sha = sha.toLowerCase();
+    const vm = this.lua();
+    if (!vm.has(sha)) {
+      const err = vm.compile(sha, entry.body.subarray(entry.shebang.length));
+      if (err) return new RedisError(err);
+    }
+    const { compat, flags } = entry.shebang;
+    const noWrites = flags.has("no-writes");
+    if (!compat) {
+      if (env.masterDown && !flags.has("allow-stale")) {
+        return new RedisError("MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script.");
+      }
+      if (!noWrites) {
+        if (env.isReplica) return new RedisError("READONLY Can not run script with write flag on readonly replica");
+        if (ro) return new RedisError("ERR Can not execute a script with write flag using *_ro command.");
+        if (env.writeGate) return new RedisError(env.writeGate);
+      }
+    } else if (env.masterDown) {
+      return new RedisError("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
+    }
+    const readOnly = ro || noWrites;
+    const declared = flags.has("allow-key-locking") ? new Set(keys.map((k) => bkeyOf(k))) : null;
+    const limitMs = env.timeLimitMs();
+    const started = Date.now();
+    const budget = limitMs > 0 ? limitMs * SCRIPT_INSTRUCTIONS_PER_MS : Infinity;
+    let instructions = 0;
+    let timedOut = false;
+    this.killRequested = false;
+    this.running = { sha, wrote: false };
+    const run: ScriptRun = {
+      call: (argv, resp) => env.call(argv, resp, declared, readOnly),
+      log: () => {},
+      interrupted: () => {
+        if (this.killRequested) return "Script killed by user with SCRIPT KILL...";
+        instructions += 10_000;
+        if (limitMs > 0 && (instructions > budget || Date.now() - started > limitMs)) {
+          timedOut = true;
+          return `Script exceeded the time limit of ${limitMs} ms (busy-reply-threshold) and was stopped; its writes were rolled back`;
+        }
+        return null;
+      },
+      setRepl: () => {},
+    };
+    try {
+      return env.transaction(() => {
+        const reply = vm.call(sha, keys, args, run);
+        // A stopped script leaves no trace: throwing out of the transaction rolls it back.
+        if (timedOut || this.killRequested) throw new ScriptTimeout(reply instanceof RedisError ? reply.msg : "ERR script stopped");
+        return reply;
+      });
+    } catch (e) {
+      if (e instanceof ScriptTimeout) return new RedisError(e.message);
+      throw e;
+    } finally {
+      this.running = null;
+      this.killRequested = false;
+    }
+  }
+}
+
+function bkeyOf(k: Uint8Array): string {
+  let s = "";
+  for (const b of k) s += String.fromCharCode(b);
+  return s;
+}
+
+export { bkeyOf as scriptKeyId };
