@@ -266,6 +266,9 @@ export class MasterSide {
     // Stream from the cut on at once; the replica buffers it while it loads the snapshot.
     for (const chunk of backlog.readFrom(snap.offset)) a.t.sendBinary(chunk);
     if (snap.state === "ready") a.t.sendText(snapshotLine(snap));
+    // An RDB carries no scripts: re-send the script cache in the stream, so that a replica
+    // after a full sync can run every script its master can (EVALSHA_RO).
+    if (meta.role === "master") for (const body of this.host.engine.scripting.bodies()) this.host.engine.propagateRaw(["SCRIPT", "LOAD", body]);
     console.log(`replication: full resync of ${a.info.name} with snapshot #${snap.id} at offset ${snap.offset} (${snap.state})`);
     this.host.scheduleCron(0);
   }

@@ -105,6 +105,11 @@ export class Scripting {
     return { sha, added: true };
   }
 
+  /** Every cached script body, oldest first (re-sent to replicas after a full sync). */
+  bodies(): Uint8Array[] {
+    return [...this.cache.values()].map((e) => e.body);
+  }
+
   flush(): void {
     this.cache.clear();
     this.vm = null;
