@@ -26,6 +26,8 @@ import { floatLiterals } from "./float-literals.ts";
 import { luaNumberToString } from "./numfmt.ts";
 import { openBit } from "./libs/bit.ts";
 import { CJSON_NULL, openCjson } from "./libs/cjson.ts";
+import { openCmsgpack } from "./libs/cmsgpack.ts";
+import { openStruct } from "./libs/struct.ts";
 import { dec, enc, type LuaFn, type LuaState, lauxlib, lua, pushBytes, raise, setFn, setField } from "./lua.ts";
 import { Lrand48 } from "./rand48.ts";
 
@@ -92,6 +94,8 @@ export class LuaVM {
     for (const [name, open] of [
       ["cjson", openCjson],
       ["bit", openBit],
+      ["struct", openStruct],
+      ["cmsgpack", openCmsgpack],
     ] as const) {
       open(L);
       lua.lua_setglobal(L, enc.encode(name));
@@ -227,6 +231,8 @@ export class LuaVM {
       return 1;
     });
     lua.lua_setglobal(L, enc.encode("tostring"));
+    pushBytes(L, "Lua 5.1");
+    lua.lua_setglobal(L, enc.encode("_VERSION"));
     lua.lua_pushcfunction(L, (L: LuaState) => this.loadString(L));
     lua.lua_setglobal(L, enc.encode("loadstring"));
   }
@@ -461,7 +467,7 @@ export class LuaVM {
     };
     lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, lua.LUA_RIDX_GLOBALS);
     const g = lua.lua_gettop(L);
-    for (const lib of ["string", "math", "table", "redis", "cjson", "bit", "coroutine"]) {
+    for (const lib of ["string", "math", "table", "redis", "cjson", "bit", "struct", "cmsgpack", "coroutine"]) {
       lua.lua_getfield(L, g, enc.encode(lib));
       if (lib === "string") {
         // The string metatable's __index must not hand out the writable table either.

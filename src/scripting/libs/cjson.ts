@@ -39,7 +39,7 @@ function pushAscii(out: number[], s: string): void {
 }
 
 function encodeNumber(L: LuaState, n: number, out: number[]): void {
-  if (!Number.isFinite(n)) raise(L, "Cannot serialise number: must not be NaN or Inf");
+  if (!Number.isFinite(n)) raise(L, "Cannot serialise number: must not be NaN or Inf", 1);
   pushAscii(out, formatG(n, 14));
 }
 
@@ -61,7 +61,7 @@ function arrayLength(L: LuaState): number {
     lua.lua_pop(L, 2);
     return -1;
   }
-  if (max > items * SPARSE_RATIO && max > SPARSE_SAFE) raise(L, "Cannot serialise table: excessively sparse array");
+  if (max > items * SPARSE_RATIO && max > SPARSE_SAFE) raise(L, "Cannot serialise table: excessively sparse array", 1);
   return max;
 }
 
@@ -86,7 +86,7 @@ function encodeValue(L: LuaState, out: number[], depth: number): void {
       }
       break;
     case lua.LUA_TTABLE: {
-      if (depth + 1 > CJSON_DEPTH_MAX) raise(L, `Cannot serialise, excessive nesting (${depth + 1})`);
+      if (depth + 1 > CJSON_DEPTH_MAX) raise(L, `Cannot serialise, excessive nesting (${depth + 1})`, 1);
       lua.lua_checkstack(L, 4);
       const len = arrayLength(L);
       if (len >= 0 && !(len === 0 && hasAnyKey(L))) {
@@ -116,7 +116,7 @@ function encodeValue(L: LuaState, out: number[], depth: number): void {
           out.push(34);
           encodeNumber(L, lua.lua_tonumber(L, -2), out);
           out.push(34);
-        } else raise(L, "Cannot serialise table: table key must be a number or string");
+        } else raise(L, "Cannot serialise table: table key must be a number or string", 1);
         out.push(58);
         encodeValue(L, out, depth + 1);
         lua.lua_pop(L, 1);
@@ -125,7 +125,7 @@ function encodeValue(L: LuaState, out: number[], depth: number): void {
       return;
     }
   }
-  raise(L, `Cannot serialise ${lua.lua_typename(L, lua.lua_type(L, -1)) ? typeName(L) : "value"}: type not supported`);
+  raise(L, `Cannot serialise ${typeName(L)}: type not supported`, 1);
 }
 
 function typeName(L: LuaState): string {
@@ -151,7 +151,7 @@ class Decoder {
   ) {}
 
   fail(what: string, found: string): never {
-    raise(this.L, `Expected ${what} but found ${found} at character ${this.i + 1}`);
+    raise(this.L, `Expected ${what} but found ${found} at character ${this.i + 1}`, 1);
   }
 
   ws(): void {
@@ -164,7 +164,7 @@ class Decoder {
     const c = this.s[this.i];
     if (c === undefined) this.fail("value", "T_END");
     if (c === 123 || c === 91) {
-      if (depth + 1 > CJSON_DEPTH_MAX) raise(L, `Found too many nested data structures (${depth + 1}) at character ${this.i + 1}`);
+      if (depth + 1 > CJSON_DEPTH_MAX) raise(L, `Found too many nested data structures (${depth + 1}) at character ${this.i + 1}`, 1);
       lua.lua_checkstack(L, 4);
       if (c === 123) this.object(depth + 1);
       else this.array(depth + 1);
