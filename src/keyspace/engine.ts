@@ -76,6 +76,7 @@ export class Engine {
     this.monitor = opts.monitor ?? null;
     this.transaction = opts.transaction ?? ((fn) => fn());
     this.scripting = new Scripting(sql);
+    this.scriptingCtx.scripts = this.scripting;
     this.ks = new Keyspace(sql, {
       expired: (db, key) => {
         this.touched(db, key);
@@ -257,10 +258,8 @@ export class Engine {
       },
       touched: (db, key) => this.touched(db, key),
       touchedAll: (db) => this.touchedAll(db),
+      scripting: this.scriptingCtx,
     };
-    // Built only when a script command asks for it, not for every command.
-    const engine = this;
-    Object.defineProperty(ctx, "scripting", { get: () => engine.scriptingCtx(s) });
     const finish = (reply: Reply): Reply => {
       if (ctx.dirty > 0 && spec.flags.includes("write")) {
         for (const i of keyIndexes(spec, argv.length)) this.touched(ctx.db, argv[i]!);
@@ -282,13 +281,12 @@ export class Engine {
 
   // --- scripts -------------------------------------------------------------------------
 
-  private scriptingCtx(s: Session): ScriptingCtx {
-    return {
-      scripts: this.scripting,
-      run: (sha, keys, args, ro) => this.scripting.run(sha, keys, args, ro, this.scriptEnv(s)),
-      propagate: (argv) => this.effect({ db: -1, argv }),
-    };
-  }
+  /** One object for every command (commands get it as ctx.scripting). */
+  private readonly scriptingCtx: ScriptingCtx = {
+    scripts: null as unknown as Scripting,
+    run: (s, sha, keys, args, ro) => this.scripting.run(sha, keys, args, ro, this.scriptEnv(s)),
+    propagate: (argv) => this.effect({ db: -1, argv }),
+  };
 
   private scriptEnv(caller: Session): ScriptEnv {
     // The script's own client (Redis's lua_client): the caller's database, its own SELECT.

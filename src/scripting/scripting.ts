@@ -8,6 +8,7 @@
  * MULTI/EXEC. A script that enters the cache is propagated as `SCRIPT LOAD body`, so that
  * replicas can run EVALSHA_RO; SCRIPT FLUSH is propagated as well.
  */
+import type { Session } from "../keyspace/command.ts";
 import { RedisError, type Reply } from "../protocol/reply.ts";
 import { parseShebang, type Shebang } from "./shebang.ts";
 import { LuaVM, type ScriptRun, sha1hex } from "./vm.ts";
@@ -51,7 +52,7 @@ export class ScriptTimeout extends Error {}
 export interface ScriptingCtx {
   scripts: Scripting;
   /** Run a cached script for the calling session. */
-  run(sha: string, keys: Uint8Array[], args: Uint8Array[], ro: boolean): Reply;
+  run(session: Session, sha: string, keys: Uint8Array[], args: Uint8Array[], ro: boolean): Reply;
   /** Propagate a command to replicas inside the current unit. */
   propagate(argv: (Uint8Array | string)[]): void;
 }

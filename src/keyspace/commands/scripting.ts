@@ -38,7 +38,7 @@ function evalGeneric(ctx: Ctx, bySha: boolean, ro: boolean): Reply {
     // A script new to the cache reaches the replicas too, so that they can EVALSHA_RO it.
     if (loaded.added) sc.propagate(["SCRIPT", "LOAD", ctx.argv[1]!]);
   }
-  return sc.run(sha, keys, args, ro);
+  return sc.run(ctx.session, sha, keys, args, ro);
 }
 
 function script(ctx: Ctx): Reply {
