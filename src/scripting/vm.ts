@@ -19,6 +19,7 @@ import { luaopen_coroutine } from "fengari/src/lcorolib.js";
 import { luaopen_math } from "fengari/src/lmathlib.js";
 import { luaopen_string } from "fengari/src/lstrlib.js";
 import { luaopen_table } from "fengari/src/ltablib.js";
+import { VALUE_BYTES_MAX } from "../limits.ts";
 import { RedisError, type Reply } from "../protocol/reply.ts";
 import { formatG17 } from "../util/numbers.ts";
 import { errorFromText, popReply, pushErrorTable, pushReply } from "./convert.ts";
@@ -31,6 +32,8 @@ import { openStruct } from "./libs/struct.ts";
 import { dec, enc, type LuaFn, type LuaState, lauxlib, lua, pushBytes, raise, setFn, setField } from "./lua.ts";
 import { Lrand48 } from "./rand48.ts";
 
+/** Largest string string.rep may build inside a script (the largest value a command accepts). */
+export const SCRIPT_STRING_BYTES_MAX = VALUE_BYTES_MAX;
 /** Lua instructions between two checks of the script's time budget (Redis: 100,000). */
 export const SCRIPT_HOOK_INSTRUCTIONS = 10_000;
 
@@ -71,6 +74,13 @@ export class LuaVM {
   constructor() {
     const L = lauxlib.luaL_newstate() as LuaState;
     this.L = L;
+    // A JavaScript exception inside the VM (an allocation that fails, a bug) becomes a Lua
+    // error with its message instead of an opaque failure.
+    lua.lua_atnativeerror(L, (L: LuaState) => {
+      const e = lua.lua_touserdata(L, 1) as unknown;
+      pushBytes(L, e instanceof Error ? e.message : String(e));
+      return 1;
+    });
     this.openLibraries();
     this.installRedisApi();
     this.installErrorHandler();
@@ -194,6 +204,20 @@ export class LuaVM {
     lua.lua_getglobal(L, enc.encode("string"));
     lua.lua_getfield(L, -1, enc.encode("gmatch"));
     lua.lua_setfield(L, -2, enc.encode("gfind"));
+    // string.rep is the one-call way to build a huge string: bounded.
+    lua.lua_getfield(L, -1, enc.encode("rep"));
+    const repRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+    setFn(L, "rep", (L) => {
+      const s = lauxlib.luaL_checklstring(L, 1) as Uint8Array;
+      const n = lauxlib.luaL_checknumber(L, 2);
+      const sep = lua.lua_isnoneornil(L, 3) ? 0 : (lauxlib.luaL_checklstring(L, 3) as Uint8Array).length;
+      if (n > 0 && (s.length + sep) * n > SCRIPT_STRING_BYTES_MAX) raise(L, "resulting string too large", 1);
+      const top = lua.lua_gettop(L);
+      lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, repRef);
+      lua.lua_insert(L, 1);
+      lua.lua_call(L, top, 1);
+      return 1;
+    });
     lua.lua_pop(L, 1);
     // tonumber returns floats (Lua 5.1 has no integers); keep 5.3's parsing of the text.
     lua.lua_getglobal(L, enc.encode("tonumber"));

@@ -3,6 +3,7 @@
  * published @upstash/redis SDK: every algorithm runs as a Lua script (EVALSHA, then EVAL on
  * NOSCRIPT; `#!lua flags=allow-key-locking`). Limits must be exact, also under concurrency.
  */
+import { createHash } from "node:crypto";
 import { MultiRegionRatelimit, Ratelimit } from "@upstash/ratelimit";
 import { Redis } from "@upstash/redis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -26,6 +27,34 @@ async function burst(rl: { limit(id: string): Promise<{ success: boolean }> }, i
   const rs = await Promise.all(Array.from({ length: count }, () => rl.limit(id)));
   return rs.filter((r) => r.success).length;
 }
+
+describe("scripts over REST, as the SDK sends them", () => {
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${w.url}${path}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${w.token}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    return { status: res.status, body: (await res.json()) as unknown };
+  };
+  const script = "return {KEYS[1], ARGV[1], redis.call('incr', KEYS[1])}";
+  const sha = createHash("sha1").update(script).digest("hex");
+
+  it("EVALSHA → NOSCRIPT, then EVAL, on /, /pipeline and /multi-exec", async () => {
+    const key = `${prefix()}:k`;
+    expect(await post("/", ["evalsha", sha, 1, key, "a"])).toEqual({ status: 400, body: { error: "NOSCRIPT No matching script. Please use EVAL." } });
+    expect(await post("/", ["eval", script, 1, key, "a"])).toEqual({ status: 200, body: { result: [key, "a", 1] } });
+    expect(await post("/pipeline", [["evalsha", sha, 1, key, 7], ["evalsha", "0".repeat(40), 0]])).toEqual({
+      status: 200,
+      body: [{ result: [key, "7", 2] }, { error: "NOSCRIPT No matching script. Please use EVAL." }],
+    });
+    expect(await post("/multi-exec", [["evalsha", sha, 1, key, true], ["get", key]])).toEqual({
+      status: 200,
+      body: [{ result: [key, "true", 3] }, { result: "3" }],
+    });
+    expect(await post("/", ["script", "load", script])).toEqual({ status: 200, body: { result: sha } });
+  });
+});
 
 describe("@upstash/ratelimit against edge-replica", () => {
   it("fixedWindow: 25 concurrent calls against a limit of 10 allow exactly 10", async () => {
