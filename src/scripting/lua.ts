@@ -10,6 +10,7 @@ import "./luaconf-patch.ts";
 import luaModule from "fengari/src/lua.js";
 // biome-ignore lint: the order above matters
 import lauxlibModule from "fengari/src/lauxlib.js";
+import "./tostring-patch.ts";
 
 /** A Lua state (lua_State*); opaque to us. */
 export type LuaState = { readonly __luaState: unique symbol };

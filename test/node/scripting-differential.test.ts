@@ -62,6 +62,7 @@ function handWritten(): Cmd[] {
   c.push(ev("return type(math.maxinteger)"), ev("return type(utf8)"), ev("return type(table.pack)"), ev("return type(string.pack)"));
   // Numbers as Lua 5.1 prints them.
   for (const v of ["3", "10/2", "1/3", "0.1", "1e14", "1e20", "2^53", "-0.5", "123456.789", "1e300", "1/0", "-1/0", "100", "7.0", "123456789012345", "2.5e-5", "1.00000000000005", "0.000123456789012345"]) c.push(ev(`return tostring(${v})`));
+  c.push(ev("return 1e15 .. ' ' .. 0.00001 .. ' ' .. 10/2 .. ' ' .. 2^63 .. ' ' .. -1/3"), ev("return ('x' .. 1.5e300):len()"));
   c.push(ev("return 2147483647 + 1"), ev("return 1000 * 3600 * 24 * 30"), ev("return 0xff + 0x10"), ev("return tonumber('3000000000') * 2"));
   c.push(ev("return math.floor(3.7) .. ' ' .. math.ceil(3.2)"), ev("return tostring(tonumber('0x10'))"), ev("return tonumber('abc')"));
   c.push(ev("return string.format('%d %s %5.2f', 3, 'x', 1.5)"), ev("return string.rep('ab', 3)"), ev("return ('x'):upper()"));
