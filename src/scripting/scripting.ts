@@ -26,6 +26,9 @@ export const SCRIPT_TIME_LIMIT_MS_DEFAULT = 5000;
  */
 export const SCRIPT_INSTRUCTIONS_PER_MS = 10_000;
 
+/** redis.log levels at or above this are written (Redis's default verbosity, notice = 2). */
+export const SCRIPT_LOG_LEVEL_MIN = 2;
+
 export const NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL.";
 
 interface Entry {
@@ -152,7 +155,10 @@ export class Scripting {
     this.running = { sha, wrote: false };
     const run: ScriptRun = {
       call: (argv, resp) => env.call(argv, resp, declared, readOnly),
-      log: () => {},
+      // Redis writes these to its log at the default verbosity (notice): debug and verbose are dropped.
+      log: (level, msg) => {
+        if (level >= SCRIPT_LOG_LEVEL_MIN) console.log(`script ${sha}: ${msg}`);
+      },
       interrupted: () => {
         if (this.killRequested) return "Script killed by user with SCRIPT KILL...";
         instructions += 10_000;

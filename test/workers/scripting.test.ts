@@ -107,6 +107,18 @@ describe("scripting", () => {
     });
   });
 
+  it("EVAL inside MULTI: the transaction's effects and the script's are one MULTI/EXEC", async () => {
+    await withEngine((h) => {
+      expect(run(h, "multi")).toBe("+OK");
+      expect(run(h, "set", "a", "1")).toBe("+QUEUED");
+      expect(run(h, "eval", "return redis.call('incr', KEYS[1])", 1, "a")).toBe("+QUEUED");
+      expect(run(h, "exec")).toEqual(["+OK", 2]);
+      const s = stream(h);
+      expect(s.filter((c) => c[0] === "MULTI").length).toBe(1);
+      expect(s.slice(-5)).toEqual([["MULTI"], ["set", "a", "1"], ["SCRIPT", "LOAD", "return redis.call('incr', KEYS[1])"], ["incr", "a"], ["EXEC"]]);
+    });
+  });
+
   it("a runaway script is stopped, its writes rolled back, and the node serves again", async () => {
     const stub = env.NODES.get(env.NODES.idFromName(`script-runaway-${Date.now()}`));
     await runInDurableObject(stub, async (_obj: unknown, state: DurableObjectState) => {
