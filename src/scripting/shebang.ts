@@ -36,3 +36,16 @@ export function parseShebang(body: Uint8Array): Shebang | string {
   }
   return { compat: false, flags, length: nl };
 }
+
+/**
+ * Whether a request is a read for the router (SPEC §4: read-only scripts run on replicas):
+ * EVAL_RO / EVALSHA_RO, and EVAL of a body that declares `no-writes`. EVALSHA cannot be
+ * told apart without the script cache: it goes to the master.
+ */
+export function scriptRequestIsRead(name: string, body: Uint8Array | undefined): boolean {
+  const n = name.toLowerCase();
+  if (n === "eval_ro" || n === "evalsha_ro" || n === "fcall_ro") return true;
+  if (n !== "eval" || body === undefined) return false;
+  const sb = parseShebang(body);
+  return typeof sb !== "string" && sb.flags.has("no-writes");
+}

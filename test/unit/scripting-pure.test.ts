@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { floatLiterals } from "../../src/scripting/float-literals.ts";
 import { formatG, luaNumberToString } from "../../src/scripting/numfmt.ts";
 import { Lrand48 } from "../../src/scripting/rand48.ts";
-import { parseShebang } from "../../src/scripting/shebang.ts";
+import { parseShebang, scriptRequestIsRead } from "../../src/scripting/shebang.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -73,6 +73,17 @@ describe("shebang", () => {
     expect(p("#!python\n")).toBe("Unexpected engine in script shebang: #!python");
     expect(p("#!lua flags=bogus\n")).toBe("Unexpected flag in script shebang: bogus");
     expect(p("#!lua name=x\n")).toBe("Unknown lua shebang option: name=x");
+  });
+});
+
+describe("scriptRequestIsRead (router)", () => {
+  it("EVAL_RO, EVALSHA_RO and EVAL with no-writes are reads; the rest go to the master", () => {
+    expect(scriptRequestIsRead("EVAL_RO", enc.encode("return 1"))).toBe(true);
+    expect(scriptRequestIsRead("evalsha_ro", enc.encode("abc"))).toBe(true);
+    expect(scriptRequestIsRead("eval", enc.encode("#!lua flags=no-writes\nreturn 1"))).toBe(true);
+    expect(scriptRequestIsRead("eval", enc.encode("#!lua flags=allow-key-locking\nreturn 1"))).toBe(false);
+    expect(scriptRequestIsRead("eval", enc.encode("return redis.call('get', 'k')"))).toBe(false);
+    expect(scriptRequestIsRead("evalsha", enc.encode("0".repeat(40)))).toBe(false);
   });
 });
 
