@@ -285,6 +285,7 @@ export class Engine {
   private readonly scriptingCtx: ScriptingCtx = {
     scripts: null as unknown as Scripting,
     run: (s, sha, keys, args, ro) => this.scripting.run(sha, keys, args, ro, this.scriptEnv(s)),
+    runFunction: (s, name, keys, args, ro) => this.scripting.runFunction(name, keys, args, ro, this.scriptEnv(s)),
     propagate: (argv) => this.effect({ db: -1, argv }),
   };
 

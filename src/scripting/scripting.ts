@@ -10,8 +10,9 @@
  */
 import type { Session } from "../keyspace/command.ts";
 import { RedisError, type Reply } from "../protocol/reply.ts";
-import { parseShebang, type Shebang } from "./shebang.ts";
-import { LuaVM, type ScriptRun, sha1hex } from "./vm.ts";
+import { FunctionLibraries } from "./functions.ts";
+import { parseShebang, type ScriptFlag, type Shebang } from "./shebang.ts";
+import { LuaVM, SCRIPT_HOOK_INSTRUCTIONS, type ScriptRun, sha1hex } from "./vm.ts";
 
 /** Most scripts kept in the cache; loading one more evicts the oldest (Redis keeps all, bounded by memory). */
 export const SCRIPT_CACHE_ENTRIES_MAX = 10_000;
@@ -56,6 +57,8 @@ export interface ScriptingCtx {
   scripts: Scripting;
   /** Run a cached script for the calling session. */
   run(session: Session, sha: string, keys: Uint8Array[], args: Uint8Array[], ro: boolean): Reply;
+  /** Run a registered function (FCALL) for the calling session. */
+  runFunction(session: Session, name: string, keys: Uint8Array[], args: Uint8Array[], ro: boolean): Reply;
   /** Propagate a command to replicas inside the current unit. */
   propagate(argv: (Uint8Array | string)[]): void;
 }
@@ -66,8 +69,11 @@ export class Scripting {
   /** SCRIPT KILL asked the running script to stop. */
   killRequested = false;
   running: { sha: string; wrote: boolean } | null = null;
+  /** FUNCTION libraries (their own Lua VM). */
+  readonly functions: FunctionLibraries;
 
   constructor(private readonly sql: SqlStorage) {
+    this.functions = new FunctionLibraries(sql);
     sql.exec("CREATE TABLE IF NOT EXISTS scripts (sha TEXT PRIMARY KEY, body BLOB NOT NULL, seq INTEGER NOT NULL)");
     for (const r of sql.exec("SELECT sha, body FROM scripts ORDER BY seq")) {
       const body = new Uint8Array(r.body as ArrayBuffer);
@@ -131,37 +137,41 @@ export class Scripting {
       if (err) return new RedisError(err);
     }
     const { compat, flags } = entry.shebang;
-    const noWrites = flags.has("no-writes");
-    if (!compat) {
-      if (env.masterDown && !flags.has("allow-stale")) {
-        return new RedisError("MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script.");
-      }
-      if (!noWrites) {
-        if (env.isReplica) return new RedisError("READONLY Can not run script with write flag on readonly replica");
-        if (ro) return new RedisError("ERR Can not execute a script with write flag using *_ro command.");
-        if (env.writeGate) return new RedisError(env.writeGate);
-      }
-    } else if (env.masterDown) {
-      return new RedisError("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.");
-    }
-    const readOnly = ro || noWrites;
+    const refused = prepare(compat, flags, ro, env);
+    if (refused) return refused;
     const declared = flags.has("allow-key-locking") ? new Set(keys.map((k) => bkeyOf(k))) : null;
+    return this.execute(sha, ro || flags.has("no-writes"), declared, env, (run) => vm.call(sha, keys, args, run));
+  }
+
+  /** FCALL / FCALL_RO: run a registered function. */
+  runFunction(name: string, keys: Uint8Array[], args: Uint8Array[], ro: boolean, env: ScriptEnv): Reply {
+    const found = this.functions.find(name);
+    if (!found) return new RedisError("ERR Function not found");
+    const { fn } = found;
+    const refused = prepare(false, fn.flags as Set<ScriptFlag>, ro, env);
+    if (refused) return refused;
+    const vm = this.functions.runner();
+    return this.execute(name, ro || fn.flags.has("no-writes"), null, env, (run) => vm.callFunction(fn.ref, name, keys, args, run));
+  }
+
+  /** One run: the time budget, SCRIPT KILL, and the storage transaction that a stop rolls back. */
+  private execute(label: string, readOnly: boolean, declared: Set<string> | null, env: ScriptEnv, body: (run: ScriptRun) => Reply): Reply {
     const limitMs = env.timeLimitMs();
     const started = Date.now();
     const budget = limitMs > 0 ? limitMs * SCRIPT_INSTRUCTIONS_PER_MS : Infinity;
     let instructions = 0;
     let timedOut = false;
     this.killRequested = false;
-    this.running = { sha, wrote: false };
+    this.running = { sha: label, wrote: false };
     const run: ScriptRun = {
       call: (argv, resp) => env.call(argv, resp, declared, readOnly),
       // Redis writes these to its log at the default verbosity (notice): debug and verbose are dropped.
       log: (level, msg) => {
-        if (level >= SCRIPT_LOG_LEVEL_MIN) console.log(`script ${sha}: ${msg}`);
+        if (level >= SCRIPT_LOG_LEVEL_MIN) console.log(`script ${label}: ${msg}`);
       },
       interrupted: () => {
         if (this.killRequested) return "Script killed by user with SCRIPT KILL...";
-        instructions += 10_000;
+        instructions += SCRIPT_HOOK_INSTRUCTIONS;
         if (limitMs > 0 && (instructions > budget || Date.now() - started > limitMs)) {
           timedOut = true;
           return `Script exceeded the time limit of ${limitMs} ms (busy-reply-threshold) and was stopped; its writes were rolled back`;
@@ -172,7 +182,7 @@ export class Scripting {
     };
     try {
       return env.transaction(() => {
-        const reply = vm.call(sha, keys, args, run);
+        const reply = body(run);
         // A stopped script leaves no trace: throwing out of the transaction rolls it back.
         if (timedOut || this.killRequested) throw new ScriptTimeout(reply instanceof RedisError ? reply.msg : "ERR script stopped");
         return reply;
@@ -185,6 +195,22 @@ export class Scripting {
       this.killRequested = false;
     }
   }
+}
+
+/** scriptPrepareForRun: what the flags (or their absence) forbid before a script starts. */
+function prepare(compat: boolean, flags: ReadonlySet<ScriptFlag>, ro: boolean, env: ScriptEnv): RedisError | null {
+  if (compat) {
+    return env.masterDown ? new RedisError("MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.") : null;
+  }
+  if (env.masterDown && !flags.has("allow-stale")) {
+    return new RedisError("MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script.");
+  }
+  if (!flags.has("no-writes")) {
+    if (env.isReplica) return new RedisError("READONLY Can not run script with write flag on readonly replica");
+    if (ro) return new RedisError("ERR Can not execute a script with write flag using *_ro command.");
+    if (env.writeGate) return new RedisError(env.writeGate);
+  }
+  return null;
 }
 
 function bkeyOf(k: Uint8Array): string {

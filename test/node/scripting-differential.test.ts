@@ -110,6 +110,24 @@ function handWritten(): Cmd[] {
   c.push(["SCRIPT", "EXISTS", sha, "0000000000000000000000000000000000000000"], ["SCRIPT", "FLUSH", "SYNC"], ["EVALSHA", sha, 0, "x"]);
   c.push(["SCRIPT", "LOAD", "return 1 +"], ["SCRIPT", "LOAD"], ["SCRIPT", "FLUSH", "x"], ["SCRIPT", "NOSUCH"], ["EVALSHA", "abc", 0]);
   c.push(["EVALSHA_RO", "0000000000000000000000000000000000000000", 0], ["SCRIPT", "KILL"]);
+  // Functions.
+  const lib = (name: string, body: string) => `#!lua name=${name}\n${body}`;
+  c.push(["FUNCTION", "FLUSH"], ["FUNCTION", "LOAD", lib("l1", "redis.register_function('f1', function(keys, args) return {keys[1], args[1], #keys, #args} end)")]);
+  c.push(["FCALL", "f1", 1, "k", "a"], ["FCALL", "f1", 0], ["FCALL_RO", "f1", 0], ["FCALL", "nosuch", 0], ["FCALL", "f1", "x"], ["FCALL", "f1", 3, "a"], ["FCALL", "f1", -1]);
+  c.push(["FUNCTION", "LOAD", lib("l1", "redis.register_function('f1', function() return 1 end)")]);
+  c.push(["FUNCTION", "LOAD", "REPLACE", lib("l1", "redis.register_function('f1', function(keys) return redis.call('incr', keys[1]) end)")]);
+  c.push(["FCALL", "f1", 1, "fk"], ["FCALL_RO", "f1", 1, "fk"], ["FUNCTION", "LIST"], ["FUNCTION", "LIST", "WITHCODE", "LIBRARYNAME", "l*"], ["FUNCTION", "LIST", "LIBRARYNAME"]);
+  c.push(["FUNCTION", "LOAD", lib("l2", "redis.register_function{function_name='f2', callback=function(keys) return redis.call('get', keys[1]) end, flags={'no-writes'}, description='reads'}")]);
+  c.push(["FCALL_RO", "f2", 1, "fk"], ["FUNCTION", "LIST", "LIBRARYNAME", "l2"], ["FUNCTION", "STATS"]);
+  c.push(["FUNCTION", "LOAD", lib("l3", "redis.register_function('f1', function() return 1 end)")], ["FUNCTION", "LOAD", "return 1"]);
+  c.push(["FUNCTION", "LOAD", lib("l3", "return string.len('x')")], ["FUNCTION", "LOAD", lib("l3", "redis.call('ping')")], ["FUNCTION", "LOAD", lib("l3", "local x = 1")]);
+  c.push(["FUNCTION", "LOAD", lib("l3", "redis.register_function('f3', function() return string.upper('x') .. x end)")], ["FCALL", "f3", 0]);
+  c.push(["FUNCTION", "LOAD", lib("l4", "redis.register_function('f4', function() end) redis.register_function('f4', function() end)")]);
+  c.push(["FUNCTION", "LOAD", lib("l4", "redis.register_function('bad name', function() end)")], ["FUNCTION", "LOAD", lib("l4", "redis.register_function{function_name='f4', callback=function() end, flags={'bogus'}}")]);
+  c.push(["FUNCTION", "LOAD", "#!lua\nreturn 1"], ["FUNCTION", "LOAD", "#!js name=x\nreturn 1"], ["FUNCTION", "LOAD", "#!lua name=a name=b\n"], ["FUNCTION", "LOAD", "#!lua name=x foo=y\n"]);
+  c.push(["FUNCTION", "LOAD", lib("l4", "redis.register_function('f4', 'notfn')")], ["FUNCTION", "LOAD", lib("l4", "redis.register_function()")], ["FUNCTION", "LOAD", "BOGUS", "x"]);
+  c.push(["FUNCTION", "LOAD", lib("l5", "redis.register_function{function_name='f5', callback=function() return redis.call('set', 'x', 1) end, flags={'no-writes'}}")], ["FCALL", "f5", 0]);
+  c.push(["FUNCTION", "DELETE", "l5"], ["FUNCTION", "DELETE", "l5"], ["FCALL", "f5", 0], ["FUNCTION", "KILL"], ["FUNCTION", "FLUSH", "bad"]);
   return c;
 }
 

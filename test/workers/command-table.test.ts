@@ -196,12 +196,15 @@ const REDIS_7_0_15: Record<string, [number, number, number, number, string]> = {
   zremrangebyrank: [4, 1, 1, 1, "write"],
   zremrangebyscore: [4, 1, 1, 1, "write"],
   zscan: [-3, 1, 1, 1, "readonly"],
-  // Scripting (redis-cli command info eval evalsha eval_ro evalsha_ro script, 7.0.15): keys are movable (numkeys).
+  // Scripting (redis-cli command info eval evalsha eval_ro evalsha_ro script fcall fcall_ro function, 7.0.15): keys are movable (numkeys).
   eval: [-3, 0, 0, 0, ""],
   evalsha: [-3, 0, 0, 0, ""],
   eval_ro: [-3, 0, 0, 0, "readonly"],
   evalsha_ro: [-3, 0, 0, 0, "readonly"],
   script: [-2, 0, 0, 0, ""],
+  fcall: [-3, 0, 0, 0, ""],
+  fcall_ro: [-3, 0, 0, 0, "readonly"],
+  function: [-2, 0, 0, 0, ""],
   ping: [-1, 0, 0, 0, "fast"],
   echo: [2, 0, 0, 0, "fast"],
   time: [1, 0, 0, 0, "fast"],

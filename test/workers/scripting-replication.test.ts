@@ -45,4 +45,31 @@ describe("scripts and replication", () => {
     expect(await cmd(db, "r1", "EVALSHA_RO", readSha, 1, "c")).toBe("2");
     await converged(db, ["r1"]);
   });
+
+  it("function libraries: loaded before and after the replica attached, FCALL_RO on the replica, kept across restarts, FUNCTION DELETE propagated", async () => {
+    const db = freshDb("fr");
+    const lib = (name: string, fn: string, body: string, flags = "") =>
+      `#!lua name=${name}\nredis.register_function{function_name='${fn}', callback=function(keys, args) ${body} end${flags ? `, flags={'${flags}'}` : ""}}`;
+    expect(await cmd(db, "master", "FUNCTION", "LOAD", lib("counter", "bump", "return redis.call('incr', keys[1])"))).toBe("counter");
+    expect(await cmd(db, "master", "FCALL", "bump", 1, "c")).toBe(1);
+    await attach(db, "r1");
+    expect(await cmd(db, "master", "FUNCTION", "LOAD", lib("reader", "peek", "return redis.call('get', keys[1])", "no-writes"))).toBe("reader");
+    expect(await cmd(db, "master", "FCALL", "bump", 1, "c")).toBe(2);
+    await converged(db, ["r1"]);
+    expect(await cmd(db, "r1", "FCALL_RO", "peek", 1, "c")).toBe("2");
+    expect(await error(cmd(db, "r1", "FCALL", "bump", 1, "c"))).toBe("READONLY Can not run script with write flag on readonly replica");
+    expect(await error(cmd(db, "r1", "FUNCTION", "LOAD", lib("x", "y", "return 1")))).toBe("READONLY You can't write against a read only replica.");
+    const names = async (node: string) => ((await cmd(db, node, "FUNCTION", "LIST")) as unknown[][]).map((l) => l[1]).sort();
+    expect(await names("r1")).toEqual(["counter", "reader"]);
+    // Libraries are data: they survive a restart of the master and of the replica.
+    await restart(db, "master");
+    expect(await cmd(db, "master", "FCALL", "bump", 1, "c")).toBe(3);
+    await restart(db, "r1");
+    await converged(db, ["r1"]);
+    expect(await cmd(db, "r1", "FCALL_RO", "peek", 1, "c")).toBe("3");
+    expect(await cmd(db, "master", "FUNCTION", "DELETE", "reader")).toBe("OK");
+    await converged(db, ["r1"]);
+    expect(await names("r1")).toEqual(["counter"]);
+    expect(await error(cmd(db, "r1", "FCALL_RO", "peek", 1, "c"))).toBe("ERR Function not found");
+  });
 });

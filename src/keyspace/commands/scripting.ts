@@ -3,11 +3,11 @@
  * side lives in src/scripting/; the engine hands it a way to run redis.call() inside the
  * caller's execution unit (ctx.scripting).
  */
-import { OK, RedisError, type Reply, Simple } from "../../protocol/reply.ts";
+import { OK, RedisError, type Reply, RespMap, RespSet, Simple } from "../../protocol/reply.ts";
 import { NOSCRIPT } from "../../scripting/scripting.ts";
 import { str, utf8 } from "../../util/bytes.ts";
 import { parseI64 } from "../../util/numbers.ts";
-import { opt } from "../args.ts";
+import { globMatch, opt } from "../args.ts";
 import { type CommandSpec, type Ctx, cmd } from "../command.ts";
 import { E, fail } from "../errors.ts";
 
@@ -99,7 +99,140 @@ function script(ctx: Ctx): Reply {
   fail(`ERR unknown subcommand '${str(ctx.argv[1]!).slice(0, 128)}'. Try SCRIPT HELP.`);
 }
 
+/** FCALL name numkeys key… arg… (functions.c fcallCommandGeneric). */
+function fcall(ctx: Ctx, ro: boolean): Reply {
+  const sc = scripting(ctx);
+  const n = parseI64(ctx.argv[2]!);
+  if (n === null) return new RedisError("ERR Bad number of keys provided");
+  if (n > BigInt(ctx.argv.length - 3)) return new RedisError("ERR Number of keys can't be greater than number of args");
+  if (n < 0n) return new RedisError("ERR Number of keys can't be negative");
+  const numkeys = Number(n);
+  return sc.runFunction(ctx.session, str(ctx.argv[1]!), ctx.argv.slice(3, 3 + numkeys), ctx.argv.slice(3 + numkeys), ro);
+}
+
+/** A FUNCTION subcommand that changes the libraries: refused where a write would be, then propagated. */
+function functionWrite(ctx: Ctx, sub: string): void {
+  if (ctx.session.readOnlyToken) fail(E.noPerm(`function|${sub}`));
+  if (ctx.node.isReplica() && !ctx.session.isMasterLink) fail(E.readonly);
+}
+
+function functionCmd(ctx: Ctx): Reply {
+  const sc = scripting(ctx);
+  const libs = sc.scripts.functions;
+  const sub = opt(ctx.argv[1]!);
+  const argc = ctx.argv.length;
+  switch (sub) {
+    case "load": {
+      if (argc < 3) fail(E.arity("function|load"));
+      functionWrite(ctx, sub);
+      let replace = false;
+      let i = 2;
+      for (; i < argc - 1; i++) {
+        if (opt(ctx.argv[i]!) === "replace") replace = true;
+        else return new RedisError(`ERR Unknown option given: ${str(ctx.argv[i]!)}`);
+      }
+      if (i >= argc) return new RedisError("ERR Function code is missing");
+      const r = libs.load(ctx.argv[i]!, replace);
+      if (r instanceof RedisError) return r;
+      sc.propagate(ctx.argv);
+      return utf8(r);
+    }
+    case "delete": {
+      if (argc !== 3) fail(E.arity("function|delete"));
+      functionWrite(ctx, sub);
+      if (!libs.delete(str(ctx.argv[2]!))) return new RedisError("ERR Library not found");
+      sc.propagate(ctx.argv);
+      return OK;
+    }
+    case "flush": {
+      if (argc > 3) fail(E.arity("function|flush"));
+      functionWrite(ctx, sub);
+      if (argc === 3) {
+        const mode = opt(ctx.argv[2]!);
+        if (mode !== "sync" && mode !== "async") return new RedisError("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
+      }
+      libs.flush();
+      sc.propagate(ctx.argv);
+      return OK;
+    }
+    case "list": {
+      let withCode = false;
+      let pattern: Uint8Array | null = null;
+      for (let i = 2; i < argc; i++) {
+        const a = opt(ctx.argv[i]!);
+        if (a === "withcode") withCode = true;
+        else if (a === "libraryname") {
+          if (i + 1 >= argc) return new RedisError("ERR library name argument was not given");
+          pattern = ctx.argv[++i]!;
+        } else return new RedisError(`ERR Unknown argument ${str(ctx.argv[i]!)}`);
+      }
+      return libs
+        .all()
+        .filter((l) => pattern === null || globMatch(pattern, utf8(l.name)))
+        .map((l) => {
+          const entries: [Reply, Reply][] = [
+            [utf8("library_name"), utf8(l.name)],
+            [utf8("engine"), utf8("LUA")],
+            [
+              utf8("functions"),
+              l.functions.map(
+                (f) =>
+                  new RespMap([
+                    [utf8("name"), utf8(f.name)],
+                    [utf8("description"), f.description === null ? null : utf8(f.description)],
+                    [utf8("flags"), new RespSet([...f.flags].map((x) => new Simple(x)))],
+                  ]),
+              ),
+            ],
+          ];
+          if (withCode) entries.push([utf8("library_code"), l.code]);
+          return new RespMap(entries);
+        });
+    }
+    case "stats": {
+      if (argc !== 2) fail(E.arity("function|stats"));
+      const all = libs.all();
+      return new RespMap([
+        [utf8("running_script"), null],
+        [
+          utf8("engines"),
+          new RespMap([
+            [
+              utf8("LUA"),
+              new RespMap([
+                [utf8("libraries_count"), all.length],
+                [utf8("functions_count"), all.reduce((n, l) => n + l.functions.length, 0)],
+              ]),
+            ],
+          ]),
+        ],
+      ]);
+    }
+    case "kill":
+      if (argc !== 2) fail(E.arity("function|kill"));
+      // As SCRIPT KILL: a function runs inside one event of the Durable Object.
+      return new RedisError("NOTBUSY No scripts in execution right now.");
+    case "help":
+      if (argc !== 2) break;
+      return [
+        "FUNCTION <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+        "LOAD [REPLACE] <FUNCTION CODE>",
+        "DELETE <LIBRARY NAME>",
+        "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+        "FLUSH [ASYNC|SYNC]",
+        "KILL",
+        "STATS",
+        "HELP",
+      ].map((l) => new Simple(l));
+  }
+  // DUMP and RESTORE (the serialized payload) are not built: they answer as unknown subcommands.
+  fail(`ERR unknown subcommand '${str(ctx.argv[1]!).slice(0, 128)}'. Try FUNCTION HELP.`);
+}
+
 export const scriptingCommands: CommandSpec[] = [
+  cmd("fcall", -3, ["noscript", "stale"], [0, 0, 0], (ctx) => fcall(ctx, false)),
+  cmd("fcall_ro", -3, ["readonly", "noscript", "stale"], [0, 0, 0], (ctx) => fcall(ctx, true)),
+  cmd("function", -2, [], [0, 0, 0], functionCmd),
   cmd("eval", -3, ["noscript", "stale"], [0, 0, 0], (ctx) => evalGeneric(ctx, false, false)),
   cmd("evalsha", -3, ["noscript", "stale"], [0, 0, 0], (ctx) => evalGeneric(ctx, true, false)),
   cmd("eval_ro", -3, ["readonly", "noscript", "stale"], [0, 0, 0], (ctx) => evalGeneric(ctx, false, true)),
