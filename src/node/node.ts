@@ -404,6 +404,11 @@ export class Node extends DurableObject<Env> implements RestTarget {
     }
   }
 
+  /** Function libraries' code for snapshots (SnapshotHost). */
+  functionCodes(): Uint8Array[] {
+    return this.engine.scripting.functions.all().map((l) => l.code);
+  }
+
   // --- services for server commands ----------------------------------------------------
 
   private services(): NodeServices {
@@ -685,6 +690,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
       }
       const res = loader.finishAny();
       loader.swap();
+      this.engine.scripting.functions.replaceAll(loader.functions);
       // A new history: replicas cannot continue the old one.
       this.meta.replid = randomHex40();
       this.meta.clearReplid2();

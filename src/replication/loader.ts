@@ -13,6 +13,7 @@ import type { KeyMeta, Keyspace } from "../keyspace/store.ts";
 import { DATABASES } from "../limits.ts";
 import { RdbError } from "../protocol/rdb/format.ts";
 import { RdbReader } from "../protocol/rdb/reader.ts";
+import { FUNCTION_LIBRARIES_MAX } from "../scripting/functions.ts";
 
 /** Staging databases start here; client databases are 0..DATABASES-1. */
 export const STAGE_DB_BASE = 1000;
@@ -31,6 +32,8 @@ export class SnapshotLoader {
   private cur: KeyMeta | null = null;
   private keys = 0;
   bytes = 0;
+  /** Function libraries the file carries (RDB_OPCODE_FUNCTION2), applied by the caller after swap(). */
+  readonly functions: Uint8Array[] = [];
   private crc: string | null = null;
   private ended = false;
   readonly aux: Record<string, string> = {};
@@ -54,7 +57,10 @@ export class SnapshotLoader {
         case "header":
         case "db":
         case "resize":
+          break;
         case "function":
+          if (this.functions.length >= FUNCTION_LIBRARIES_MAX) throw new RdbError(`more than ${FUNCTION_LIBRARIES_MAX} function libraries`);
+          this.functions.push(ev.code);
           break;
         case "aux":
           this.aux[ev.key] = ev.value;

@@ -149,6 +149,18 @@ export class FunctionLibraries {
     this.sql.exec("DELETE FROM function_libraries");
   }
 
+  /**
+   * Replace every library with those of a loaded RDB file. A library that does not load
+   * here is reported and left out (the keys still load).
+   */
+  replaceAll(codes: Uint8Array[]): void {
+    this.flush();
+    for (const code of codes) {
+      const r = this.load(code, true);
+      if (r instanceof RedisError) console.log(`functions: a library from the RDB file did not load: ${r.msg}`);
+    }
+  }
+
   /** The VM the functions run in (FCALL). */
   runner(): LuaVM {
     return this.lua();
