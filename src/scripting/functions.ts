@@ -64,7 +64,7 @@ export class FunctionLibraries {
   }
 
   /** Compile the persisted libraries once, on first use after a start. */
-  private restore(): void {
+  private loadPersisted(): void {
     if (this.restored) return;
     this.restored = true;
     for (const r of this.sql.exec("SELECT code FROM function_libraries ORDER BY seq")) {
@@ -73,12 +73,12 @@ export class FunctionLibraries {
   }
 
   all(): Library[] {
-    this.restore();
+    this.loadPersisted();
     return [...this.libs.values()];
   }
 
   find(fname: string): { lib: Library; fn: RegisteredFunction } | null {
-    this.restore();
+    this.loadPersisted();
     const lib = this.byFunction.get(fname);
     const fn = lib?.functions.find((f) => f.name === fname);
     return lib && fn ? { lib, fn } : null;
@@ -86,7 +86,7 @@ export class FunctionLibraries {
 
   /** FUNCTION LOAD [REPLACE]: returns the library name or the error reply. */
   load(code: Uint8Array, replace: boolean, persist = true): string | RedisError {
-    this.restore();
+    this.loadPersisted();
     if (code.length > FUNCTION_CODE_BYTES_MAX) return new RedisError(`ERR library code exceeds the limit of ${FUNCTION_CODE_BYTES_MAX} bytes`);
     const md = libraryMetadata(code);
     if (typeof md === "string") return new RedisError(md);
@@ -133,7 +133,7 @@ export class FunctionLibraries {
 
   /** FUNCTION DELETE: false when there is no such library. */
   delete(name: string): boolean {
-    this.restore();
+    this.loadPersisted();
     const lib = this.libs.get(name);
     if (!lib) return false;
     this.unlink(lib);
@@ -159,6 +159,31 @@ export class FunctionLibraries {
       const r = this.load(code, true);
       if (r instanceof RedisError) console.log(`functions: a library from the RDB file did not load: ${r.msg}`);
     }
+  }
+
+  /**
+   * FUNCTION RESTORE: add the payload's libraries by `policy` (append: a name already
+   * loaded is an error; replace: it is replaced; flush: every library goes first). All or
+   * nothing: on an error the libraries are as before. Returns the error reply or null.
+   */
+  restore(codes: Uint8Array[], policy: "append" | "replace" | "flush"): RedisError | null {
+    this.loadPersisted();
+    const before = [...this.libs.values()].map((l) => l.code);
+    if (policy === "append") {
+      for (const c of codes) {
+        const md = libraryMetadata(c);
+        if (typeof md !== "string" && this.libs.has(md.name)) return new RedisError(`ERR Library ${md.name} already exists`);
+      }
+    }
+    if (policy === "flush") this.flush();
+    for (const c of codes) {
+      const r = this.load(c, policy !== "append");
+      if (r instanceof RedisError) {
+        this.replaceAll(before);
+        return r;
+      }
+    }
+    return null;
   }
 
   /** The VM the functions run in (FCALL). */

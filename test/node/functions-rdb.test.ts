@@ -84,9 +84,45 @@ describe("function libraries in RDB files and redis-server 7.0", () => {
     }
   }, 120_000);
 
+  it("FUNCTION DUMP of one side restores on the other (both ways), with RESTORE's policies", async () => {
+    const theirs = await redis.connect();
+    const ours = await connectWs(`${worker.url.replace("http", "ws")}/db/fndump${Date.now().toString(36)}/ws`, worker.token);
+    try {
+      await theirs.call("FUNCTION", "FLUSH");
+      expect(text(await theirs.call("FUNCTION", "LOAD", LIB_A))).toBe("liba");
+      expect(text(await theirs.call("FUNCTION", "LOAD", LIB_B))).toBe("libb");
+      const payload = (await theirs.call("FUNCTION", "DUMP")) as Uint8Array;
+      expect(text(await ours.call("FUNCTION", "RESTORE", payload))).toBe("OK");
+      expect(await libraries(ours)).toEqual(await libraries(theirs));
+      expect(text(await ours.call("FCALL", "hello", "0", "x"))).toBe("hello x");
+      // APPEND (the default) refuses a library that exists; REPLACE and FLUSH do not.
+      const again = await ours.call("FUNCTION", "RESTORE", payload).catch((e: Error) => e);
+      const theirAgain = await theirs.call("FUNCTION", "RESTORE", payload).catch((e: Error) => e);
+      expect((again as Error).message).toBe((theirAgain as Error).message);
+      expect(text(await ours.call("FUNCTION", "RESTORE", payload, "REPLACE"))).toBe("OK");
+      expect(text(await ours.call("FUNCTION", "RESTORE", payload, "FLUSH"))).toBe("OK");
+      // Ours → theirs.
+      const back = (await ours.call("FUNCTION", "DUMP")) as Uint8Array;
+      expect(text(await theirs.call("FUNCTION", "RESTORE", back, "FLUSH"))).toBe("OK");
+      expect(await libraries(theirs)).toEqual(await libraries(ours));
+      // Damaged payloads are refused the same way.
+      const bad = back.slice();
+      bad[3] = bad[3]! ^ 0xff;
+      const e1 = (await ours.call("FUNCTION", "RESTORE", bad).catch((e: Error) => e)) as Error;
+      const e2 = (await theirs.call("FUNCTION", "RESTORE", bad).catch((e: Error) => e)) as Error;
+      expect(e1.message).toBe("ERR DUMP payload version or checksum are wrong");
+      expect(e1.message).toBe(e2.message);
+      await theirs.call("FUNCTION", "FLUSH");
+    } finally {
+      await theirs.close();
+      await ours.close();
+    }
+  }, 120_000);
+
   it("a dump.rdb with functions from redis-server loads into our master with its libraries", async () => {
     const theirs = await redis.connect();
     try {
+      await theirs.call("FUNCTION", "FLUSH");
       expect(text(await theirs.call("FUNCTION", "LOAD", LIB_A))).toBe("liba");
       expect(text(await theirs.call("SET", "k", "v"))).toBe("OK");
       expect(text(await theirs.call("SAVE"))).toBe("OK");

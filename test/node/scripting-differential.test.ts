@@ -127,6 +127,7 @@ function handWritten(): Cmd[] {
   c.push(["FUNCTION", "LOAD", "#!lua\nreturn 1"], ["FUNCTION", "LOAD", "#!js name=x\nreturn 1"], ["FUNCTION", "LOAD", "#!lua name=a name=b\n"], ["FUNCTION", "LOAD", "#!lua name=x foo=y\n"]);
   c.push(["FUNCTION", "LOAD", lib("l4", "redis.register_function('f4', 'notfn')")], ["FUNCTION", "LOAD", lib("l4", "redis.register_function()")], ["FUNCTION", "LOAD", "BOGUS", "x"]);
   c.push(["FUNCTION", "LOAD", lib("l5", "redis.register_function{function_name='f5', callback=function() return redis.call('set', 'x', 1) end, flags={'no-writes'}}")], ["FCALL", "f5", 0]);
+  c.push(["FUNCTION", "RESTORE", "garbage"], ["FUNCTION", "RESTORE", "x", "BOGUS"], ["FUNCTION", "RESTORE", "x", "APPEND", "y"], ["FUNCTION", "RESTORE"], ["FUNCTION", "DUMP", "x"]);
   c.push(["FUNCTION", "DELETE", "l5"], ["FUNCTION", "DELETE", "l5"], ["FCALL", "f5", 0], ["FUNCTION", "KILL"], ["FUNCTION", "FLUSH", "bad"]);
   return c;
 }

@@ -4,6 +4,7 @@
  * caller's execution unit (ctx.scripting).
  */
 import { OK, RedisError, type Reply, RespMap, RespSet, Simple } from "../../protocol/reply.ts";
+import { dumpLibraries, parseDump } from "../../scripting/function-dump.ts";
 import { NOSCRIPT } from "../../scripting/scripting.ts";
 import { str, utf8 } from "../../util/bytes.ts";
 import { parseI64 } from "../../util/numbers.ts";
@@ -208,6 +209,24 @@ function functionCmd(ctx: Ctx): Reply {
         ],
       ]);
     }
+    case "dump":
+      if (argc !== 2) fail(E.arity("function|dump"));
+      return dumpLibraries(libs.all().map((l) => l.code));
+    case "restore": {
+      if (argc < 3) fail(E.arity("function|restore"));
+      if (argc > 4) fail(`ERR unknown subcommand or wrong number of arguments for '${str(ctx.argv[1]!)}'. Try FUNCTION HELP.`);
+      functionWrite(ctx, sub);
+      const policy = argc === 4 ? opt(ctx.argv[3]!) : "append";
+      if (policy !== "append" && policy !== "replace" && policy !== "flush") {
+        return new RedisError("ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.");
+      }
+      const codes = parseDump(ctx.argv[2]!);
+      if (typeof codes === "string") return new RedisError(codes);
+      const r = libs.restore(codes, policy);
+      if (r) return r;
+      sc.propagate(ctx.argv);
+      return OK;
+    }
     case "kill":
       if (argc !== 2) fail(E.arity("function|kill"));
       // As SCRIPT KILL: a function runs inside one event of the Durable Object.
@@ -219,13 +238,14 @@ function functionCmd(ctx: Ctx): Reply {
         "LOAD [REPLACE] <FUNCTION CODE>",
         "DELETE <LIBRARY NAME>",
         "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+        "DUMP",
+        "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
         "FLUSH [ASYNC|SYNC]",
         "KILL",
         "STATS",
         "HELP",
       ].map((l) => new Simple(l));
   }
-  // DUMP and RESTORE (the serialized payload) are not built: they answer as unknown subcommands.
   fail(`ERR unknown subcommand '${str(ctx.argv[1]!).slice(0, 128)}'. Try FUNCTION HELP.`);
 }
 
