@@ -6,7 +6,7 @@
  * re-sends every library). They run in a Lua VM of their own, as in Redis.
  */
 import { RedisError } from "../protocol/reply.ts";
-import { LuaVM, type RegisteredFunction } from "./vm.ts";
+import { LuaVM, type RegisteredFunction, SCRIPT_HOOK_INSTRUCTIONS, SCRIPT_INSTRUCTIONS_PER_MS } from "./vm.ts";
 
 /** Most libraries a node keeps. */
 export const FUNCTION_LIBRARIES_MAX = 1_000;
@@ -96,7 +96,13 @@ export class FunctionLibraries {
     if (old && !replace) return new RedisError(`ERR Library '${md.name}' already exists`);
     if (!old && this.libs.size >= FUNCTION_LIBRARIES_MAX) return new RedisError(`ERR too many function libraries (the limit is ${FUNCTION_LIBRARIES_MAX})`);
     const started = Date.now();
-    const fns = this.lua().loadLibrary(code.subarray(md.bodyStart), () => (Date.now() - started > FUNCTION_LOAD_TIMEOUT_MS ? "FUNCTION LOAD timeout" : null));
+    // Counted in instructions too: a Worker's clock does not move while JavaScript runs.
+    let instructions = 0;
+    const budget = FUNCTION_LOAD_TIMEOUT_MS * SCRIPT_INSTRUCTIONS_PER_MS;
+    const fns = this.lua().loadLibrary(code.subarray(md.bodyStart), () => {
+      instructions += SCRIPT_HOOK_INSTRUCTIONS;
+      return instructions > budget || Date.now() - started > FUNCTION_LOAD_TIMEOUT_MS ? "FUNCTION LOAD timeout" : null;
+    });
     if (typeof fns === "string") return new RedisError(fns);
     const release = () => {
       for (const f of fns) this.vm?.release(f.ref);

@@ -12,7 +12,7 @@ import type { Session } from "../keyspace/command.ts";
 import { RedisError, type Reply } from "../protocol/reply.ts";
 import { FunctionLibraries } from "./functions.ts";
 import { parseShebang, type ScriptFlag, type Shebang } from "./shebang.ts";
-import { LuaVM, SCRIPT_HOOK_INSTRUCTIONS, type ScriptRun, sha1hex } from "./vm.ts";
+import { LuaVM, SCRIPT_HOOK_INSTRUCTIONS, SCRIPT_INSTRUCTIONS_PER_MS, type ScriptRun, sha1hex } from "./vm.ts";
 
 /** Most scripts kept in the cache; loading one more evicts the oldest (Redis keeps all, bounded by memory). */
 export const SCRIPT_CACHE_ENTRIES_MAX = 10_000;
@@ -20,12 +20,7 @@ export const SCRIPT_CACHE_ENTRIES_MAX = 10_000;
 export const SCRIPT_BODY_BYTES_MAX = 4 * 1024 * 1024;
 /** Default time budget of a script (CONFIG busy-reply-threshold / lua-time-limit, ms). */
 export const SCRIPT_TIME_LIMIT_MS_DEFAULT = 5000;
-/**
- * Instructions a script may run per millisecond of its budget. Workers do not advance the
- * clock while JavaScript runs without I/O, so the budget is also counted in instructions
- * (Fengari runs ~10M simple instructions per second here: see NOTES).
- */
-export const SCRIPT_INSTRUCTIONS_PER_MS = 10_000;
+
 
 /** redis.log levels at or above this are written (Redis's default verbosity, notice = 2). */
 export const SCRIPT_LOG_LEVEL_MIN = 2;

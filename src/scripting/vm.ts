@@ -34,6 +34,13 @@ import { Lrand48 } from "./rand48.ts";
 
 /** Largest string string.rep may build inside a script (the largest value a command accepts). */
 export const SCRIPT_STRING_BYTES_MAX = VALUE_BYTES_MAX;
+/**
+ * Instructions a script may run per millisecond of its budget. Workers do not advance the
+ * clock while JavaScript runs without I/O, so the budget is also counted in instructions
+ * (Fengari in workerd ran 60–85M instructions per second here: a 100,000-iteration loop,
+ * ~4 instructions each, took 4.6–6.8 ms; the budget assumes a little less, see NOTES).
+ */
+export const SCRIPT_INSTRUCTIONS_PER_MS = 50_000;
 /** Lua instructions between two checks of the script's time budget (Redis: 100,000). */
 export const SCRIPT_HOOK_INSTRUCTIONS = 10_000;
 
