@@ -6,7 +6,8 @@
  * re-sends every library). They run in a Lua VM of their own, as in Redis.
  */
 import { RedisError } from "../protocol/reply.ts";
-import { LuaVM, type RegisteredFunction, SCRIPT_HOOK_INSTRUCTIONS, SCRIPT_INSTRUCTIONS_PER_MS } from "./vm.ts";
+import { FunctionVM, type RegisteredFunction } from "./function-vm.ts";
+import { SCRIPT_HOOK_INSTRUCTIONS, SCRIPT_INSTRUCTIONS_PER_MS } from "./vm.ts";
 
 /** Most libraries a node keeps. */
 export const FUNCTION_LIBRARIES_MAX = 1_000;
@@ -48,7 +49,7 @@ export function libraryMetadata(code: Uint8Array): { name: string; engine: strin
 }
 
 export class FunctionLibraries {
-  private vm: LuaVM | null = null;
+  private vm: FunctionVM | null = null;
   private readonly libs = new Map<string, Library>();
   /** Function name → its library. */
   private readonly byFunction = new Map<string, Library>();
@@ -58,8 +59,8 @@ export class FunctionLibraries {
     sql.exec("CREATE TABLE IF NOT EXISTS function_libraries (name TEXT PRIMARY KEY, code BLOB NOT NULL, seq INTEGER NOT NULL)");
   }
 
-  private lua(): LuaVM {
-    this.vm ??= new LuaVM();
+  private lua(): FunctionVM {
+    this.vm ??= new FunctionVM();
     return this.vm;
   }
 
@@ -193,7 +194,7 @@ export class FunctionLibraries {
   }
 
   /** The VM the functions run in (FCALL). */
-  runner(): LuaVM {
+  runner(): FunctionVM {
     return this.lua();
   }
 }

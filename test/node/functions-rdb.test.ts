@@ -98,7 +98,9 @@ describe("function libraries in RDB files and redis-server 7.0", () => {
       // APPEND (the default) refuses a library that exists; REPLACE and FLUSH do not.
       const again = await ours.call("FUNCTION", "RESTORE", payload).catch((e: Error) => e);
       const theirAgain = await theirs.call("FUNCTION", "RESTORE", payload).catch((e: Error) => e);
-      expect((again as Error).message).toBe((theirAgain as Error).message);
+      // Which of the two colliding libraries is named depends on redis-server's dict order.
+      expect((again as Error).message).toMatch(/^ERR Library lib[ab] already exists$/);
+      expect((theirAgain as Error).message).toMatch(/^ERR Library lib[ab] already exists$/);
       expect(text(await ours.call("FUNCTION", "RESTORE", payload, "REPLACE"))).toBe("OK");
       expect(text(await ours.call("FUNCTION", "RESTORE", payload, "FLUSH"))).toBe("OK");
       // Ours → theirs.
