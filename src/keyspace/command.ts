@@ -5,6 +5,7 @@
 import type { Reply } from "../protocol/reply.ts";
 import type { RespVersion } from "../protocol/resp.ts";
 import { categoriesFromFlags } from "./permissions.ts";
+import type { ScriptingCtx } from "../scripting/scripting.ts";
 import type { Keyspace } from "./store.ts";
 
 /**
@@ -141,6 +142,8 @@ export interface Ctx {
   touched(db: number, key: Uint8Array): void;
   /** FLUSHDB (db) / FLUSHALL (null): invalidate every WATCH on the database(s). */
   touchedAll(db: number | null): void;
+  /** The node's scripts and a way to run one inside this execution unit (EVAL, SCRIPT). */
+  scripting?: ScriptingCtx;
 }
 
 /**

@@ -6,6 +6,7 @@
  * Plain TypeScript: the node wires `sink` to its backlog and replicas.
  */
 import { KEY_BYTES_MAX } from "../limits.ts";
+import { Scripting, type ScriptEnv, type ScriptingCtx, scriptKeyId } from "../scripting/scripting.ts";
 import { NIL_ARRAY, OK, QUEUED, RedisError, type Reply } from "../protocol/reply.ts";
 import { StreamEncoder } from "../replication/stream-encoder.ts";
 import { bkey, str } from "../util/bytes.ts";
@@ -42,6 +43,8 @@ export interface EngineOptions {
   monitor?: (session: Session, argv: Uint8Array[]) => void;
   /** A key got a TTL at this time (schedule active expiry). */
   expireSet?: (expireMs: number) => void;
+  /** Run fn in one storage transaction (the Durable Object's transactionSync): a throw rolls its writes back. */
+  transaction?: <T>(fn: () => T) => T;
 }
 
 export class Engine {
@@ -65,11 +68,17 @@ export class Engine {
   loading = false;
   /** min-replicas-to-write: an error text when writes are refused for lack of good replicas. */
   writeGate: (() => string | null) | null = null;
+  /** The script cache and Lua VM (EVAL, SCRIPT). */
+  readonly scripting: Scripting;
+  private readonly transaction: <T>(fn: () => T) => T;
 
   constructor(sql: SqlStorage, opts: EngineOptions = {}) {
     this.clock = opts.clock ?? Date.now;
     this.sink = opts.sink ?? null;
     this.monitor = opts.monitor ?? null;
+    this.transaction = opts.transaction ?? ((fn) => fn());
+    this.scripting = new Scripting(sql);
+    this.scriptingCtx.scripts = this.scripting;
     this.ks = new Keyspace(sql, {
       expired: (db, key) => {
         this.touched(db, key);
@@ -254,6 +263,7 @@ export class Engine {
       },
       touched: (db, key) => this.touched(db, key),
       touchedAll: (db) => this.touchedAll(db),
+      scripting: this.scriptingCtx,
     };
     const finish = (reply: Reply): Reply => {
       if (ctx.dirty > 0 && spec.flags.includes("write")) {
@@ -272,6 +282,72 @@ export class Engine {
       if (ctx.dirty > 0) finish(null);
       return toErrorReply(e);
     }
+  }
+
+  // --- scripts -------------------------------------------------------------------------
+
+  /** One object for every command (commands get it as ctx.scripting). */
+  private readonly scriptingCtx: ScriptingCtx = {
+    scripts: null as unknown as Scripting,
+    run: (s, sha, keys, args, ro) => this.scripting.run(sha, keys, args, ro, this.scriptEnv(s)),
+    runFunction: (s, name, keys, args, ro) => this.scripting.runFunction(name, keys, args, ro, this.scriptEnv(s)),
+    propagate: (argv) => this.effect({ db: -1, argv }),
+  };
+
+  private scriptEnv(caller: Session): ScriptEnv {
+    // The script's own client (Redis's lua_client): the caller's database, its own SELECT.
+    const ss: Session = { ...caller, multi: null, multiError: false, watched: new Set(), watchDirty: false };
+    const limit = this.node?.configGet("busy-reply-threshold")[0]?.[1];
+    return {
+      call: (argv, resp, keys, readOnly) => this.callFromScript(ss, argv, resp, keys, readOnly),
+      propagate: (argv) => this.effect({ db: -1, argv }),
+      timeLimitMs: () => (limit === undefined ? 5000 : Number(limit)),
+      transaction: (fn) => {
+        // A script stopped by its time limit throws: its storage writes roll back with the
+        // transaction, and the effects it queued in this unit are dropped with them.
+        const mark = this.unit?.length ?? 0;
+        try {
+          return this.transaction(fn);
+        } catch (e) {
+          if (this.unit) this.unit.length = mark;
+          throw e;
+        }
+      },
+      isReplica: this.replicaMode && !caller.isMasterLink,
+      masterDown: this.masterDown,
+      writeGate: this.writeGate && !caller.isMasterLink ? this.writeGate() : null,
+    };
+  }
+
+  /**
+   * redis.call() from a script: the checks Redis's scriptCall makes (its error texts), then
+   * the command runs inside the current execution unit, which is not flushed: a script's
+   * writes reach the stream together, wrapped in MULTI/EXEC.
+   */
+  private callFromScript(s: Session, argv: Uint8Array[], resp: 2 | 3, declared: Set<string> | null, readOnly: boolean): Reply {
+    const name = str(argv[0]!).toLowerCase();
+    const spec = COMMANDS.get(name);
+    if (!spec) {
+      return new RedisError(TX_ARITY[name] !== undefined ? "ERR This Redis command is not allowed from script" : "ERR Unknown Redis command called from script");
+    }
+    if (!arityOk(spec.arity, argv.length)) return new RedisError("ERR Wrong number of args calling Redis command from script");
+    if (spec.flags.includes("noscript") || spec.flags.includes("async")) return new RedisError("ERR This Redis command is not allowed from script");
+    if (this.masterDown && !spec.flags.includes("stale")) return new RedisError("ERR Can not execute the command on a stale replica");
+    const write = spec.flags.includes("write");
+    const denied = s.readOnlyToken ? readOnlyDenial(spec, argv) : null;
+    if (denied) return new RedisError(`ERR The user executing the script has no permissions to run the '${denied}' command`);
+    if (write && readOnly) return new RedisError("ERR Write commands are not allowed from read-only scripts.");
+    if (write && this.replicaMode && !s.isMasterLink) return new RedisError(E.readonly);
+    for (const i of keyIndexes(spec, argv.length)) {
+      const key = argv[i]!;
+      if (key.length > KEY_BYTES_MAX) return new RedisError(E.tooBig("key", KEY_BYTES_MAX));
+      if (declared && !declared.has(scriptKeyId(key))) {
+        return new RedisError(`ERR Dynamic keys are not allowed in Lua scripts when 'allow-key-locking' flag is set. Key was: ${str(key)}`);
+      }
+    }
+    s.resp = resp;
+    const r = this.run(s, name, argv);
+    return r instanceof Promise ? new RedisError("ERR This Redis command is not allowed from script") : r;
   }
 
   /** Record a propagated effect in the current unit (or emit it alone outside a unit). */

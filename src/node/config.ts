@@ -29,6 +29,8 @@ export const PARAMS: Param[] = [
   { name: "min-replicas-max-lag", kind: { t: "int", min: 0, max: 2 ** 31 - 1 }, default: "10", aliases: ["min-slaves-max-lag"] },
   { name: "replica-priority", kind: { t: "int", min: 0, max: 2 ** 31 - 1 }, default: "100", aliases: ["slave-priority"] },
   { name: "repl-diskless-sync", kind: { t: "bool" }, default: "yes" },
+  // A script running longer is stopped and its writes rolled back (Redis: BUSY after this time).
+  { name: "busy-reply-threshold", kind: { t: "int", min: 0, max: 2 ** 31 - 1 }, default: "5000", aliases: ["lua-time-limit"] },
   { name: "databases", kind: { t: "int", min: 16, max: 16 }, default: "16" },
   { name: "client-output-buffer-limit", kind: { t: "obuf" }, default: OUTPUT_LIMITS_DEFAULT_TEXT },
 ];

@@ -89,6 +89,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
       sink: { feed: (b) => this.feedStream(b) },
       monitor: (s, argv) => this.monitorFeed(s, argv),
       expireSet: (ms) => this.scheduleCron(Math.max(10, ms - Date.now())),
+      transaction: (fn) => ctx.storage.transactionSync(fn),
     });
     // Dropped databases (FLUSHALL, a loaded snapshot's swap) are deleted by the cron in steps.
     this.engine.ks.hooks.garbage = () => this.scheduleCron(0);
@@ -441,6 +442,11 @@ export class Node extends DurableObject<Env> implements RestTarget {
     }
   }
 
+  /** Function libraries' code for snapshots (SnapshotHost). */
+  functionCodes(): Uint8Array[] {
+    return this.engine.scripting.functions.all().map((l) => l.code);
+  }
+
   // --- services for server commands ----------------------------------------------------
 
   private services(): NodeServices {
@@ -778,6 +784,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
       }
       const res = loader.finishAny();
       loader.swap();
+      this.engine.scripting.functions.replaceAll(loader.functions);
       // A new history: replicas cannot continue the old one.
       this.meta.replid = randomHex40();
       this.meta.clearReplid2();

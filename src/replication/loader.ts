@@ -23,6 +23,7 @@ import type { KeyMeta, Keyspace } from "../keyspace/store.ts";
 import { DATABASES, STRING_CHUNK_BYTES } from "../limits.ts";
 import { RdbError } from "../protocol/rdb/format.ts";
 import { RdbReader } from "../protocol/rdb/reader.ts";
+import { FUNCTION_LIBRARIES_MAX } from "../scripting/functions.ts";
 import { own } from "../util/bytes.ts";
 
 /** One-row string keys per INSERT (3 bound parameters each, within SQLite's 100). */
@@ -45,6 +46,8 @@ export class SnapshotLoader {
   private keys = 0;
   private emptyKeysSkipped = 0;
   bytes = 0;
+  /** Function libraries the file carries (RDB_OPCODE_FUNCTION2), applied by the caller after swap(). */
+  readonly functions: Uint8Array[] = [];
   private crc: string | null = null;
   private ended = false;
   readonly aux: Record<string, string> = {};
@@ -96,7 +99,10 @@ export class SnapshotLoader {
         case "header":
         case "db":
         case "resize":
+          break;
         case "function":
+          if (this.functions.length >= FUNCTION_LIBRARIES_MAX) throw new RdbError(`more than ${FUNCTION_LIBRARIES_MAX} function libraries`);
+          this.functions.push(ev.code);
           break;
         case "aux":
           this.aux[ev.key] = ev.value;

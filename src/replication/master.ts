@@ -312,6 +312,16 @@ export class MasterSide {
     a.out.catchUpEnd = backlog.offset;
     a.out.watch.softSinceMs = null;
     if (snap.state === "ready") a.t.sendText(snapshotLine(snap));
+    // An RDB carries no scripts: re-send the script cache in the stream, so that a replica
+    // after a full sync can run every script its master can (EVALSHA_RO, FCALL_RO).
+    // Functions are data in Redis (the RDB's function opcode); our snapshot leaves them out,
+    // so the stream carries them: the replica's libraries become exactly the master's.
+    if (meta.role === "master") {
+      const { engine } = this.host;
+      for (const body of engine.scripting.bodies()) engine.propagateRaw(["SCRIPT", "LOAD", body]);
+      engine.propagateRaw(["FUNCTION", "FLUSH"]);
+      for (const lib of engine.scripting.functions.all()) engine.propagateRaw(["FUNCTION", "LOAD", "REPLACE", lib.code]);
+    }
     console.log(`replication: full resync of ${a.info.name} with snapshot #${snap.id} at offset ${snap.offset} (${snap.state})`);
     this.host.scheduleCron(0);
   }

@@ -538,6 +538,7 @@ export class ReplicaSide {
       const res = loader.finish({ size, crc });
       // Swap, adopt the master's history, in one synchronous step.
       loader.swap();
+      this.host.engine.scripting.functions.replaceAll(loader.functions);
       const { meta, backlog } = this.host;
       backlog.reset(t.offset);
       meta.replid = t.replid;

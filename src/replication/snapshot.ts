@@ -55,6 +55,8 @@ export interface SnapshotHost {
   backlog: { firstByte: number };
   meta: { replid: string };
   scheduleCron(inMs: number): void;
+  /** Function libraries' code, written into the snapshot (FUNCTION LOAD data). */
+  functionCodes?(): Uint8Array[];
 }
 
 const SCHEMA = `
@@ -161,7 +163,7 @@ export class SnapshotManager {
       .one().id as number;
     const snap: Snapshot = { id, key, replid, offset, streamDb, size: 0, crc: "", state: "writing", createdMs };
     this.made++;
-    this.job = new SnapshotJob(this.sql, this.ks, this.bucket, snap);
+    this.job = new SnapshotJob(this.sql, this.ks, this.bucket, snap, this.host.functionCodes?.() ?? []);
     console.log(`snapshot: #${id} cut at offset ${offset} (keys up to id ${this.job.maxId})`);
     void this.job.run().then(
       () => this.finish(snap, null),
@@ -252,9 +254,11 @@ class SnapshotJob {
     private readonly ks: Keyspace,
     private readonly bucket: FaultyBucket,
     readonly snap: Snapshot,
+    functions: Uint8Array[] = [],
   ) {
     this.maxId = ks.maxKeyId();
-    this.writer = new RdbWriter({ write: (b) => this.stage(b) });
+    // Function libraries need RDB 10 (redis-server 7.0 loads it); without them RDB 9 loads everywhere.
+    this.writer = new RdbWriter({ write: (b) => this.stage(b) }, { version: functions.length > 0 ? 10 : 9 });
     const aux: Record<string, string | number> = {
       "redis-ver": "7.0.15",
       "redis-bits": 64,
@@ -266,6 +270,7 @@ class SnapshotJob {
     aux["repl-offset"] = snap.offset;
     aux["aof-base"] = 0;
     this.writer.header(aux);
+    for (const code of functions) this.writer.functionLibrary(code);
   }
 
   // --- the write hook --------------------------------------------------------------------

@@ -196,6 +196,15 @@ const REDIS_7_0_15: Record<string, [number, number, number, number, string]> = {
   zremrangebyrank: [4, 1, 1, 1, "write"],
   zremrangebyscore: [4, 1, 1, 1, "write"],
   zscan: [-3, 1, 1, 1, "readonly"],
+  // Scripting (redis-cli command info eval evalsha eval_ro evalsha_ro script fcall fcall_ro function, 7.0.15): keys are movable (numkeys).
+  eval: [-3, 0, 0, 0, ""],
+  evalsha: [-3, 0, 0, 0, ""],
+  eval_ro: [-3, 0, 0, 0, "readonly"],
+  evalsha_ro: [-3, 0, 0, 0, "readonly"],
+  script: [-2, 0, 0, 0, ""],
+  fcall: [-3, 0, 0, 0, ""],
+  fcall_ro: [-3, 0, 0, 0, "readonly"],
+  function: [-2, 0, 0, 0, ""],
   ping: [-1, 0, 0, 0, "fast"],
   echo: [2, 0, 0, 0, "fast"],
   time: [1, 0, 0, 0, "fast"],
@@ -222,7 +231,7 @@ const specsWithKeys = specs.filter((s) => s.firstKey > 0);
 describe("command table: shape of every entry", () => {
   it.each(specs.map((s) => [s.name, s] as const))("%s", (_name, s: CommandSpec) => {
     expect(s.name).toBe(s.name.toLowerCase());
-    expect(s.name).toMatch(/^[a-z][a-z0-9-]*$/);
+    expect(s.name).toMatch(/^[a-z][a-z0-9_-]*$/);
     expect(COMMANDS.get(s.name)).toBe(s);
     expect(Number.isInteger(s.arity) && s.arity !== 0).toBe(true);
     for (const f of s.flags) expect(VALID_FLAGS.has(f), `flag ${f}`).toBe(true);
