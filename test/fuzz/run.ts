@@ -6,8 +6,8 @@
  * FUZZ_ITERATIONS inputs per target (default 50,000: 300,000 inputs over the six targets),
  * stopping at FUZZ_MINUTES (default 4). Prints the seed first and the report last. Then the
  * Workers level (test/workers/fuzz.test.ts) with the same seed and FUZZ_WORKERS_ITERATIONS
- * (default 250 per kind: 1,000 RESP inputs, 1,500 REST requests, 500 RDB restores).
- * Exits non-zero on any failure.
+ * (default 1,000: 4,000 RESP inputs, 6,000 REST requests, 2,000 RDB restores).
+ * FUZZ_LEVEL=pure stops after the pure level. Exits non-zero on any failure.
  */
 import { spawnSync } from "node:child_process";
 import { formatReport, runPureFuzz } from "./targets.ts";
@@ -18,12 +18,21 @@ const iterations = iterationsFromEnv(process.env, 50_000);
 const minutes = Number(process.env.FUZZ_MINUTES ?? "4");
 console.log(`fuzz seed ${seed} (replay with FUZZ_SEED=${seed}), ${iterations} inputs per target, at most ${minutes} min`);
 const t0 = Date.now();
-const report = runPureFuzz({ seed, iterations, deadlineMs: t0 + minutes * 60_000 });
+/** The whole process, parsers and generators; inputs are at most a few hundred KiB. */
+const RSS_BYTES_MAX = 1024 * 1024 * 1024;
+const report = runPureFuzz({
+  seed,
+  iterations,
+  deadlineMs: t0 + minutes * 60_000,
+  memoryBytes: () => process.memoryUsage().rss,
+  memoryBytesMax: RSS_BYTES_MAX,
+});
 console.log(formatReport(report));
 console.log(`pure level: ${report.inputs} inputs in ${((Date.now() - t0) / 1000).toFixed(1)} s, rss ${Math.round(process.memoryUsage().rss / 1048576)} MiB`);
 if (report.failures.length) process.exit(1);
+if (process.env.FUZZ_LEVEL === "pure") process.exit(0);
 
-const workersIterations = process.env.FUZZ_WORKERS_ITERATIONS || "250";
+const workersIterations = process.env.FUZZ_WORKERS_ITERATIONS || "1000";
 console.log(`\nWorkers level: seed ${seed}, ${workersIterations} inputs per kind`);
 const t1 = Date.now();
 const r = spawnSync("npx", ["vitest", "run", "--project", "workers", "test/workers/fuzz.test.ts"], {

@@ -12,7 +12,8 @@
  * - RdbReader fed in random pieces: events or RdbError, nothing else; a valid file is
  *   accepted; finish() never accepts a file without its end.
  * - Every input: done within INPUT_MS_MAX (a synchronous hang cannot be interrupted, so a
- *   slow input is reported after the fact).
+ *   slow input is reported after the fact); memory stays under a bound (checked by the
+ *   long run, `npm run fuzz`: the process's RSS).
  */
 import { PIPELINE_COMMANDS_MAX } from "../../src/limits.ts";
 import { RestRequestError, parsePipelineBody, parseSingleBody, pathCommand } from "../../src/http/rest-json.ts";
@@ -28,6 +29,8 @@ import { replyStream, requestStream } from "./resp-gen.ts";
 
 /** Longest one input may take before it counts as a hang. */
 export const INPUT_MS_MAX = 2000;
+/** Rounds between two memory checks. */
+const MEMORY_CHECK_EVERY = 1000;
 /** Work allowed per input byte in the RESP parser (plus a constant). */
 const RESP_WORK_PER_BYTE_MAX = 6;
 
@@ -210,6 +213,9 @@ export function runPureFuzz(opts: {
   targets?: readonly FuzzTarget[];
   deadlineMs?: number;
   maxFailures?: number;
+  /** Memory in use (e.g. the process's RSS), checked every MEMORY_CHECK_EVERY rounds against memoryBytesMax. */
+  memoryBytes?: () => number;
+  memoryBytesMax?: number;
 }): FuzzReport {
   const targets = opts.targets ?? PURE_TARGETS;
   const report: FuzzReport = { seed: opts.seed, inputs: 0, stats: {}, failures: [] };
@@ -233,6 +239,12 @@ export function runPureFuzz(opts: {
       if (ms > INPUT_MS_MAX) report.failures.push({ target: t.name, iteration: i, message: `took ${Math.round(ms)} ms`, input: "" });
       st.inputs++;
       report.inputs++;
+    }
+    if (opts.memoryBytes && opts.memoryBytesMax !== undefined && i % MEMORY_CHECK_EVERY === 0) {
+      const used = opts.memoryBytes();
+      if (used > opts.memoryBytesMax) {
+        report.failures.push({ target: "*", iteration: i, message: `memory ${used} bytes > ${opts.memoryBytesMax}`, input: "" });
+      }
     }
     if (report.failures.length >= (opts.maxFailures ?? 20)) break;
   }

@@ -3,6 +3,8 @@
  * an attacker or a slow client would: frames of any size, without waiting for replies.
  */
 import { SELF } from "cloudflare:test";
+import { H_DB, H_NODE, NODE_ORIGIN } from "../../src/http/node-protocol.ts";
+import { stub } from "./nodes.ts";
 
 export interface RawWs {
   /** Send one frame (binary), without waiting. Throws once the socket is closed. */
@@ -17,8 +19,15 @@ export interface RawWs {
   close(): void;
 }
 
-export async function openWs(db: string, token = "test-token"): Promise<RawWs> {
-  const res = await SELF.fetch(`https://example.com/db/${db}/ws`, { headers: { Upgrade: "websocket", authorization: `Bearer ${token}` } });
+/**
+ * Through the router with the token, or `direct` to the master's stub as the router
+ * forwards it (SELF.fetch gets slower with every call in this pool: a long fuzz run
+ * goes direct).
+ */
+export async function openWs(db: string, token = "test-token", direct = false): Promise<RawWs> {
+  const res = direct
+    ? await stub(db, "master").fetch(new Request(`${NODE_ORIGIN}/ws`, { headers: { Upgrade: "websocket", [H_DB]: db, [H_NODE]: "master" } }))
+    : await SELF.fetch(`https://example.com/db/${db}/ws`, { headers: { Upgrade: "websocket", authorization: `Bearer ${token}` } });
   const sock = res.webSocket;
   if (!sock) throw new Error(`no WebSocket: ${res.status} ${await res.text()}`);
   (sock as unknown as { binaryType: string }).binaryType = "arraybuffer";
