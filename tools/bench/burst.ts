@@ -58,7 +58,11 @@ async function oursCluster(ctx: BenchContext, tag: string, nReplicas: number): P
     restUrl: `${ctx.worker.url}/db/${db}/pipeline`,
     headers: { authorization: `Bearer ${ctx.worker.token}`, "content-type": "application/json" },
     gatewayPort: gw.port,
-    close: () => gw.close(),
+    close: async () => {
+      await gw.close();
+      // Replicas still behind must not keep applying (on the same workerd thread) into the next measurement.
+      for (const r of replicas) ok(await r.call("REPLICAOF", "NO", "ONE"), "REPLICAOF NO ONE");
+    },
   };
   await linkedAndCaughtUp(c);
   return c;
