@@ -370,11 +370,6 @@ export class Node extends DurableObject<Env> implements RestTarget {
     if (this.offsetWaiters.length) this.wakeOffsetWaiters();
   }
 
-  /** Resolves once the writes made so far are committed (a replica's group commit). */
-  storageSynced(): Promise<void> {
-    return this.ctx.storage.sync();
-  }
-
   /** MONITOR sockets, looked up once per event (not once per command: a pipeline runs many). */
   private monitorsThisEvent: Conn[] | null = null;
 

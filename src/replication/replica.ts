@@ -8,10 +8,11 @@
  * applied offset (Redis's reploff) and it survives restarts: that is our cached master.
  * A MULTI … EXEC block from the master is applied only once EXEC has arrived, atomically.
  *
- * Throughput: frames that arrive while the previous batch is being committed queue up in
- * `inbox` and are applied together in one synchronous run (one SQLite transaction, one backlog
- * row, one frame to each sub-replica): group commit, so a replica that falls behind catches up
- * in larger batches instead of paying a commit per frame. The bytes applied are forwarded
+ * Throughput: frames that arrive while a batch is being applied queue up in `inbox` and are
+ * applied together in the next synchronous run (one SQLite transaction, one backlog row, one
+ * frame to each sub-replica), so a replica that falls behind catches up in larger batches
+ * instead of paying a commit per frame; a run is bounded (APPLY_BATCH_BYTES_MAX) so other
+ * events (reads, the cron) are not stalled. The bytes applied are forwarded
  * exactly as received (slices of the frames, never re-encoded).
  */
 import type { Engine } from "../keyspace/engine.ts";
@@ -68,8 +69,8 @@ const LOAD_SLICE_MS = 25;
 /** Pending rows read per query while replaying; a turn yields to other events after REPLAY_SLICE_MS. */
 const REPLAY_ROWS_PER_TURN = 8;
 const REPLAY_SLICE_MS = 25;
-/** Frames queued while a batch commits are applied together, up to about this many bytes per run. */
-const APPLY_BATCH_BYTES_MAX = 256 * 1024;
+/** Frames queued while a batch was applied go together in the next run, up to about this many bytes (~1,300 SETs). */
+const APPLY_BATCH_BYTES_MAX = 64 * 1024;
 
 export interface ReplicaHost {
   db: string;
@@ -83,8 +84,6 @@ export interface ReplicaHost {
   master: { killReplicas(): number; info(): string[]; replicaLines(): string[]; list(): unknown[] };
   nodeStub(name: string): { fetch(input: RequestInfo, init?: RequestInit): Promise<Response> };
   feedStream(bytes: Uint8Array): void;
-  /** Resolves once the writes made so far are committed (the group-commit boundary). */
-  storageSynced(): Promise<void>;
   scheduleCron(inMs: number): void;
   applyRole(): void;
 }
@@ -387,8 +386,8 @@ export class ReplicaSide {
   }
 
   /**
-   * Apply what the inbox holds in one synchronous run, wait until that is committed, and go
-   * again with whatever arrived meanwhile (group commit).
+   * Apply what the inbox holds in one synchronous run, yield to other events, and go again
+   * with whatever arrived meanwhile.
    */
   private async drain(): Promise<void> {
     const seq = this.linkSeq;
@@ -407,7 +406,8 @@ export class ReplicaSide {
           this.linkDown(`error applying the stream: ${e instanceof Error ? e.message : String(e)}`);
           return;
         }
-        await this.host.storageSynced();
+        // Yield: frames that arrive meanwhile queue up and go in the next run together.
+        await new Promise((r) => setTimeout(r, 0));
       }
     } finally {
       this.draining = false;

@@ -16,7 +16,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { startGateway } from "../gateway.ts";
 import type { BenchContext } from "./context.ts";
-import { connectTcp, envInt, envInts, info, now, ok, sleep, stats, waitFor, withTimeout, type Arg, type RespClient } from "./lib.ts";
+import { connectTcp, envInt, envInts, info, now, ok, sleep, stats, text, waitFor, withTimeout, type Arg, type RespClient } from "./lib.ts";
 
 const REDIS_REPL_ARGS = ["--repl-diskless-sync-delay", "0"];
 
@@ -58,7 +58,11 @@ async function oursCluster(ctx: BenchContext, tag: string, nReplicas: number): P
     restUrl: `${ctx.worker.url}/db/${db}/pipeline`,
     headers: { authorization: `Bearer ${ctx.worker.token}`, "content-type": "application/json" },
     gatewayPort: gw.port,
-    close: () => gw.close(),
+    close: async () => {
+      await gw.close();
+      // Replicas still behind must not keep applying (on the same workerd thread) into the next measurement.
+      for (const r of replicas) ok(await r.call("REPLICAOF", "NO", "ONE"), "REPLICAOF NO ONE");
+    },
   };
   await linkedAndCaughtUp(c);
   return c;
@@ -233,20 +237,28 @@ export async function burstSection(ctx: BenchContext): Promise<void> {
 
 /**
  * Pipelined SETs at the maximum rate for `seconds` (batches of 1,000, 2 in flight on one
- * connection) while a sampler records the master's offset every 100 ms and pollers watch each
- * replica's offset; lag of a sample = when a replica first showed that offset − sample time.
+ * connection). Each batch ends with `SET lagmark <batch>`; pollers GET lagmark on every replica
+ * back to back. Lag of a batch on a replica = when the replica first showed it − when the
+ * master acknowledged it (no INFO on the busy master needed).
  */
 async function sustained(c: Cluster, seconds: number): Promise<{ opsPerS: number; lagMs: number[]; firstThirdMs: number; lastThirdMs: number; missing: number }> {
   let stop = false;
   let acked = 0;
+  const ackAt: number[] = [];
+  const seen: number[][] = c.replicas.map(() => []);
+  ok(await c.master.call("SET", "lagmark", "-1"), "SET");
+  await linkedAndCaughtUp(c);
   const t0 = now();
   const writer = (async () => {
     let b = 0;
     const inflight = new Set<Promise<void>>();
     while (!stop) {
-      const cmds = setCmds(1000, `sus${b++}`);
+      const batch = b++;
+      const cmds = setCmds(999, `sus${batch}`);
+      cmds.push(["SET", "lagmark", String(batch)]);
       const p: Promise<void> = c.master.send(cmds, 600_000).then((rs) => {
         for (const r of rs) ok(r, "SET");
+        ackAt[batch] = now();
         acked += rs.length;
       });
       const tracked = p.finally(() => inflight.delete(tracked));
@@ -254,48 +266,41 @@ async function sustained(c: Cluster, seconds: number): Promise<{ opsPerS: number
       if (inflight.size >= 2) await Promise.race(inflight);
     }
     await Promise.all(inflight);
-  })();
-  const samples: { t: number; off: number; seen: number[] }[] = [];
-  const sampler = (async () => {
-    while (!stop) {
-      // The sample time is when the master's answer arrived (it had that offset by then).
-      const off = await masterOffset(c);
-      samples.push({ t: now(), off, seen: c.replicas.map(() => NaN) });
-      await sleep(100);
-    }
+    return b;
   })();
   const pollers = c.replicas.map(async (r, i) => {
-    let next = 0; // first sample this replica has not reached
-    while (!stop || next < samples.length) {
-      const off = await replicaOffset(r);
-      const t = now();
-      while (next < samples.length && samples[next]!.off <= off) samples[next++]!.seen[i] = t;
+    let last = -1;
+    const mine = seen[i]!;
+    while (!stop || last < ackAt.length - 1) {
       if (stop && now() - t0 > seconds * 1000 + 60_000) break;
-      await sleep(5);
+      const v = Number(text(ok(await r.call("GET", "lagmark"), "GET")));
+      const t = now();
+      for (let j = last + 1; j <= v; j++) mine[j] = t;
+      if (v > last) last = v;
     }
   });
   await sleep(seconds * 1000);
   stop = true;
-  await writer;
+  const batches = await writer;
   const elapsed = (now() - t0) / 1000;
-  await sampler;
   await Promise.all(pollers);
   const lagMs: number[] = [];
   let missing = 0;
   const per: number[] = [];
-  for (const s of samples) {
+  for (let b = 0; b < batches; b++) {
     let worst = 0;
-    for (const t of s.seen) {
-      if (Number.isNaN(t)) missing++;
+    for (const mine of seen) {
+      const t = mine[b];
+      if (t === undefined || ackAt[b] === undefined) missing++;
       else {
-        lagMs.push(Math.max(0, t - s.t));
-        worst = Math.max(worst, t - s.t);
+        lagMs.push(Math.max(0, t - ackAt[b]!));
+        worst = Math.max(worst, t - ackAt[b]!);
       }
     }
     per.push(worst);
   }
   const third = Math.max(1, Math.floor(per.length / 3));
-  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+  const mean = (xs: number[]) => (xs.length ? xs.reduce((a, x) => a + x, 0) / xs.length : NaN);
   return { opsPerS: acked / elapsed, lagMs, firstThirdMs: mean(per.slice(0, third)), lastThirdMs: mean(per.slice(-third)), missing };
 }
 
@@ -316,8 +321,8 @@ export async function sustainedSection(ctx: BenchContext): Promise<void> {
     r[who] = { with2, none };
   }
   const how =
-    `${seconds} s of SETs in pipelines of 1,000, 2 in flight on one master connection (ours: RESP over WebSocket to the master node); ` +
-    "every 100 ms the master's master_repl_offset is sampled on a second connection; a replica's lag for a sample = the time its applied offset first reached it − the sample time (offsets polled every 5 ms)";
+    `${seconds} s of SETs in pipelines of 1,000 (the last one SET lagmark <batch>), 2 in flight on one master connection (ours: RESP over WebSocket to the master node); ` +
+    "each replica is polled with GET lagmark back to back; a batch's lag on a replica = when the replica first showed it − when the master acknowledged it";
   const so = stats(r.ours!.with2.lagMs);
   const sr = stats(r.redis!.with2.lagMs);
   for (const q of ["p50", "p99", "max"] as const) {
