@@ -96,6 +96,8 @@ export interface NodeServices {
   runId(): string;
   /** Whether this node is a replica (writes refused). */
   isReplica(): boolean;
+  /** FAILOVER (arguments after the name); absent where no node runs the engine. */
+  failover?(args: string[]): Reply;
 }
 
 /** The world of one command execution. */

@@ -255,6 +255,11 @@ export const serverCommands: CommandSpec[] = [
   cmd("replicaof", -2, ["admin", "stale", "async", "no-multi"], [0, 0, 0], replicaof),
   cmd("slaveof", -2, ["admin", "stale", "async", "no-multi"], [0, 0, 0], replicaof),
   cmd("client", -2, ["admin", "stale", "async", "no-multi"], [0, 0, 0], client),
+  // Redis 7.0: FAILOVER is admin, noscript, stale (replication/failover.ts).
+  cmd("failover", -1, ["admin", "noscript", "stale"], [0, 0, 0], (ctx) => {
+    if (!ctx.node.failover) fail(`ERR unknown command 'failover', with args beginning with: `);
+    return ctx.node.failover(ctx.argv.slice(1).map((a) => str(a)));
+  }),
   cmd("wait", 3, ["async", "no-multi"], [0, 0, 0], (ctx) => {
     const n = intArg(ctx.argv[1]!);
     const t = intArg(ctx.argv[2]!, "ERR timeout is not an integer or out of range");
