@@ -33,10 +33,10 @@ import { Hono, type Context } from "hono";
 import type { Env } from "../env.ts";
 import { REQUEST_BYTES_MAX } from "../limits.ts";
 import { H_MASTER, H_REROUTE, H_ROUTE, H_SERVED_BY, H_SYNC_WAIT_MS, REROUTE_STATUS, type RouteKind } from "../routing/admission.ts";
-import { invalidateTopology, topologyOf } from "../routing/cache.ts";
+import { invalidateTopology, TOPOLOGY_CACHE_MS, topologyOf } from "../routing/cache.ts";
 import { isReadRequest, restCommandNames } from "../routing/classify.ts";
-import { callerRegion, type CallerLocation } from "../routing/regions.ts";
-import { ENTRY_NODE, readCandidates, type DbTopology, type HealthRules } from "../routing/topology.ts";
+import { callerRegion, REGIONS, type CallerLocation } from "../routing/regions.ts";
+import { ENTRY_NODE, healthy, readCandidates, type DbTopology, type HealthRules } from "../routing/topology.ts";
 import { admin } from "./admin.ts";
 import { authenticate } from "./auth.ts";
 import { H_CLIENT_ADDR, H_DB, H_NODE, H_READONLY, NODE_ORIGIN } from "./node-protocol.ts";
@@ -93,6 +93,20 @@ async function topology(env: Env, db: string): Promise<DbTopology> {
   }
 }
 
+/** What the router does now for a database: its master, replicas with health, and who serves reads from each region. */
+export function routingView(t: DbTopology, rules: HealthRules) {
+  const reads: Record<string, string> = {};
+  for (const r of REGIONS) reads[r] = readCandidates(t, r, rules)[0]?.name ?? t.master;
+  return {
+    master: t.master,
+    resolved: t.resolved,
+    cacheMs: TOPOLOGY_CACHE_MS,
+    ackAgeMaxMs: rules.ackAgeMaxMs,
+    replicas: t.replicas.map((r) => ({ ...r, healthy: healthy(r, rules) })),
+    reads,
+  };
+}
+
 function nodeStub(env: Env, db: string, node: string) {
   return env.NODES.get(env.NODES.idFromName(`${db}/${node}`));
 }
@@ -127,7 +141,14 @@ app.all("/db/:db/nodes/:node/ws", (c) => forward(c, "ws", 5));
 app.all("/db/:db/nodes/:node", (c) => forward(c, "rest", 5));
 app.all("/db/:db/nodes/:node/*", (c) => forward(c, "rest", 5));
 
-// ─── admin API and status page (admin.ts), above the database base routes ────
+// ─── the router's routing view (status page, tests), then the admin API (admin.ts) ───
+app.get("/db/:db/admin/routing", async (c) => {
+  const db = c.req.param("db");
+  if (!NAME_RE.test(db)) return errorResponse(400, `ERR invalid database name (allowed: ${NAME_RE.source})`);
+  const auth = await authenticate(c.req.raw, c.env);
+  if (!auth.ok) return errorResponse(auth.status, auth.message);
+  return c.json(routingView(await topology(c.env, db), healthRules(c.env)));
+});
 app.route("/", admin);
 app.all("/db/:db/admin", notFound);
 app.all("/db/:db/admin/*", notFound);

@@ -148,7 +148,9 @@ export class ReplicaSide {
     meta.masterName = masterName;
     meta.save();
     this.host.master.killReplicas(); // Redis 7.0 disconnectSlaves(): they resync with us
-    if (this.state === "none") this.transition("connect");
+    // A replica switching masters must not keep reporting its old link as up.
+    if (this.transfer) this.discardTransfer();
+    if (this.state !== "connect") this.transition("connect");
     this.nextConnectMs = 0;
   }
 

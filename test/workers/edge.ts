@@ -17,12 +17,12 @@ export interface Answer {
 }
 
 /** POST a REST request to the database's base URL (or `sub` under it). */
-export async function base(db: string, body: unknown, opts: { region?: string; token?: number; sub?: string; cf?: object } = {}): Promise<Answer> {
+export async function base(db: string, body: unknown, opts: { region?: string; token?: number; sub?: string; cf?: Partial<IncomingRequestCfProperties> } = {}): Promise<Answer> {
   const headers: Record<string, string> = { ...AUTH };
   if (opts.region) headers["x-debug-client-region"] = opts.region;
   if (opts.token !== undefined) headers["upstash-sync-token"] = String(opts.token);
-  const init: RequestInit & { cf?: object } = { method: "POST", headers, body: JSON.stringify(body) };
-  if (opts.cf) init.cf = opts.cf;
+  const init: RequestInit & { cf?: IncomingRequestCfProperties } = { method: "POST", headers, body: JSON.stringify(body) };
+  if (opts.cf) init.cf = opts.cf as IncomingRequestCfProperties;
   const res = await SELF.fetch(`https://example.com/db/${db}${opts.sub ?? ""}`, init);
   return {
     status: res.status,
