@@ -207,14 +207,22 @@ export class Node extends DurableObject<Env> implements RestTarget {
       return new Response(null, { status: 101, webSocket: client, headers: { [H_SERVED_BY]: this.name } });
     }
     if (path === "/rest" || path.startsWith("/rest/")) {
+      const kind = routeKind(request.headers.get(H_ROUTE));
       const refused = await admit(
         this.admission(),
-        routeKind(request.headers.get(H_ROUTE)),
+        kind,
         parseSyncToken(request.headers.get(SYNC_TOKEN_HEADER)),
         Number(request.headers.get(H_SYNC_WAIT_MS) ?? "0") || 0,
       );
       if (refused) return this.servedBy(rerouteResponse(refused));
-      return this.servedBy(await handleRest(request, this));
+      const wasMaster = this.meta.role === "master";
+      const res = await handleRest(request, this);
+      // A single write caught by a FAILOVER's pause and then refused (READONLY: this node is a
+      // replica now) ran nothing: the router may send it to the new master.
+      if (kind === "write" && wasMaster && this.meta.role === "replica" && (await refusedAsReplica(res))) {
+        return this.servedBy(rerouteResponse({ reason: "not-master", master: this.meta.masterName }));
+      }
+      return this.servedBy(res);
     }
     if (path === "/identity") return new Response(null, { status: 204 });
     return new Response("not found", { status: 404 });
@@ -863,6 +871,17 @@ export interface NodeStatus {
 }
 
 const NODE_ORIGIN_IDENTITY = "https://node/identity";
+
+/** Whether a REST answer is one command refused with READONLY (a single-command 400). */
+async function refusedAsReplica(res: Response): Promise<boolean> {
+  if (res.status !== 400) return false;
+  try {
+    const body = (await res.clone().json()) as { error?: unknown };
+    return typeof body.error === "string" && body.error.startsWith("READONLY ");
+  } catch {
+    return false;
+  }
+}
 
 /** A reply as plain JSON (admin API). */
 function replyToJson(r: Reply): unknown {
