@@ -36,7 +36,8 @@ import { H_MASTER, H_REROUTE, H_ROUTE, H_SERVED_BY, H_SYNC_WAIT_MS, REROUTE_STAT
 import { invalidateTopology, TOPOLOGY_CACHE_MS, topologyOf } from "../routing/cache.ts";
 import { isReadRequest, restCommandNames } from "../routing/classify.ts";
 import { callerRegion, REGIONS, type CallerLocation } from "../routing/regions.ts";
-import { ENTRY_NODE, healthy, readCandidates, type DbTopology, type HealthRules } from "../routing/topology.ts";
+import { DEBUG_LATENCY_HEADER, hopDelayMs, latencyScale } from "../routing/simulate.ts";
+import { ENTRY_NODE, healthy, readCandidates, regionOfNode, type DbTopology, type HealthRules } from "../routing/topology.ts";
 import { admin } from "./admin.ts";
 import { authenticate } from "./auth.ts";
 import { H_CLIENT_ADDR, H_DB, H_NODE, H_READONLY, NODE_ORIGIN } from "./node-protocol.ts";
@@ -64,6 +65,7 @@ const CORS_ALLOW_HEADERS = [
   "accept",
   "cache-control",
   "x-debug-client-region",
+  "x-debug-latency",
 ];
 
 /** Request header standing for the caller's location when DEBUG is enabled (SPEC §4). */
@@ -89,7 +91,7 @@ async function topology(env: Env, db: string): Promise<DbTopology> {
     return await topologyOf(db, (node) => nodeStub(env, db, node).topology(db, node));
   } catch (e) {
     console.log(`router: topology of ${db} unavailable: ${e instanceof Error ? e.message : String(e)}`);
-    return { master: ENTRY_NODE, resolved: false, replicas: [], atMs: Date.now() };
+    return { master: ENTRY_NODE, masterRegion: null, resolved: false, replicas: [], atMs: Date.now() };
   }
 }
 
@@ -210,8 +212,16 @@ async function forward(c: Ctx, kind: Kind, baseSegments: number): Promise<Respon
   const method = request.method.toUpperCase();
   const hasBody = kind === "rest" && (method === "POST" || method === "PUT");
 
+  // DEBUG only: the caller's simulated location, and a simulated latency per hop (simulate.ts).
+  const debug = c.env.ENABLE_DEBUG_COMMAND === "yes";
+  const caller = callerRegion(request.cf as CallerLocation | undefined, debug ? request.headers.get(DEBUG_REGION_HEADER) : null);
+  const simScale = debug ? latencyScale(request.headers.get(DEBUG_LATENCY_HEADER)) : 0;
+  let topo: DbTopology | null = null;
+
   /** Send the request to one node; `body` is the stream or the bytes already read. */
-  const send = (node: string, route: RouteKind | null, body: BodyInit | null): Promise<Response> => {
+  const send = async (node: string, route: RouteKind | null, body: BodyInit | null): Promise<Response> => {
+    const delayMs = topo ? hopDelayMs(caller, regionOfNode(topo, node), simScale) : 0;
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
     const h = new Headers(headers);
     h.set(H_NODE, node);
     if (route) h.set(H_ROUTE, route);
@@ -225,9 +235,7 @@ async function forward(c: Ctx, kind: Kind, baseSegments: number): Promise<Respon
   if (pinned !== null) return send(pinned, null, hasBody ? request.body : null);
 
   // The database base: route by the topology.
-  const debugRegion = c.env.ENABLE_DEBUG_COMMAND === "yes" ? request.headers.get(DEBUG_REGION_HEADER) : null;
-  const caller = callerRegion(request.cf as CallerLocation | undefined, debugRegion);
-  let topo = await topology(c.env, db);
+  topo = await topology(c.env, db);
 
   if (kind === "ws") {
     if (url.searchParams.get("read") === "nearest") {

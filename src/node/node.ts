@@ -34,6 +34,7 @@ import { Failover } from "../replication/failover.ts";
 import { LagClock } from "../replication/lag-clock.ts";
 import { admit, H_ROUTE, H_SERVED_BY, H_SYNC_WAIT_MS, rerouteResponse, routeKind, type AdmissionHost } from "../routing/admission.ts";
 import { regionOrNull, type NodeView } from "../routing/topology.ts";
+import { latencyScale, oneWayDelayMs } from "../routing/simulate.ts";
 import { parseSyncToken, SYNC_TOKEN_HEADER } from "../http/rest.ts";
 
 /** What a hibernatable socket remembers across hibernation (serializeAttachment, ≤ 16 KiB). */
@@ -86,6 +87,8 @@ export class Node extends DurableObject<Env> implements RestTarget {
   private readonly lagClock = new LagClock();
   /** This node's location hint (admin API `region`), reported to its master. */
   private regionName: string | null = null;
+  /** DEBUG SIMULATE-LATENCY: the stream to each replica is delayed by region (0: off). */
+  private simLatencyScale = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -374,21 +377,26 @@ export class Node extends DurableObject<Env> implements RestTarget {
   /** The master side's view of a replica socket. */
   private replicaTransport(c: Conn) {
     const node = this;
+    const send = (m: string | Uint8Array) => {
+      try {
+        c.ws.send(m);
+      } catch {
+        /* gone */
+      }
+    };
+    // DEBUG SIMULATE-LATENCY: every frame to this replica waits the same one-way delay (order kept).
+    const delayed = (m: string | Uint8Array) => {
+      const ms = node.simLatencyScale ? oneWayDelayMs(regionOrNull(node.regionName), regionOrNull(c.att.replica?.region), node.simLatencyScale) : 0;
+      if (ms > 0) setTimeout(() => send(m), ms);
+      else send(m);
+    };
     return {
       ws: c.ws,
       sendText(s: string) {
-        try {
-          c.ws.send(s);
-        } catch {
-          /* gone */
-        }
+        delayed(s);
       },
       sendBinary(b: Uint8Array) {
-        try {
-          c.ws.send(b);
-        } catch {
-          /* gone */
-        }
+        delayed(b);
       },
       close(reason: string) {
         try {
@@ -583,6 +591,18 @@ export class Node extends DurableObject<Env> implements RestTarget {
     if (sub === "set-active-expire") {
       if (args[0] !== "0" && args[0] !== "1") return new RedisError("ERR syntax error");
       this.activeExpire = args[0] === "1";
+      return OK;
+    }
+    if (sub === "set-region") {
+      const r = regionOrNull(args[0]);
+      if (r === null || args.length !== 1) return new RedisError("ERR syntax error");
+      this.sql.exec("INSERT OR REPLACE INTO node_identity (k, v) VALUES ('region', ?)", r);
+      this.regionName = r;
+      return OK;
+    }
+    if (sub === "simulate-latency") {
+      if (args.length !== 1 || (args[0] !== "0" && latencyScale(args[0]) === 0)) return new RedisError("ERR syntax error");
+      this.simLatencyScale = latencyScale(args[0]);
       return OK;
     }
     if (sub === "repl-drop") {

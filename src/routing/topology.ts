@@ -40,6 +40,8 @@ export interface ReplicaView {
 export interface DbTopology {
   /** The node writes go to. */
   master: string;
+  /** Its location hint, when known (DEBUG SET-REGION; used by the latency simulation). */
+  masterRegion: Region | null;
   /** False when the chain of redirects did not end at a master (writes still go to `master`). */
   resolved: boolean;
   replicas: ReplicaView[];
@@ -63,11 +65,11 @@ export async function resolveTopology(view: (node: string) => Promise<NodeView>,
   for (let hop = 0; hop <= TOPOLOGY_HOPS_MAX; hop++) {
     seen.add(name);
     const v = await view(name);
-    if (v.role === "master") return { master: name, resolved: true, replicas: v.replicas, atMs: nowMs };
+    if (v.role === "master") return { master: name, masterRegion: v.region, resolved: true, replicas: v.replicas, atMs: nowMs };
     if (v.following === null || seen.has(v.following)) break; // a cycle or a replica of nobody
     name = v.following;
   }
-  return { master: ENTRY_NODE, resolved: false, replicas: [], atMs: nowMs };
+  return { master: ENTRY_NODE, masterRegion: null, resolved: false, replicas: [], atMs: nowMs };
 }
 
 /** Health rules for a replica to serve routed reads. */
@@ -95,6 +97,12 @@ export function readCandidates(t: DbTopology, caller: Region | null, rules: Heal
       (a, b) =>
         regionRttMs(caller, a.region) - regionRttMs(caller, b.region) || a.lagBytes - b.lagBytes || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
     );
+}
+
+/** The region of a node of the topology, when known. */
+export function regionOfNode(t: DbTopology, node: string): Region | null {
+  if (node === t.master) return t.masterRegion;
+  return t.replicas.find((r) => r.name === node)?.region ?? null;
 }
 
 /** Parse a region name from the wire (REPLCONF region, identity): null when not a hint. */

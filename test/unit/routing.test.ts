@@ -83,7 +83,7 @@ function rep(name: string, region: Region | null, extra: Partial<ReplicaView> = 
 
 describe("routing decision", () => {
   const rules = { ackAgeMaxMs: 3000 };
-  const topo = (replicas: ReplicaView[]): DbTopology => ({ master: "master", resolved: true, replicas, atMs: 0 });
+  const topo = (replicas: ReplicaView[]): DbTopology => ({ master: "master", masterRegion: null, resolved: true, replicas, atMs: 0 });
 
   it("picks the nearest healthy replica for each caller region", () => {
     const t = topo([rep("eu", "weur"), rep("asia", "apac"), rep("us", "wnam")]);

@@ -6,7 +6,7 @@
  *
  *   npm run bench                      full sizes (~10–15 min on 2 cores)
  *   BENCH_QUICK=1 npm run bench        everything small (< 2 min)
- *   BENCH_SECTIONS=throughput,collections,replication   run only some sections
+ *   BENCH_SECTIONS=throughput,collections,replication,geography   run only some sections
  *
  * Sizes (defaults full / quick):
  *   BENCH_THROUGHPUT_N 200000/20000, BENCH_THROUGHPUT_CLIENTS 50/20 (redis-benchmark -n, -c)
@@ -25,6 +25,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { collections } from "./collections.ts";
+import { geography } from "./geography.ts";
 import { makeContext, type BenchContext } from "./context.ts";
 import { fmt, fmtRatio, missingTools, QUICK, Results, workerdRssMiB, type Row } from "./lib.ts";
 import { replication } from "./replication.ts";
@@ -35,7 +36,7 @@ import { startBenchWorker } from "./worker.ts";
 process.env.RESP_REPLY_TIMEOUT_S ??= process.env.BENCH_REPLY_TIMEOUT_S ?? "300";
 
 const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
-const SECTIONS: Record<string, (ctx: BenchContext) => Promise<void>> = { throughput, collections, replication };
+const SECTIONS: Record<string, (ctx: BenchContext) => Promise<void>> = { throughput, collections, replication, geography };
 
 async function main(): Promise<number> {
   const missing = missingTools();

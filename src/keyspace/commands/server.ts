@@ -158,6 +158,8 @@ function debug(ctx: Ctx): Reply | Promise<Reply> {
     case "repl-drop":
     case "r2-fail":
     case "r2-corrupt":
+    case "set-region": // the node's location hint (edge reads; a master has none otherwise)
+    case "simulate-latency": // delay the stream to replicas by region (routing/simulate.ts)
       return ctx.node.debugFault(sub, ctx.argv.slice(2).map((a) => str(a)));
     case "help":
       return ["DIGEST", "DIGEST-VALUE <key> [<key> ...]", "RESTART", "SLEEP <seconds>"].map((s) => new Simple(s));
