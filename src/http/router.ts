@@ -20,7 +20,8 @@
  *   to the master per request.
  * - A read (every command read-only by the command table; REST single command or /pipeline)
  *   goes to the nearest healthy replica (routing/regions.ts: the caller's region from
- *   `request.cf`, or `x-debug-client-region` when DEBUG is enabled) with `x-er-route: read`;
+ *   `request.cf`, or `x-debug-client-region` when DEBUG is enabled) with `x-er-route: read`,
+ *   unless the master's region is known and at least as near (routing/topology.ts readTarget);
  *   the replica answers it only if it is still usable and reaches the caller's sync token
  *   within ROUTE_SYNC_WAIT_MS, otherwise it answers 421 and the master answers instead.
  * - Everything else goes to the master with `x-er-route: write`; a node that is no longer the
@@ -37,7 +38,7 @@ import { invalidateTopology, TOPOLOGY_CACHE_MS, topologyOf } from "../routing/ca
 import { isReadRequest, restCommandNames } from "../routing/classify.ts";
 import { callerRegion, REGIONS, type CallerLocation } from "../routing/regions.ts";
 import { DEBUG_LATENCY_HEADER, hopDelayMs, latencyScale } from "../routing/simulate.ts";
-import { ENTRY_NODE, healthy, readCandidates, regionOfNode, type DbTopology, type HealthRules } from "../routing/topology.ts";
+import { ENTRY_NODE, healthy, readTarget, regionOfNode, type DbTopology, type HealthRules } from "../routing/topology.ts";
 import { admin } from "./admin.ts";
 import { authenticate } from "./auth.ts";
 import { H_CLIENT_ADDR, H_DB, H_NODE, H_READONLY, NODE_ORIGIN } from "./node-protocol.ts";
@@ -98,7 +99,7 @@ async function topology(env: Env, db: string): Promise<DbTopology> {
 /** What the router does now for a database: its master, replicas with health, and who serves reads from each region. */
 export function routingView(t: DbTopology, rules: HealthRules) {
   const reads: Record<string, string> = {};
-  for (const r of REGIONS) reads[r] = readCandidates(t, r, rules)[0]?.name ?? t.master;
+  for (const r of REGIONS) reads[r] = readTarget(t, r, rules)?.name ?? t.master;
   return {
     master: t.master,
     resolved: t.resolved,
@@ -239,7 +240,7 @@ async function forward(c: Ctx, kind: Kind, baseSegments: number): Promise<Respon
 
   if (kind === "ws") {
     if (url.searchParams.get("read") === "nearest") {
-      const near = readCandidates(topo, caller, healthRules(c.env))[0];
+      const near = readTarget(topo, caller, healthRules(c.env));
       if (near) {
         const res = await send(near.name, "read", null);
         if (res.status !== REROUTE_STATUS) return res;
@@ -265,7 +266,7 @@ async function forward(c: Ctx, kind: Kind, baseSegments: number): Promise<Respon
   const { mode, names } = restCommandNames(rest, bodyForm && body !== null ? new TextDecoder().decode(body) : null);
 
   if (isReadRequest(mode, names)) {
-    const near = readCandidates(topo, caller, healthRules(c.env))[0];
+    const near = readTarget(topo, caller, healthRules(c.env));
     if (near) {
       const res = await send(near.name, "read", body);
       if (res.status !== REROUTE_STATUS) return res;

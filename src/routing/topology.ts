@@ -105,6 +105,18 @@ export function regionOfNode(t: DbTopology, node: string): Region | null {
   return t.replicas.find((r) => r.name === node)?.region ?? null;
 }
 
+/**
+ * The node a read goes to: the nearest healthy replica, unless the master's region is known
+ * and at least as near (then the master: no replica beats it, and it never waits for a
+ * token). null means the master.
+ */
+export function readTarget(t: DbTopology, caller: Region | null, rules: HealthRules): ReplicaView | null {
+  const near = readCandidates(t, caller, rules)[0];
+  if (!near) return null;
+  if (t.masterRegion !== null && regionRttMs(caller, t.masterRegion) <= regionRttMs(caller, near.region)) return null;
+  return near;
+}
+
 /** Parse a region name from the wire (REPLCONF region, identity): null when not a hint. */
 export function regionOrNull(s: string | null | undefined): Region | null {
   return isRegion(s) ? s : null;

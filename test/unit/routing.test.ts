@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { invalidateTopology, TOPOLOGY_CACHE_MS, topologyOf } from "../../src/routing/cache.ts";
 import { isReadOnlyCommand, isReadRequest, restCommandNames } from "../../src/routing/classify.ts";
 import { callerRegion, REGIONS, regionOfPoint, regionRttMs, type Region } from "../../src/routing/regions.ts";
-import { readCandidates, resolveTopology, type DbTopology, type NodeView, type ReplicaView } from "../../src/routing/topology.ts";
+import { readCandidates, readTarget, resolveTopology, type DbTopology, type NodeView, type ReplicaView } from "../../src/routing/topology.ts";
 import { LagClock } from "../../src/replication/lag-clock.ts";
 
 describe("regions", () => {
@@ -106,6 +106,13 @@ describe("routing decision", () => {
     expect(readCandidates(t, "weur", rules).map((r) => r.name)).toEqual(["far"]);
     expect(readCandidates(t, null, rules)).toEqual([]);
     expect(readCandidates(topo([rep("a", "weur", { lagBytes: 9 }), rep("b", "weur")]), "weur", rules).map((r) => r.name)).toEqual(["b", "a"]);
+  });
+
+  it("a master whose region is known serves the reads of callers at least as near to it", () => {
+    const t: DbTopology = { ...topo([rep("eu", "weur"), rep("asia", "apac")]), masterRegion: "enam" };
+    const by = (r: Region) => readTarget(t, r, rules)?.name ?? "master";
+    expect(REGIONS.map(by)).toEqual(["master", "master", "master", "eu", "eu", "asia", "asia", "eu", "asia"]);
+    expect(readTarget({ ...t, masterRegion: null }, "enam", rules)?.name).toBe("eu");
   });
 
   it("follows the entry node's redirect to the current master, and stops on cycles", async () => {
