@@ -94,18 +94,40 @@ const CONTINENT_REGION: Record<string, Region> = {
 /** Countries of the Middle East (`cf.country`), which the continent code puts in AS. */
 const MIDDLE_EAST = new Set(["AE", "SA", "QA", "BH", "KW", "OM", "IL", "JO", "LB", "IQ", "IR", "SY", "YE", "PS", "TR", "EG"]);
 
+/**
+ * Cloudflare data centers (`cf.colo`, IATA codes) by region, for callers whose request has
+ * no coordinates: the largest colos of each region. Others fall back to the continent.
+ */
+const COLO_REGION: Record<string, Region> = Object.fromEntries(
+  (
+    [
+      ["wnam", "SJC SFO LAX SEA PDX LAS PHX DEN SLC YVR SAN SMF"],
+      ["enam", "IAD EWR JFK BOS ORD ATL MIA DFW IAH YYZ YUL PHL CLT MSP DTW MCI"],
+      ["sam", "GRU GIG EZE SCL LIM BOG UIO MDE CWB POA FOR"],
+      ["weur", "LHR LCY MAN DUB AMS CDG MRS FRA DUS HAM MUC BRU ZRH GVA MAD BCN LIS MXP FCO CPH OSL ARN"],
+      ["eeur", "WAW PRG VIE BUD OTP SOF ATH KBP HEL RIX VNO TLL BEG ZAG IST"],
+      ["apac", "SIN HKG NRT KIX ICN TPE BKK KUL CGK MNL SGN HAN BOM DEL MAA BLR CCU HYD"],
+      ["oc", "SYD MEL BNE PER ADL AKL CHC"],
+      ["afr", "JNB CPT DUR LOS NBO ACC CAI CMN DAR"],
+      ["me", "DXB AUH DOH BAH KWI MCT RUH JED AMM TLV BGW"],
+    ] as const
+  ).flatMap(([r, codes]) => codes.split(" ").map((c) => [c, r])),
+);
+
 /** The part of `request.cf` that locates a caller. */
 export interface CallerLocation {
   latitude?: unknown;
   longitude?: unknown;
   continent?: unknown;
   country?: unknown;
+  colo?: unknown;
 }
 
 /**
  * The caller's region: from the debug header (when DEBUG is enabled, the router passes it),
- * else from `cf` latitude/longitude, else from its continent (and country, for the Middle
- * East). null when nothing is known: the router then uses the master.
+ * else from `cf` latitude/longitude, else from the colo that received the request, else from
+ * its continent (and country, for the Middle East). null when nothing is known: the router
+ * then uses the master.
  */
 export function callerRegion(cf: CallerLocation | undefined | null, debugRegion: string | null): Region | null {
   const d = debugRegion?.trim().toLowerCase() ?? null;
@@ -116,6 +138,8 @@ export function callerRegion(cf: CallerLocation | undefined | null, debugRegion:
   if (cf.latitude != null && cf.longitude != null && Number.isFinite(lat) && Number.isFinite(lon) && Math.abs(lat) <= 90 && Math.abs(lon) <= 180) {
     return regionOfPoint(lat, lon);
   }
+  const colo = typeof cf.colo === "string" ? COLO_REGION[cf.colo.toUpperCase()] : undefined;
+  if (colo) return colo;
   const country = typeof cf.country === "string" ? cf.country.toUpperCase() : "";
   if (MIDDLE_EAST.has(country)) return "me";
   const continent = typeof cf.continent === "string" ? cf.continent.toUpperCase() : "";

@@ -44,6 +44,9 @@ describe("regions", () => {
     expect(callerRegion({ latitude: "48.85", longitude: "2.35", continent: "EU" }, "mars")).toBe("weur");
     expect(callerRegion({ latitude: "48.85", longitude: "2.35" }, null)).toBe("weur");
     expect(callerRegion({ continent: "OC" }, null)).toBe("oc");
+    expect(callerRegion({ colo: "FRA", continent: "NA" }, null)).toBe("weur");
+    expect(callerRegion({ colo: "nrt" }, null)).toBe("apac");
+    expect(callerRegion({ colo: "XXX", continent: "SA" }, null)).toBe("sam");
     expect(callerRegion({ continent: "AS", country: "AE" }, null)).toBe("me");
     expect(callerRegion({ latitude: "bad", longitude: "2", continent: "SA" }, null)).toBe("sam");
     expect(callerRegion({}, null)).toBeNull();
