@@ -24,7 +24,7 @@ th{background:#f0f2f6} .up{color:#0a7d36} .down{color:#b3261e} .mono{font-family
 </style></head><body>
 <h1>edge-replica — database <span class="mono">${safeDb}</span></h1>
 <div class="sub" id="sub">loading…</div>
-<svg id="map" width="780" height="400" role="img" aria-label="nodes by region"></svg>
+<svg id="topo" width="780" height="400" role="img" aria-label="nodes by region"></svg>
 <div id="regions"></div>
 <h2>Reads from each region</h2>
 <table id="routes"><thead><tr><th>caller region</th><th>served by</th></tr></thead><tbody></tbody></table>
@@ -50,7 +50,7 @@ function draw(t,routing){
   for(const n of nodes){const [x,y]=where[n.node];const m=n.role==="master";
     out+='<rect x="'+(x-52)+'" y="'+(y-10)+'" width="104" height="22" rx="11" fill="'+(m?"#e8eefc":n.link==="connected"?"#e6f4ea":"#fce8e6")+'" stroke="#556"/>';
     out+='<text x="'+x+'" y="'+(y+5)+'" text-anchor="middle" font-size="12" font-weight="'+(m?700:500)+'">'+esc(n.node)+(m?" ★":"")+'</text>';}
-  document.getElementById("map").innerHTML=out;
+  document.getElementById("topo").innerHTML=out;
   let html="";
   for(const r of ORDER){const ns=byRegion[r];if(!ns)continue;
     html+="<h2>"+esc(r)+"</h2><table><thead><tr><th>node</th><th>role</th><th>follows</th><th>link</th><th>offset</th><th>behind (bytes)</th><th>lag (ms)</th><th>last ACK (ms ago)</th><th>syncs full/partial</th><th>backlog</th><th>keys</th></tr></thead><tbody>";
