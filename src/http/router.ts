@@ -131,6 +131,9 @@ app.use("*", async (c, next) => {
     return res;
   }
   await next();
+  // A change made through the admin API (replica created or removed): the next request reads the topology afresh.
+  const adminChange = /^\/db\/([^/]+)\/admin\//.exec(new URL(c.req.url).pathname);
+  if (adminChange && method !== "GET" && method !== "HEAD") invalidateTopology(adminChange[1]!);
   if (c.res.status === 101) return; // a WebSocket upgrade: pass the node's response through untouched
   const res = new Response(c.res.body, c.res); // responses from stub.fetch have immutable headers
   addCors(res.headers);
@@ -232,8 +235,13 @@ async function forward(c: Ctx, kind: Kind, baseSegments: number): Promise<Respon
     return nodeStub(c.env, db, node).fetch(new Request(nodeUrl, init));
   };
 
-  // A node named in the path answers, whatever its role.
-  if (pinned !== null) return send(pinned, null, hasBody ? request.body : null);
+  // A node named in the path answers, whatever its role. Commands sent to a node (REPLICAOF,
+  // FAILOVER, CLIENT KILL…) may change the topology: the next request reads it afresh.
+  if (pinned !== null) {
+    const res = await send(pinned, null, hasBody ? request.body : null);
+    if (method !== "GET" && method !== "HEAD") invalidateTopology(db);
+    return res;
+  }
 
   // The database base: route by the topology.
   topo = await topology(c.env, db);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { invalidateTopology, TOPOLOGY_CACHE_MS, topologyOf } from "../../src/routing/cache.ts";
+import { invalidateTopology, TOPOLOGY_CACHE_MS, TOPOLOGY_CACHE_UNSETTLED_MS, topologyOf, viewTtlMs } from "../../src/routing/cache.ts";
 import { isReadOnlyCommand, isReadRequest, restCommandNames } from "../../src/routing/classify.ts";
 import { callerRegion, REGIONS, regionOfPoint, regionRttMs, type Region } from "../../src/routing/regions.ts";
 import { readCandidates, readTarget, resolveTopology, type DbTopology, type NodeView, type ReplicaView } from "../../src/routing/topology.ts";
@@ -130,11 +130,11 @@ describe("routing decision", () => {
     expect(await resolveTopology(async (n) => views[n]!, 8)).toMatchObject({ master: "master", resolved: false, replicas: [] });
   });
 
-  it("the isolate cache serves a view for TOPOLOGY_CACHE_MS, shares one refresh, and forgets on demand", async () => {
+  it("the isolate cache serves a settled view for TOPOLOGY_CACHE_MS, shares one refresh, and forgets on demand", async () => {
     let calls = 0;
     const view = async (): Promise<NodeView> => {
       calls++;
-      return { node: "master", role: "master", following: null, region: null, offset: calls, failover: "no-failover", replicas: [] };
+      return { node: "master", role: "master", following: null, region: null, offset: calls, failover: "no-failover", replicas: [rep("r1", "weur")] };
     };
     const db = `cache-${Math.random()}`;
     await Promise.all([topologyOf(db, view, 1000), topologyOf(db, view, 1000)]);
@@ -146,6 +146,27 @@ describe("routing decision", () => {
     invalidateTopology(db);
     await topologyOf(db, view, 1000 + TOPOLOGY_CACHE_MS);
     expect(calls).toBe(3);
+  });
+
+  it("a settling view (no replica, or one not online) is reused for TOPOLOGY_CACHE_UNSETTLED_MS only", async () => {
+    let calls = 0;
+    let replicas: ReplicaView[] = [];
+    const view = async (): Promise<NodeView> => {
+      calls++;
+      return { node: "master", role: "master", following: null, region: null, offset: 0, failover: "no-failover", replicas };
+    };
+    const db = `settle-${Math.random()}`;
+    await topologyOf(db, view, 0);
+    await topologyOf(db, view, TOPOLOGY_CACHE_UNSETTLED_MS - 1);
+    expect(calls).toBe(1);
+    replicas = [rep("r1", "weur", { state: "wait_bgsave" })];
+    expect((await topologyOf(db, view, TOPOLOGY_CACHE_UNSETTLED_MS)).replicas[0]!.state).toBe("wait_bgsave");
+    replicas = [rep("r1", "weur")];
+    expect((await topologyOf(db, view, 2 * TOPOLOGY_CACHE_UNSETTLED_MS)).replicas[0]!.state).toBe("online");
+    expect(calls).toBe(3);
+    await topologyOf(db, view, 3 * TOPOLOGY_CACHE_UNSETTLED_MS); // settled now: kept
+    expect(calls).toBe(3);
+    expect(viewTtlMs({ master: "m", masterRegion: null, resolved: true, replicas: [], atMs: 0 })).toBe(TOPOLOGY_CACHE_UNSETTLED_MS);
   });
 });
 
