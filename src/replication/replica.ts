@@ -282,14 +282,9 @@ export class ReplicaSide {
           this.linkDown(`error reply to PING from master: ${line}`);
           return;
         }
-        const { meta, backlog, name } = this.host;
         const region = this.host.region ? ["region", this.host.region] : [];
-        this.send(["REPLCONF", "name", name, "listening-port", "0", ...region]);
+        this.send(["REPLCONF", "name", this.host.name, "listening-port", "0", ...region]);
         this.send(["REPLCONF", "capa", "eof", "capa", "psync2"]);
-        const psync = meta.hasCachedMaster ? [meta.replid, String(backlog.offset + 1)] : ["?", "-1"];
-        if (this.failoverPsync) psync.push("FAILOVER");
-        console.log(`replication[${name}]: trying a partial resynchronization (PSYNC ${psync.join(" ")})`);
-        this.send(["PSYNC", ...psync]);
         this.handshakeStep = 1;
         return;
       }
@@ -297,6 +292,9 @@ export class ReplicaSide {
         // REPLCONF replies: errors are non critical, as in Redis.
         if (line.startsWith("-")) console.log(`replication[${this.host.name}]: (non critical) master replied to REPLCONF: ${line}`);
         this.handshakeStep++;
+        // As Redis (REPL_STATE_SEND_PSYNC after RECEIVE_CAPA_REPLY): PSYNC only once the master
+        // has answered our REPLCONFs, so it knows our name, region and capabilities by then.
+        if (this.handshakeStep === 3) this.sendPsync();
         return;
       }
       this.onPsyncReply(line);
@@ -312,6 +310,14 @@ export class ReplicaSide {
       return;
     }
     // +PONG to our keepalive PINGs during a transfer, and anything else: nothing to do.
+  }
+
+  private sendPsync(): void {
+    const { meta, backlog, name } = this.host;
+    const psync = meta.hasCachedMaster ? [meta.replid, String(backlog.offset + 1)] : ["?", "-1"];
+    if (this.failoverPsync) psync.push("FAILOVER");
+    console.log(`replication[${name}]: trying a partial resynchronization (PSYNC ${psync.join(" ")})`);
+    this.send(["PSYNC", ...psync]);
   }
 
   private onPsyncReply(line: string): void {
