@@ -73,7 +73,7 @@ describe("FAILOVER", () => {
     const r1 = await info(db, "r1");
     expect(Number(r1.second_repl_offset)).toBeGreaterThan(0);
     expect((await info(db, "master")).master_replid).toBe(r1.master_replid);
-  });
+  }, 180_000);
 
   it("TIMEOUT aborts when the target never catches up; writes wait during the pause and then succeed; ABORT; FORCE", async () => {
     const db = freshDb("fot");

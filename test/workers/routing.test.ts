@@ -129,7 +129,7 @@ describe("edge reads", () => {
     console.log(`read-your-writes: served by ${JSON.stringify(servedBy)}`);
     expect(stale).toBe(0);
     expect((servedBy.eu ?? 0) + (servedBy.asia ?? 0)).toBeGreaterThan(100);
-  });
+  }, 240_000); // 400 sequential requests: ~25 s alone, much longer on a loaded machine
 
   it("a replica that cannot reach the token in time hands the read to the master", async () => {
     const db = freshDb("token");
