@@ -6,7 +6,11 @@
  * boundaries carry no meaning. When one side closes, the other is closed.
  *
  *   npx tsx tools/gateway.ts --port 6380 [--url http://127.0.0.1:8787] [--db default]
- *                            [--node NAME] [--token T] [--host 127.0.0.1]
+ *                            [--node NAME | --read-nearest [--region R]] [--token T] [--host 127.0.0.1]
+ *
+ * `--read-nearest` opens each connection on the database's nearest healthy replica
+ * (`…/ws?read=nearest`: reads only, writes answer READONLY there); `--region` stands for the
+ * client's location (sent as `x-debug-client-region`, honoured only where DEBUG is enabled).
  *
  * The token defaults to $EDGE_REPLICA_TOKEN, then $REST_TOKEN, then REST_TOKEN in ./.dev.vars.
  * Also usable as a library: `startGateway(options)` (tests do).
@@ -27,6 +31,10 @@ export interface GatewayOptions {
   db?: string;
   /** Pin every connection to one node (master or replica). */
   node?: string;
+  /** Open every connection on the nearest healthy replica (`/ws?read=nearest`). */
+  readNearest?: boolean;
+  /** Simulated client region for read-nearest (DEBUG deployments only). */
+  region?: string;
   /**
    * The bearer token every connection uses. Without one, each client must AUTH first
    * (`redis-cli -a TOKEN`, ioredis `password`): its password is the token of its connection.
@@ -49,10 +57,11 @@ const WS_BUFFERED_BYTES_HIGH = 8 * 1024 * 1024;
 /** Largest WebSocket message we send (the platform refuses messages over 32 MiB). */
 const WS_MESSAGE_BYTES_MAX = 4 * 1024 * 1024;
 
-export function wsUrlFor(opts: Pick<GatewayOptions, "url" | "db" | "node">): string {
+export function wsUrlFor(opts: Pick<GatewayOptions, "url" | "db" | "node" | "readNearest">): string {
   const base = opts.url.replace(/\/+$/, "").replace(/^http(s?):/i, "ws$1:");
   const db = encodeURIComponent(opts.db ?? "default");
-  return opts.node ? `${base}/db/${db}/nodes/${encodeURIComponent(opts.node)}/ws` : `${base}/db/${db}/ws`;
+  if (opts.node) return `${base}/db/${db}/nodes/${encodeURIComponent(opts.node)}/ws`;
+  return opts.readNearest ? `${base}/db/${db}/ws?read=nearest` : `${base}/db/${db}/ws`;
 }
 
 export function startGateway(opts: GatewayOptions): Promise<Gateway> {
@@ -142,7 +151,7 @@ function bridge(sock: Socket, wsUrl: string, opts: GatewayOptions, auth?: { repl
     if (opts.verbose) process.stderr.write(`[gateway] ${peer} ${msg}\n`);
   };
   const ws = new WebSocket(wsUrl, {
-    headers: { authorization: `Bearer ${opts.token}` },
+    headers: { authorization: `Bearer ${opts.token}`, ...(opts.region ? { "x-debug-client-region": opts.region } : {}) },
     perMessageDeflate: false,
     maxPayload: 0, // the node bounds what it sends; do not cut a big reply
   });
@@ -289,7 +298,7 @@ export async function probeService(opts: Pick<GatewayOptions, "url" | "db" | "to
 const PROBE_TIMEOUT_MS = 10_000;
 
 const USAGE = `usage: edge-replica gateway [--port 6380] [--host 127.0.0.1] [--url http://127.0.0.1:8787]
-                          [--db default] [--node NAME] [--token TOKEN] [--verbose]`;
+                          [--db default] [--node NAME | --read-nearest [--region R]] [--token TOKEN] [--verbose]`;
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
@@ -304,7 +313,17 @@ async function main(): Promise<void> {
   const url = str("url") ?? "http://127.0.0.1:8787";
   const db = str("db") ?? "default";
   await probeService({ url, db, token });
-  const gw = await startGateway({ port, host: str("host") ?? "127.0.0.1", url, db, node: str("node"), token, verbose: args.verbose === true });
+  const gw = await startGateway({
+    port,
+    host: str("host") ?? "127.0.0.1",
+    url,
+    db,
+    node: str("node"),
+    readNearest: args["read-nearest"] === true,
+    region: str("region"),
+    token,
+    verbose: args.verbose === true,
+  });
   console.log(`edge-replica gateway ready: redis://${gw.host}:${gw.port} → ${gw.wsUrl}`);
   if (token) console.log(`try: redis-cli -p ${gw.port} ping`);
   else console.log(`no token configured: clients authenticate with theirs, e.g. redis-cli -p ${gw.port} -a TOKEN ping`);

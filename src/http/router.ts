@@ -3,7 +3,8 @@
  * node, and forwards the request to that node's Durable Object (node-protocol.ts).
  *
  * Addresses (SPEC §5; keep them stable):
- *   /db/{db}[/…]                     REST base of database {db} → resolveNode()
+ *   /db/{db}[/…]                     REST base of database {db}: reads → the nearest healthy
+ *                                    replica, the rest → the master (see "Routing" below)
  *   /db/{db}/nodes/{node}[/…]        REST pinned to one node
  *   …/ws under either base           WebSocket carrying RESP (the upgrade is forwarded)
  *   /db/{db}/admin/…, /db/{db}/status   admin API and status page (admin.ts)
@@ -12,14 +13,37 @@
  * The REST path after the base is forwarded verbatim (still percent-encoded) as
  * `/rest<path>`, the query string without `_token`. Client-sent `x-er-*` headers and the
  * Authorization header are dropped; the router sets its own (node-protocol.ts).
+ *
+ * Routing on the database base (SPEC §4; routing/):
+ * - The database's topology (its master, the replicas with region and health) comes from the
+ *   per-isolate cache (routing/cache.ts: at most TOPOLOGY_CACHE_MS old), never a round trip
+ *   to the master per request.
+ * - A read (every command read-only by the command table; REST single command or /pipeline)
+ *   goes to the nearest healthy replica (routing/regions.ts: the caller's region from
+ *   `request.cf`, or `x-debug-client-region` when DEBUG is enabled) with `x-er-route: read`,
+ *   unless the master's region is known and at least as near (routing/topology.ts readTarget);
+ *   the replica answers it only if it is still usable and reaches the caller's sync token
+ *   within ROUTE_SYNC_WAIT_MS, otherwise it answers 421 and the master answers instead.
+ * - Everything else goes to the master with `x-er-route: write`; a node that is no longer the
+ *   master answers 421 naming the node it follows, and the router tries once more there.
+ * - `…/ws?read=nearest` opens the WebSocket on the nearest healthy replica (writes answer
+ *   READONLY there); a plain `…/ws` opens it on the master.
+ * Every node answer carries `x-served-by: <node>`.
  */
 import { Hono, type Context } from "hono";
 import type { Env } from "../env.ts";
 import { REQUEST_BYTES_MAX } from "../limits.ts";
+import { H_MASTER, H_REROUTE, H_ROUTE, H_SERVED_BY, H_SYNC_WAIT_MS, REROUTE_STATUS, type RouteKind } from "../routing/admission.ts";
+import { invalidateTopology, TOPOLOGY_CACHE_MS, topologyOf } from "../routing/cache.ts";
+import { isReadRequest, restCommandNames } from "../routing/classify.ts";
+import { callerRegion, REGIONS, type CallerLocation } from "../routing/regions.ts";
+import { DEBUG_LATENCY_HEADER, hopDelayMs, latencyScale } from "../routing/simulate.ts";
+import { ENTRY_NODE, healthy, readTarget, regionOfNode, type DbTopology, type HealthRules } from "../routing/topology.ts";
 import { admin } from "./admin.ts";
 import { authenticate } from "./auth.ts";
 import { H_CLIENT_ADDR, H_DB, H_NODE, H_READONLY, NODE_ORIGIN } from "./node-protocol.ts";
-import { SYNC_TOKEN_HEADER, errorResponse, parseSyncToken } from "./rest.ts";
+import { SYNC_TOKEN_HEADER, errorResponse, readBytes } from "./rest.ts";
+import { RestRequestError } from "./rest-json.ts";
 
 /** Database and node names. */
 export const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -41,26 +65,53 @@ const CORS_ALLOW_HEADERS = [
   "upstash-telemetry-retry",
   "accept",
   "cache-control",
+  "x-debug-client-region",
+  "x-debug-latency",
 ];
 
-/**
- * The lazily computed lowercase command names of a request (null for a WebSocket, or a
- * body that does not parse). Reading the body costs a copy, so only call it when needed.
- */
-export type CommandNames = () => Promise<string[] | null>;
+/** Request header standing for the caller's location when DEBUG is enabled (SPEC §4). */
+export const DEBUG_REGION_HEADER = "x-debug-client-region";
+/** Default of ROUTE_SYNC_WAIT_MS: how long a replica may wait to reach a read's sync token. */
+export const ROUTE_SYNC_WAIT_MS_DEFAULT = 50;
+/** Default of ROUTE_REPLICA_ACK_AGE_MAX_MS: a replica whose last ACK is older is not used. */
+export const ROUTE_REPLICA_ACK_AGE_MAX_MS_DEFAULT = 3000;
 
-/**
- * Which node of database `db` answers a request on the database's base URL. For now
- * always the master; read replicas (nearest healthy replica for read-only commands that
- * has reached `syncToken`) come later.
- */
-export async function resolveNode(
-  _env: Env,
-  _db: string,
-  _commands: CommandNames,
-  _syncToken: number,
-): Promise<string> {
-  return MASTER_NODE;
+/** A non-negative integer setting from the environment, else its default. */
+function intVar(v: string | undefined, dflt: number): number {
+  const n = Number(v);
+  return v !== undefined && v.trim() !== "" && Number.isInteger(n) && n >= 0 ? n : dflt;
+}
+
+function healthRules(env: Env): HealthRules {
+  return { ackAgeMaxMs: intVar(env.ROUTE_REPLICA_ACK_AGE_MAX_MS, ROUTE_REPLICA_ACK_AGE_MAX_MS_DEFAULT) };
+}
+
+/** The database's topology (cached), or just the entry node when it cannot be read. */
+async function topology(env: Env, db: string): Promise<DbTopology> {
+  try {
+    return await topologyOf(db, (node) => nodeStub(env, db, node).topology(db, node));
+  } catch (e) {
+    console.log(`router: topology of ${db} unavailable: ${e instanceof Error ? e.message : String(e)}`);
+    return { master: ENTRY_NODE, masterRegion: null, resolved: false, replicas: [], atMs: Date.now() };
+  }
+}
+
+/** What the router does now for a database: its master, replicas with health, and who serves reads from each region. */
+export function routingView(t: DbTopology, rules: HealthRules) {
+  const reads: Record<string, string> = {};
+  for (const r of REGIONS) reads[r] = readTarget(t, r, rules)?.name ?? t.master;
+  return {
+    master: t.master,
+    resolved: t.resolved,
+    cacheMs: TOPOLOGY_CACHE_MS,
+    ackAgeMaxMs: rules.ackAgeMaxMs,
+    replicas: t.replicas.map((r) => ({ ...r, healthy: healthy(r, rules) })),
+    reads,
+  };
+}
+
+function nodeStub(env: Env, db: string, node: string) {
+  return env.NODES.get(env.NODES.idFromName(`${db}/${node}`));
 }
 
 type Ctx = Context<{ Bindings: Env }>;
@@ -80,6 +131,9 @@ app.use("*", async (c, next) => {
     return res;
   }
   await next();
+  // A change made through the admin API (replica created or removed): the next request reads the topology afresh.
+  const adminChange = /^\/db\/([^/]+)\/admin\//.exec(new URL(c.req.url).pathname);
+  if (adminChange && method !== "GET" && method !== "HEAD") invalidateTopology(adminChange[1]!);
   if (c.res.status === 101) return; // a WebSocket upgrade: pass the node's response through untouched
   const res = new Response(c.res.body, c.res); // responses from stub.fetch have immutable headers
   addCors(res.headers);
@@ -93,7 +147,14 @@ app.all("/db/:db/nodes/:node/ws", (c) => forward(c, "ws", 5));
 app.all("/db/:db/nodes/:node", (c) => forward(c, "rest", 5));
 app.all("/db/:db/nodes/:node/*", (c) => forward(c, "rest", 5));
 
-// ─── admin API and status page (admin.ts), above the database base routes ────
+// ─── the router's routing view (status page, tests), then the admin API (admin.ts) ───
+app.get("/db/:db/admin/routing", async (c) => {
+  const db = c.req.param("db");
+  if (!NAME_RE.test(db)) return errorResponse(400, `ERR invalid database name (allowed: ${NAME_RE.source})`);
+  const auth = await authenticate(c.req.raw, c.env);
+  if (!auth.ok) return errorResponse(auth.status, auth.message);
+  return c.json(routingView(await topology(c.env, db), healthRules(c.env)));
+});
 app.route("/", admin);
 app.all("/db/:db/admin", notFound);
 app.all("/db/:db/admin/*", notFound);
@@ -141,33 +202,105 @@ async function forward(c: Ctx, kind: Kind, baseSegments: number): Promise<Respon
   }
 
   const rest = "/" + segs.slice(baseSegments).join("/");
-  const node =
-    pinned ??
-    (await resolveNode(
-      c.env,
-      db,
-      kind === "ws" ? async () => null : () => commandNamesOf(request, rest),
-      parseSyncToken(request.headers.get(SYNC_TOKEN_HEADER)),
-    ));
-
   const headers = new Headers();
   request.headers.forEach((v, k) => {
     if (!k.startsWith("x-er-") && k !== "authorization") headers.set(k, v);
   });
   headers.set(H_DB, db);
-  headers.set(H_NODE, node);
   headers.set(H_READONLY, auth.readOnly ? "1" : "0");
   headers.set(H_CLIENT_ADDR, `${request.headers.get("cf-connecting-ip") ?? "127.0.0.1"}:0`);
 
   const query = stripTokenParam(url.search.slice(1));
   const search = query === "" ? "" : "?" + query;
   const nodeUrl = kind === "ws" ? `${NODE_ORIGIN}/ws${search}` : `${NODE_ORIGIN}/rest${rest === "/" ? "" : rest}${search}`;
-
   const method = request.method.toUpperCase();
-  const init: RequestInit = { method, headers };
-  if (kind === "rest" && (method === "POST" || method === "PUT")) init.body = request.body;
-  const stub = c.env.NODES.get(c.env.NODES.idFromName(`${db}/${node}`));
-  return stub.fetch(new Request(nodeUrl, init));
+  const hasBody = kind === "rest" && (method === "POST" || method === "PUT");
+
+  // DEBUG only: the caller's simulated location, and a simulated latency per hop (simulate.ts).
+  const debug = c.env.ENABLE_DEBUG_COMMAND === "yes";
+  const caller = callerRegion(request.cf as CallerLocation | undefined, debug ? request.headers.get(DEBUG_REGION_HEADER) : null);
+  const simScale = debug ? latencyScale(request.headers.get(DEBUG_LATENCY_HEADER)) : 0;
+  let topo: DbTopology | null = null;
+
+  /** Send the request to one node; `body` is the stream or the bytes already read. */
+  const send = async (node: string, route: RouteKind | null, body: BodyInit | null): Promise<Response> => {
+    const delayMs = topo ? hopDelayMs(caller, regionOfNode(topo, node), simScale) : 0;
+    if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+    const h = new Headers(headers);
+    h.set(H_NODE, node);
+    if (route) h.set(H_ROUTE, route);
+    if (route === "read") h.set(H_SYNC_WAIT_MS, String(intVar(c.env.ROUTE_SYNC_WAIT_MS, ROUTE_SYNC_WAIT_MS_DEFAULT)));
+    const init: RequestInit = { method, headers: h };
+    if (body !== null) init.body = body;
+    return nodeStub(c.env, db, node).fetch(new Request(nodeUrl, init));
+  };
+
+  // A node named in the path answers, whatever its role. Commands sent to a node (REPLICAOF,
+  // FAILOVER, CLIENT KILL…) may change the topology: the next request reads it afresh.
+  if (pinned !== null) {
+    const res = await send(pinned, null, hasBody ? request.body : null);
+    if (method !== "GET" && method !== "HEAD") invalidateTopology(db);
+    return res;
+  }
+
+  // The database base: route by the topology.
+  topo = await topology(c.env, db);
+
+  if (kind === "ws") {
+    if (url.searchParams.get("read") === "nearest") {
+      const near = readTarget(topo, caller, healthRules(c.env));
+      if (near) {
+        const res = await send(near.name, "read", null);
+        if (res.status !== REROUTE_STATUS) return res;
+        await res.body?.cancel();
+        invalidateTopology(db);
+      }
+    }
+    return send(topo.master, null, null);
+  }
+
+  // The body is read once (bounded): its command names decide the route, and it may be sent twice.
+  let body: Uint8Array | null = null;
+  if (hasBody) {
+    try {
+      body = await readBytes(request);
+    } catch (e) {
+      if (e instanceof RestRequestError) return errorResponse(e.status, e.message);
+      throw e;
+    }
+  }
+  const first = rest.split("/")[1] ?? "";
+  const bodyForm = first === "" || first === "pipeline" || first === "multi-exec";
+  const { mode, names } = restCommandNames(rest, bodyForm && body !== null ? new TextDecoder().decode(body) : null);
+
+  if (isReadRequest(mode, names)) {
+    const near = readTarget(topo, caller, healthRules(c.env));
+    if (near) {
+      const res = await send(near.name, "read", body);
+      if (res.status !== REROUTE_STATUS) return res;
+      const why = res.headers.get(H_REROUTE);
+      await res.body?.cancel();
+      if (why !== "token") invalidateTopology(db); // the replica is no longer usable
+    }
+    // The master answers reads without a route check: whatever it is now, it has the data.
+    return send(topo.master, null, body);
+  }
+
+  let res = await send(topo.master, "write", body);
+  if (res.status === REROUTE_STATUS && res.headers.get(H_REROUTE) === "not-master") {
+    // The master moved (FAILOVER, REPLICAOF): follow it once, from a fresh topology.
+    const hint = res.headers.get(H_MASTER);
+    await res.body?.cancel();
+    invalidateTopology(db);
+    topo = await topology(c.env, db);
+    const next = topo.resolved ? topo.master : (hint ?? topo.master);
+    res = await send(next, "write", body);
+    if (res.status === REROUTE_STATUS) {
+      await res.body?.cancel();
+      return errorResponse(503, "ERR the database's master is changing (FAILOVER or REPLICAOF in progress); try again");
+    }
+  }
+  return res;
 }
 
 /**
@@ -188,20 +321,6 @@ const TOKEN_PARAM = "_token";
 function paramName(p: string): string {
   const eq = p.indexOf("=");
   return decodeURIComponentSafe((eq < 0 ? p : p.slice(0, eq)).replace(/\+/g, " "));
-}
-
-/** The command names of a REST request (for resolveNode), reading a copy of the body. */
-async function commandNamesOf(request: Request, rest: string): Promise<string[] | null> {
-  const first = rest.split("/")[1] ?? "";
-  if (first !== "" && first !== "pipeline" && first !== "multi-exec") return [decodeURIComponentSafe(first).toLowerCase()];
-  try {
-    const body: unknown = await request.clone().json();
-    if (!Array.isArray(body)) return null;
-    const cmds = first === "" ? [body] : body;
-    return cmds.map((c: unknown) => (Array.isArray(c) ? String(c[0]).toLowerCase() : ""));
-  } catch {
-    return null;
-  }
 }
 
 function decodeURIComponentSafe(s: string): string {
@@ -229,5 +348,5 @@ function preflight(request: Request): Response {
 
 function addCors(headers: Headers): void {
   headers.set("access-control-allow-origin", "*");
-  headers.set("access-control-expose-headers", SYNC_TOKEN_HEADER);
+  headers.set("access-control-expose-headers", `${SYNC_TOKEN_HEADER}, ${H_SERVED_BY}`);
 }

@@ -1,7 +1,14 @@
 /**
- * The live status page of a database (/db/{db}/status?_token=…): draws the topology (the
- * master and its replicas, with link state and lag in bytes and ms) and refreshes it every
- * second from the admin API. Self-contained: no assets, no framework.
+ * The live status page of a database (/db/{db}/status?_token=…). Every second it reads the
+ * admin API (every node's status) and the router's routing view, and draws:
+ * - a map of the nine location hints with each node placed in its region (nodes without a
+ *   region under "unplaced"), a line from each replica to the node it follows (green when
+ *   the link is up, dashed red when not), labelled with its lag;
+ * - the nodes grouped by region: role, link, offset, lag in bytes behind its master and lag
+ *   in time (how long the oldest byte it has not acknowledged has been waiting: 0 when in
+ *   sync), time since its last ACK, syncs, backlog, keys;
+ * - which node serves reads from each region (the router's current decision).
+ * Self-contained: no assets, no framework.
  */
 export function statusPage(db: string): string {
   const safeDb = db.replace(/[^A-Za-z0-9_-]/g, "");
@@ -10,42 +17,53 @@ export function statusPage(db: string): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>
 body{font:14px system-ui,sans-serif;margin:24px;color:#1d2330;background:#f7f8fa}
-h1{font-size:20px;margin:0 0 4px} .sub{color:#667;margin-bottom:16px}
+h1{font-size:20px;margin:0 0 4px} h2{font-size:15px;margin:20px 0 6px} .sub{color:#667;margin-bottom:16px}
 svg{background:#fff;border:1px solid #dde;border-radius:8px}
-table{border-collapse:collapse;margin-top:16px;background:#fff} td,th{padding:6px 10px;border-bottom:1px solid #eef;text-align:left}
+table{border-collapse:collapse;background:#fff;margin-bottom:8px} td,th{padding:5px 9px;border-bottom:1px solid #eef;text-align:left}
 th{background:#f0f2f6} .up{color:#0a7d36} .down{color:#b3261e} .mono{font-family:ui-monospace,monospace}
 </style></head><body>
 <h1>edge-replica — database <span class="mono">${safeDb}</span></h1>
 <div class="sub" id="sub">loading…</div>
-<svg id="topo" width="760" height="360" role="img" aria-label="replication topology"></svg>
-<table id="tbl"><thead><tr><th>node</th><th>role</th><th>region</th><th>link</th><th>offset</th><th>lag (bytes)</th><th>lag (ms)</th><th>syncs full/partial</th><th>backlog</th><th>keys</th></tr></thead><tbody></tbody></table>
+<svg id="topo" width="780" height="400" role="img" aria-label="nodes by region"></svg>
+<div id="regions"></div>
+<h2>Reads from each region</h2>
+<table id="routes"><thead><tr><th>caller region</th><th>served by</th></tr></thead><tbody></tbody></table>
 <script>
 const db=${JSON.stringify(safeDb)};
 const token=new URLSearchParams(location.search).get("_token")||"";
 const q=token?"?_token="+encodeURIComponent(token):"";
-const esc=s=>String(s).replace(/[&<>"]/g,c=>({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]));
-function draw(t){
-  const svg=document.getElementById("topo"),W=760,H=360,cx=W/2,cy=90;
-  const reps=t.replicas;let out="";
-  const lagOf=r=>{const m=t.master.replicas.find(x=>x.name===r.node);return m?m:{lagBytes:t.master.offset-r.offset,lagMs:null,state:"?"}};
-  reps.forEach((r,i)=>{const x=reps.length===1?cx:60+i*(W-120)/Math.max(1,reps.length-1),y=270;
-    const l=lagOf(r),up=r.link==="connected";
-    out+='<line x1="'+cx+'" y1="'+cy+'" x2="'+x+'" y2="'+y+'" stroke="'+(up?"#0a7d36":"#b3261e")+'" stroke-width="3" stroke-dasharray="'+(up?"":"6 4")+'"/>';
-    out+='<text x="'+((cx+x)/2+6)+'" y="'+((cy+y)/2)+'" font-size="12">'+esc(l.lagBytes)+' B · '+(l.lagMs==null?"–":esc(l.lagMs)+' ms')+'</text>';
-    out+='<circle cx="'+x+'" cy="'+y+'" r="34" fill="'+(up?"#e6f4ea":"#fce8e6")+'" stroke="#556"/>';
-    out+='<text x="'+x+'" y="'+(y+4)+'" text-anchor="middle" font-weight="600">'+esc(r.node)+'</text>';
-    out+='<text x="'+x+'" y="'+(y+52)+'" text-anchor="middle" font-size="12">'+esc(r.link)+'</text>';});
-  out+='<circle cx="'+cx+'" cy="'+cy+'" r="40" fill="#e8eefc" stroke="#556"/>';
-  out+='<text x="'+cx+'" y="'+(cy+4)+'" text-anchor="middle" font-weight="700">'+esc(t.master.node)+'</text>';
-  out+='<text x="'+cx+'" y="'+(cy-50)+'" text-anchor="middle" font-size="12">master · offset '+esc(t.master.offset)+'</text>';
-  svg.innerHTML=out;
-  const rows=[t.master,...reps].map(n=>{const l=n.role==="replica"?lagOf(n):{lagBytes:"",lagMs:""};
-    const reg=(t.master.replicas.find(x=>x.name===n.node)||{}).region||"";
-    return "<tr><td class=mono>"+esc(n.node)+"</td><td>"+esc(n.role)+"</td><td>"+esc(reg)+"</td><td class="+(n.role==="master"||n.link==="connected"?"up":"down")+">"+esc(n.link||"—")+"</td><td class=mono>"+esc(n.offset)+"</td><td>"+esc(l.lagBytes)+"</td><td>"+esc(l.lagMs==null?"–":l.lagMs)+"</td><td>"+esc(n.fullSyncs+"/"+n.partialSyncs)+"</td><td>"+esc(n.backlog.histlen+" / "+n.backlog.size)+"</td><td>"+esc(n.keys)+"</td></tr>"}).join("");
-  document.querySelector("#tbl tbody").innerHTML=rows;
-  document.getElementById("sub").textContent="replid "+t.master.replid+" · "+reps.length+" replica(s) · updated "+new Date().toLocaleTimeString();
+const esc=s=>String(s??"").replace(/[&<>"]/g,c=>({"&":"&amp;","<":"&lt;",">":"&gt;",'"':"&quot;"}[c]));
+const POS={wnam:[90,120],enam:[230,120],sam:[250,300],weur:[390,95],eeur:[495,95],afr:[430,300],me:[540,200],apac:[660,140],oc:[680,310],unplaced:[90,330]};
+const ORDER=["wnam","enam","sam","weur","eeur","afr","me","apac","oc","unplaced"];
+function nodesOf(t){const all=[t.master,...t.replicas];const seen=new Set();return all.filter(n=>n&&!seen.has(n.node)&&seen.add(n.node));}
+function lagOf(nodes,n){for(const m of nodes){const r=(m.replicas||[]).find(x=>x.name===n.node);if(r)return r;}return null;}
+function draw(t,routing){
+  const nodes=nodesOf(t),where={},byRegion={};
+  for(const n of nodes){const r=n.region||"unplaced";(byRegion[r]=byRegion[r]||[]).push(n);}
+  let out="";
+  for(const r of ORDER){const [x,y]=POS[r];out+='<rect x="'+(x-62)+'" y="'+(y-38)+'" width="124" height="'+(40+26*Math.max(1,(byRegion[r]||[]).length))+'" rx="8" fill="#f4f6fb" stroke="#ccd"/><text x="'+x+'" y="'+(y-22)+'" text-anchor="middle" font-size="12" fill="#556">'+r+'</text>';
+    (byRegion[r]||[]).forEach((n,i)=>{where[n.node]=[x,y+i*26];});}
+  for(const n of nodes){if(n.role!=="replica"||!n.master||!where[n.master]||!where[n.node])continue;
+    const [x1,y1]=where[n.node],[x2,y2]=where[n.master],up=n.link==="connected",l=lagOf(nodes,n);
+    out+='<line x1="'+x1+'" y1="'+y1+'" x2="'+x2+'" y2="'+y2+'" stroke="'+(up?"#0a7d36":"#b3261e")+'" stroke-width="2" stroke-dasharray="'+(up?"":"6 4")+'"/>';
+    out+='<text x="'+((x1+x2)/2+4)+'" y="'+((y1+y2)/2-4)+'" font-size="11">'+(l?esc(l.lagBytes)+' B · '+esc(l.lagMs)+' ms':'–')+'</text>';}
+  for(const n of nodes){const [x,y]=where[n.node];const m=n.role==="master";
+    out+='<rect x="'+(x-52)+'" y="'+(y-10)+'" width="104" height="22" rx="11" fill="'+(m?"#e8eefc":n.link==="connected"?"#e6f4ea":"#fce8e6")+'" stroke="#556"/>';
+    out+='<text x="'+x+'" y="'+(y+5)+'" text-anchor="middle" font-size="12" font-weight="'+(m?700:500)+'">'+esc(n.node)+(m?" ★":"")+'</text>';}
+  document.getElementById("topo").innerHTML=out;
+  let html="";
+  for(const r of ORDER){const ns=byRegion[r];if(!ns)continue;
+    html+="<h2>"+esc(r)+"</h2><table><thead><tr><th>node</th><th>role</th><th>follows</th><th>link</th><th>offset</th><th>behind (bytes)</th><th>lag (ms)</th><th>last ACK (ms ago)</th><th>syncs full/partial</th><th>backlog</th><th>keys</th></tr></thead><tbody>";
+    for(const n of ns){const l=n.role==="replica"?lagOf(nodes,n):null;
+      html+="<tr><td class=mono>"+esc(n.node)+"</td><td>"+esc(n.role)+"</td><td>"+esc(n.master||"—")+"</td><td class="+(n.role==="master"||n.link==="connected"?"up":"down")+">"+esc(n.link||"—")+"</td><td class=mono>"+esc(n.offset)+"</td><td>"+esc(l?l.lagBytes:"")+"</td><td>"+esc(l?l.lagMs:"")+"</td><td>"+esc(l?l.ackAgeMs:"")+"</td><td>"+esc(n.fullSyncs+"/"+n.partialSyncs)+"</td><td>"+esc(n.backlog.histlen+" / "+n.backlog.size)+"</td><td>"+esc(n.keys)+"</td></tr>";}
+    html+="</tbody></table>";}
+  document.getElementById("regions").innerHTML=html;
+  if(routing)document.querySelector("#routes tbody").innerHTML=Object.entries(routing.reads).map(([r,n])=>"<tr><td>"+esc(r)+"</td><td class=mono>"+esc(n)+"</td></tr>").join("");
+  const master=routing?routing.master:(nodes.find(n=>n.role==="master")||{}).node;
+  document.getElementById("sub").textContent="master "+master+" · "+nodes.length+" node(s) · updated "+new Date().toLocaleTimeString();
 }
-async function tick(){try{const r=await fetch("/db/"+db+"/admin/nodes"+q);if(!r.ok)throw new Error((await r.json()).error||r.status);draw(await r.json());}
+async function get(p){const r=await fetch(p+q);if(!r.ok)throw new Error((await r.json()).error||r.status);return r.json();}
+async function tick(){try{const [t,routing]=await Promise.all([get("/db/"+db+"/admin/nodes"),get("/db/"+db+"/admin/routing").catch(()=>null)]);draw(t,routing);}
 catch(e){document.getElementById("sub").textContent="error: "+e.message;}setTimeout(tick,1000);}
 tick();
 </script></body></html>`;

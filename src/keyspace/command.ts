@@ -115,6 +115,8 @@ export interface NodeServices {
   isReplica(): boolean;
   /** Which of the deployment's tokens a password is (AUTH), compared in constant time. */
   checkToken(token: string): Promise<"read-write" | "read-only" | null>;
+  /** FAILOVER (arguments after the name); absent where no node runs the engine. */
+  failover?(args: string[]): Reply;
 }
 
 /** The world of one command execution. */

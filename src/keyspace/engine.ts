@@ -71,6 +71,11 @@ export class Engine {
   /** The script cache and Lua VM (EVAL, SCRIPT). */
   readonly scripting: Scripting;
   private readonly transaction: <T>(fn: () => T) => T;
+  /**
+   * FAILOVER pauses client writes (Redis CLIENT_PAUSE_WRITE): a write waits for this promise,
+   * then runs as if just sent (on a node that became a replica meanwhile: READONLY).
+   */
+  writePause: Promise<void> | null = null;
 
   constructor(sql: SqlStorage, opts: EngineOptions = {}) {
     this.clock = opts.clock ?? Date.now;
@@ -100,6 +105,9 @@ export class Engine {
   execute(s: Session, argv: Uint8Array[]): Reply | Promise<Reply> {
     if (argv.length === 0) return null;
     const name = str(argv[0]!).toLowerCase();
+    if (this.writePause !== null && !s.isMasterLink && this.isPausedWrite(s, name)) {
+      return this.writePause.then(() => this.execute(s, argv));
+    }
     this.monitor?.(s, argv);
     if (s.multi && !MULTI_CONTROL.has(name)) return this.queue(s, name, argv);
     const txArity = TX_ARITY[name];
@@ -141,6 +149,14 @@ export class Engine {
     } finally {
       this.flushUnit();
     }
+  }
+
+  /** Whether a write pause holds this command: a write, or an EXEC of a queue with one. */
+  private isPausedWrite(s: Session, name: string): boolean {
+    const isWrite = (n: string) => COMMANDS.get(n)?.flags.includes("write") ?? false;
+    if (s.multi && !MULTI_CONTROL.has(name)) return false; // queued, not run
+    if (name === "exec") return s.multi?.some((c) => isWrite(str(c[0]!).toLowerCase())) ?? false;
+    return isWrite(name);
   }
 
   /**

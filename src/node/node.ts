@@ -30,6 +30,13 @@ import { FaultyBucket } from "../replication/faults.ts";
 import { randomHex40, str, utf8 } from "../util/bytes.ts";
 import { NodeConfig } from "./config.ts";
 import { formatMonitorLine } from "./monitor.ts";
+// --- edge reads and FAILOVER (issue 8) ---
+import { Failover } from "../replication/failover.ts";
+import { LagClock } from "../replication/lag-clock.ts";
+import { admit, H_ROUTE, H_SERVED_BY, H_SYNC_WAIT_MS, rerouteResponse, routeKind, type AdmissionHost } from "../routing/admission.ts";
+import { regionOrNull, type NodeView } from "../routing/topology.ts";
+import { latencyScale, oneWayDelayMs } from "../routing/simulate.ts";
+import { parseSyncToken, SYNC_TOKEN_HEADER } from "../http/rest.ts";
 
 /** What a hibernatable socket remembers across hibernation (serializeAttachment, ≤ 16 KiB). */
 interface Attachment {
@@ -77,6 +84,14 @@ export class Node extends DurableObject<Env> implements RestTarget {
   /** Changes at every restart of the object (INFO server run_id). */
   readonly runId = randomHex40();
   private readonly offsetWaiters: { offset: number; resolve: (ok: boolean) => void }[] = [];
+  /** FAILOVER coordination (replication/failover.ts). */
+  readonly failover: Failover;
+  /** When the stream reached each offset, for lag in time (replication/lag-clock.ts). */
+  private readonly lagClock = new LagClock();
+  /** This node's location hint (admin API `region`), reported to its master. */
+  private regionName: string | null = null;
+  /** DEBUG SIMULATE-LATENCY: the stream to each replica is delayed by region (0: off). */
+  private simLatencyScale = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -105,7 +120,35 @@ export class Node extends DurableObject<Env> implements RestTarget {
         this.nodeName = r.v as string;
         this.persisted = true;
       }
+      if (r.k === "region") this.regionName = r.v as string;
     }
+    const node = this;
+    this.failover = new Failover({
+      get name() {
+        return node.name;
+      },
+      isReplica: () => this.meta.role === "replica",
+      offset: () => this.backlog.offset,
+      replicas: () => this.master.list(),
+      setWritePause: (p) => {
+        this.engine.writePause = p;
+        this.applyRole();
+      },
+      followForFailover: (target) => {
+        this.replica.follow(target, true);
+        this.applyRole();
+        this.scheduleCron(0);
+      },
+      unsetMaster: () => {
+        this.replica.promote();
+        this.applyRole();
+      },
+      repoint: async (replica, target) => {
+        const r = await this.nodeStub(replica).follow(target, null);
+        if (r !== "OK" && !r.startsWith("OK")) throw new Error(r);
+      },
+      log: (m) => console.log(`node ${this.name}: ${m}`),
+    });
     this.applyRole();
     // A replica comes back by itself after a restart or an eviction: the alarm reconnects it;
     // rows of databases dropped before the restart are still to be deleted.
@@ -158,7 +201,8 @@ export class Node extends DurableObject<Env> implements RestTarget {
   applyRole(): void {
     const replica = this.meta.role === "replica";
     this.engine.replicaMode = replica && this.config.bool("replica-read-only");
-    this.engine.ks.expiryMode = replica ? "replica" : "master";
+    // While a FAILOVER pauses writes, expired keys are not deleted (nor propagated) either.
+    this.engine.ks.expiryMode = replica || this.engine.writePause !== null ? "replica" : "master";
     this.engine.masterDown = replica && !this.config.bool("replica-serve-stale-data") && this.replica.state !== "connected";
   }
 
@@ -179,14 +223,60 @@ export class Node extends DurableObject<Env> implements RestTarget {
         readonly: request.headers.get(H_READONLY) === "1",
         addr: request.headers.get(H_CLIENT_ADDR) ?? "127.0.0.1:0",
       };
+      if (att.kind === "client" && routeKind(request.headers.get(H_ROUTE)) === "read") {
+        // `/ws?read=nearest`: the router picked this node as a replica; it must still be one.
+        const refused = await admit(this.admission(), "read", 0, 0);
+        if (refused) return this.servedBy(rerouteResponse(refused));
+      }
       this.ctx.acceptWebSocket(server, [att.kind]);
       server.serializeAttachment(att);
       this.conn(server);
-      return new Response(null, { status: 101, webSocket: client });
+      return new Response(null, { status: 101, webSocket: client, headers: { [H_SERVED_BY]: this.name } });
     }
-    if (path === "/rest" || path.startsWith("/rest/")) return handleRest(request, this);
+    if (path === "/rest" || path.startsWith("/rest/")) {
+      const kind = routeKind(request.headers.get(H_ROUTE));
+      const refused = await admit(
+        this.admission(),
+        kind,
+        parseSyncToken(request.headers.get(SYNC_TOKEN_HEADER)),
+        Number(request.headers.get(H_SYNC_WAIT_MS) ?? "0") || 0,
+      );
+      if (refused) return this.servedBy(rerouteResponse(refused));
+      const wasMaster = this.meta.role === "master";
+      const res = await handleRest(request, this);
+      // A single write caught by a FAILOVER's pause and then refused (READONLY: this node is a
+      // replica now) ran nothing: the router may send it to the new master.
+      if (kind === "write" && wasMaster && this.meta.role === "replica" && (await refusedAsReplica(res))) {
+        return this.servedBy(rerouteResponse({ reason: "not-master", master: this.meta.masterName }));
+      }
+      return this.servedBy(res);
+    }
     if (path === "/identity") return new Response(null, { status: 204 });
     return new Response("not found", { status: 404 });
+  }
+
+  /** Every answer names the node that gave it (SPEC §4 `x-served-by`). */
+  private servedBy(res: Response): Response {
+    res.headers.set(H_SERVED_BY, this.name);
+    return res;
+  }
+
+  /** What a routed request checks before it runs (routing/admission.ts). */
+  private admission(): AdmissionHost {
+    return {
+      isReplica: () => this.meta.role === "replica",
+      replicaUsable: () => this.replica.state === "connected" && !this.engine.loading && !this.engine.masterDown,
+      following: () => this.meta.masterName,
+      offset: () => this.backlog.offset,
+      waitForOffset: (o, ms) => this.waitForOffset(o, ms),
+      writesResumed: async (ms) => {
+        const p = this.engine.writePause;
+        if (p === null) return;
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([p, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+        clearTimeout(timer);
+      },
+    };
   }
 
   /** Runtime state of a socket, rebuilt from its attachment after hibernation. */
@@ -312,21 +402,26 @@ export class Node extends DurableObject<Env> implements RestTarget {
   /** The master side's view of a replica socket. */
   private replicaTransport(c: Conn) {
     const node = this;
+    const send = (m: string | Uint8Array) => {
+      try {
+        c.ws.send(m);
+      } catch {
+        /* gone */
+      }
+    };
+    // DEBUG SIMULATE-LATENCY: every frame to this replica waits the same one-way delay (order kept).
+    const delayed = (m: string | Uint8Array) => {
+      const ms = node.simLatencyScale ? oneWayDelayMs(regionOrNull(node.regionName), regionOrNull(c.att.replica?.region), node.simLatencyScale) : 0;
+      if (ms > 0) setTimeout(() => send(m), ms);
+      else send(m);
+    };
     return {
       ws: c.ws,
       sendText(s: string) {
-        try {
-          c.ws.send(s);
-        } catch {
-          /* gone */
-        }
+        delayed(s);
       },
       sendBinary(b: Uint8Array) {
-        try {
-          c.ws.send(b);
-        } catch {
-          /* gone */
-        }
+        delayed(b);
       },
       close(reason: string) {
         try {
@@ -367,6 +462,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
    */
   feedStream(bytes: Uint8Array): void {
     this.backlog.append(bytes);
+    this.lagClock.note(this.backlog.offset, Date.now());
     if (this.offsetWaiters.length) this.wakeOffsetWaiters();
   }
 
@@ -460,7 +556,34 @@ export class Node extends DurableObject<Env> implements RestTarget {
       isReplica: () => this.meta.role === "replica",
       runId: () => this.runId,
       checkToken: (t) => checkToken(t, this.env),
+      failover: (args) => this.failover.command(args),
     };
+  }
+
+  // --- FAILOVER hooks (replication/failover.ts) --------------------------------------------
+
+  /** INFO's master_failover_state. */
+  failoverState(): string {
+    return this.failover.state;
+  }
+
+  /** PSYNC … FAILOVER from our master: take over (Redis syncCommand), or say why not. */
+  psyncFailover(replid: string): string | null {
+    if (this.meta.role !== "replica") return "PSYNC FAILOVER can't be sent to a master.";
+    if (replid !== this.meta.replid) return "PSYNC FAILOVER replid must match my replid.";
+    console.log(`node ${this.name}: MASTER MODE enabled (failover request from ${this.meta.masterName})`);
+    this.replica.promote();
+    this.applyRole();
+    return null;
+  }
+
+  /** The answer to our own PSYNC FAILOVER. */
+  failoverPsyncDone(accepted: boolean): void {
+    this.failover.psyncResult(accepted);
+  }
+
+  get region(): string | null {
+    return this.regionName;
   }
 
   private configSet(k: string, v: string): string | null {
@@ -515,6 +638,18 @@ export class Node extends DurableObject<Env> implements RestTarget {
       this.replica.setPaused(args[0] === "1");
       return OK;
     }
+    if (sub === "set-region") {
+      const r = regionOrNull(args[0]);
+      if (r === null || args.length !== 1) return new RedisError("ERR syntax error");
+      this.sql.exec("INSERT OR REPLACE INTO node_identity (k, v) VALUES ('region', ?)", r);
+      this.regionName = r;
+      return OK;
+    }
+    if (sub === "simulate-latency") {
+      if (args.length !== 1 || (args[0] !== "0" && latencyScale(args[0]) === 0)) return new RedisError("ERR syntax error");
+      this.simLatencyScale = latencyScale(args[0]);
+      return OK;
+    }
     if (sub === "repl-drop") {
       const phase = args[0];
       if (phase !== "handshake" && phase !== "transfer" && phase !== "replay") return new RedisError("ERR syntax error");
@@ -535,6 +670,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
   }
 
   private async replicaOf(target: string | null): Promise<Reply> {
+    if (this.failover.state !== "no-failover") return new RedisError("ERR REPLICAOF not allowed while failing over.");
     if (target === null) {
       if (this.meta.role === "master") return OK;
       this.replica.promote();
@@ -630,7 +766,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
     // Rows of dropped databases, a bounded step at a time (other events run in between).
     if (this.engine.ks.collectGarbage()) need(GC_STEP_PERIOD_MS);
     // Active expiry (masters only; replicas wait for the master's DEL).
-    if (this.meta.role === "master" && this.activeExpire) {
+    if (this.meta.role === "master" && this.activeExpire && this.engine.writePause === null) {
       const n = this.engine.activeExpire(ACTIVE_EXPIRE_KEYS_PER_STEP);
       if (n === ACTIVE_EXPIRE_KEYS_PER_STEP) need(10);
       const t = this.engine.ks.nextExpiry();
@@ -659,6 +795,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
     return {
       db: this.db,
       node: this.name,
+      region: this.regionName,
       role: this.meta.role,
       master: this.meta.masterName,
       replid: this.meta.replid,
@@ -675,7 +812,9 @@ export class Node extends DurableObject<Env> implements RestTarget {
         state: r.state,
         ackOffset: r.ackOffset,
         lagBytes: Math.max(0, this.backlog.offset - r.ackOffset),
-        lagMs: now - r.lastAckMs,
+        // Time since the replica acknowledged everything written (0 when in sync).
+        lagMs: this.lagClock.lagMs(r.ackOffset, this.backlog.offset, now) ?? now - r.lastAckMs,
+        ackAgeMs: now - r.lastAckMs,
         sentOffset: r.sentOffset,
         unackedBytes: r.unackedBytes,
         framesSent: r.framesSent,
@@ -683,6 +822,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
       })),
       outputBufferLimit: this.config.outputLimit("slave"),
       outputBufferLimitDisconnections: this.master.obufDisconnects,
+      failover: this.failover.state,
       keys: this.engine.ks.dbStats().reduce((n, d) => n + d.keys, 0),
       info: fields,
     };
@@ -701,7 +841,10 @@ export class Node extends DurableObject<Env> implements RestTarget {
     const r = await this.replicaOf(master);
     if (r instanceof RedisError) return r.msg;
     if (!this.persisted) this.persistIdentity();
-    if (region) this.sql.exec("INSERT OR REPLACE INTO node_identity (k, v) VALUES ('region', ?)", region);
+    if (region) {
+      this.sql.exec("INSERT OR REPLACE INTO node_identity (k, v) VALUES ('region', ?)", region);
+      this.regionName = region;
+    }
     return "OK";
   }
 
@@ -722,6 +865,32 @@ export class Node extends DurableObject<Env> implements RestTarget {
     this.alarmAt = null;
     this.sql.exec("DELETE FROM node_identity");
     this.persisted = false;
+  }
+
+  /**
+   * This node's view of the database's topology (the router's source, routing/topology.ts):
+   * its role, the node it follows, and the replicas attached to it with region and health.
+   */
+  topology(db: string, node: string): NodeView {
+    // Learning the names for this view does not make the node exist (looking creates nothing).
+    if (this.dbName === null) this.learnIdentity(new Request(NODE_ORIGIN_IDENTITY, { headers: { [H_DB]: db, [H_NODE]: node } }), false);
+    const now = Date.now();
+    return {
+      node: this.name,
+      role: this.meta.role,
+      following: this.meta.role === "replica" ? this.meta.masterName : null,
+      region: regionOrNull(this.regionName),
+      offset: this.backlog.offset,
+      failover: this.failover.state,
+      replicas: this.master.list().map((r) => ({
+        name: r.name,
+        region: regionOrNull(r.region),
+        state: r.state,
+        ackOffset: r.ackOffset,
+        ackAgeMs: now - r.lastAckMs,
+        lagBytes: Math.max(0, this.backlog.offset - r.ackOffset),
+      })),
+    };
   }
 
   /** The registry of a database's replicas, kept by its master node. */
@@ -801,6 +970,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
 export interface NodeStatus {
   db: string;
   node: string;
+  region: string | null;
   role: "master" | "replica";
   master: string | null;
   replid: string;
@@ -818,6 +988,7 @@ export interface NodeStatus {
     ackOffset: number;
     lagBytes: number;
     lagMs: number;
+    ackAgeMs: number;
     /** Stream position sent to it, bytes it has not acknowledged (flow control), frames and bytes sent. */
     sentOffset: number;
     unackedBytes: number;
@@ -827,8 +998,22 @@ export interface NodeStatus {
   /** client-output-buffer-limit replica (hard, soft, soft seconds). */
   outputBufferLimit: { hardBytes: number; softBytes: number; softSeconds: number };
   outputBufferLimitDisconnections: number;
+  failover: string;
   keys: number;
   info: Record<string, string>;
+}
+
+const NODE_ORIGIN_IDENTITY = "https://node/identity";
+
+/** Whether a REST answer is one command refused with READONLY (a single-command 400). */
+async function refusedAsReplica(res: Response): Promise<boolean> {
+  if (res.status !== 400) return false;
+  try {
+    const body = (await res.clone().json()) as { error?: unknown };
+    return typeof body.error === "string" && body.error.startsWith("READONLY ");
+  } catch {
+    return false;
+  }
 }
 
 /** A reply as plain JSON (admin API). */

@@ -55,6 +55,10 @@ export interface MasterHost {
   replica: { state: string; streamDb(): number };
   scheduleCron(inMs: number): void;
   sockets(kind: "replication"): unknown[];
+  /** PSYNC … FAILOVER reached this node (a replica): promote, or answer why not (failover.ts). */
+  psyncFailover?(replid: string): string | null;
+  /** INFO's master_failover_state. */
+  failoverState?(): string;
 }
 
 interface Attached {
@@ -180,13 +184,23 @@ export class MasterSide {
       case "replconf":
         this.replconf(a, argv, reply);
         return;
-      case "psync":
-        if (argv.length !== 3) {
+      case "psync": {
+        // PSYNC replid offset [FAILOVER]: the last form asks a replica to take over (FAILOVER).
+        const failover = argv.length === 4 && str(argv[3]!).toLowerCase() === "failover";
+        if (argv.length !== 3 && !failover) {
           reply(`-ERR wrong number of arguments for 'psync' command\r\n`);
           return;
         }
+        if (failover) {
+          const err = this.host.psyncFailover ? this.host.psyncFailover(str(argv[1]!)) : "PSYNC FAILOVER is not supported";
+          if (err !== null) {
+            reply(`-ERR ${err}\r\n`);
+            return;
+          }
+        }
         this.psync(a, str(argv[1]!), Number(str(argv[2]!)));
         return;
+      }
       default:
         reply(`-ERR unknown command '${name.slice(0, 128)}' on a replication link\r\n`);
         return;
@@ -245,6 +259,16 @@ export class MasterSide {
   /** masterTryPartialResynchronization, then the full resync when it is refused. */
   private psync(a: Attached, replid: string, psyncOffset: number): void {
     const { meta, backlog } = this.host;
+    // As Redis's syncCommand, before any attempt: no sync while failing over, and a replica
+    // serves syncs (partial ones too) only while its own link is up (no replication cycles).
+    if ((this.host.failoverState?.() ?? "no-failover") !== "no-failover") {
+      a.t.sendText("-NOMASTERLINK Can't SYNC while failing over\r\n");
+      return;
+    }
+    if (meta.role === "replica" && this.host.replica.state !== "connected") {
+      a.t.sendText("-NOMASTERLINK Can't SYNC while not connected with my master\r\n");
+      return;
+    }
     const refuse = (why: string) => {
       this.lastPsyncRefusal = why;
       console.log(`replication: partial resync refused for ${a.info.name}: ${why}`);
@@ -281,11 +305,6 @@ export class MasterSide {
       this.syncPartialOk++;
       console.log(`replication: partial resync with ${a.info.name} from offset ${psyncOffset}, ${sent} bytes`);
       this.host.scheduleCron(1000);
-      return;
-    }
-    // A replica serves full syncs only while its own data is whole (Redis: -NOMASTERLINK).
-    if (meta.role === "replica" && this.host.replica.state !== "connected") {
-      a.t.sendText("-NOMASTERLINK Can't SYNC while not connected with my master\r\n");
       return;
     }
     this.fullResync(a);
@@ -399,15 +418,21 @@ export class MasterSide {
     if (this.attached.size === 0) this.noReplicasSinceMs = Date.now();
   }
 
-  /** Drop every replica link (CLIENT KILL TYPE replica); answers the count. */
+  /**
+   * Drop every replica link (CLIENT KILL TYPE replica; Redis disconnectSlaves); answers the
+   * count. Links still in their handshake are not replicas yet (Redis: not in server.slaves)
+   * and stay: a PSYNC FAILOVER promotes this node while its sender is one of them.
+   */
   killReplicas(): number {
     this.ensureLoaded();
-    const n = this.attached.size;
+    let n = 0;
     for (const a of [...this.attached.values()]) {
+      if (a.info.state === "handshake") continue;
       a.t.close("killed");
       this.attached.delete(a.t.ws);
+      n++;
     }
-    if (n) this.noReplicasSinceMs = Date.now();
+    if (this.attached.size === 0) this.noReplicasSinceMs = Date.now();
     return n;
   }
 
@@ -438,7 +463,8 @@ export class MasterSide {
     const offset = this.host.backlog.offset;
     const have = this.acked(offset);
     if (have >= need) return have;
-    this.host.engine.propagateRaw(["REPLCONF", "GETACK", "*"]);
+    // No GETACK while a FAILOVER pauses writes: the offset must stand still (Redis too).
+    if (this.host.engine.writePause === null) this.host.engine.propagateRaw(["REPLCONF", "GETACK", "*"]);
     return new Promise<number>((resolve) => {
       const w = { offset, need, resolve };
       this.waiters.push(w);
@@ -504,7 +530,8 @@ export class MasterSide {
       }
       return null;
     }
-    if (meta.role === "master" && now - this.lastPingMs >= config.int("repl-ping-replica-period") * 1000) {
+    const paused = this.host.engine.writePause !== null; // FAILOVER: the offset must stand still
+    if (meta.role === "master" && !paused && now - this.lastPingMs >= config.int("repl-ping-replica-period") * 1000) {
       this.lastPingMs = now;
       this.host.engine.propagateRaw(["ping"]);
     }
@@ -523,7 +550,8 @@ export class MasterSide {
     const now = Date.now();
     return [...this.attached.values()].map(
       (a, i) =>
-        `slave${i}:ip=${a.info.name},port=${a.info.port},state=${a.info.state === "handshake" ? "wait_bgsave" : a.info.state},offset=${a.info.ackOffset},lag=${Math.floor((now - a.info.lastAckMs) / 1000)}`,
+        `slave${i}:ip=${a.info.name},port=${a.info.port},state=${a.info.state === "handshake" ? "wait_bgsave" : a.info.state},offset=${a.info.ackOffset},lag=${Math.floor((now - a.info.lastAckMs) / 1000)}` +
+        (a.info.region ? `,region=${a.info.region}` : ""),
     );
   }
 
@@ -553,10 +581,10 @@ export function snapshotLine(s: Snapshot): string {
 }
 
 /** master_replid … repl_backlog_histlen, shared by both roles' INFO. */
-export function replicationIdLines(host: Pick<MasterHost, "meta" | "backlog" | "config">): string[] {
+export function replicationIdLines(host: Pick<MasterHost, "meta" | "backlog" | "config" | "failoverState">): string[] {
   const { meta, backlog } = host;
   return [
-    "master_failover_state:no-failover",
+    `master_failover_state:${host.failoverState?.() ?? "no-failover"}`,
     `master_replid:${meta.replid}`,
     `master_replid2:${meta.replid2}`,
     `master_repl_offset:${backlog.offset}`,

@@ -86,6 +86,12 @@ export interface ReplicaHost {
   feedStream(bytes: Uint8Array): void;
   scheduleCron(inMs: number): void;
   applyRole(): void;
+  /** The node's location hint, reported to the master with REPLCONF region. */
+  region: string | null;
+  /** INFO's master_failover_state. */
+  failoverState?(): string;
+  /** The answer to a PSYNC … FAILOVER this replica sent (failover.ts): accepted or not. */
+  failoverPsyncDone?(accepted: boolean): void;
 }
 
 interface Transfer {
@@ -131,6 +137,8 @@ export class ReplicaSide {
   lastLoadError = "";
   /** Fault injection (DEBUG REPL-DROP): drop the link when this phase is next reached. */
   dropAt: "handshake" | "transfer" | "replay" | null = null;
+  /** The next PSYNC carries FAILOVER (this node is the old master of a FAILOVER). */
+  private failoverPsync = false;
 
   constructor(private readonly host: ReplicaHost) {
     this.state = host.meta.role === "replica" ? "connect" : "none";
@@ -160,10 +168,14 @@ export class ReplicaSide {
 
   // --- role changes ----------------------------------------------------------------------
 
-  /** REPLICAOF name: follow a master, using our own history as the cached master. */
-  follow(masterName: string): void {
+  /**
+   * REPLICAOF name: follow a master, using our own history as the cached master. With
+   * `failover`, the PSYNC asks the new master to take over (FAILOVER, failover.ts).
+   */
+  follow(masterName: string, failover = false): void {
     const { meta } = this.host;
     this.dropLink("master changed");
+    this.failoverPsync = failover;
     if (meta.role === "master") meta.hasCachedMaster = true; // replicationCacheMasterUsingMyself
     meta.role = "replica";
     meta.masterName = masterName;
@@ -179,6 +191,7 @@ export class ReplicaSide {
   promote(): void {
     const { meta, backlog } = this.host;
     this.dropLink("promoted");
+    this.failoverPsync = false;
     if (this.state !== "none") this.transition("none");
     meta.role = "master";
     meta.masterName = null;
@@ -276,6 +289,7 @@ export class ReplicaSide {
     this.dropLink(why);
     if (this.transfer) this.discardTransfer();
     this.transition("connect");
+    this.failoverAnswered(false);
     this.attempts++;
     const delay = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** Math.min(10, this.attempts - 1));
     this.nextConnectMs = Date.now() + delay;
@@ -309,12 +323,9 @@ export class ReplicaSide {
           this.linkDown(`error reply to PING from master: ${line}`);
           return;
         }
-        const { meta, backlog, name } = this.host;
-        this.send(["REPLCONF", "name", name, "listening-port", "0"]);
+        const region = this.host.region ? ["region", this.host.region] : [];
+        this.send(["REPLCONF", "name", this.host.name, "listening-port", "0", ...region]);
         this.send(["REPLCONF", "capa", "eof", "capa", "psync2"]);
-        const psync = meta.hasCachedMaster ? [meta.replid, String(backlog.offset + 1)] : ["?", "-1"];
-        console.log(`replication[${name}]: trying a partial resynchronization (PSYNC ${psync.join(" ")})`);
-        this.send(["PSYNC", ...psync]);
         this.handshakeStep = 1;
         return;
       }
@@ -322,6 +333,9 @@ export class ReplicaSide {
         // REPLCONF replies: errors are non critical, as in Redis.
         if (line.startsWith("-")) console.log(`replication[${this.host.name}]: (non critical) master replied to REPLCONF: ${line}`);
         this.handshakeStep++;
+        // As Redis (REPL_STATE_SEND_PSYNC after RECEIVE_CAPA_REPLY): PSYNC only once the master
+        // has answered our REPLCONFs, so it knows our name, region and capabilities by then.
+        if (this.handshakeStep === 3) this.sendPsync();
         return;
       }
       this.onPsyncReply(line);
@@ -339,6 +353,14 @@ export class ReplicaSide {
     // +PONG to our keepalive PINGs during a transfer, and anything else: nothing to do.
   }
 
+  private sendPsync(): void {
+    const { meta, backlog, name } = this.host;
+    const psync = meta.hasCachedMaster ? [meta.replid, String(backlog.offset + 1)] : ["?", "-1"];
+    if (this.failoverPsync) psync.push("FAILOVER");
+    console.log(`replication[${name}]: trying a partial resynchronization (PSYNC ${psync.join(" ")})`);
+    this.send(["PSYNC", ...psync]);
+  }
+
   private onPsyncReply(line: string): void {
     const { meta, backlog } = this.host;
     if (line.startsWith("+FULLRESYNC ")) {
@@ -354,6 +376,7 @@ export class ReplicaSide {
       // Our data is about to be replaced wholesale: our own replicas must resync.
       this.host.master.killReplicas();
       this.transition("transfer");
+      this.failoverAnswered(true);
       return;
     }
     if (line.startsWith("+CONTINUE")) {
@@ -370,10 +393,18 @@ export class ReplicaSide {
       this.partialSyncs++;
       this.transition("connected");
       this.sendAck();
+      this.failoverAnswered(true);
       return;
     }
     // -NOMASTERLINK, -LOADING, errors: try again later.
     this.linkDown(`PSYNC refused: ${line}`);
+  }
+
+  /** Report the answer to a PSYNC FAILOVER once, after the current step has finished. */
+  private failoverAnswered(accepted: boolean): void {
+    if (!this.failoverPsync) return;
+    this.failoverPsync = false;
+    queueMicrotask(() => this.host.failoverPsyncDone?.(accepted));
   }
 
   /** Stream bytes (binary frames). */

@@ -214,6 +214,7 @@ const REDIS_7_0_15: Record<string, [number, number, number, number, string]> = {
   debug: [-2, 0, 0, 0, ""],
   role: [1, 0, 0, 0, "fast"],
   replicaof: [3, 0, 0, 0, ""],
+  failover: [-1, 0, 0, 0, ""],
   slaveof: [3, 0, 0, 0, ""],
   client: [-2, 0, 0, 0, ""],
   wait: [3, 0, 0, 0, ""],

@@ -6,7 +6,7 @@
  *
  *   npm run bench                      full sizes (~10–15 min on 2 cores)
  *   BENCH_QUICK=1 npm run bench        everything small (< 2 min)
- *   BENCH_SECTIONS=throughput,collections,replication,burst,sustained,scripting   run only some sections
+ *   BENCH_SECTIONS=throughput,collections,replication,burst,sustained,scripting,geography   run only some sections
  *
  * Sizes (defaults full / quick):
  *   BENCH_THROUGHPUT_N 200000/20000, BENCH_THROUGHPUT_CLIENTS 50/20 (redis-benchmark -n, -c)
@@ -28,6 +28,7 @@ import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { burstSection, sustainedSection } from "./burst.ts";
 import { collections } from "./collections.ts";
+import { geography } from "./geography.ts";
 import { makeContext, type BenchContext } from "./context.ts";
 import { fmt, fmtRatio, missingTools, QUICK, Results, workerdRssMiB, type Row } from "./lib.ts";
 import { replication } from "./replication.ts";
@@ -46,6 +47,7 @@ const SECTIONS: Record<string, (ctx: BenchContext) => Promise<void>> = {
   burst: burstSection,
   sustained: sustainedSection,
   scripting,
+  geography,
 };
 
 async function main(): Promise<number> {

@@ -160,6 +160,8 @@ function debug(ctx: Ctx): Reply | Promise<Reply> {
     case "repl-pause":
     case "r2-fail":
     case "r2-corrupt":
+    case "set-region": // the node's location hint (edge reads; a master has none otherwise)
+    case "simulate-latency": // delay the stream to replicas by region (routing/simulate.ts)
       return ctx.node.debugFault(sub, ctx.argv.slice(2).map((a) => str(a)));
     case "help":
       return ["DIGEST", "DIGEST-VALUE <key> [<key> ...]", "RESTART", "SLEEP <seconds>"].map((s) => new Simple(s));
@@ -287,6 +289,11 @@ export const serverCommands: CommandSpec[] = [
     client,
     bySubcommand("client", each(["id", "setname", "getname", "info", "setinfo", "no-evict", "no-touch", "reply", "help"], CONNECTION)),
   ),
+  // Redis 7.0: FAILOVER is admin, noscript, stale (replication/failover.ts).
+  cmd("failover", -1, ["admin", "noscript", "stale"], [0, 0, 0], (ctx) => {
+    if (!ctx.node.failover) fail(`ERR unknown command 'failover', with args beginning with: `);
+    return ctx.node.failover(ctx.argv.slice(1).map((a) => str(a)));
+  }),
   cmd(
     "wait",
     3,
