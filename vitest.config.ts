@@ -7,6 +7,8 @@ export const TEST_BINDINGS = {
   REST_READONLY_TOKEN: "test-readonly-token",
   REPLICATION_SECRET: "test-replication-secret",
   ENABLE_DEBUG_COMMAND: "yes",
+  /** Nodes' log lines (util/log.ts): quiet unless asked for (LOG_LEVEL=info npm test). */
+  LOG_LEVEL: process.env.LOG_LEVEL ?? "quiet",
   /** Replays the chaos test (test/workers/chaos.test.ts) with a given seed. */
   CHAOS_SEED: process.env.CHAOS_SEED ?? "",
   /** Replays the fuzz harness (test/unit/fuzz.test.ts, test/workers/fuzz.test.ts) with a given seed. */

@@ -10,6 +10,8 @@ declare global {
       REST_TOKEN?: string;
       REST_READONLY_TOKEN?: string;
       REPLICATION_SECRET?: string;
+      /** "quiet" silences the nodes' log lines (util/log.ts). */
+      LOG_LEVEL?: string;
       /** Routing (http/router.ts): how long a replica may wait to reach a read's sync token (ms, default 50). */
       ROUTE_SYNC_WAIT_MS?: string;
       /** Routing: a replica whose last ACK to its master is older than this is not used (ms, default 3000). */

@@ -44,6 +44,7 @@ import { authenticate } from "./auth.ts";
 import { H_CLIENT_ADDR, H_DB, H_NODE, H_READONLY, NODE_ORIGIN } from "./node-protocol.ts";
 import { SYNC_TOKEN_HEADER, errorResponse, readBytes } from "./rest.ts";
 import { RestRequestError } from "./rest-json.ts";
+import { configureLog, log } from "../util/log.ts";
 
 /** Database and node names. */
 export const NAME_RE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -91,7 +92,7 @@ async function topology(env: Env, db: string): Promise<DbTopology> {
   try {
     return await topologyOf(db, (node) => nodeStub(env, db, node).topology(db, node));
   } catch (e) {
-    console.log(`router: topology of ${db} unavailable: ${e instanceof Error ? e.message : String(e)}`);
+    log(`router: topology of ${db} unavailable: ${e instanceof Error ? e.message : String(e)}`);
     return { master: ENTRY_NODE, masterRegion: null, resolved: false, replicas: [], atMs: Date.now() };
   }
 }
@@ -121,6 +122,7 @@ export const app = new Hono<{ Bindings: Env }>();
 
 // ─── method check and CORS, for every path ──────────────────────────────────
 app.use("*", async (c, next) => {
+  configureLog(c.env.LOG_LEVEL);
   const method = c.req.method.toUpperCase();
   if (method === "OPTIONS") return preflight(c.req.raw);
   const adminDelete = method === "DELETE" && /^\/db\/[^/]+\/admin\//.test(new URL(c.req.url).pathname);

@@ -37,6 +37,7 @@ import { admit, H_ROUTE, H_SERVED_BY, H_SYNC_WAIT_MS, rerouteResponse, routeKind
 import { regionOrNull, type NodeView } from "../routing/topology.ts";
 import { latencyScale, oneWayDelayMs } from "../routing/simulate.ts";
 import { parseSyncToken, SYNC_TOKEN_HEADER } from "../http/rest.ts";
+import { configureLog, log } from "../util/log.ts";
 
 /** What a hibernatable socket remembers across hibernation (serializeAttachment, ≤ 16 KiB). */
 interface Attachment {
@@ -95,6 +96,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    configureLog(env.LOG_LEVEL);
     this.sql = ctx.storage.sql;
     this.config = new NodeConfig(this.sql);
     this.meta = new ReplMeta(this.sql);
@@ -147,7 +149,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
         const r = await this.nodeStub(replica).follow(target, null);
         if (r !== "OK" && !r.startsWith("OK")) throw new Error(r);
       },
-      log: (m) => console.log(`node ${this.name}: ${m}`),
+      log: (m) => log(`node ${this.name}: ${m}`),
     });
     this.applyRole();
     // A replica comes back by itself after a restart or an eviction: the alarm reconnects it;
@@ -303,7 +305,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
     c.chain = c.chain
       .then(() => this.process(c, bytes))
       .catch((e: unknown) => {
-        console.log(`node ${this.name}: error on a client socket: ${e instanceof Error ? e.stack : String(e)}`);
+        log(`node ${this.name}: error on a client socket: ${e instanceof Error ? e.stack : String(e)}`);
         const out = new ByteWriter(64);
         writeReply(out, new RedisError(`ERR internal error: ${e instanceof Error ? e.message : String(e)}`));
         this.send(c, out);
@@ -571,7 +573,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
   psyncFailover(replid: string): string | null {
     if (this.meta.role !== "replica") return "PSYNC FAILOVER can't be sent to a master.";
     if (replid !== this.meta.replid) return "PSYNC FAILOVER replid must match my replid.";
-    console.log(`node ${this.name}: MASTER MODE enabled (failover request from ${this.meta.masterName})`);
+    log(`node ${this.name}: MASTER MODE enabled (failover request from ${this.meta.masterName})`);
     this.replica.promote();
     this.applyRole();
     return null;
@@ -956,7 +958,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
       this.engine.resetStreamDb();
       this.master.killReplicas();
       this.engine.touchedAll(null);
-      console.log(`node ${this.name}: dataset restored from ${key}: ${res.keys} keys, ${read} bytes`);
+      log(`node ${this.name}: dataset restored from ${key}: ${res.keys} keys, ${read} bytes`);
       return { keys: res.keys, bytes: read };
     } catch (e) {
       loader.discard();

@@ -16,6 +16,7 @@ import type { Backlog } from "./backlog.ts";
 import type { ReplMeta } from "./meta.ts";
 import { OutputLimitWatch } from "./output-limit.ts";
 import type { Snapshot, SnapshotManager } from "./snapshot.ts";
+import { log } from "../util/log.ts";
 
 /** Per-replica state, persisted in the socket's attachment so it survives hibernation. */
 export interface ReplicaInfo {
@@ -138,7 +139,7 @@ export class MasterSide {
   detach(t: ReplicaTransport): void {
     const a = this.attached.get(t.ws);
     this.attached.delete(t.ws);
-    if (a) console.log(`replication: replica ${a.info.name} disconnected (state ${a.info.state})`);
+    if (a) log(`replication: replica ${a.info.name} disconnected (state ${a.info.state})`);
     if (this.attached.size === 0) this.noReplicasSinceMs = Date.now();
   }
 
@@ -239,7 +240,7 @@ export class MasterSide {
             a.info.snapshotId = null;
             // What was streamed during the transfer was a catch-up: count it only once acked.
             if (!Number.isNaN(a.out.sentOffset)) a.out.catchUpEnd = a.out.sentOffset;
-            console.log(`replication: replica ${a.info.name} online at offset ${a.info.ackOffset}`);
+            log(`replication: replica ${a.info.name} online at offset ${a.info.ackOffset}`);
           }
           a.t.save(a.info);
           this.checkWaiters();
@@ -271,7 +272,7 @@ export class MasterSide {
     }
     const refuse = (why: string) => {
       this.lastPsyncRefusal = why;
-      console.log(`replication: partial resync refused for ${a.info.name}: ${why}`);
+      log(`replication: partial resync refused for ${a.info.name}: ${why}`);
       if (replid !== "?") this.syncPartialErr++;
     };
     let partial = false;
@@ -303,7 +304,7 @@ export class MasterSide {
       a.info.lastAckMs = Date.now();
       a.t.save(a.info);
       this.syncPartialOk++;
-      console.log(`replication: partial resync with ${a.info.name} from offset ${psyncOffset}, ${sent} bytes`);
+      log(`replication: partial resync with ${a.info.name} from offset ${psyncOffset}, ${sent} bytes`);
       this.host.scheduleCron(1000);
       return;
     }
@@ -341,7 +342,7 @@ export class MasterSide {
       engine.propagateRaw(["FUNCTION", "FLUSH"]);
       for (const lib of engine.scripting.functions.all()) engine.propagateRaw(["FUNCTION", "LOAD", "REPLACE", lib.code]);
     }
-    console.log(`replication: full resync of ${a.info.name} with snapshot #${snap.id} at offset ${snap.offset} (${snap.state})`);
+    log(`replication: full resync of ${a.info.name} with snapshot #${snap.id} at offset ${snap.offset} (${snap.state})`);
     this.host.scheduleCron(0);
   }
 
@@ -412,7 +413,7 @@ export class MasterSide {
   }
 
   private drop(a: Attached, why: string): void {
-    console.log(`replication: disconnecting replica ${a.info.name}: ${why}`);
+    log(`replication: disconnecting replica ${a.info.name}: ${why}`);
     a.t.close(why);
     this.attached.delete(a.t.ws);
     if (this.attached.size === 0) this.noReplicasSinceMs = Date.now();
@@ -510,7 +511,7 @@ export class MasterSide {
     const timeoutMs = config.int("repl-timeout") * 1000;
     for (const a of [...this.attached.values()]) {
       if (now - a.info.lastAckMs > timeoutMs) {
-        console.log(`replication: disconnecting timed out replica ${a.info.name}`);
+        log(`replication: disconnecting timed out replica ${a.info.name}`);
         a.t.close("timeout");
         this.attached.delete(a.t.ws);
       }
@@ -522,7 +523,7 @@ export class MasterSide {
       const ttlMs = config.int("repl-backlog-ttl") * 1000;
       if (meta.role === "master" && ttlMs > 0 && this.host.backlog.histlen > 0) {
         if (now - this.noReplicasSinceMs >= ttlMs) {
-          console.log("replication: backlog freed after repl-backlog-ttl with no replica");
+          log("replication: backlog freed after repl-backlog-ttl with no replica");
           this.host.backlog.free();
           return null;
         }

@@ -27,6 +27,7 @@ import type { FaultyBucket } from "./faults.ts";
 import { SnapshotLoader } from "./loader.ts";
 import type { ReplMeta } from "./meta.ts";
 import { replicationIdLines } from "./master.ts";
+import { log } from "../util/log.ts";
 
 /**
  * The master's stream is not held to the client query buffer limit, as Redis exempts its
@@ -150,7 +151,7 @@ export class ReplicaSide {
     const from = this.state;
     if (from === to) return;
     if (!TRANSITIONS[from].includes(to)) throw new Error(`replica state: illegal transition ${from} → ${to}`);
-    console.log(`replication[${this.host.name}]: ${from} → ${to}`);
+    log(`replication[${this.host.name}]: ${from} → ${to}`);
     this.state = to;
     if (to === "connected") this.attempts = 0;
     if (from === "connected") this.linkDownSinceMs = Date.now();
@@ -200,7 +201,7 @@ export class ReplicaSide {
     this.discardTransfer();
     this.host.engine.resetStreamDb();
     this.host.master.killReplicas();
-    console.log(`replication[${this.host.name}]: promoted to master, new replid ${meta.replid}, replid2 valid up to ${meta.secondReplidOffset}`);
+    log(`replication[${this.host.name}]: promoted to master, new replid ${meta.replid}, replid2 valid up to ${meta.secondReplidOffset}`);
   }
 
   /** CLIENT KILL TYPE master: drop the link (it comes back through the cron). */
@@ -285,7 +286,7 @@ export class ReplicaSide {
   /** The link is gone: back to `connect`, retry after a backoff. Data and offset are kept. */
   linkDown(why: string): void {
     if (this.state === "none" || this.state === "connect") return;
-    console.log(`replication[${this.host.name}]: link down: ${why}`);
+    log(`replication[${this.host.name}]: link down: ${why}`);
     this.dropLink(why);
     if (this.transfer) this.discardTransfer();
     this.transition("connect");
@@ -331,7 +332,7 @@ export class ReplicaSide {
       }
       if (this.handshakeStep === 1 || this.handshakeStep === 2) {
         // REPLCONF replies: errors are non critical, as in Redis.
-        if (line.startsWith("-")) console.log(`replication[${this.host.name}]: (non critical) master replied to REPLCONF: ${line}`);
+        if (line.startsWith("-")) log(`replication[${this.host.name}]: (non critical) master replied to REPLCONF: ${line}`);
         this.handshakeStep++;
         // As Redis (REPL_STATE_SEND_PSYNC after RECEIVE_CAPA_REPLY): PSYNC only once the master
         // has answered our REPLCONFs, so it knows our name, region and capabilities by then.
@@ -357,7 +358,7 @@ export class ReplicaSide {
     const { meta, backlog, name } = this.host;
     const psync = meta.hasCachedMaster ? [meta.replid, String(backlog.offset + 1)] : ["?", "-1"];
     if (this.failoverPsync) psync.push("FAILOVER");
-    console.log(`replication[${name}]: trying a partial resynchronization (PSYNC ${psync.join(" ")})`);
+    log(`replication[${name}]: trying a partial resynchronization (PSYNC ${psync.join(" ")})`);
     this.send(["PSYNC", ...psync]);
   }
 
@@ -369,7 +370,7 @@ export class ReplicaSide {
         this.linkDown(`bad FULLRESYNC reply: ${line}`);
         return;
       }
-      console.log(`replication[${this.host.name}]: full resync from master: ${replid}:${off}`);
+      log(`replication[${this.host.name}]: full resync from master: ${replid}:${off}`);
       this.fullSyncs++;
       this.discardTransfer();
       this.transfer = { replid, offset: Number(off), loading: false, size: 0, read: 0 };
@@ -389,7 +390,7 @@ export class ReplicaSide {
         meta.save();
         this.host.master.killReplicas();
       }
-      console.log(`replication[${this.host.name}]: partial resynchronization accepted at offset ${backlog.offset}`);
+      log(`replication[${this.host.name}]: partial resynchronization accepted at offset ${backlog.offset}`);
       this.partialSyncs++;
       this.transition("connected");
       this.sendAck();
@@ -523,7 +524,7 @@ export class ReplicaSide {
 
   private exec(argv: Uint8Array[]): Reply {
     const r = this.host.engine.applyFromMaster(this.session, argv);
-    if (r instanceof Error) console.log(`replication[${this.host.name}]: command from master failed: ${str(argv[0]!)}: ${r.message}`);
+    if (r instanceof Error) log(`replication[${this.host.name}]: command from master failed: ${str(argv[0]!)}: ${r.message}`);
     return r;
   }
 
@@ -579,13 +580,13 @@ export class ReplicaSide {
       const sdb = Number(res.aux["repl-stream-db"] ?? "0");
       this.session.db = Number.isInteger(sdb) && sdb >= 0 ? sdb : 0;
       this.resetStream();
-      console.log(`replication[${this.host.name}]: loaded snapshot ${key}: ${res.keys} keys, ${res.bytes} bytes, offset ${t.offset}`);
+      log(`replication[${this.host.name}]: loaded snapshot ${key}: ${res.keys} keys, ${res.bytes} bytes, offset ${t.offset}`);
       await this.replay(seq, t);
     } catch (e) {
       loader.discard();
       this.loadFailures++;
       this.lastLoadError = String(e instanceof Error ? e.message : e);
-      console.log(`replication[${this.host.name}]: snapshot refused, keeping the old data: ${this.lastLoadError}`);
+      log(`replication[${this.host.name}]: snapshot refused, keeping the old data: ${this.lastLoadError}`);
       if (seq === this.linkSeq) this.linkDown("snapshot load failed");
     }
   }

@@ -21,6 +21,7 @@ import { TYPE } from "../keyspace/schema.ts";
 import { RdbWriter } from "../protocol/rdb/writer.ts";
 import { blob, concat } from "../util/bytes.ts";
 import type { FaultyBucket } from "./faults.ts";
+import { log } from "../util/log.ts";
 
 /** R2 multipart part size (R2: at least 5 MiB, all parts but the last equal). */
 export const PART_BYTES = 5 * 1024 * 1024;
@@ -89,7 +90,7 @@ async function retry<T>(what: string, f: () => Promise<T>): Promise<T> {
       return await f();
     } catch (e) {
       last = e;
-      console.log(`snapshot: R2 ${what} failed (attempt ${i + 1}/${R2_ATTEMPTS}): ${String(e)}`);
+      log(`snapshot: R2 ${what} failed (attempt ${i + 1}/${R2_ATTEMPTS}): ${String(e)}`);
       await new Promise((r) => setTimeout(r, 50 * 4 ** i));
     }
   }
@@ -164,7 +165,7 @@ export class SnapshotManager {
     const snap: Snapshot = { id, key, replid, offset, streamDb, size: 0, crc: "", state: "writing", createdMs };
     this.made++;
     this.job = new SnapshotJob(this.sql, this.ks, this.bucket, snap, this.host.functionCodes?.() ?? []);
-    console.log(`snapshot: #${id} cut at offset ${offset} (keys up to id ${this.job.maxId})`);
+    log(`snapshot: #${id} cut at offset ${offset} (keys up to id ${this.job.maxId})`);
     void this.job.run().then(
       () => this.finish(snap, null),
       (e) => this.finish(snap, String(e instanceof Error ? e.message : e)),
@@ -190,11 +191,11 @@ export class SnapshotManager {
     if (error) {
       snap.state = "failed";
       this.sql.exec("UPDATE snapshots SET state = 'failed' WHERE id = ?", snap.id);
-      console.log(`snapshot: #${snap.id} failed: ${error}`);
+      log(`snapshot: #${snap.id} failed: ${error}`);
     } else {
       snap.state = "ready";
       this.sql.exec("UPDATE snapshots SET state = 'ready', size = ?, crc = ? WHERE id = ?", snap.size, snap.crc, snap.id);
-      console.log(`snapshot: #${snap.id} ready: ${snap.size} bytes, crc ${snap.crc}`);
+      log(`snapshot: #${snap.id} ready: ${snap.size} bytes, crc ${snap.crc}`);
     }
     this.host.master.snapshotDone(snap, error);
     for (const w of this.doneWaiters.get(snap.id) ?? []) w(snap);
@@ -223,9 +224,9 @@ export class SnapshotManager {
       try {
         await this.bucket.delete(s.key);
         this.sql.exec("DELETE FROM snapshots WHERE id = ?", s.id);
-        console.log(`snapshot: #${s.id} deleted (${s.state})`);
+        log(`snapshot: #${s.id} deleted (${s.state})`);
       } catch (e) {
-        console.log(`snapshot: deleting #${s.id} failed: ${String(e)}`);
+        log(`snapshot: deleting #${s.id} failed: ${String(e)}`);
         return 5000;
       }
     }

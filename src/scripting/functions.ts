@@ -8,6 +8,7 @@
 import { RedisError } from "../protocol/reply.ts";
 import { FunctionVM, type RegisteredFunction } from "./function-vm.ts";
 import { SCRIPT_HOOK_INSTRUCTIONS, SCRIPT_INSTRUCTIONS_PER_MS } from "./vm.ts";
+import { log } from "../util/log.ts";
 
 /** Most libraries a node keeps. */
 export const FUNCTION_LIBRARIES_MAX = 1_000;
@@ -164,7 +165,7 @@ export class FunctionLibraries {
     this.flush();
     for (const code of codes) {
       const r = this.load(code, true);
-      if (r instanceof RedisError) console.log(`functions: a library from the RDB file did not load: ${r.msg}`);
+      if (r instanceof RedisError) log(`functions: a library from the RDB file did not load: ${r.msg}`);
     }
   }
 

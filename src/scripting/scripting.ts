@@ -13,6 +13,7 @@ import { RedisError, type Reply } from "../protocol/reply.ts";
 import { FunctionLibraries } from "./functions.ts";
 import { parseShebang, type ScriptFlag, type Shebang } from "./shebang.ts";
 import { LuaVM, SCRIPT_HOOK_INSTRUCTIONS, SCRIPT_INSTRUCTIONS_PER_MS, type ScriptRun, sha1hex } from "./vm.ts";
+import { log } from "../util/log.ts";
 
 /** Most scripts kept in the cache; loading one more evicts the oldest (Redis keeps all, bounded by memory). */
 export const SCRIPT_CACHE_ENTRIES_MAX = 10_000;
@@ -162,7 +163,7 @@ export class Scripting {
       call: (argv, resp) => env.call(argv, resp, declared, readOnly),
       // Redis writes these to its log at the default verbosity (notice): debug and verbose are dropped.
       log: (level, msg) => {
-        if (level >= SCRIPT_LOG_LEVEL_MIN) console.log(`script ${label}: ${msg}`);
+        if (level >= SCRIPT_LOG_LEVEL_MIN) log(`script ${label}: ${msg}`);
       },
       interrupted: () => {
         if (this.killRequested) return "Script killed by user with SCRIPT KILL...";
