@@ -75,6 +75,26 @@ function toMeta(r: Row, db: number): KeyMeta {
   };
 }
 
+/**
+ * KeyMeta from a row read as an array: `at` is where its `type, expire_ms, card, nchunks,
+ * lhead, ltail, val` columns start (PEEK_SQL and META_COLS place them differently).
+ */
+function rawMeta(r: SqlStorageValue[], id: number, db: number, key: Uint8Array, at: number): KeyMeta {
+  const val = r[at + 6];
+  return {
+    id,
+    db,
+    key,
+    type: r[at] as TypeCode,
+    expireMs: (r[at + 1] as number | null) ?? null,
+    card: r[at + 2] as number,
+    nchunks: r[at + 3] as number,
+    lhead: r[at + 4] as number,
+    ltail: r[at + 5] as number,
+    val: val === null || val === undefined ? undefined : blob(val),
+  };
+}
+
 /** Metadata columns; a one-row string's value comes along (values past one row never do). */
 const META_COLS = "id, db, key, type, expire_ms, card, nchunks, lhead, ltail, CASE WHEN type = 0 AND nchunks = 0 THEN val END AS val";
 const PEEK_SQL = "SELECT id, type, expire_ms, card, nchunks, lhead, ltail, CASE WHEN type = 0 AND nchunks = 0 THEN val END FROM kv_keys WHERE db = ? AND key = ?";
@@ -132,20 +152,7 @@ export class Keyspace {
 
   /** Metadata of a key as stored, ignoring expiry. One statement; rows as arrays (cheaper than objects). */
   peek(db: number, key: Uint8Array): KeyMeta | null {
-    for (const r of this.sql.exec(PEEK_SQL, this.physDb(db), own(key)).raw()) {
-      return {
-        id: r[0] as number,
-        db,
-        key,
-        type: r[1] as TypeCode,
-        expireMs: (r[2] as number | null) ?? null,
-        card: r[3] as number,
-        nchunks: r[4] as number,
-        lhead: r[5] as number,
-        ltail: r[6] as number,
-        val: r[7] === null || r[7] === undefined ? undefined : blob(r[7]),
-      };
-    }
+    for (const r of this.sql.exec(PEEK_SQL, this.physDb(db), own(key)).raw()) return rawMeta(r, r[0] as number, db, key, 1);
     return null;
   }
 
@@ -403,18 +410,7 @@ export class Keyspace {
         : this.sql.exec(`SELECT ${META_COLS} FROM kv_keys WHERE db = ? AND id > ? ORDER BY id LIMIT ?`, this.physDb(db), afterId, limit);
     const out: KeyMeta[] = [];
     for (const r of cur.raw()) {
-      out.push({
-        id: r[0] as number,
-        db: db ?? this.dbs.logicalOf(r[1] as number) ?? (r[1] as number),
-        key: blob(r[2]),
-        type: r[3] as TypeCode,
-        expireMs: (r[4] as number | null) ?? null,
-        card: r[5] as number,
-        nchunks: r[6] as number,
-        lhead: r[7] as number,
-        ltail: r[8] as number,
-        val: r[9] === null || r[9] === undefined ? undefined : blob(r[9]),
-      });
+      out.push(rawMeta(r, r[0] as number, db ?? this.dbs.logicalOf(r[1] as number) ?? (r[1] as number), blob(r[2]), 3));
     }
     return out;
   }
