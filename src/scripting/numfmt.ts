@@ -4,6 +4,7 @@
  * JavaScript's own conversions differ (1e20 prints in full, 1e-5 as "0.00001", NaN and
  * Infinity spelled out), so scripts would observe them; this module matches C instead.
  */
+import { gStyle } from "../util/numbers.ts";
 
 /** Format `v` as C's printf("%.<precision>g"). NaN prints as glibc prints x86's default NaN (-nan). */
 export function formatG(v: number, precision: number): string {
@@ -15,22 +16,7 @@ export function formatG(v: number, precision: number): string {
   const sign = v < 0 ? "-" : "";
   const { digits, e } = roundedDigits(Math.abs(v), p);
   // The exponent after rounding to p significant digits decides the style (C99 7.19.6.1).
-  if (e < -4 || e >= p) {
-    const frac = digits.slice(1).replace(/0+$/, "");
-    const ex = Math.abs(e) < 10 ? `0${Math.abs(e)}` : `${Math.abs(e)}`;
-    return `${sign}${digits[0]}${frac ? "." + frac : ""}e${e < 0 ? "-" : "+"}${ex}`;
-  }
-  let int: string;
-  let frac: string;
-  if (e >= 0) {
-    int = digits.slice(0, e + 1);
-    frac = digits.slice(e + 1);
-  } else {
-    int = "0";
-    frac = "0".repeat(-e - 1) + digits;
-  }
-  frac = frac.replace(/0+$/, "");
-  return `${sign}${int}${frac ? "." + frac : ""}`;
+  return gStyle(sign, digits, e, p);
 }
 
 /**

@@ -128,22 +128,23 @@ export function formatG17(x: number): string {
   if (x === 0) return Object.is(x, -0) ? "-0" : "0";
   const sign = x < 0 ? "-" : "";
   const { digits, exp: X } = digits17(x);
-  if (X < -4 || X >= 17) {
-    const f = digits.slice(1).replace(/0+$/, "");
-    const ex = Math.abs(X) < 10 ? `0${Math.abs(X)}` : `${Math.abs(X)}`;
-    return `${sign}${digits[0]}${f ? "." + f : ""}e${X < 0 ? "-" : "+"}${ex}`;
+  return gStyle(sign, digits, X, 17);
+}
+
+/**
+ * C's `%.<p>g` from the significant digits already rounded to `p` and the decimal exponent
+ * of the first one: exponent style when it is below -4 or at least `p` (C99 7.19.6.1),
+ * trailing zeros dropped either way.
+ */
+export function gStyle(sign: string, digits: string, e: number, p: number): string {
+  if (e < -4 || e >= p) {
+    const frac = digits.slice(1).replace(/0+$/, "");
+    const ex = Math.abs(e) < 10 ? `0${Math.abs(e)}` : `${Math.abs(e)}`;
+    return `${sign}${digits[0]}${frac ? "." + frac : ""}e${e < 0 ? "-" : "+"}${ex}`;
   }
-  let intPart: string;
-  let fracPart: string;
-  if (X >= 0) {
-    intPart = digits.slice(0, X + 1);
-    fracPart = digits.slice(X + 1);
-  } else {
-    intPart = "0";
-    fracPart = "0".repeat(-X - 1) + digits;
-  }
-  fracPart = fracPart.replace(/0+$/, "");
-  return `${sign}${intPart}${fracPart ? "." + fracPart : ""}`;
+  const int = e >= 0 ? digits.slice(0, e + 1) : "0";
+  const frac = (e >= 0 ? digits.slice(e + 1) : "0".repeat(-e - 1) + digits).replace(/0+$/, "");
+  return `${sign}${int}${frac ? "." + frac : ""}`;
 }
 
 /**
