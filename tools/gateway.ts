@@ -71,8 +71,7 @@ export function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const server: Server = createServer({ noDelay: true }, (sock) => {
     sockets.add(sock);
     sock.on("close", () => sockets.delete(sock));
-    if (opts.token) bridge(sock, wsUrl, opts);
-    else authFirst(sock, wsUrl, opts);
+    firstCommand(sock, wsUrl, opts);
   });
   return new Promise((resolvePromise, reject) => {
     server.once("error", reject);
@@ -93,12 +92,55 @@ export function startGateway(opts: GatewayOptions): Promise<Gateway> {
   });
 }
 
+/** The replication endpoint of the gateway's database (or pinned node). */
+export function replicationUrlFor(opts: Pick<GatewayOptions, "url" | "db" | "node">): string {
+  const base = opts.url.replace(/\/+$/, "").replace(/^http(s?):/i, "ws$1:");
+  const db = encodeURIComponent(opts.db ?? "default");
+  return opts.node ? `${base}/db/${db}/nodes/${encodeURIComponent(opts.node)}/replication` : `${base}/db/${db}/replication`;
+}
+
+/** A peer whose replication AUTH failed waits this long, doubling per failure, before its answer… */
+const REPLICATION_AUTH_DELAY_MS_MIN = 100;
+/** …up to this (a misconfigured real replica retries every second: no storm of upgrades). */
+const REPLICATION_AUTH_DELAY_MS_MAX = 5000;
+const replicationFailures = new Map<string, number>();
+
 /**
- * A connection of a gateway started without a token: answer NOAUTH until the client sends
- * AUTH [user] password (or HELLO … AUTH user password), then bridge it with that password as
- * its token. The bytes after the AUTH command go through the bridge unchanged.
+ * Read a connection's first command before choosing where it goes:
+ * - `AUTH [user] password` first: if the password is the replication secret, the connection
+ *   becomes a replication link (a real `redis-server --replicaof … --masterauth <secret>`):
+ *   the gateway answers +OK and pipes it to the replication endpoint. Otherwise the password is
+ *   a token: with a gateway token the AUTH goes on to the node (which checks it), without one it
+ *   opens the connection with that token.
+ * - anything else: with a gateway token, piped as is; without one, NOAUTH until AUTH.
+ * PINGs before that (a replica's handshake starts with one) are answered here.
  */
-function authFirst(sock: Socket, wsUrl: string, opts: GatewayOptions): void {
+function firstCommand(sock: Socket, wsUrl: string, opts: GatewayOptions): void {
+  const peerIp = sock.remoteAddress ?? "?";
+  const asToken = (argv: Uint8Array[], password: string, received: Buffer, used: number) => {
+    if (opts.token) bridge(sock, wsUrl, opts, undefined, received);
+    else bridge(sock, wsUrl, { ...opts, token: password }, { reply: argv, rest: received.subarray(used) });
+  };
+  const tryReplication = (argv: Uint8Array[], password: string, received: Buffer, used: number) => {
+    bridge(sock, replicationUrlFor(opts), { ...opts, token: password, region: undefined }, {
+      reply: argv,
+      rest: received.subarray(used),
+      onRefused: (later) => {
+        const n = (replicationFailures.get(peerIp) ?? 0) + 1;
+        replicationFailures.set(peerIp, n);
+        const delay = Math.min(REPLICATION_AUTH_DELAY_MS_MAX, REPLICATION_AUTH_DELAY_MS_MIN * 2 ** (n - 1));
+        // Bytes that arrive during the delay are kept in order until the next bridge takes over.
+        const waiting: Buffer[] = [later];
+        const hold = (chunk: Buffer) => waiting.push(chunk);
+        sock.on("data", hold);
+        setTimeout(() => {
+          sock.off("data", hold);
+          asToken(argv, password, Buffer.concat([received, ...waiting]), used);
+        }, delay);
+      },
+      onOpen: () => replicationFailures.delete(peerIp),
+    });
+  };
   const parser = new RespParser("request");
   /** What arrived so far, and how much of it the parser returned as commands. */
   let received = Buffer.alloc(0);
@@ -111,14 +153,32 @@ function authFirst(sock: Socket, wsUrl: string, opts: GatewayOptions): void {
       parser.push(new Uint8Array(chunk));
       while ((argv = parser.next() as Uint8Array[] | undefined) !== undefined) {
         used += parser.lastBytes;
+        const name = Buffer.from(argv[0] ?? []).toString().toLowerCase();
+        if (name === "ping" && argv.length <= 2) {
+          // A replica's handshake starts with PING, then AUTH: answer it here and read on.
+          sock.write(argv.length === 2 ? Buffer.concat([Buffer.from(`$${argv[1]!.length}\r\n`), Buffer.from(argv[1]!), Buffer.from("\r\n")]) : "+PONG\r\n");
+          received = received.subarray(used);
+          used = 0;
+          continue;
+        }
+        const isAuth = name === "auth";
         const password = passwordOf(argv);
+        if (isAuth && password !== null) {
+          sock.off("data", onData);
+          tryReplication(argv, password, received, used);
+          return;
+        }
+        if (opts.token) {
+          sock.off("data", onData);
+          bridge(sock, wsUrl, opts, undefined, received);
+          return;
+        }
         if (password === null) {
           sock.write("-NOAUTH Authentication required.\r\n");
           continue;
         }
         sock.off("data", onData);
-        const rest = received.subarray(used);
-        bridge(sock, wsUrl, { ...opts, token: password }, { reply: argv, rest });
+        bridge(sock, wsUrl, { ...opts, token: password }, { reply: argv, rest: received.subarray(used) });
         return;
       }
     } catch (e) {
@@ -140,12 +200,25 @@ function passwordOf(argv: Uint8Array[]): string | null {
   return null;
 }
 
+/** The AUTH (or HELLO … AUTH) command that opened a connection, with what followed it. */
+interface OpeningAuth {
+  reply: Uint8Array[];
+  rest: Buffer;
+  /**
+   * The upgrade was refused (401/403): try something else instead of answering WRONGPASS;
+   * `later` holds the client's bytes that arrived after `rest` meanwhile.
+   */
+  onRefused?: (later: Buffer) => void;
+  onOpen?: () => void;
+}
+
 /**
  * Pipe one TCP connection through one WebSocket. `auth` is the AUTH command that opened the
- * connection of a gateway without a token: answered here once the upgrade succeeds
- * (WRONGPASS when the token is refused), with the bytes that followed it.
+ * connection: answered here once the upgrade succeeds (WRONGPASS when the token is refused,
+ * unless `onRefused` takes over), with the bytes that followed it. `preface`: bytes already
+ * read from the client, sent first.
  */
-function bridge(sock: Socket, wsUrl: string, opts: GatewayOptions, auth?: { reply: Uint8Array[]; rest: Buffer }): void {
+function bridge(sock: Socket, wsUrl: string, opts: GatewayOptions, auth?: OpeningAuth, preface?: Buffer): void {
   const peer = `${sock.remoteAddress}:${sock.remotePort}`;
   const log = (msg: string) => {
     if (opts.verbose) process.stderr.write(`[gateway] ${peer} ${msg}\n`);
@@ -157,7 +230,9 @@ function bridge(sock: Socket, wsUrl: string, opts: GatewayOptions, auth?: { repl
   });
   ws.binaryType = "nodebuffer";
   /** TCP bytes that arrived before the WebSocket opened. */
-  let pending: Buffer[] | null = auth && auth.rest.length ? [auth.rest] : [];
+  let pending: Buffer[] | null = auth && auth.rest.length ? [auth.rest] : preface && preface.length ? [preface] : [];
+  /** Parts of `pending` this bridge was given (not the client's later bytes). */
+  const givenParts = pending.length;
   let closed = false;
 
   const closeBoth = (why: string) => {
@@ -184,16 +259,28 @@ function bridge(sock: Socket, wsUrl: string, opts: GatewayOptions, auth?: { repl
     if (ws.bufferedAmount > WS_BUFFERED_BYTES_HIGH) sock.pause();
   };
 
-  sock.on("data", (chunk: Buffer) => {
+  const onData = (chunk: Buffer) => {
     if (pending) pending.push(chunk);
     else if (ws.readyState === WebSocket.OPEN) send(chunk);
-  });
-  sock.on("end", () => closeBoth("client closed"));
-  sock.on("error", (e) => closeBoth(`client error: ${e.message}`));
-  sock.on("close", () => closeBoth("client closed"));
+  };
+  const onEnd = () => closeBoth("client closed");
+  const onError = (e: Error) => closeBoth(`client error: ${e.message}`);
+  sock.on("data", onData);
+  sock.on("end", onEnd);
+  sock.on("error", onError);
+  sock.on("close", onEnd);
+  /** Hand the client over to another bridge: what arrived meanwhile goes with it. */
+  const release = (): Buffer => {
+    sock.off("data", onData);
+    sock.off("end", onEnd);
+    sock.off("error", onError);
+    sock.off("close", onEnd);
+    return Buffer.concat((pending ?? []).slice(givenParts));
+  };
 
   ws.on("open", () => {
     log(`connected to ${wsUrl}`);
+    auth?.onOpen?.();
     if (auth) {
       // The AUTH that opened this connection: answered as the node would (HELLO by the node).
       if (Buffer.from(auth.reply[0]!).toString().toLowerCase() === "auth") sock.write("+OK\r\n");
@@ -225,6 +312,12 @@ function bridge(sock: Socket, wsUrl: string, opts: GatewayOptions, auth?: { repl
         if (body) msg += ` ${body.slice(0, 200)}`;
       }
       log(`upgrade refused: ${msg}`);
+      if (auth?.onRefused && (res.statusCode === 401 || res.statusCode === 403)) {
+        closed = true;
+        ws.terminate();
+        auth.onRefused(release());
+        return;
+      }
       if (auth && res.statusCode === 401) sock.end("-WRONGPASS invalid username-password pair or user is disabled.\r\n");
       else sock.end(`-ERR gateway: ${msg.replace(/[\r\n]+/g, " ")}\r\n`);
       closed = true;

@@ -15,6 +15,8 @@ export const H_NODE = "x-er-node";
 export const H_READONLY = "x-er-readonly";
 /** The caller's address, for CLIENT LIST and MONITOR. */
 export const H_CLIENT_ADDR = "x-er-client-addr";
+/** "resp" on a `/replication` upgrade: the peer is a real Redis replica through a byte pipe. */
+export const H_REPLICA_TRANSPORT = "x-er-replica-transport";
 
 /**
  * Node paths: `/rest` + the REST path (`/rest`, `/rest/pipeline`, `/rest/multi-exec`,

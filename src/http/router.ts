@@ -40,8 +40,8 @@ import { callerRegion, REGIONS, type CallerLocation } from "../routing/regions.t
 import { DEBUG_LATENCY_HEADER, hopDelayMs, latencyScale } from "../routing/simulate.ts";
 import { ENTRY_NODE, healthy, readTarget, regionOfNode, type DbTopology, type HealthRules } from "../routing/topology.ts";
 import { admin } from "./admin.ts";
-import { authenticate } from "./auth.ts";
-import { H_CLIENT_ADDR, H_DB, H_NODE, H_READONLY, NODE_ORIGIN } from "./node-protocol.ts";
+import { authenticate, tokenEquals } from "./auth.ts";
+import { H_CLIENT_ADDR, H_DB, H_NODE, H_READONLY, H_REPLICA_TRANSPORT, NODE_ORIGIN } from "./node-protocol.ts";
 import { SYNC_TOKEN_HEADER, errorResponse, readBytes } from "./rest.ts";
 import { RestRequestError } from "./rest-json.ts";
 import { configureLog, log } from "../util/log.ts";
@@ -144,6 +144,10 @@ app.use("*", async (c, next) => {
 
 app.onError((err, _c) => errorResponse(500, `ERR internal error: ${err instanceof Error ? err.message : String(err)}`));
 
+// ─── the replication endpoint (replicas outside the deployment; the gateway) ──
+app.all("/db/:db/replication", (c) => replicationEndpoint(c, null));
+app.all("/db/:db/nodes/:node/replication", (c) => replicationEndpoint(c, c.req.param("node")));
+
 // ─── node-pinned bases ──────────────────────────────────────────────────────
 app.all("/db/:db/nodes/:node/ws", (c) => forward(c, "ws", 5));
 app.all("/db/:db/nodes/:node", (c) => forward(c, "rest", 5));
@@ -171,6 +175,35 @@ app.all("/db/:db/*", (c) => forward(c, "rest", 3));
 // ─── the default database at the root ───────────────────────────────────────
 app.all("/ws", (c) => forward(c, "ws", 1));
 app.all("*", (c) => forward(c, "rest", 1));
+
+/**
+ * The replication endpoint (SPEC §6): Redis's replication protocol for a replica outside this
+ * deployment, over a WebSocket carrying RESP bytes both ways — the gateway turns a real
+ * redis-server replica's TCP link into one. Only with the replication secret (Bearer, compared
+ * in constant time). The handshake, PSYNC and the stream then reach the database's master
+ * (or the pinned node, for a chained replica) as our own replicas' do, except that a full sync
+ * is sent as Redis's `$<len>` + RDB on the same connection (replication/master.ts sendRdb).
+ */
+async function replicationEndpoint(c: Ctx, pinned: string | null): Promise<Response> {
+  const request = c.req.raw;
+  const db = c.req.param("db") ?? "";
+  if (!NAME_RE.test(db)) return errorResponse(400, `ERR invalid database name (allowed: ${NAME_RE.source})`);
+  if (pinned !== null && !NAME_RE.test(pinned)) return errorResponse(400, `ERR invalid node name (allowed: ${NAME_RE.source})`);
+  const secret = c.env.REPLICATION_SECRET ?? "";
+  if (secret === "") return errorResponse(403, "ERR the replication endpoint is disabled: set the REPLICATION_SECRET secret");
+  const m = /^\s*bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "");
+  if (!m || !(await tokenEquals(m[1]!, secret))) return errorResponse(401, "WRONGPASS invalid replication secret");
+  if ((request.headers.get("upgrade") ?? "").toLowerCase() !== "websocket") {
+    return errorResponse(426, "ERR the replication endpoint speaks RESP over WebSocket: send an Upgrade: websocket request");
+  }
+  const node = pinned ?? (await topology(c.env, db)).master;
+  const headers = new Headers({ upgrade: "websocket" });
+  headers.set(H_DB, db);
+  headers.set(H_NODE, node);
+  headers.set(H_CLIENT_ADDR, `${request.headers.get("cf-connecting-ip") ?? "127.0.0.1"}:0`);
+  headers.set(H_REPLICA_TRANSPORT, "resp");
+  return nodeStub(c.env, db, node).fetch(new Request(`${NODE_ORIGIN}/replication`, { headers }));
+}
 
 function notFound(): Response {
   return errorResponse(404, "ERR no such admin endpoint");

@@ -12,7 +12,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
-import { H_CLIENT_ADDR, H_DB, H_NODE, H_READONLY, type RestTarget } from "../http/node-protocol.ts";
+import { H_CLIENT_ADDR, H_DB, H_NODE, H_READONLY, H_REPLICA_TRANSPORT, type RestTarget } from "../http/node-protocol.ts";
 import { checkToken } from "../http/auth.ts";
 import { handleRest } from "../http/rest.ts";
 import { newSession, type NodeServices, type Session } from "../keyspace/command.ts";
@@ -46,6 +46,8 @@ interface Attachment {
   resp: 2 | 3;
   readonly: boolean;
   addr: string;
+  /** A replication socket whose peer is a real Redis replica through a byte pipe (the gateway). */
+  respReplica?: boolean;
   /** Set once the socket is an attached replica (after PSYNC). */
   replica?: ReplicaInfo;
 }
@@ -225,6 +227,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
         readonly: request.headers.get(H_READONLY) === "1",
         addr: request.headers.get(H_CLIENT_ADDR) ?? "127.0.0.1:0",
       };
+      if (path === "/replication" && request.headers.get(H_REPLICA_TRANSPORT) === "resp") att.respReplica = true;
       if (att.kind === "client" && routeKind(request.headers.get(H_ROUTE)) === "read") {
         // `/ws?read=nearest`: the router picked this node as a replica; it must still be one.
         const refused = await admit(this.admission(), "read", 0, 0);
@@ -419,6 +422,8 @@ export class Node extends DurableObject<Env> implements RestTarget {
     };
     return {
       ws: c.ws,
+      resp: c.att.respReplica === true,
+      addr: c.att.addr,
       sendText(s: string) {
         delayed(s);
       },
@@ -533,6 +538,11 @@ export class Node extends DurableObject<Env> implements RestTarget {
         w.resolve(true);
       }
     }
+  }
+
+  /** A snapshot's bytes from R2 (MasterHost: a real Redis replica's full sync). */
+  openSnapshot(key: string): Promise<AsyncIterable<Uint8Array> | null> {
+    return this.bucket.getStream(key);
   }
 
   /** Function libraries' code for snapshots (SnapshotHost). */

@@ -35,11 +35,20 @@ export interface ReplicaInfo {
   snapshotId: number | null;
   /** Offset of that snapshot. */
   syncOffset: number;
+  /**
+   * A real Redis replica through a byte pipe (the gateway's replication endpoint): its full sync
+   * is Redis's `$<len>\r\n` + RDB, then the stream, on one connection (ours gets `+SNAPSHOT`).
+   */
+  resp?: boolean;
 }
 
 /** The node's socket to one replica. */
 export interface ReplicaTransport {
   ws: WebSocket;
+  /** The peer is a real Redis replica through a byte pipe (see ReplicaInfo.resp). */
+  resp: boolean;
+  /** Where it connects from (a real replica sends no REPLCONF name). */
+  addr: string;
   sendText(s: string): void;
   sendBinary(b: Uint8Array): void;
   close(reason: string): void;
@@ -60,6 +69,8 @@ export interface MasterHost {
   psyncFailover?(replid: string): string | null;
   /** INFO's master_failover_state. */
   failoverState?(): string;
+  /** A snapshot's bytes from R2 (a real Redis replica's full sync streams them), or null. */
+  openSnapshot(key: string): Promise<AsyncIterable<Uint8Array> | null>;
 }
 
 interface Attached {
@@ -67,6 +78,8 @@ interface Attached {
   info: ReplicaInfo;
   /** The stream toward this replica (runtime only; rebuilt after hibernation). */
   out: StreamOut;
+  /** A real Redis replica receiving its RDB: the live stream waits (it follows the RDB). */
+  holding?: boolean;
 }
 
 /** What the master sent a replica and how much of it is unacknowledged (flow control). */
@@ -150,7 +163,7 @@ export class MasterSide {
         t,
         info: {
           id: nextReplicaId++,
-          name: "?",
+          name: t.resp ? t.addr : "?",
           region: "",
           port: 0,
           capaPsync2: false,
@@ -159,6 +172,7 @@ export class MasterSide {
           lastAckMs: Date.now(),
           snapshotId: null,
           syncOffset: 0,
+          resp: t.resp,
         },
         out: newStreamOut(),
       };
@@ -326,12 +340,18 @@ export class MasterSide {
     a.info.lastAckMs = Date.now();
     a.t.save(a.info);
     a.t.sendText(`+FULLRESYNC ${meta.replid} ${snap.offset}\r\n`);
-    // Stream from the cut on at once; the replica buffers it while it loads the snapshot.
-    for (const chunk of backlog.readFrom(snap.offset)) a.t.sendBinary(chunk);
-    a.out.sentOffset = backlog.offset;
-    a.out.catchUpEnd = backlog.offset;
-    a.out.watch.softSinceMs = null;
-    if (snap.state === "ready") a.t.sendText(snapshotLine(snap));
+    if (a.info.resp) {
+      // A real Redis replica reads the RDB right after this line, then the stream.
+      a.holding = true;
+      if (snap.state === "ready") void this.sendRdb(a, snap);
+    } else {
+      // Stream from the cut on at once; the replica buffers it while it loads the snapshot.
+      for (const chunk of backlog.readFrom(snap.offset)) a.t.sendBinary(chunk);
+      a.out.sentOffset = backlog.offset;
+      a.out.catchUpEnd = backlog.offset;
+      a.out.watch.softSinceMs = null;
+      if (snap.state === "ready") a.t.sendText(snapshotLine(snap));
+    }
     // An RDB carries no scripts: re-send the script cache in the stream, so that a replica
     // after a full sync can run every script its master can (EVALSHA_RO, FCALL_RO).
     // Functions are data in Redis (the RDB's function opcode); our snapshot leaves them out,
@@ -359,7 +379,36 @@ export class MasterSide {
       }
       a.info.state = "send_bulk";
       a.t.save(a.info);
-      a.t.sendText(snapshotLine(snap));
+      if (a.info.resp) void this.sendRdb(a, snap);
+      else a.t.sendText(snapshotLine(snap));
+    }
+  }
+
+  /**
+   * A real Redis replica's full sync: the snapshot as Redis's `$<len>\r\n` + RDB bytes,
+   * streamed from R2 (never whole in memory), then the stream since the cut, then live. The
+   * live stream waits meanwhile (`holding`); the backlog holds what it missed.
+   */
+  private async sendRdb(a: Attached, snap: Snapshot): Promise<void> {
+    try {
+      const body = await this.host.openSnapshot(snap.key);
+      if (!body) throw new Error(`snapshot ${snap.key} is gone`);
+      a.t.sendBinary(utf8(`$${snap.size}\r\n`));
+      for await (const chunk of body) {
+        if (this.attached.get(a.t.ws) !== a) return; // the replica went away
+        a.t.sendBinary(chunk);
+      }
+      const { backlog } = this.host;
+      if (!backlog.covers(snap.offset)) throw new Error(`the backlog no longer covers offset ${snap.offset}`);
+      // Synchronous from here: no write can slip between the catch-up and live streaming.
+      for (const chunk of backlog.readFrom(snap.offset)) a.t.sendBinary(chunk);
+      a.out.sentOffset = backlog.offset;
+      a.out.catchUpEnd = backlog.offset;
+      a.out.watch.softSinceMs = null;
+      a.holding = false;
+      log(`replication: RDB of ${snap.size} bytes sent to ${a.info.name}, streaming from offset ${backlog.offset}`);
+    } catch (e) {
+      this.drop(a, `full sync failed: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
 
@@ -381,7 +430,7 @@ export class MasterSide {
     this.ensureLoaded();
     const end = start + bytes.length;
     for (const a of [...this.attached.values()]) {
-      if (a.info.state === "handshake") continue;
+      if (a.info.state === "handshake" || a.holding) continue;
       const o = a.out;
       if (Number.isNaN(o.sentOffset)) o.sentOffset = start;
       if (o.sentOffset >= end) continue;
