@@ -10,46 +10,13 @@ import { floatArg, intArg, opt } from "../args.ts";
 import { type AclCategory, type AclSpec, type CommandSpec, type Ctx, cmd } from "../command.ts";
 import { datasetDigest, valueDigest } from "../digest.ts";
 import { E, fail } from "../errors.ts";
+import { info } from "./info.ts";
 import { allCommandInfo, type CommandInfo } from "../table.ts";
 
 const startedMs = Date.now();
 
 function subError(ctx: Ctx): never {
   fail(`ERR unknown subcommand '${str(ctx.argv[1]!).slice(0, 128)}'. Try ${ctx.name.toUpperCase()} HELP.`);
-}
-
-function info(ctx: Ctx): Reply {
-  const wanted = ctx.argv.slice(1).map(opt);
-  const all = wanted.length === 0 || wanted.includes("all") || wanted.includes("everything") || wanted.includes("default");
-  const sections: string[] = [];
-  const want = (s: string) => all || wanted.includes(s);
-  if (want("server")) {
-    sections.push(
-      [
-        "# Server",
-        "redis_version:7.0.15",
-        "redis_mode:standalone",
-        "os:Cloudflare Workers (edge-replica)",
-        "arch_bits:64",
-        "multiplexing_api:durable-object",
-        `uptime_in_seconds:${Math.floor((Date.now() - startedMs) / 1000)}`,
-        `uptime_in_days:${Math.floor((Date.now() - startedMs) / 86_400_000)}`,
-        `run_id:${ctx.node.runId()}`,
-        "executable:edge-replica",
-      ].join("\r\n"),
-    );
-  }
-  for (const name of ["clients", "stats", "replication"]) {
-    if (!want(name)) continue;
-    const s = ctx.node.infoSection(name);
-    if (s !== null) sections.push(s);
-  }
-  if (want("keyspace")) {
-    const lines = ["# Keyspace"];
-    for (const d of ctx.ks.dbStats()) lines.push(`db${d.db}:keys=${d.keys},expires=${d.expires},avg_ttl=0`);
-    sections.push(lines.join("\r\n"));
-  }
-  return new Verbatim(sections.join("\r\n\r\n") + "\r\n");
 }
 
 /** COMMAND INFO entry in Redis 7's shape: name arity flags first last step acl-categories tips key-specs subcommands. */
@@ -153,6 +120,8 @@ function debug(ctx: Ctx): Reply | Promise<Reply> {
     }
     case "restart":
     case "reload":
+      // A restart cannot be awaited inside EXEC; redis-server would restart mid-transaction.
+      if (ctx.inTransaction) fail(`ERR DEBUG ${sub.toUpperCase()} is not allowed inside MULTI`);
       return ctx.node.debugRestart();
     case "set-active-expire":
     case "repl-drop":
@@ -280,8 +249,8 @@ export const serverCommands: CommandSpec[] = [
   ),
   cmd("info", -1, ["stale"], [0, 0, 0], info, READ),
   cmd("command", -1, ["stale"], [0, 0, 0], command, CONNECTION),
-  cmd("config", -2, ["admin", "stale", "no-multi"], [0, 0, 0], config, bySubcommand("config", ["get", "help"], READ)),
-  cmd("debug", -2, ["admin", "stale", "async", "no-multi"], [0, 0, 0], debug),
+  cmd("config", -2, ["admin", "noscript", "stale"], [0, 0, 0], config, bySubcommand("config", ["get", "help"], READ)),
+  cmd("debug", -2, ["admin", "noscript", "stale"], [0, 0, 0], debug),
   cmd("role", 1, ["stale", "fast"], [0, 0, 0], (ctx) => ctx.node.role(), READ),
   cmd("replicaof", -2, ["admin", "stale", "async", "no-multi"], [0, 0, 0], replicaof),
   cmd("slaveof", -2, ["admin", "stale", "async", "no-multi"], [0, 0, 0], replicaof),
@@ -306,7 +275,7 @@ export const serverCommands: CommandSpec[] = [
     },
     CONNECTION,
   ),
-  cmd("hello", -1, ["fast", "stale", "no-multi"], [0, 0, 0], hello, CONNECTION),
+  cmd("hello", -1, ["noscript", "stale", "fast"], [0, 0, 0], hello, CONNECTION),
   cmd(
     "quit",
     -1,

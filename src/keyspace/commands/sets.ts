@@ -164,10 +164,14 @@ function smove(ctx: Ctx): Reply {
   sm.card--;
   ctx.ks.saveCollection(sm);
   ctx.dirty++;
+  // Redis signals the destination only when the member was added to it (smoveCommand).
+  ctx.signalsOwnKeys();
+  ctx.touched(ctx.db, src);
   const target = dm ?? ctx.ks.create(ctx.db, dst, TYPE.set);
   if (insertMember(ctx, target.id, member)) {
     target.card++;
     ctx.dirty++;
+    ctx.touched(ctx.db, dst);
   }
   ctx.ks.saveCollection(target);
   return 1;
