@@ -444,6 +444,20 @@ export class Keyspace {
     this.sql.exec(`DELETE FROM kv_keys ${where}`, ...args);
   }
 
+  /**
+   * SWAPDB: databases `a` and `b` exchange their keys. The snapshot hook dumps both first
+   * (as before a flush), then three UPDATEs move the key rows through db -1 (the unique
+   * (db, key) index forbids a one-statement swap). O(keys in both databases); elements
+   * stay attached to their key ids.
+   */
+  swapDatabases(a: number, b: number): void {
+    this.hooks.beforeFlush?.(a);
+    this.hooks.beforeFlush?.(b);
+    this.sql.exec("UPDATE kv_keys SET db = -1 WHERE db = ?", a);
+    this.sql.exec("UPDATE kv_keys SET db = ? WHERE db = ?", a, b);
+    this.sql.exec("UPDATE kv_keys SET db = ? WHERE db = -1", b);
+  }
+
   /** Keys whose TTL has passed, oldest first (active expiry). */
   expiredKeys(limit: number): KeyMeta[] {
     return this.sql

@@ -15,6 +15,8 @@ interface Param {
 }
 
 const MB = 1024 * 1024;
+/** C's LONG_MAX as the nearest double (the encoding parameters' upper bound). */
+const LONG_MAX = 2 ** 63 - 1;
 
 export const PARAMS: Param[] = [
   { name: "repl-backlog-size", kind: { t: "memory", min: 16 * 1024, max: 1024 * MB }, default: String(64 * MB) },
@@ -28,6 +30,19 @@ export const PARAMS: Param[] = [
   { name: "replica-priority", kind: { t: "int", min: 0, max: 2 ** 31 - 1 }, default: "100", aliases: ["slave-priority"] },
   { name: "repl-diskless-sync", kind: { t: "bool" }, default: "yes" },
   { name: "databases", kind: { t: "int", min: 16, max: 16 }, default: "16" },
+  // Redis's encoding-tuning parameters (7.0 names, defaults and ranges). Stored and reported,
+  // and OBJECT ENCODING judges values by them; our storage (one SQLite row per element) is
+  // the same whatever they say.
+  { name: "hash-max-listpack-entries", kind: { t: "int", min: 0, max: LONG_MAX }, default: "512", aliases: ["hash-max-ziplist-entries"] },
+  { name: "hash-max-listpack-value", kind: { t: "memory", min: 0, max: LONG_MAX }, default: "64", aliases: ["hash-max-ziplist-value"] },
+  { name: "zset-max-listpack-entries", kind: { t: "int", min: 0, max: LONG_MAX }, default: "128", aliases: ["zset-max-ziplist-entries"] },
+  { name: "zset-max-listpack-value", kind: { t: "memory", min: 0, max: LONG_MAX }, default: "64", aliases: ["zset-max-ziplist-value"] },
+  { name: "list-max-listpack-size", kind: { t: "int", min: -(2 ** 31), max: 2 ** 31 - 1 }, default: "-2", aliases: ["list-max-ziplist-size"] },
+  { name: "list-compress-depth", kind: { t: "int", min: 0, max: 2 ** 31 - 1 }, default: "0" },
+  { name: "set-max-intset-entries", kind: { t: "int", min: 0, max: LONG_MAX }, default: "512" },
+  { name: "stream-node-max-bytes", kind: { t: "memory", min: 0, max: LONG_MAX }, default: "4096" },
+  { name: "stream-node-max-entries", kind: { t: "int", min: 0, max: LONG_MAX }, default: "100" },
+  { name: "hll-sparse-max-bytes", kind: { t: "memory", min: 0, max: LONG_MAX }, default: "3000" },
 ];
 
 const byName = new Map<string, Param>();

@@ -214,6 +214,27 @@ const REDIS_7_0_15: Record<string, [number, number, number, number, string]> = {
   lastsave: [1, 0, 0, 0, "fast"],
   monitor: [1, 0, 0, 0, ""],
   auth: [-2, 0, 0, 0, "fast"],
+  // Issue 11 item 2 (redis-cli -p 16500 COMMAND INFO … against redis-server 7.0.15).
+  zunion: [-3, 0, 0, 0, "readonly"],
+  zinter: [-3, 0, 0, 0, "readonly"],
+  zdiff: [-3, 0, 0, 0, "readonly"],
+  zunionstore: [-4, 1, 1, 1, "denyoom write"],
+  zinterstore: [-4, 1, 1, 1, "denyoom write"],
+  zdiffstore: [-4, 1, 1, 1, "denyoom write"],
+  zintercard: [-3, 0, 0, 0, "readonly"],
+  zrangestore: [-5, 1, 2, 1, "denyoom write"],
+  zmpop: [-4, 0, 0, 0, "write"],
+  zrandmember: [-2, 1, 1, 1, "readonly"],
+  zlexcount: [4, 1, 1, 1, "fast readonly"],
+  zremrangebylex: [4, 1, 1, 1, "write"],
+  lmpop: [-4, 0, 0, 0, "write"],
+  sintercard: [-3, 0, 0, 0, "readonly"],
+  lcs: [-3, 1, 2, 1, "readonly"],
+  substr: [4, 1, 1, 1, "readonly"],
+  touch: [-2, 1, -1, 1, "fast readonly"],
+  swapdb: [3, 0, 0, 0, "fast write"],
+  object: [-2, 0, 0, 0, ""],
+  memory: [-2, 0, 0, 0, ""],
 };
 
 const specs = [...COMMANDS.values()];

@@ -151,19 +151,78 @@ function client(ctx: Ctx): Reply | Promise<Reply> {
     case "getname":
       return s.name === null ? null : utf8(s.name);
     case "info":
-      return new Verbatim(`id=${s.id} addr=${s.addr} name=${s.name ?? ""} db=${s.db} resp=${s.resp}\n`);
-    case "list":
-      return new Verbatim(`id=${s.id} addr=${s.addr} name=${s.name ?? ""} db=${s.db} resp=${s.resp}\n`);
+      if (ctx.argv.length !== 2) fail(E.arity("client|info"));
+      return new Verbatim(`${clientLine(s, "client|info")}\n`);
+    case "list": {
+      // Only the calling connection: sessions live in their transports (WebSockets, REST requests), not in the engine.
+      for (let i = 2; i < ctx.argv.length; i++) {
+        const o = opt(ctx.argv[i]!);
+        if (o === "type" && i + 1 < ctx.argv.length) {
+          const t = opt(ctx.argv[++i]!);
+          if (!["normal", "master", "replica", "slave", "pubsub"].includes(t)) fail(`ERR Unknown client type '${str(ctx.argv[i]!)}'`);
+          if (t !== "normal") return new Verbatim("");
+        } else if (o === "id" && i + 1 < ctx.argv.length) {
+          const ids: number[] = [];
+          for (i++; i < ctx.argv.length; i++) {
+            const v = intArg(ctx.argv[i]!, "ERR Invalid client ID");
+            if (v <= 0) fail("ERR Invalid client ID");
+            ids.push(v);
+          }
+          if (!ids.includes(s.id)) return new Verbatim("");
+        } else fail(E.syntax);
+      }
+      return new Verbatim(`${clientLine(s, "client|list")}\n`);
+    }
+    case "no-evict": {
+      if (ctx.argv.length !== 3) fail(E.arity("client|no-evict"));
+      const v = opt(ctx.argv[2]!);
+      if (v !== "on" && v !== "off") fail(E.syntax);
+      return OK; // nothing is evicted here (no maxmemory): the flag has nothing to protect
+    }
     case "kill":
       return ctx.node.clientKill(ctx.argv.slice(2), s);
     case "setinfo":
-    case "no-evict":
     case "no-touch":
     case "reply":
       return OK;
     default:
       subError(ctx);
   }
+}
+
+/** One CLIENT LIST/INFO line in Redis 7.0's field order; buffers and memory are not tracked (0). */
+function clientLine(s: Ctx["session"], cmdName: string): string {
+  const flags = (s.multi ? "x" : "") + (s.readOnlyToken ? "r" : "") || "N";
+  return [
+    `id=${s.id}`,
+    `addr=${s.addr}`,
+    "laddr=",
+    "fd=-1",
+    `name=${s.name ?? ""}`,
+    "age=0",
+    "idle=0",
+    `flags=${flags}`,
+    `db=${s.db}`,
+    "sub=0",
+    "psub=0",
+    "ssub=0",
+    `multi=${s.multi ? s.multi.length : -1}`,
+    "qbuf=0",
+    "qbuf-free=0",
+    "argv-mem=0",
+    "multi-mem=0",
+    "rbs=0",
+    "rbp=0",
+    "obl=0",
+    "oll=0",
+    "omem=0",
+    "tot-mem=0",
+    "events=r",
+    `cmd=${cmdName}`,
+    "user=default",
+    "redir=-1",
+    `resp=${s.resp}`,
+  ].join(" ");
 }
 
 function hello(ctx: Ctx): Reply {
@@ -215,7 +274,7 @@ const ADMIN: readonly AclCategory[] = ["admin", "dangerous"];
  * Categories of a container command: the listed subcommands are `allowed`, every other one
  * (and a missing or unknown subcommand) is @admin @dangerous, named `command|sub` as Redis does.
  */
-function bySubcommand(command: string, subs: readonly string[], allowed: readonly AclCategory[]): AclSpec {
+export function bySubcommand(command: string, subs: readonly string[], allowed: readonly AclCategory[]): AclSpec {
   const ok = new Set(subs);
   return (argv) => {
     const sub = argv.length > 1 ? str(argv[1]!).toLowerCase() : "";
