@@ -14,7 +14,7 @@
  */
 import { DATABASES } from "../../limits.ts";
 import { OK, type Reply, Simple } from "../../protocol/reply.ts";
-import { blob, str } from "../../util/bytes.ts";
+import { blob, str, utf8 } from "../../util/bytes.ts";
 import { parseI64 } from "../../util/numbers.ts";
 import { i64Arg, opt } from "../args.ts";
 import { type CommandSpec, type Ctx, cmd } from "../command.ts";
@@ -139,7 +139,7 @@ function object(ctx: Ctx): Reply {
   if (!m) return null;
   switch (sub) {
     case "encoding":
-      return encoding(ctx, m);
+      return utf8(encoding(ctx, m));
     case "freq":
       fail(
         "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.",

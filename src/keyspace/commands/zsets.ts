@@ -370,7 +370,8 @@ export function storeEntries(ctx: Ctx, dst: Uint8Array, rows: Entry[]): number {
   }
   if (!rows.length) return 0;
   const m = ctx.ks.create(ctx.db, dst, TYPE.zset);
-  for (const [member, score] of rows) ctx.ks.sql.exec("INSERT INTO kv_zset (kid, member, score) VALUES (?, ?, ?)", m.id, own(member), score);
+  // + 0: a -0 (a weight of -1 times 0) is stored as 0, as redis-server's listpack stores it.
+  for (const [member, score] of rows) ctx.ks.sql.exec("INSERT INTO kv_zset (kid, member, score) VALUES (?, ?, ?)", m.id, own(member), score + 0);
   m.card = rows.length;
   ctx.ks.saveCollection(m);
   ctx.dirty++;
