@@ -83,14 +83,16 @@ export class NodeConfig {
     return this.get(name) === "yes";
   }
 
-  /** CONFIG GET pattern → [name, value] pairs. */
+  /** CONFIG GET pattern → [name, value] pairs; an alias that matches is listed under its own name too (Redis 7.0). */
   match(pattern: string): [string, string][] {
     // Redis matches CONFIG GET patterns without case (config.c: stringmatch(..., nocase 1)).
     const glob = compileGlob(utf8(pattern), true);
-    return PARAMS.filter((p) => glob.match(utf8(p.name)) || (p.aliases ?? []).some((a) => glob.match(utf8(a)))).map((p) => [
-      p.name,
-      this.get(p.name),
-    ]);
+    const out: [string, string][] = [];
+    for (const p of PARAMS) {
+      if (glob.match(utf8(p.name))) out.push([p.name, this.get(p.name)]);
+      for (const a of p.aliases ?? []) if (glob.match(utf8(a))) out.push([a, this.get(p.name)]);
+    }
+    return out;
   }
 
   /** Validate without applying; returns Redis's error text or null. */
@@ -122,6 +124,9 @@ export class NodeConfig {
     const p = byName.get(name);
     if (!p) return `ERR Unknown option or number of arguments for CONFIG SET - '${name}'`;
     const v = this.normalize(p, value);
+    if (v === null && p.kind.t !== "bool" && /^-?\d+$/.test(value.trim())) {
+      return `ERR CONFIG SET failed (possibly related to argument '${name}') - argument must be between ${p.kind.min} and ${p.kind.max === LONG_MAX ? "9223372036854775807" : p.kind.max} inclusive`;
+    }
     if (v === null) {
       return p.kind.t === "bool"
         ? `ERR CONFIG SET failed (possibly related to argument '${name}') - argument must be 'yes' or 'no'`

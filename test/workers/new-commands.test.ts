@@ -239,3 +239,29 @@ describe("a replica converges on every new write command", () => {
     expect(await cmd(db, "master", "GET", "in3")).toBe("v");
   });
 });
+
+describe("CONFIG: Redis's encoding-tuning parameters", () => {
+  it("are stored, listed under their alias too, validated with Redis's texts, and judge OBJECT ENCODING", async () => {
+    const db = freshDb("enc");
+    expect(await cmd(db, "master", "CONFIG", "GET", "hash-max-*")).toEqual([
+      "hash-max-listpack-entries",
+      "512",
+      "hash-max-ziplist-entries",
+      "512",
+      "hash-max-listpack-value",
+      "64",
+      "hash-max-ziplist-value",
+      "64",
+    ]);
+    expect(await cmd(db, "master", "CONFIG", "SET", "zset-max-ziplist-entries", "1")).toBe("OK");
+    expect(await cmd(db, "master", "CONFIG", "GET", "zset-max-listpack-entries")).toEqual(["zset-max-listpack-entries", "1"]);
+    expect(await cmd(db, "master", "CONFIG", "SET", "hash-max-listpack-value", "1kb")).toBe("OK");
+    expect(await cmd(db, "master", "CONFIG", "GET", "hash-max-listpack-value")).toEqual(["hash-max-listpack-value", "1024"]);
+    await expect(cmd(db, "master", "CONFIG", "SET", "hash-max-listpack-entries", "-1")).rejects.toThrow(
+      "ERR CONFIG SET failed (possibly related to argument 'hash-max-listpack-entries') - argument must be between 0 and 9223372036854775807 inclusive",
+    );
+    await pipeline(db, "master", [["ZADD", "z", "1", "a"], ["ZADD", "z2", "1", "a", "2", "b"]]);
+    expect(await cmd(db, "master", "OBJECT", "ENCODING", "z")).toBe("listpack");
+    expect(await cmd(db, "master", "OBJECT", "ENCODING", "z2")).toBe("skiplist");
+  });
+});
