@@ -10,10 +10,11 @@ import { zsetCommands } from "./commands/zsets.ts";
 import { zsetAlgebraCommands } from "./commands/zset-algebra.ts";
 import { lcsCommands } from "./commands/lcs.ts";
 import { objectCommands } from "./commands/object.ts";
+import { dumpCommands } from "./commands/dump.ts";
 
 export const COMMANDS: ReadonlyMap<string, CommandSpec> = (() => {
   const m = new Map<string, CommandSpec>();
-  for (const list of [keyCommands, stringCommands, hashCommands, listCommands, setCommands, zsetCommands, zsetAlgebraCommands, lcsCommands, objectCommands, serverCommands]) {
+  for (const list of [keyCommands, stringCommands, hashCommands, listCommands, setCommands, zsetCommands, zsetAlgebraCommands, lcsCommands, objectCommands, dumpCommands, serverCommands]) {
     for (const c of list) {
       if (m.has(c.name)) throw new Error(`command defined twice: ${c.name}`);
       m.set(c.name, c);

@@ -235,6 +235,8 @@ const REDIS_7_0_15: Record<string, [number, number, number, number, string]> = {
   swapdb: [3, 0, 0, 0, "fast write"],
   object: [-2, 0, 0, 0, ""],
   memory: [-2, 0, 0, 0, ""],
+  dump: [2, 1, 1, 1, "readonly"],
+  restore: [-4, 1, 1, 1, "denyoom write"],
 };
 
 const specs = [...COMMANDS.values()];

@@ -265,3 +265,36 @@ describe("CONFIG: Redis's encoding-tuning parameters", () => {
     expect(await cmd(db, "master", "OBJECT", "ENCODING", "z2")).toBe("skiplist");
   });
 });
+
+describe("DUMP/RESTORE", () => {
+  it("round-trips every type; RESTORE checks in Redis's order; a relative TTL propagates as absolute + ABSTTL", async () => {
+    await withEngine((h) => {
+      h.setNow(1_700_000_000_000);
+      run(h, "set", "s", "v");
+      run(h, "rpush", "l", "a", "b");
+      run(h, "sadd", "t", "x");
+      run(h, "hset", "h", "f", "v");
+      run(h, "zadd", "z", "1.5", "m");
+      for (const k of ["s", "l", "t", "h", "z"]) {
+        const payload = h.run("dump", k) as Uint8Array;
+        // RDB version 10 little-endian before the 8-byte CRC.
+        expect([payload[payload.length - 10], payload[payload.length - 9]]).toEqual([10, 0]);
+        expect(run(h, "restore", `${k}2`, "0", payload as unknown as string)).toBe("+OK");
+        expect(run(h, "debug", "digest-value", k, `${k}2`)).toEqual((() => {
+          const d = run(h, "debug", "digest-value", k) as string[];
+          return [d[0], d[0]];
+        })());
+      }
+      const p = h.run("dump", "s") as Uint8Array;
+      expect(run(h, "restore", "s2", "0", p as unknown as string)).toEqual({ err: "BUSYKEY Target key name already exists." });
+      expect(run(h, "restore", "n", "-1", p as unknown as string)).toEqual({ err: "ERR Invalid TTL value, must be >= 0" });
+      expect(run(h, "restore", "n", "0", "garbage")).toEqual({ err: "ERR DUMP payload version or checksum are wrong" });
+      expect(run(h, "restore", "n", "0", p as unknown as string, "freq", "300")).toEqual({ err: "ERR Invalid FREQ value, must be >= 0 and <= 255" });
+      expect(run(h, "dump", "nokey")).toBe(null);
+      expect(run(h, "restore", "s2", "5000", p as unknown as string, "replace")).toBe("+OK");
+      expect(run(h, "pttl", "s2")).toBe(5000);
+      const last = stream(h).filter((c) => c[0] === "restore").pop()!;
+      expect([last[1], last[2], last[4], last[5]]).toEqual(["s2", String(1_700_000_005_000), "replace", "ABSTTL"]);
+    });
+  });
+});

@@ -470,6 +470,14 @@ class Gen {
               ["object", "nosuch", "k"],
               ["object", "help"],
               ["memory", "usage", NEVER_KEY],
+              // DUMP payloads differ by encoding (README): RESTORE's checks are compared instead.
+              ["dump", NEVER_KEY],
+              ["restore", r.pick(ALL_KEYS), "0", "not a payload"],
+              ["restore", NEVER_KEY, "-1", "x"],
+              ["restore", NEVER_KEY, "x", "x"],
+              ["restore", NEVER_KEY, "0", "x", "FREQ", "256"],
+              ["restore", NEVER_KEY, "0", "x", "IDLETIME", "-1"],
+              ["restore", NEVER_KEY, "0", "x", "FOO"],
               ["memory", "usage", "s0", "samples", "x"],
               ["memory", "usage", "s0", "samples", "-1"],
               ["memory", "usage", "s0", "foo"],
@@ -1086,7 +1094,7 @@ class Gen {
 const ARITIES: readonly [string, number][] = [
   ["zunion", -3], ["zinter", -3], ["zdiff", -3], ["zunionstore", -4], ["zinterstore", -4], ["zdiffstore", -4],
   ["zintercard", -3], ["zrangestore", -5], ["zmpop", -4], ["zrandmember", -2], ["zlexcount", 4], ["zremrangebylex", 4],
-  ["lmpop", -4], ["sintercard", -3], ["lcs", -3], ["substr", 4], ["touch", -2], ["swapdb", 3], ["object", -2], ["memory", -2],
+  ["lmpop", -4], ["sintercard", -3], ["lcs", -3], ["substr", 4], ["touch", -2], ["swapdb", 3], ["object", -2], ["memory", -2], ["dump", 2], ["restore", -4],
   ["get", 2], ["set", -3], ["setnx", 3], ["setex", 4], ["psetex", 4], ["mget", -2], ["mset", -3], ["msetnx", -3],
   ["getset", 3], ["getdel", 2], ["getex", -2], ["incr", 2], ["incrby", 3], ["decr", 2], ["decrby", 3],
   ["incrbyfloat", 3], ["append", 3], ["strlen", 2], ["getrange", 4], ["setrange", 4],
