@@ -799,7 +799,8 @@ class Gen {
         return [["zrandmember", k, r.pick(["-3", "2", "0", "x"]), ...(r.chance(0.3) ? [r.pick(["WITHSCORES", "FOO"])] : [])], SHAPE];
       }
       case 43:
-        return [["zlexcount", r.chance(0.9) ? r.pick(LEX_KEYS) : zr(), r.pick(LEX_BOUNDS), r.pick(LEX_BOUNDS)]];
+        // Lex ranges only over equal scores (see LEX_KEYS); other types for WRONGTYPE.
+        return [["zlexcount", r.chance(0.95) ? r.pick(LEX_KEYS) : r.pick([...BIG_KEYS, ...N_KEYS, MISSING]), r.pick(LEX_BOUNDS), r.pick(LEX_BOUNDS)]];
       case 44:
         return [["zremrangebylex", r.pick(LEX_KEYS), r.pick(LEX_BOUNDS), r.pick(LEX_BOUNDS)]];
       case 45:
