@@ -625,7 +625,31 @@ class Gen {
     const r = this.r;
     const lk = () => this.key(L_KEYS);
     const e = () => r.pick(ELEMS);
-    switch (r.int(26)) {
+    switch (r.int(29)) {
+      case 26:
+      case 27:
+      case 28: {
+        // SORT / SORT_RO over lists and sets; BY/GET patterns on s* strings and h* hashes. Not over
+        // sorted sets here: Redis's SORT converts one to a skiplist for good, after which its
+        // replies show -0 scores that a listpack shows as 0 (we model no encodings).
+        const src = r.pick([...L_KEYS, ...T_KEYS, MISSING, ...(r.chance(0.05) ? ["s0"] : [])]);
+        const ro = r.chance(0.3);
+        const argv: Arg[] = [ro ? "sort_ro" : "sort", src];
+        const by = r.chance(0.4) ? r.pick(["nosort", "s*", "h*->f0", "nokey*"]) : null;
+        const alpha = r.chance(0.5);
+        const store = !ro && r.chance(0.3) && !(by !== null && by !== "nosort" && alpha);
+        if (by) argv.push("BY", by);
+        // No defined order (Redis's qsort of ties, its hash table's order): ties under ALPHA BY;
+        // a set BY a constant; ALPHA without STORE, which compares up to a NUL ("" = "\0bin…").
+        const unordered = !store && ((by !== null && by !== "nosort" && alpha) || (by === "nosort" && src[0] === "t") || (alpha && src[0] === "t"));
+        if (!unordered && r.chance(0.3)) argv.push("LIMIT", r.pick(["0", "1", "-1", "2"]), r.pick(["1", "2", "-1", "0", "10"]));
+        for (let i = r.int(3); i > 0; i--) argv.push("GET", r.pick(["#", "s*", "h*->f1", "nostar"]));
+        if (r.chance(0.4)) argv.push(r.pick(["ASC", "DESC"]));
+        if (alpha) argv.push("ALPHA");
+        if (store) argv.push("STORE", r.pick(L_KEYS));
+        if (r.chance(0.03)) argv.push(r.pick(["LIMIT", "FOO", "STORE"]));
+        return [argv, unordered ? SORTED : EXACT];
+      }
       case 24:
       case 25: {
         const keys = r.some([...L_KEYS, MISSING, ...(r.chance(0.1) ? ["z0"] : [])], 1, 3);
@@ -1095,7 +1119,7 @@ class Gen {
 const ARITIES: readonly [string, number][] = [
   ["zunion", -3], ["zinter", -3], ["zdiff", -3], ["zunionstore", -4], ["zinterstore", -4], ["zdiffstore", -4],
   ["zintercard", -3], ["zrangestore", -5], ["zmpop", -4], ["zrandmember", -2], ["zlexcount", 4], ["zremrangebylex", 4],
-  ["lmpop", -4], ["sintercard", -3], ["lcs", -3], ["substr", 4], ["touch", -2], ["swapdb", 3], ["object", -2], ["memory", -2], ["dump", 2], ["restore", -4],
+  ["lmpop", -4], ["sintercard", -3], ["lcs", -3], ["substr", 4], ["touch", -2], ["swapdb", 3], ["object", -2], ["memory", -2], ["dump", 2], ["restore", -4], ["sort", -2], ["sort_ro", -2],
   ["get", 2], ["set", -3], ["setnx", 3], ["setex", 4], ["psetex", 4], ["mget", -2], ["mset", -3], ["msetnx", -3],
   ["getset", 3], ["getdel", 2], ["getex", -2], ["incr", 2], ["incrby", 3], ["decr", 2], ["decrby", 3],
   ["incrbyfloat", 3], ["append", 3], ["strlen", 2], ["getrange", 4], ["setrange", 4],
