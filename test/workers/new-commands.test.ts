@@ -298,3 +298,30 @@ describe("DUMP/RESTORE", () => {
     });
   });
 });
+
+describe("SORT / SORT_RO", () => {
+  it("numeric, ALPHA, BY, GET, LIMIT, STORE as redis-server 7.0.15 answers", async () => {
+    await withEngine((h) => {
+      run(h, "rpush", "l", "3", "1", "2", "10");
+      expect(run(h, "sort", "l")).toEqual(["1", "2", "3", "10"]);
+      expect(run(h, "sort", "l", "alpha", "desc")).toEqual(["3", "2", "10", "1"]);
+      expect(run(h, "sort", "l", "limit", "1", "2")).toEqual(["2", "3"]);
+      run(h, "mset", "w_1", "40", "w_2", "30", "w_3", "20", "w_10", "10", "o_1", "one");
+      run(h, "hset", "h_2", "f", "two");
+      expect(run(h, "sort", "l", "by", "w_*")).toEqual(["10", "3", "2", "1"]);
+      expect(run(h, "sort", "l", "by", "nosort", "desc")).toEqual(["10", "2", "1", "3"]);
+      expect(run(h, "sort", "l", "get", "#", "get", "o_*", "get", "h_*->f")).toEqual(["1", "one", null, "2", null, "two", "3", null, null, "10", null, null]);
+      expect(run(h, "sort", "l", "by", "w_*", "store", "dst")).toBe(4);
+      expect(run(h, "lrange", "dst", "0", "-1")).toEqual(["10", "3", "2", "1"]);
+      expect(run(h, "sort_ro", "l", "store", "dst")).toEqual({ err: "ERR syntax error" });
+      run(h, "rpush", "bad", "1", "x");
+      expect(run(h, "sort", "bad")).toEqual({ err: "ERR One or more scores can't be converted into double" });
+      expect(run(h, "sort", "bad", "alpha")).toEqual(["1", "x"]);
+      run(h, "hset", "hash", "f", "v");
+      expect(run(h, "sort", "hash")).toEqual({ err: "WRONGTYPE Operation against a key holding the wrong kind of value" });
+      expect(run(h, "sort", "l", "limit", "x", "1")).toEqual({ err: "ERR value is not an integer or out of range" });
+      expect(run(h, "sort", "nokey", "store", "dst")).toBe(0);
+      expect(run(h, "exists", "dst")).toBe(0);
+    });
+  });
+});
