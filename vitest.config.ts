@@ -9,6 +9,10 @@ export const TEST_BINDINGS = {
   ENABLE_DEBUG_COMMAND: "yes",
   /** Replays the chaos test (test/workers/chaos.test.ts) with a given seed. */
   CHAOS_SEED: process.env.CHAOS_SEED ?? "",
+  /** Replays the fuzz harness (test/unit/fuzz.test.ts, test/workers/fuzz.test.ts) with a given seed. */
+  FUZZ_SEED: process.env.FUZZ_SEED ?? "",
+  /** Inputs per kind at the Workers level of the fuzz harness (`npm run fuzz` sets more). */
+  FUZZ_WORKERS_ITERATIONS: process.env.FUZZ_WORKERS_ITERATIONS ?? "",
 };
 
 export default defineConfig({

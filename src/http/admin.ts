@@ -170,11 +170,8 @@ admin.put("/db/:db/admin/restore", async (c) => {
   await c.env.SNAPSHOTS.put(key, bytes);
   try {
     const res = await (await touch(c.env, db, MASTER)).restore(key);
+    if (!res.ok) return errorResponse(400, `ERR restore failed: ${res.error}`);
     return c.json({ restored: res.keys, bytes: res.bytes });
-  } catch (e) {
-    // The Durable Object's RPC hands back an RdbError as an Error whose message starts with the class name.
-    const reason = (e instanceof Error ? e.message : String(e)).replace(/^RdbError: /, "");
-    return errorResponse(400, `ERR restore failed: ${reason}`);
   } finally {
     await c.env.SNAPSHOTS.delete(key);
   }

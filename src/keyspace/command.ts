@@ -5,6 +5,7 @@
 import type { Reply } from "../protocol/reply.ts";
 import type { RespVersion } from "../protocol/resp.ts";
 import { categoriesFromFlags } from "./permissions.ts";
+import type { ScriptingCtx } from "../scripting/scripting.ts";
 import type { Keyspace } from "./store.ts";
 
 /**
@@ -169,6 +170,8 @@ export interface Ctx {
    * changed something invalidates its WATCHes.
    */
   signalsOwnKeys(): void;
+  /** The node's scripts and a way to run one inside this execution unit (EVAL, SCRIPT). */
+  scripting?: ScriptingCtx;
 }
 
 /**

@@ -6,8 +6,9 @@
  * Plain TypeScript: the node wires `sink` to its backlog and replicas.
  */
 import { KEY_BYTES_MAX } from "../limits.ts";
+import { Scripting, type ScriptEnv, type ScriptingCtx, scriptKeyId } from "../scripting/scripting.ts";
 import { NIL_ARRAY, OK, QUEUED, RedisError, type Reply } from "../protocol/reply.ts";
-import { ByteWriter, writeCommand } from "../protocol/resp.ts";
+import { StreamEncoder } from "../replication/stream-encoder.ts";
 import { bkey, str } from "../util/bytes.ts";
 import type { Ctx, EngineStats, NodeServices, Session } from "./command.ts";
 import { E } from "./errors.ts";
@@ -42,6 +43,8 @@ export interface EngineOptions {
   monitor?: (session: Session, argv: Uint8Array[]) => void;
   /** A key got a TTL at this time (schedule active expiry). */
   expireSet?: (expireMs: number) => void;
+  /** Run fn in one storage transaction (the Durable Object's transactionSync): a throw rolls its writes back. */
+  transaction?: <T>(fn: () => T) => T;
 }
 
 export class Engine {
@@ -56,6 +59,7 @@ export class Engine {
   readonly stats: EngineStats = { commands: 0, errorReplies: 0, errorCodes: new Map(), calls: new Map(), expiredKeys: 0, loading: false };
   /** EXEC is running its queued commands. */
   private inExec = false;
+  private readonly encoder = new StreamEncoder();
   /** Effects of the execution unit in progress, or null outside one. */
   private unit: Effect[] | null = null;
   /** WATCHed keys (db:keybytes) → the key and the sessions watching it. */
@@ -73,11 +77,17 @@ export class Engine {
   }
   /** min-replicas-to-write: an error text when writes are refused for lack of good replicas. */
   writeGate: (() => string | null) | null = null;
+  /** The script cache and Lua VM (EVAL, SCRIPT). */
+  readonly scripting: Scripting;
+  private readonly transaction: <T>(fn: () => T) => T;
 
   constructor(sql: SqlStorage, opts: EngineOptions = {}) {
     this.clock = opts.clock ?? Date.now;
     this.sink = opts.sink ?? null;
     this.monitor = opts.monitor ?? null;
+    this.transaction = opts.transaction ?? ((fn) => fn());
+    this.scripting = new Scripting(sql);
+    this.scriptingCtx.scripts = this.scripting;
     this.ks = new Keyspace(sql, {
       expired: (db, key) => {
         this.stats.expiredKeys++;
@@ -292,6 +302,7 @@ export class Engine {
       signalsOwnKeys: () => {
         ownSignals = true;
       },
+      scripting: this.scriptingCtx,
     };
     const finish = (reply: Reply): Reply => {
       if (ctx.dirty > 0 && spec.flags.includes("write")) {
@@ -312,6 +323,72 @@ export class Engine {
     }
   }
 
+  // --- scripts -------------------------------------------------------------------------
+
+  /** One object for every command (commands get it as ctx.scripting). */
+  private readonly scriptingCtx: ScriptingCtx = {
+    scripts: null as unknown as Scripting,
+    run: (s, sha, keys, args, ro) => this.scripting.run(sha, keys, args, ro, this.scriptEnv(s)),
+    runFunction: (s, name, keys, args, ro) => this.scripting.runFunction(name, keys, args, ro, this.scriptEnv(s)),
+    propagate: (argv) => this.effect({ db: -1, argv }),
+  };
+
+  private scriptEnv(caller: Session): ScriptEnv {
+    // The script's own client (Redis's lua_client): the caller's database, its own SELECT.
+    const ss: Session = { ...caller, multi: null, multiError: false, watched: new Set(), watchDirty: false };
+    const limit = this.node?.configGet("busy-reply-threshold")[0]?.[1];
+    return {
+      call: (argv, resp, keys, readOnly) => this.callFromScript(ss, argv, resp, keys, readOnly),
+      propagate: (argv) => this.effect({ db: -1, argv }),
+      timeLimitMs: () => (limit === undefined ? 5000 : Number(limit)),
+      transaction: (fn) => {
+        // A script stopped by its time limit throws: its storage writes roll back with the
+        // transaction, and the effects it queued in this unit are dropped with them.
+        const mark = this.unit?.length ?? 0;
+        try {
+          return this.transaction(fn);
+        } catch (e) {
+          if (this.unit) this.unit.length = mark;
+          throw e;
+        }
+      },
+      isReplica: this.replicaMode && !caller.isMasterLink,
+      masterDown: this.masterDown,
+      writeGate: this.writeGate && !caller.isMasterLink ? this.writeGate() : null,
+    };
+  }
+
+  /**
+   * redis.call() from a script: the checks Redis's scriptCall makes (its error texts), then
+   * the command runs inside the current execution unit, which is not flushed: a script's
+   * writes reach the stream together, wrapped in MULTI/EXEC.
+   */
+  private callFromScript(s: Session, argv: Uint8Array[], resp: 2 | 3, declared: Set<string> | null, readOnly: boolean): Reply {
+    const name = str(argv[0]!).toLowerCase();
+    const spec = COMMANDS.get(name);
+    if (!spec) {
+      return new RedisError(TX_ARITY[name] !== undefined ? "ERR This Redis command is not allowed from script" : "ERR Unknown Redis command called from script");
+    }
+    if (!arityOk(spec.arity, argv.length)) return new RedisError("ERR Wrong number of args calling Redis command from script");
+    if (spec.flags.includes("noscript") || spec.flags.includes("async")) return new RedisError("ERR This Redis command is not allowed from script");
+    if (this.masterDown && !spec.flags.includes("stale")) return new RedisError("ERR Can not execute the command on a stale replica");
+    const write = spec.flags.includes("write");
+    const denied = s.readOnlyToken ? readOnlyDenial(spec, argv) : null;
+    if (denied) return new RedisError(`ERR The user executing the script has no permissions to run the '${denied}' command`);
+    if (write && readOnly) return new RedisError("ERR Write commands are not allowed from read-only scripts.");
+    if (write && this.replicaMode && !s.isMasterLink) return new RedisError(E.readonly);
+    for (const i of keyIndexes(spec, argv.length)) {
+      const key = argv[i]!;
+      if (key.length > KEY_BYTES_MAX) return new RedisError(E.tooBig("key", KEY_BYTES_MAX));
+      if (declared && !declared.has(scriptKeyId(key))) {
+        return new RedisError(`ERR Dynamic keys are not allowed in Lua scripts when 'allow-key-locking' flag is set. Key was: ${str(key)}`);
+      }
+    }
+    s.resp = resp;
+    const r = this.run(s, name, argv);
+    return r instanceof Promise ? new RedisError("ERR This Redis command is not allowed from script") : r;
+  }
+
   /** Record a propagated effect in the current unit (or emit it alone outside a unit). */
   private effect(e: Effect): void {
     if (this.unit) this.unit.push(e);
@@ -327,23 +404,25 @@ export class Engine {
   /** Encode effects as the stream: SELECT when needed, MULTI/EXEC around more than one. */
   private emit(effects: Effect[]): void {
     if (!this.sink) return;
-    const w = new ByteWriter(256);
+    // An arena shared by all units: no allocation per propagated command.
+    const w = this.encoder;
+    w.begin();
     const wrap = effects.length > 1;
     const first = effects.find((e) => e.db >= 0);
     if (wrap && first && first.db !== this.streamDb) {
-      writeCommand(w, ["SELECT", String(first.db)]);
+      w.command(["SELECT", String(first.db)]);
       this.streamDb = first.db;
     }
-    if (wrap) writeCommand(w, ["MULTI"]);
+    if (wrap) w.command(["MULTI"]);
     for (const e of effects) {
       if (e.db >= 0 && e.db !== this.streamDb) {
-        writeCommand(w, ["SELECT", String(e.db)]);
+        w.command(["SELECT", String(e.db)]);
         this.streamDb = e.db;
       }
-      writeCommand(w, e.argv);
+      w.command(e.argv);
     }
-    if (wrap) writeCommand(w, ["EXEC"]);
-    this.sink.feed(w.take());
+    if (wrap) w.command(["EXEC"]);
+    this.sink.feed(w.end());
   }
 
   /** Propagate a command that is not the effect of a client command (PING, REPLCONF GETACK, DEL of active expiry). */

@@ -9,7 +9,7 @@
  * of those flags and no explicit categories is a programming error caught when the table is
  * built, so a new command cannot slip through unclassified.
  */
-import type { AclCategory, CommandFlag, CommandSpec } from "./command.ts";
+import type { AclCategory, AclSpec, CommandFlag, CommandSpec } from "./command.ts";
 
 /** Categories that the read-only token is refused, whatever else a command is. */
 const DENIED_TO_READ_ONLY: ReadonlySet<AclCategory> = new Set(["write", "admin", "dangerous"]);
@@ -44,4 +44,18 @@ export function readOnlyDenial(spec: Pick<CommandSpec, "name" | "acl">, argv: Ui
     return readOnlyTokenMay(categories) ? null : name;
   }
   return readOnlyTokenMay(spec.acl) ? null : spec.name;
+}
+
+const ADMIN: readonly AclCategory[] = ["admin", "dangerous"];
+
+/**
+ * Categories of a container command (CONFIG, CLIENT, SCRIPT, FUNCTION): each listed
+ * subcommand has its categories; any other one (and a missing or unknown subcommand) is
+ * @admin @dangerous. Named `command|sub`, as Redis's NOPERM names subcommands.
+ */
+export function bySubcommand(command: string, subs: Readonly<Record<string, readonly AclCategory[]>>): AclSpec {
+  return (argv) => {
+    const sub = argv.length > 1 ? new TextDecoder().decode(argv[1]!).toLowerCase() : "";
+    return { categories: subs[sub] ?? ADMIN, name: sub === "" ? command : `${command}|${sub}` };
+  };
 }

@@ -9,6 +9,7 @@
  */
 import { DATABASES, STRING_CHUNK_BYTES } from "../limits.ts";
 import { blob, own } from "../util/bytes.ts";
+import { DbMap } from "./generations.ts";
 import { KEYSPACE_SCHEMA, TYPE, type TypeCode } from "./schema.ts";
 
 export interface KeyMeta {
@@ -50,14 +51,19 @@ export interface KeyspaceHooks {
   expireSet?(expireMs: number): void;
   /** Called before FLUSHDB (db) or FLUSHALL (null) drops keys without deleteKey. */
   beforeFlush?(db: number | null): void;
+  /** Rows became garbage (a flush, a swap): the node runs `collectGarbage` from its cron. */
+  garbage?(): void;
+  /** Whether `beforeWrite` must see every change now (a snapshot is being written). */
+  writesWatched?(): boolean;
 }
 
 type Row = Record<string, SqlStorageValue>;
 
-function toMeta(r: Row): KeyMeta {
+/** A kv_keys row as KeyMeta; `db` is the logical database of the row's physical number. */
+function toMeta(r: Row, db: number): KeyMeta {
   return {
     id: r.id as number,
-    db: r.db as number,
+    db,
     key: blob(r.key),
     type: r.type as TypeCode,
     expireMs: (r.expire_ms as number | null) ?? null,
@@ -71,28 +77,99 @@ function toMeta(r: Row): KeyMeta {
 
 /** Metadata columns; a one-row string's value comes along (values past one row never do). */
 const META_COLS = "id, db, key, type, expire_ms, card, nchunks, lhead, ltail, CASE WHEN type = 0 AND nchunks = 0 THEN val END AS val";
+const PEEK_SQL = "SELECT id, type, expire_ms, card, nchunks, lhead, ltail, CASE WHEN type = 0 AND nchunks = 0 THEN val END FROM kv_keys WHERE db = ? AND key = ?";
+/** Insert, or overwrite a live one-row string (the upsert's WHERE leaves anything else untouched). */
+const SET_PLAIN_SQL =
+  "INSERT INTO kv_keys (db, key, type, expire_ms, val, card, nchunks, lhead, ltail) VALUES (?, ?, 0, NULL, ?, ?, 0, 0, 0) " +
+  "ON CONFLICT(db, key) DO UPDATE SET val = excluded.val, card = excluded.card, expire_ms = NULL " +
+  "WHERE type = 0 AND nchunks = 0 AND (expire_ms IS NULL OR expire_ms > ?)";
+
+/** Rows of garbage databases deleted per step of `collectGarbage` (bounds the step's time). */
+export const GC_ROWS_PER_STEP = 4000;
+/** Keys with elements looked at per query while collecting garbage. */
+const GC_KEYS_PER_QUERY = 32;
+
+const ELEMENT_TABLES: Partial<Record<TypeCode, { table: string; pk: string }>> = {
+  [TYPE.list]: { table: "kv_list", pk: "pos" },
+  [TYPE.set]: { table: "kv_set", pk: "member" },
+  [TYPE.zset]: { table: "kv_zset", pk: "member" },
+  [TYPE.hash]: { table: "kv_hash", pk: "field" },
+};
 
 export class Keyspace {
   expiryMode: ExpiryMode = "master";
   /** Wall clock in ms; the engine fixes it once per command (Redis's cached mstime). */
   now = Date.now();
+  /** Logical → physical databases (see generations.ts). */
+  readonly dbs: DbMap;
+  /** Whether garbage rows may exist (checked once after a restart). */
+  private garbageMaybe = true;
+  /** `+db IN (…)` over the live physical databases, and its arguments. */
+  private liveIn = "";
 
   constructor(
     readonly sql: SqlStorage,
     readonly hooks: KeyspaceHooks = {},
   ) {
     sql.exec(KEYSPACE_SCHEMA);
+    this.dbs = new DbMap(sql);
+    this.mapChanged();
   }
 
-  /** Metadata of a key as stored, ignoring expiry. */
+  private mapChanged(): void {
+    // The unary + keeps SQLite off the (db, …) indexes where the caller wants id or expire order.
+    this.liveIn = `+db IN (${this.dbs.phys.join(", ")})`;
+  }
+
+  /** The physical database of logical database `db`. */
+  physDb(db: number): number {
+    return this.dbs.phys[db] ?? db;
+  }
+
+  private meta(r: Row): KeyMeta {
+    return toMeta(r, this.dbs.logicalOf(r.db as number) ?? (r.db as number));
+  }
+
+  /** Metadata of a key as stored, ignoring expiry. One statement; rows as arrays (cheaper than objects). */
   peek(db: number, key: Uint8Array): KeyMeta | null {
-    const rows = this.sql.exec(`SELECT ${META_COLS} FROM kv_keys WHERE db = ? AND key = ?`, db, own(key)).toArray();
-    return rows.length ? toMeta(rows[0]!) : null;
+    for (const r of this.sql.exec(PEEK_SQL, this.physDb(db), own(key)).raw()) {
+      return {
+        id: r[0] as number,
+        db,
+        key,
+        type: r[1] as TypeCode,
+        expireMs: (r[2] as number | null) ?? null,
+        card: r[3] as number,
+        nchunks: r[4] as number,
+        lhead: r[5] as number,
+        ltail: r[6] as number,
+        val: r[7] === null || r[7] === undefined ? undefined : blob(r[7]),
+      };
+    }
+    return null;
+  }
+
+  /**
+   * SET key value with no option, as one statement: insert the key, or overwrite a one-row
+   * string in place (its id and row stay). Returns false, having changed nothing, when the
+   * general path must run instead: another type or a chunked value is there, the key is
+   * logically expired on a master (its DEL must be propagated first), or a snapshot is
+   * being written (serialize-before-mutate needs the old value first).
+   */
+  setPlainString(db: number, key: Uint8Array, value: Uint8Array): boolean {
+    if (value.length > STRING_CHUNK_BYTES || this.hooks.writesWatched?.()) return false;
+    if (this.expiryMode === "replica") return false;
+    // A replica applying its master's stream overwrites expired keys as they are stored.
+    const aliveAfter = this.expiryMode === "master" ? this.now : Number.MIN_SAFE_INTEGER;
+    this.sql.exec(SET_PLAIN_SQL, this.physDb(db), own(key), own(value), value.length, aliveAfter);
+    // Whether the upsert wrote (cursor.rowsWritten counts index probes too: a no-op reports 1).
+    for (const r of this.sql.exec("SELECT changes()").raw()) return r[0] === 1;
+    return false;
   }
 
   byId(id: number): KeyMeta | null {
     const rows = this.sql.exec(`SELECT ${META_COLS} FROM kv_keys WHERE id = ?`, id).toArray();
-    return rows.length ? toMeta(rows[0]!) : null;
+    return rows.length ? this.meta(rows[0]!) : null;
   }
 
   isExpired(m: KeyMeta): boolean {
@@ -128,6 +205,14 @@ export class Keyspace {
 
   /** Create an empty key of a type. The caller makes sure it does not exist. */
   create(db: number, key: Uint8Array, type: TypeCode, expireMs: number | null = null): KeyMeta {
+    const m = this.createIn(this.physDb(db), key, type, expireMs);
+    m.db = db;
+    return m;
+  }
+
+  /** `create` in a physical database (a snapshot loading into staging databases). */
+  createIn(physical: number, key: Uint8Array, type: TypeCode, expireMs: number | null): KeyMeta {
+    const db = physical;
     const r = this.sql
       .exec(
         `INSERT INTO kv_keys (db, key, type, expire_ms, val, card, nchunks, lhead, ltail) VALUES (?, ?, ?, ?, NULL, 0, 0, 0, 0) RETURNING id`,
@@ -151,7 +236,7 @@ export class Keyspace {
     const r = this.sql
       .exec(
         `INSERT INTO kv_keys (db, key, type, expire_ms, val, card, nchunks, lhead, ltail) VALUES (?, ?, ?, ?, ?, ?, 0, 0, 0) RETURNING id`,
-        db,
+        this.physDb(db),
         own(key),
         TYPE.string,
         expireMs,
@@ -208,7 +293,7 @@ export class Keyspace {
 
   /** Move a key to another name/db (RENAME, MOVE): O(1), elements stay attached to the id. */
   renameKey(m: KeyMeta, db: number, key: Uint8Array): void {
-    this.sql.exec("UPDATE kv_keys SET db = ?, key = ? WHERE id = ?", db, own(key), m.id);
+    this.sql.exec("UPDATE kv_keys SET db = ?, key = ? WHERE id = ?", this.physDb(db), own(key), m.id);
     m.db = db;
     m.key = key;
   }
@@ -311,11 +396,27 @@ export class Keyspace {
 
   /** Keys of a database in id order, `limit` at a time after `afterId` (SCAN, KEYS, snapshot). */
   scanKeys(db: number | null, afterId: number, limit: number): KeyMeta[] {
-    const rows =
+    // Rows as arrays: the snapshot writer and DEBUG DIGEST walk every key through here.
+    const cur =
       db === null
-        ? this.sql.exec(`SELECT ${META_COLS} FROM kv_keys WHERE id > ? ORDER BY id LIMIT ?`, afterId, limit).toArray()
-        : this.sql.exec(`SELECT ${META_COLS} FROM kv_keys WHERE db = ? AND id > ? ORDER BY id LIMIT ?`, db, afterId, limit).toArray();
-    return rows.map(toMeta);
+        ? this.sql.exec(`SELECT ${META_COLS} FROM kv_keys WHERE id > ? AND ${this.liveIn} ORDER BY id LIMIT ?`, afterId, limit)
+        : this.sql.exec(`SELECT ${META_COLS} FROM kv_keys WHERE db = ? AND id > ? ORDER BY id LIMIT ?`, this.physDb(db), afterId, limit);
+    const out: KeyMeta[] = [];
+    for (const r of cur.raw()) {
+      out.push({
+        id: r[0] as number,
+        db: db ?? this.dbs.logicalOf(r[1] as number) ?? (r[1] as number),
+        key: blob(r[2]),
+        type: r[3] as TypeCode,
+        expireMs: (r[4] as number | null) ?? null,
+        card: r[5] as number,
+        nchunks: r[6] as number,
+        lhead: r[7] as number,
+        ltail: r[8] as number,
+        val: r[9] === null || r[9] === undefined ? undefined : blob(r[9]),
+      });
+    }
+    return out;
   }
 
   /**
@@ -422,54 +523,128 @@ export class Keyspace {
   // --- whole databases -------------------------------------------------------------------
 
   dbSize(db: number): number {
-    return this.sql.exec("SELECT count(*) AS n FROM kv_keys WHERE db = ?", db).one().n as number;
+    return this.sql.exec("SELECT count(*) AS n FROM kv_keys WHERE db = ?", this.physDb(db)).one().n as number;
   }
 
   /** Databases that hold at least one key, with key and expires counts (INFO keyspace). */
   dbStats(): { db: number; keys: number; expires: number }[] {
-    return this.sql
-      .exec("SELECT db, count(*) AS keys, count(expire_ms) AS expires FROM kv_keys WHERE db < ? GROUP BY db ORDER BY db", DATABASES)
-      .toArray()
-      .map((r) => ({ db: r.db as number, keys: r.keys as number, expires: r.expires as number }));
+    const out: { db: number; keys: number; expires: number }[] = [];
+    for (let db = 0; db < DATABASES; db++) {
+      const r = this.sql.exec("SELECT count(*) AS keys, count(expire_ms) AS expires FROM kv_keys WHERE db = ?", this.physDb(db)).one();
+      if ((r.keys as number) > 0) out.push({ db, keys: r.keys as number, expires: r.expires as number });
+    }
+    return out;
   }
 
-  /** FLUSHDB (db) or FLUSHALL (null). */
+  /**
+   * FLUSHDB (db) or FLUSHALL (null), deleting the rows at once as Redis's FLUSHALL SYNC does
+   * (a loaded snapshot replacing everything is the O(1) case: SnapshotLoader.swap).
+   */
   flush(db: number | null): void {
     this.hooks.beforeFlush?.(db);
-    // FLUSHALL covers the 16 databases only: a replica stages a snapshot being loaded above them.
-    const where = db === null ? "WHERE db < ?" : "WHERE db = ?";
+    const where = db === null ? `WHERE ${this.liveIn}` : "WHERE db = ?";
+    const args = db === null ? [] : [this.physDb(db)];
     const sub = ` WHERE kid IN (SELECT id FROM kv_keys ${where})`;
-    const args = db === null ? [DATABASES] : [db];
     for (const t of ["kv_strchunk", "kv_list", "kv_set", "kv_zset", "kv_hash"]) this.sql.exec(`DELETE FROM ${t}${sub}`, ...args);
     this.sql.exec(`DELETE FROM kv_keys ${where}`, ...args);
   }
 
   /**
-   * SWAPDB: databases `a` and `b` exchange their keys. The snapshot hook dumps both first
-   * (as before a flush), then three UPDATEs move the key rows through db -1 (the unique
-   * (db, key) index forbids a one-statement swap). O(keys in both databases); elements
-   * stay attached to their key ids.
+   * SWAPDB: databases `a` and `b` exchange their keys by exchanging their physical numbers
+   * (generations.ts): O(1). A snapshot being written dumps both databases' remaining keys
+   * first (as before a flush), so they keep their old numbers in it.
    */
   swapDatabases(a: number, b: number): void {
     this.hooks.beforeFlush?.(a);
     this.hooks.beforeFlush?.(b);
-    this.sql.exec("UPDATE kv_keys SET db = -1 WHERE db = ?", a);
-    this.sql.exec("UPDATE kv_keys SET db = ? WHERE db = ?", a, b);
-    this.sql.exec("UPDATE kv_keys SET db = ? WHERE db = -1", b);
+    this.dbs.swap(a, b);
+    this.mapChanged();
+  }
+
+  /** The live databases' physical numbers changed; the old rows are garbage. */
+  dropped(): void {
+    this.mapChanged();
+    this.garbageMaybe = true;
+    this.hooks.garbage?.();
   }
 
   /** Keys whose TTL has passed, oldest first (active expiry). */
   expiredKeys(limit: number): KeyMeta[] {
     return this.sql
-      .exec(`SELECT ${META_COLS} FROM kv_keys WHERE expire_ms IS NOT NULL AND expire_ms <= ? ORDER BY expire_ms LIMIT ?`, this.now, limit)
+      .exec(`SELECT ${META_COLS} FROM kv_keys WHERE expire_ms IS NOT NULL AND expire_ms <= ? AND ${this.liveIn} ORDER BY expire_ms LIMIT ?`, this.now, limit)
       .toArray()
-      .map(toMeta);
+      .map((r) => this.meta(r));
   }
 
   /** Earliest expiry time in the keyspace, for scheduling the alarm. */
   nextExpiry(): number | null {
-    const r = this.sql.exec("SELECT min(expire_ms) AS t FROM kv_keys WHERE expire_ms IS NOT NULL").one();
-    return (r.t as number | null) ?? null;
+    const r = this.sql.exec(`SELECT expire_ms AS t FROM kv_keys WHERE expire_ms IS NOT NULL AND ${this.liveIn} ORDER BY expire_ms LIMIT 1`).toArray()[0];
+    return (r?.t as number | null | undefined) ?? null;
+  }
+
+  // --- garbage (rows of databases no longer live) -------------------------------------------
+
+  /** The smallest physical database number holding garbage rows, or null (index skip-scan). */
+  private garbageDb(): number | null {
+    let after = -1;
+    while (true) {
+      const r = this.sql.exec("SELECT db FROM kv_keys WHERE db > ? ORDER BY db LIMIT 1", after).toArray()[0];
+      if (!r) return null;
+      const p = r.db as number;
+      if (this.dbs.isGarbage(p)) return p;
+      after = p;
+    }
+  }
+
+  /** Whether rows of dropped databases are waiting to be deleted. */
+  hasGarbage(): boolean {
+    if (this.garbageMaybe && this.garbageDb() === null) this.garbageMaybe = false;
+    return this.garbageMaybe;
+  }
+
+  /**
+   * Delete up to about `rowsMax` rows of garbage databases (one bounded step). Returns true
+   * while garbage remains. Elements go before their key row, so nothing is orphaned.
+   */
+  collectGarbage(rowsMax = GC_ROWS_PER_STEP): boolean {
+    if (!this.garbageMaybe) return false;
+    let budget = rowsMax;
+    while (budget > 0) {
+      const p = this.garbageDb();
+      if (p === null) {
+        this.garbageMaybe = false;
+        return false;
+      }
+      // One-row strings, the common case, in bulk.
+      budget -= this.sql.exec(
+        "DELETE FROM kv_keys WHERE id IN (SELECT id FROM kv_keys WHERE db = ? AND type = 0 AND nchunks = 0 LIMIT ?)",
+        p,
+        budget,
+      ).rowsWritten;
+      if (budget <= 0) break;
+      const rows = this.sql.exec("SELECT id, type, nchunks FROM kv_keys WHERE db = ? LIMIT ?", p, GC_KEYS_PER_QUERY).toArray();
+      for (const r of rows) {
+        const id = r.id as number;
+        const el = ELEMENT_TABLES[r.type as TypeCode];
+        if (el) {
+          const limit = budget;
+          const n = this.sql.exec(
+            `DELETE FROM ${el.table} WHERE kid = ? AND ${el.pk} IN (SELECT ${el.pk} FROM ${el.table} WHERE kid = ? LIMIT ?)`,
+            id,
+            id,
+            limit,
+          ).rowsWritten;
+          budget -= n;
+          if (n >= limit) break; // elements may be left: the key row stays for the next step
+        } else if ((r.nchunks as number) > 0) {
+          budget -= this.sql.exec("DELETE FROM kv_strchunk WHERE kid = ?", id).rowsWritten;
+        }
+        this.sql.exec("DELETE FROM kv_keys WHERE id = ?", id);
+        budget--;
+        if (budget <= 0) break;
+      }
+    }
+    return true;
   }
 
   /** Largest key id, the upper bound of a snapshot's cut. */

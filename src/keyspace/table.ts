@@ -3,6 +3,7 @@ import type { CommandSpec } from "./command.ts";
 import { hashCommands } from "./commands/hashes.ts";
 import { keyCommands } from "./commands/keys.ts";
 import { listCommands } from "./commands/lists.ts";
+import { scriptingCommands } from "./commands/scripting.ts";
 import { serverCommands } from "./commands/server.ts";
 import { setCommands } from "./commands/sets.ts";
 import { stringCommands } from "./commands/strings.ts";
@@ -15,7 +16,7 @@ import { sortCommands } from "./commands/sort.ts";
 
 export const COMMANDS: ReadonlyMap<string, CommandSpec> = (() => {
   const m = new Map<string, CommandSpec>();
-  for (const list of [keyCommands, stringCommands, hashCommands, listCommands, setCommands, zsetCommands, zsetAlgebraCommands, lcsCommands, objectCommands, dumpCommands, sortCommands, serverCommands]) {
+  for (const list of [keyCommands, stringCommands, hashCommands, listCommands, setCommands, zsetCommands, zsetAlgebraCommands, lcsCommands, objectCommands, dumpCommands, sortCommands, serverCommands, scriptingCommands]) {
     for (const c of list) {
       if (m.has(c.name)) throw new Error(`command defined twice: ${c.name}`);
       m.set(c.name, c);

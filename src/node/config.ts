@@ -3,9 +3,11 @@
  * persisted in SQLite so they survive restarts.
  */
 import { compileGlob } from "../keyspace/glob.ts";
+import { applyOutputLimits, type ClientClass, formatOutputLimits, type OutputLimit, OUTPUT_LIMITS_DEFAULT_TEXT, parseOutputLimits } from "../replication/output-limit.ts";
 import { utf8 } from "../util/bytes.ts";
 
-type Kind = { t: "int"; min: number; max: number } | { t: "bool" } | { t: "memory"; min: number; max: number };
+/** `obuf`: Redis's client-output-buffer-limit ("<class> <hard> <soft> <seconds>" groups). */
+type Kind = { t: "int"; min: number; max: number } | { t: "bool" } | { t: "memory"; min: number; max: number } | { t: "obuf" };
 
 interface Param {
   name: string;
@@ -29,6 +31,8 @@ export const PARAMS: Param[] = [
   { name: "min-replicas-max-lag", kind: { t: "int", min: 0, max: 2 ** 31 - 1 }, default: "10", aliases: ["min-slaves-max-lag"] },
   { name: "replica-priority", kind: { t: "int", min: 0, max: 2 ** 31 - 1 }, default: "100", aliases: ["slave-priority"] },
   { name: "repl-diskless-sync", kind: { t: "bool" }, default: "yes" },
+  // A script running longer is stopped and its writes rolled back (Redis: BUSY after this time).
+  { name: "busy-reply-threshold", kind: { t: "int", min: 0, max: 2 ** 31 - 1 }, default: "5000", aliases: ["lua-time-limit"] },
   { name: "databases", kind: { t: "int", min: 16, max: 16 }, default: "16" },
   // Redis's encoding-tuning parameters (7.0 names, defaults and ranges). Stored and reported,
   // and OBJECT ENCODING judges values by them; our storage (one SQLite row per element) is
@@ -43,6 +47,7 @@ export const PARAMS: Param[] = [
   { name: "stream-node-max-bytes", kind: { t: "memory", min: 0, max: LONG_MAX }, default: "4096" },
   { name: "stream-node-max-entries", kind: { t: "int", min: 0, max: LONG_MAX }, default: "100" },
   { name: "hll-sparse-max-bytes", kind: { t: "memory", min: 0, max: LONG_MAX }, default: "3000" },
+  { name: "client-output-buffer-limit", kind: { t: "obuf" }, default: OUTPUT_LIMITS_DEFAULT_TEXT },
 ];
 
 const byName = new Map<string, Param>();
@@ -83,6 +88,14 @@ export class NodeConfig {
     return this.get(name) === "yes";
   }
 
+  /** client-output-buffer-limit of one client class (the replica class is "slave"). */
+  outputLimit(cls: ClientClass): OutputLimit {
+    const text = this.get("client-output-buffer-limit");
+    if (this.obufCache?.text !== text) this.obufCache = { text, limits: parseOutputLimits(text) };
+    return this.obufCache.limits[cls];
+  }
+  private obufCache: { text: string; limits: Record<ClientClass, OutputLimit> } | null = null;
+
   /** CONFIG GET pattern → [name, value] pairs; an alias that matches is listed under its own name too (Redis 7.0). */
   match(pattern: string): [string, string][] {
     // Redis matches CONFIG GET patterns without case (config.c: stringmatch(..., nocase 1)).
@@ -99,6 +112,10 @@ export class NodeConfig {
   check(name: string, value: string): string | null {
     const p = byName.get(name);
     if (!p) return `ERR Unknown option or number of arguments for CONFIG SET - '${name}'`;
+    if (p.kind.t === "obuf") {
+      const r = applyOutputLimits(parseOutputLimits(this.get(p.name)), value);
+      return typeof r === "string" ? `ERR CONFIG SET failed (possibly related to argument '${p.name}') - ${r}` : null;
+    }
     return this.normalize(p, value) === null ? `ERR CONFIG SET failed (possibly related to argument '${name}') - argument couldn't be parsed into an integer` : null;
   }
 
@@ -117,6 +134,10 @@ export class NodeConfig {
         const n = parseMemory(value);
         return n !== null && n >= p.kind.min && n <= p.kind.max ? String(n) : null;
       }
+      case "obuf": {
+        const r = applyOutputLimits(parseOutputLimits(this.get(p.name)), value);
+        return typeof r === "string" ? null : formatOutputLimits(r);
+      }
     }
   }
 
@@ -124,8 +145,12 @@ export class NodeConfig {
     const p = byName.get(name);
     if (!p) return `ERR Unknown option or number of arguments for CONFIG SET - '${name}'`;
     const v = this.normalize(p, value);
-    if (v === null && p.kind.t !== "bool" && /^-?\d+$/.test(value.trim())) {
+    if (v === null && (p.kind.t === "int" || p.kind.t === "memory") && /^-?\d+$/.test(value.trim())) {
       return `ERR CONFIG SET failed (possibly related to argument '${name}') - argument must be between ${p.kind.min} and ${p.kind.max === LONG_MAX ? "9223372036854775807" : p.kind.max} inclusive`;
+    }
+    if (v === null && p.kind.t === "obuf") {
+      const why = applyOutputLimits(parseOutputLimits(this.get(p.name)), value) as string;
+      return `ERR CONFIG SET failed (possibly related to argument '${p.name}') - ${why}`;
     }
     if (v === null) {
       return p.kind.t === "bool"

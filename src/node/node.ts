@@ -19,7 +19,7 @@ import { newSession, type NodeServices, type Session } from "../keyspace/command
 import { Engine } from "../keyspace/engine.ts";
 import { ACTIVE_EXPIRE_KEYS_PER_STEP, REPLICATION_CHAIN_MAX } from "../limits.ts";
 import { OK, RedisError, type Reply, Simple, Verbatim } from "../protocol/reply.ts";
-import { SnapshotLoader } from "../replication/loader.ts";
+import { pushYielding, SnapshotLoader } from "../replication/loader.ts";
 import { ByteWriter, ProtocolError, RespParser, writeReply } from "../protocol/resp.ts";
 import { MasterSide, type ReplicaInfo } from "../replication/master.ts";
 import { ReplicaSide } from "../replication/replica.ts";
@@ -53,6 +53,8 @@ interface Conn {
 
 /** Period of the replication cron while replication is active (Redis replicationCron: 1 s). */
 export const CRON_PERIOD_MS = 1000;
+/** Pause between two steps of deleting dropped databases' rows. */
+const GC_STEP_PERIOD_MS = 5;
 
 export class Node extends DurableObject<Env> implements RestTarget {
   readonly sql: SqlStorage;
@@ -81,12 +83,16 @@ export class Node extends DurableObject<Env> implements RestTarget {
     this.sql = ctx.storage.sql;
     this.config = new NodeConfig(this.sql);
     this.meta = new ReplMeta(this.sql);
-    this.backlog = new Backlog(this.sql, this.config.int("repl-backlog-size"));
+    // Each event's stream bytes reach every replica as one frame, sent when the backlog row is written.
+    this.backlog = new Backlog(this.sql, this.config.int("repl-backlog-size"), (start, data) => this.master.sendStream(start, data));
     this.engine = new Engine(this.sql, {
       sink: { feed: (b) => this.feedStream(b) },
       monitor: (s, argv) => this.monitorFeed(s, argv),
       expireSet: (ms) => this.scheduleCron(Math.max(10, ms - Date.now())),
+      transaction: (fn) => ctx.storage.transactionSync(fn),
     });
+    // Dropped databases (FLUSHALL, a loaded snapshot's swap) are deleted by the cron in steps.
+    this.engine.ks.hooks.garbage = () => this.scheduleCron(0);
     this.engine.node = this.services();
     this.bucket = new FaultyBucket(env.SNAPSHOTS);
     this.snapshots = new SnapshotManager(this.sql, this.engine.ks, this.bucket, this);
@@ -101,8 +107,9 @@ export class Node extends DurableObject<Env> implements RestTarget {
       }
     }
     this.applyRole();
-    // A replica comes back by itself after a restart or an eviction: the alarm reconnects it.
-    if (this.meta.role === "replica") this.scheduleCron(0);
+    // A replica comes back by itself after a restart or an eviction: the alarm reconnects it;
+    // rows of databases dropped before the restart are still to be deleted.
+    if (this.meta.role === "replica" || this.engine.ks.hasGarbage()) this.scheduleCron(0);
   }
 
   // --- identity ------------------------------------------------------------------------
@@ -277,6 +284,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
     if (c.session.monitoring && c.att.kind === "client") {
       c.att.kind = "monitor";
       c.ws.serializeAttachment(c.att);
+      this.monitorsThisEvent = null;
     }
     return r;
   }
@@ -354,16 +362,30 @@ export class Node extends DurableObject<Env> implements RestTarget {
 
   /**
    * Bytes of the replication stream, from our own writes (a master) or from our master
-   * (a replica, after applying them): into the backlog, then to every attached replica.
+   * (a replica, after applying them): into the backlog, whose flush at the end of the event
+   * sends them to every attached replica as one frame.
    */
   feedStream(bytes: Uint8Array): void {
     this.backlog.append(bytes);
-    this.master.feed(bytes);
     if (this.offsetWaiters.length) this.wakeOffsetWaiters();
   }
 
+  /** Resolves once the writes made so far are committed (a replica's group commit). */
+  storageSynced(): Promise<void> {
+    return this.ctx.storage.sync();
+  }
+
+  /** MONITOR sockets, looked up once per event (not once per command: a pipeline runs many). */
+  private monitorsThisEvent: Conn[] | null = null;
+
   private monitorFeed(s: Session, argv: Uint8Array[]): void {
-    const mons = this.sockets("monitor");
+    if (this.monitorsThisEvent === null) {
+      this.monitorsThisEvent = this.sockets("monitor");
+      queueMicrotask(() => {
+        this.monitorsThisEvent = null;
+      });
+    }
+    const mons = this.monitorsThisEvent;
     if (mons.length === 0) return;
     const line = formatMonitorLine(Date.now(), s, argv);
     for (const m of mons) {
@@ -418,6 +440,11 @@ export class Node extends DurableObject<Env> implements RestTarget {
         w.resolve(true);
       }
     }
+  }
+
+  /** Function libraries' code for snapshots (SnapshotHost). */
+  functionCodes(): Uint8Array[] {
+    return this.engine.scripting.functions.all().map((l) => l.code);
   }
 
   // --- services for server commands ----------------------------------------------------
@@ -481,11 +508,16 @@ export class Node extends DurableObject<Env> implements RestTarget {
     return OK;
   }
 
-  /** DEBUG R2-FAIL put|get|part <count>; R2-CORRUPT flip|truncate; REPL-DROP phase; SET-ACTIVE-EXPIRE 0|1. */
+  /** DEBUG R2-FAIL put|get|part <count>; R2-CORRUPT flip|truncate; REPL-DROP phase; REPL-PAUSE 0|1; SET-ACTIVE-EXPIRE 0|1. */
   private debugFault(sub: string, args: string[]): Reply {
     if (sub === "set-active-expire") {
       if (args[0] !== "0" && args[0] !== "1") return new RedisError("ERR syntax error");
       this.activeExpire = args[0] === "1";
+      return OK;
+    }
+    if (sub === "repl-pause") {
+      if (args[0] !== "0" && args[0] !== "1") return new RedisError("ERR syntax error");
+      this.replica.setPaused(args[0] === "1");
       return OK;
     }
     if (sub === "repl-drop") {
@@ -600,6 +632,8 @@ export class Node extends DurableObject<Env> implements RestTarget {
     const need = (ms: number) => {
       next = next === null ? ms : Math.min(next, ms);
     };
+    // Rows of dropped databases, a bounded step at a time (other events run in between).
+    if (this.engine.ks.collectGarbage()) need(GC_STEP_PERIOD_MS);
     // Active expiry (masters only; replicas wait for the master's DEL).
     if (this.meta.role === "master" && this.activeExpire) {
       const n = this.engine.activeExpire(ACTIVE_EXPIRE_KEYS_PER_STEP);
@@ -647,7 +681,13 @@ export class Node extends DurableObject<Env> implements RestTarget {
         ackOffset: r.ackOffset,
         lagBytes: Math.max(0, this.backlog.offset - r.ackOffset),
         lagMs: now - r.lastAckMs,
+        sentOffset: r.sentOffset,
+        unackedBytes: r.unackedBytes,
+        framesSent: r.framesSent,
+        bytesSent: r.bytesSent,
       })),
+      outputBufferLimit: this.config.outputLimit("slave"),
+      outputBufferLimitDisconnections: this.master.obufDisconnects,
       keys: this.engine.ks.dbStats().reduce((n, d) => n + d.keys, 0),
       info: fields,
     };
@@ -713,24 +753,38 @@ export class Node extends DurableObject<Env> implements RestTarget {
 
   /**
    * Replace a master's data with an RDB file staged in R2 (a seed from a redis-server
-   * dump.rdb). Commands answer LOADING meanwhile; replicas full-resync afterwards.
+   * dump.rdb). Commands answer LOADING meanwhile; replicas full-resync afterwards. A refused
+   * file is an expected outcome, answered as a value: an exception thrown across the RPC
+   * boundary is reported by workerd as uncaught in the object.
    */
-  async restore(key: string): Promise<{ keys: number; bytes: number }> {
+  async restore(key: string): Promise<{ ok: true; keys: number; bytes: number } | { ok: false; error: string }> {
+    try {
+      return { ok: true, ...(await this.restoreOrThrow(key)) };
+    } catch (e) {
+      return { ok: false, error: e instanceof Error ? e.message : String(e) };
+    }
+  }
+
+  private async restoreOrThrow(key: string): Promise<{ keys: number; bytes: number }> {
     if (this.meta.role !== "master") throw new Error("RESTORE of a dataset is for masters (REPLICAOF NO ONE first)");
+    // The load yields to other events: a second restore meanwhile would share the staging databases.
+    if (this.engine.loading) throw new Error("another restore is in progress");
     const body = await this.bucket.getStream(key);
     if (!body) throw new Error(`no object ${key}`);
+    if (this.engine.loading) throw new Error("another restore is in progress");
     const loader = new SnapshotLoader(this.engine.ks);
-    loader.discard();
     this.engine.loading = true;
     try {
       let read = 0;
+      const slice = { startMs: Date.now() };
       for await (const chunk of body) {
         const b = chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk as ArrayBuffer);
-        loader.push(b);
+        await pushYielding(loader, b, slice);
         read += b.length;
       }
       const res = loader.finishAny();
       loader.swap();
+      this.engine.scripting.functions.replaceAll(loader.functions);
       // A new history: replicas cannot continue the old one.
       this.meta.replid = randomHex40();
       this.meta.clearReplid2();
@@ -762,7 +816,22 @@ export interface NodeStatus {
   fullSyncs: number;
   partialSyncs: number;
   backlog: { size: number; histlen: number; firstByte: number };
-  replicas: { name: string; region: string; state: string; ackOffset: number; lagBytes: number; lagMs: number }[];
+  replicas: {
+    name: string;
+    region: string;
+    state: string;
+    ackOffset: number;
+    lagBytes: number;
+    lagMs: number;
+    /** Stream position sent to it, bytes it has not acknowledged (flow control), frames and bytes sent. */
+    sentOffset: number;
+    unackedBytes: number;
+    framesSent: number;
+    bytesSent: number;
+  }[];
+  /** client-output-buffer-limit replica (hard, soft, soft seconds). */
+  outputBufferLimit: { hardBytes: number; softBytes: number; softSeconds: number };
+  outputBufferLimitDisconnections: number;
   keys: number;
   info: Record<string, string>;
 }

@@ -7,7 +7,9 @@
  *
  * Appends within one event are gathered in memory and written as one row by a microtask
  * before the event ends, so they commit in the same SQLite transaction as the writes they
- * describe (a pipeline of 1,000 SETs costs one backlog row, not 1,000).
+ * describe (a pipeline of 1,000 SETs costs one backlog row, not 1,000). The same flush hands
+ * the gathered bytes to `onFlush`, which sends them to the attached replicas: everything one
+ * event propagates travels to each replica as one frame.
  *
  * PSYNC arithmetic (Redis replication.c): a replica that processed `reploff` bytes asks for
  * `psync_offset = reploff + 1`; we can serve it iff `firstByte <= psync_offset - 1 <= offset`.
@@ -34,6 +36,8 @@ export class Backlog {
     private readonly sql: SqlStorage,
     /** repl-backlog-size. */
     public sizeBytes: number,
+    /** Receives each flushed batch: stream bytes [start, start + data.length). */
+    private readonly onFlush: (start: number, data: Uint8Array) => void = () => {},
   ) {
     sql.exec(SCHEMA);
     const last = sql.exec("SELECT start, len FROM repl_backlog ORDER BY start DESC LIMIT 1").toArray()[0];
@@ -73,13 +77,15 @@ export class Backlog {
     if (this.pending.length === 0) return;
     const data = this.pending.length === 1 ? this.pending[0]! : concat(this.pending);
     this.pending = [];
-    let at = this.pendingStart;
+    const start = this.pendingStart;
+    let at = start;
     for (let i = 0; i < data.length; i += ROW_BYTES_MAX) {
       const part = data.subarray(i, Math.min(data.length, i + ROW_BYTES_MAX));
       this.sql.exec("INSERT OR REPLACE INTO repl_backlog (start, len, data) VALUES (?, ?, ?)", at, part.length, part.slice());
       at += part.length;
     }
     this.trim();
+    this.onFlush(start, data);
   }
 
   /**

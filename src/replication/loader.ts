@@ -1,12 +1,16 @@
 /**
  * Loading an RDB snapshot into the keyspace while the old data keeps serving reads.
  *
- * Keys are loaded into staging databases (db + STAGE_DB_BASE) of the same tables, which no
- * client can SELECT; once the whole file has arrived with the right length and CRC64, one
- * synchronous `swap()` drops the live databases and renumbers the staged keys (elements
- * stay attached to key ids, so this touches kv_keys rows only). A refused file is dropped
- * with `discard()` and the old data was never touched. Element rows are inserted in
- * multi-row statements (SQLite allows 100 bound parameters per statement).
+ * Keys are loaded into staging databases: fresh physical database numbers of the same
+ * tables that no logical database maps to (keyspace/generations.ts), so no client sees them.
+ * Once the whole file has arrived with the right length and CRC64, `swap()` makes them live by
+ * changing the logical → physical mapping: O(1) whatever the size; the old data becomes
+ * garbage that the node's cron deletes in bounded steps. A refused file is dropped with
+ * `discard()` (its rows become garbage too) and the old data was never touched.
+ *
+ * Rows go in bulk: one-row string keys are buffered and inserted STRING_ROWS_PER_INSERT per
+ * statement, element rows in multi-row statements (SQLite allows 100 bound parameters per
+ * statement).
  *
  * What Redis 7.0's loader (rdb.c rdbLoadObject / rdbLoadRioWithLoadingCtx) refuses, we refuse
  * with its words: duplicate set members, hash fields and zset members (detected by the
@@ -16,12 +20,14 @@
  */
 import { TYPE, type TypeCode } from "../keyspace/schema.ts";
 import type { KeyMeta, Keyspace } from "../keyspace/store.ts";
-import { DATABASES } from "../limits.ts";
+import { DATABASES, STRING_CHUNK_BYTES } from "../limits.ts";
 import { RdbError } from "../protocol/rdb/format.ts";
 import { RdbReader } from "../protocol/rdb/reader.ts";
+import { FUNCTION_LIBRARIES_MAX } from "../scripting/functions.ts";
+import { own } from "../util/bytes.ts";
 
-/** Staging databases start here; client databases are 0..DATABASES-1. */
-export const STAGE_DB_BASE = 1000;
+/** One-row string keys per INSERT (3 bound parameters each, within SQLite's 100). */
+const STRING_ROWS_PER_INSERT = 33;
 
 const TYPE_CODES: Record<string, TypeCode> = { string: TYPE.string, list: TYPE.list, set: TYPE.set, zset: TYPE.zset, hash: TYPE.hash };
 
@@ -40,18 +46,48 @@ export class SnapshotLoader {
   private keys = 0;
   private emptyKeysSkipped = 0;
   bytes = 0;
+  /** Function libraries the file carries (RDB_OPCODE_FUNCTION2), applied by the caller after swap(). */
+  readonly functions: Uint8Array[] = [];
   private crc: string | null = null;
   private ended = false;
   readonly aux: Record<string, string> = {};
+  /** Physical database numbers the file loads into (an earlier, interrupted load's are garbage). */
+  private readonly stage: number[];
+  /** One-row string keys waiting for their multi-row INSERT: key, expire, value per row. */
+  private strings: (Uint8Array | number | null)[] = [];
+  /** The physical database those rows go to. */
+  private stringsDb = -1;
 
-  constructor(private readonly ks: Keyspace) {}
+  constructor(private readonly ks: Keyspace) {
+    this.stage = ks.dbs.beginStaging();
+    ks.dropped();
+  }
 
-  /** Remove whatever an earlier, interrupted load left in the staging databases. */
+  /** Give up this load: its rows become garbage (deleted in the background). */
   discard(): void {
-    const sql = this.ks.sql;
-    const sub = "WHERE kid IN (SELECT id FROM kv_keys WHERE db >= ?)";
-    for (const t of ["kv_strchunk", "kv_list", "kv_set", "kv_zset", "kv_hash"]) sql.exec(`DELETE FROM ${t} ${sub}`, STAGE_DB_BASE);
-    sql.exec("DELETE FROM kv_keys WHERE db >= ?", STAGE_DB_BASE);
+    this.strings = [];
+    if (this.ks.dbs.staging === this.stage) {
+      this.ks.dbs.abandonStaging();
+      this.ks.dropped();
+    }
+  }
+
+  private flushStrings(): void {
+    const args = this.strings;
+    if (args.length === 0) return;
+    this.strings = [];
+    const n = args.length / 3;
+    // db and type are literals (integers we chose) and card is computed: 3 parameters per row.
+    try {
+      this.ks.sql.exec(
+        `INSERT INTO kv_keys (db, key, type, expire_ms, val, card) SELECT ${this.stringsDb}, column1, 0, column2, column3, length(column3) FROM (VALUES ${Array(n).fill("(?, ?, ?)").join(", ")})`,
+        ...args,
+      );
+    } catch (e) {
+      // One statement: on a duplicate none of its rows went in.
+      if (!String(e).includes("UNIQUE")) throw e;
+      throw this.findDuplicate(this.stringsDb, args);
+    }
   }
 
   /** Feed a chunk of the file; applies every complete event to the staging databases. */
@@ -63,7 +99,10 @@ export class SnapshotLoader {
         case "header":
         case "db":
         case "resize":
+          break;
         case "function":
+          if (this.functions.length >= FUNCTION_LIBRARIES_MAX) throw new RdbError(`more than ${FUNCTION_LIBRARIES_MAX} function libraries`);
+          this.functions.push(ev.code);
           break;
         case "aux":
           this.aux[ev.key] = ev.value;
@@ -72,12 +111,24 @@ export class SnapshotLoader {
           if (ev.db >= DATABASES) throw new RdbError(`database ${ev.db} is out of range (0..${DATABASES - 1})`);
           const type = TYPE_CODES[ev.type];
           if (type === undefined) throw new RdbError(`unsupported value type ${ev.type}`);
-          const m = this.create(ev.db, ev.key, type, ev.expireMs);
+          this.keys++;
+          const physical = this.stage[ev.db]!;
+          const value = ev.value ?? new Uint8Array(0);
+          if (type === TYPE.string && value.length <= STRING_CHUNK_BYTES) {
+            if (physical !== this.stringsDb) {
+              this.flushStrings();
+              this.stringsDb = physical;
+            }
+            this.strings.push(own(ev.key), ev.expireMs, own(value));
+            if (this.strings.length >= STRING_ROWS_PER_INSERT * 3) this.flushStrings();
+            this.cur = null;
+            break;
+          }
+          const m = this.create(physical, ev.key, type, ev.expireMs);
           if (type === TYPE.string) {
-            this.ks.writeString(m, ev.value ?? new Uint8Array(0));
+            this.ks.writeString(m, value);
             this.cur = null;
           } else this.cur = m;
-          this.keys++;
           break;
         }
         case "values":
@@ -107,16 +158,39 @@ export class SnapshotLoader {
           break;
       }
     }
+    // Rows are not held across events: what this chunk parsed is in SQLite now.
+    this.flushStrings();
   }
 
   /** A staged key; a second key of the same name in one database is refused as Redis does. */
-  private create(db: number, key: Uint8Array, type: TypeCode, expireMs: number | null): KeyMeta {
+  private create(physical: number, key: Uint8Array, type: TypeCode, expireMs: number | null): KeyMeta {
+    this.flushStrings(); // a duplicate of a buffered string key must be seen
     try {
-      return this.ks.create(db + STAGE_DB_BASE, key, type, expireMs);
+      return this.ks.createIn(physical, key, type, expireMs);
     } catch (e) {
       if (!String(e).includes("UNIQUE")) throw e;
-      throw new RdbError(`RDB has duplicated key '${printable(key)}' in DB ${db}`);
+      throw this.duplicatedKey(physical, key);
     }
+  }
+
+  private duplicatedKey(physical: number, key: Uint8Array): RdbError {
+    return new RdbError(`RDB has duplicated key '${printable(key)}' in DB ${this.stage.indexOf(physical)}`);
+  }
+
+  /**
+   * The buffered string rows' INSERT hit a key twice (in the file, or already staged): name
+   * the first such key. Only on that error path, so the normal path pays nothing.
+   */
+  private findDuplicate(physical: number, rows: (Uint8Array | number | null)[]): RdbError {
+    const seen = new Set<string>();
+    for (let i = 0; i < rows.length; i += 3) {
+      const key = rows[i] as Uint8Array;
+      const k = Array.from(key, (b) => String.fromCharCode(b)).join("");
+      const staged = this.ks.sql.exec("SELECT 1 FROM kv_keys WHERE db = ? AND key = ? LIMIT 1", physical, key).toArray().length > 0;
+      if (staged || seen.has(k)) return this.duplicatedKey(physical, key);
+      seen.add(k);
+    }
+    return new RdbError("RDB has a duplicated key");
   }
 
   /** Rows a multi-row INSERT … ON CONFLICT DO NOTHING RETURNING 1 really inserted. */
@@ -126,7 +200,7 @@ export class SnapshotLoader {
 
   private duplicate(what: string): never {
     const m = this.cur!;
-    throw new RdbError(`${what} (key '${printable(m.key)}' in DB ${m.db - STAGE_DB_BASE})`);
+    throw new RdbError(`${what} (key '${printable(m.key)}' in DB ${this.stage.indexOf(m.db)})`);
   }
 
   private addValues(values: Uint8Array[]): void {
@@ -197,10 +271,12 @@ export class SnapshotLoader {
     return this.result();
   }
 
-  /** Replace the live databases by the staged ones (one synchronous step). */
+  /** Make the staged databases the live ones: O(1), the old data is deleted in the background. */
   swap(): void {
-    this.ks.flush(null);
-    this.ks.sql.exec("UPDATE kv_keys SET db = db - ? WHERE db >= ?", STAGE_DB_BASE, STAGE_DB_BASE);
+    this.flushStrings();
+    this.ks.hooks.beforeFlush?.(null);
+    this.ks.dbs.adoptStaging();
+    this.ks.dropped();
   }
 }
 
@@ -209,4 +285,31 @@ function printable(key: Uint8Array): string {
   let out = "";
   for (const b of key.subarray(0, 64)) out += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, "0")}`;
   return key.length > 64 ? `${out}...` : out;
+}
+
+/** A snapshot is fed to the loader in pieces of this size… */
+export const LOAD_PIECE_BYTES = 64 * 1024;
+/** …yielding to other events at least this often, so no load is one long event. */
+export const LOAD_SLICE_MS = 25;
+
+/**
+ * Feed a chunk to the loader in LOAD_PIECE_BYTES pieces, yielding to other events every
+ * LOAD_SLICE_MS (a chunk already in memory would otherwise load in one long event).
+ * `stillWanted` is checked before every piece: a cancelled load stops (returns false).
+ */
+export async function pushYielding(
+  loader: SnapshotLoader,
+  bytes: Uint8Array,
+  slice: { startMs: number },
+  stillWanted: () => boolean = () => true,
+): Promise<boolean> {
+  for (let o = 0; o < bytes.length; o += LOAD_PIECE_BYTES) {
+    if (!stillWanted()) return false;
+    loader.push(bytes.subarray(o, o + LOAD_PIECE_BYTES));
+    if (Date.now() - slice.startMs >= LOAD_SLICE_MS) {
+      await new Promise((r) => setTimeout(r, 0));
+      slice.startMs = Date.now();
+    }
+  }
+  return true;
 }

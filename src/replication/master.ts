@@ -14,6 +14,7 @@ import { RedisError, type Reply } from "../protocol/reply.ts";
 import { str, utf8 } from "../util/bytes.ts";
 import type { Backlog } from "./backlog.ts";
 import type { ReplMeta } from "./meta.ts";
+import { OutputLimitWatch } from "./output-limit.ts";
 import type { Snapshot, SnapshotManager } from "./snapshot.ts";
 
 /** Per-replica state, persisted in the socket's attachment so it survives hibernation. */
@@ -59,6 +60,38 @@ export interface MasterHost {
 interface Attached {
   t: ReplicaTransport;
   info: ReplicaInfo;
+  /** The stream toward this replica (runtime only; rebuilt after hibernation). */
+  out: StreamOut;
+}
+
+/** What the master sent a replica and how much of it is unacknowledged (flow control). */
+interface StreamOut {
+  /** Stream position up to which bytes were sent; NaN after hibernation (= in step with the backlog). */
+  sentOffset: number;
+  /** End of the last catch-up (backlog on +CONTINUE, stream during a full sync): not counted until acked. */
+  catchUpEnd: number;
+  /** Binary frames and bytes of the live stream sent (one frame per event). */
+  frames: number;
+  bytes: number;
+  watch: OutputLimitWatch;
+}
+
+function newStreamOut(): StreamOut {
+  return { sentOffset: Number.NaN, catchUpEnd: 0, frames: 0, bytes: 0, watch: new OutputLimitWatch() };
+}
+
+/** Bytes sent that the replica has not acknowledged, catch-ups excluded (see output-limit.ts). */
+function unackedBytes(a: Attached): number {
+  if (Number.isNaN(a.out.sentOffset)) return 0;
+  return Math.max(0, a.out.sentOffset - Math.max(a.info.ackOffset, a.out.catchUpEnd));
+}
+
+/** Replica info as listed by the admin API and tests. */
+export interface ReplicaListing extends ReplicaInfo {
+  sentOffset: number;
+  framesSent: number;
+  bytesSent: number;
+  unackedBytes: number;
 }
 
 let nextReplicaId = 1;
@@ -77,6 +110,10 @@ export class MasterSide {
   lastPsyncRefusal = "";
   /** Bytes sent by each +CONTINUE, in order (tests compare them with the bytes missed). */
   readonly continueBytes: number[] = [];
+  /** Links dropped by client-output-buffer-limit (INFO stats). */
+  obufDisconnects = 0;
+  /** Live stream frames sent to all replicas (INFO stats). */
+  framesSent = 0;
 
   constructor(private readonly host: MasterHost) {
     host.engine.writeGate = () => this.writeGate();
@@ -90,7 +127,7 @@ export class MasterSide {
   }
 
   reattach(t: ReplicaTransport, info: ReplicaInfo): void {
-    this.attached.set(t.ws, { t, info });
+    this.attached.set(t.ws, { t, info, out: newStreamOut() });
     nextReplicaId = Math.max(nextReplicaId, info.id + 1);
   }
 
@@ -118,6 +155,7 @@ export class MasterSide {
           snapshotId: null,
           syncOffset: 0,
         },
+        out: newStreamOut(),
       };
       this.attached.set(t.ws, a);
       this.noReplicasSinceMs = null;
@@ -185,6 +223,8 @@ export class MasterSide {
           if (a.info.state === "send_bulk" && a.info.ackOffset >= a.info.syncOffset) {
             a.info.state = "online";
             a.info.snapshotId = null;
+            // What was streamed during the transfer was a catch-up: count it only once acked.
+            if (!Number.isNaN(a.out.sentOffset)) a.out.catchUpEnd = a.out.sentOffset;
             console.log(`replication: replica ${a.info.name} online at offset ${a.info.ackOffset}`);
           }
           a.t.save(a.info);
@@ -230,6 +270,9 @@ export class MasterSide {
         a.t.sendBinary(chunk);
         sent += chunk.length;
       }
+      a.out.sentOffset = backlog.offset;
+      a.out.catchUpEnd = backlog.offset;
+      a.out.watch.softSinceMs = null;
       if (this.continueBytes.length < 1000) this.continueBytes.push(sent);
       a.info.state = "online";
       a.info.ackOffset = psyncOffset - 1;
@@ -265,7 +308,20 @@ export class MasterSide {
     a.t.sendText(`+FULLRESYNC ${meta.replid} ${snap.offset}\r\n`);
     // Stream from the cut on at once; the replica buffers it while it loads the snapshot.
     for (const chunk of backlog.readFrom(snap.offset)) a.t.sendBinary(chunk);
+    a.out.sentOffset = backlog.offset;
+    a.out.catchUpEnd = backlog.offset;
+    a.out.watch.softSinceMs = null;
     if (snap.state === "ready") a.t.sendText(snapshotLine(snap));
+    // An RDB carries no scripts: re-send the script cache in the stream, so that a replica
+    // after a full sync can run every script its master can (EVALSHA_RO, FCALL_RO).
+    // Functions are data in Redis (the RDB's function opcode); our snapshot leaves them out,
+    // so the stream carries them: the replica's libraries become exactly the master's.
+    if (meta.role === "master") {
+      const { engine } = this.host;
+      for (const body of engine.scripting.bodies()) engine.propagateRaw(["SCRIPT", "LOAD", body]);
+      engine.propagateRaw(["FUNCTION", "FLUSH"]);
+      for (const lib of engine.scripting.functions.all()) engine.propagateRaw(["FUNCTION", "LOAD", "REPLACE", lib.code]);
+    }
     console.log(`replication: full resync of ${a.info.name} with snapshot #${snap.id} at offset ${snap.offset} (${snap.state})`);
     this.host.scheduleCron(0);
   }
@@ -295,12 +351,52 @@ export class MasterSide {
     return s;
   }
 
-  /** Stream bytes to every attached replica past the handshake. */
-  feed(bytes: Uint8Array): void {
+  /**
+   * The backlog flushed one event's stream bytes [start, start + bytes.length): each replica
+   * past the handshake gets them as one frame (minus what a catch-up already sent it), then
+   * the output-buffer limits are checked.
+   */
+  sendStream(start: number, bytes: Uint8Array): void {
+    if (this.attached.size === 0 && this.rehydrated) return;
     this.ensureLoaded();
-    for (const a of this.attached.values()) {
-      if (a.info.state !== "handshake") a.t.sendBinary(bytes);
+    const end = start + bytes.length;
+    for (const a of [...this.attached.values()]) {
+      if (a.info.state === "handshake") continue;
+      const o = a.out;
+      if (Number.isNaN(o.sentOffset)) o.sentOffset = start;
+      if (o.sentOffset >= end) continue;
+      if (o.sentOffset < start) {
+        // Cannot happen: every byte of the stream goes through here or a catch-up, in order.
+        this.drop(a, `stream gap: sent up to ${o.sentOffset}, next batch starts at ${start}`);
+        continue;
+      }
+      a.t.sendBinary(o.sentOffset === start ? bytes : bytes.subarray(o.sentOffset - start));
+      o.bytes += end - o.sentOffset;
+      o.sentOffset = end;
+      o.frames++;
+      this.framesSent++;
     }
+    this.checkOutputLimits(Date.now());
+  }
+
+  /** client-output-buffer-limit replica: drop the links of online replicas that fell too far behind. */
+  private checkOutputLimits(now: number): void {
+    const limit = this.host.config.outputLimit("slave");
+    if (limit.hardBytes === 0 && limit.softBytes === 0) return;
+    for (const a of [...this.attached.values()]) {
+      if (a.info.state !== "online") continue;
+      const why = a.out.watch.check(unackedBytes(a), limit, now);
+      if (why === null) continue;
+      this.obufDisconnects++;
+      this.drop(a, `client-output-buffer-limit replica, ${why}`);
+    }
+  }
+
+  private drop(a: Attached, why: string): void {
+    console.log(`replication: disconnecting replica ${a.info.name}: ${why}`);
+    a.t.close(why);
+    this.attached.delete(a.t.ws);
+    if (this.attached.size === 0) this.noReplicasSinceMs = Date.now();
   }
 
   /** Drop every replica link (CLIENT KILL TYPE replica); answers the count. */
@@ -315,9 +411,15 @@ export class MasterSide {
     return n;
   }
 
-  list(): ReplicaInfo[] {
+  list(): ReplicaListing[] {
     this.ensureLoaded();
-    return [...this.attached.values()].map((a) => ({ ...a.info }));
+    return [...this.attached.values()].map((a) => ({
+      ...a.info,
+      sentOffset: Number.isNaN(a.out.sentOffset) ? this.host.backlog.offset : a.out.sentOffset,
+      framesSent: a.out.frames,
+      bytesSent: a.out.bytes,
+      unackedBytes: unackedBytes(a),
+    }));
   }
 
   // --- WAIT and min-replicas -------------------------------------------------------------
@@ -387,6 +489,8 @@ export class MasterSide {
         this.attached.delete(a.t.ws);
       }
     }
+    // The soft limit's period also runs out while nothing is written.
+    this.checkOutputLimits(now);
     if (this.attached.size === 0) {
       this.noReplicasSinceMs ??= now;
       const ttlMs = config.int("repl-backlog-ttl") * 1000;
@@ -433,7 +537,13 @@ export class MasterSide {
   }
 
   stats(): string[] {
-    return [`sync_full:${this.syncFull}`, `sync_partial_ok:${this.syncPartialOk}`, `sync_partial_err:${this.syncPartialErr}`];
+    return [
+      `sync_full:${this.syncFull}`,
+      `sync_partial_ok:${this.syncPartialOk}`,
+      `sync_partial_err:${this.syncPartialErr}`,
+      `client_output_buffer_limit_disconnections:${this.obufDisconnects}`,
+      `repl_stream_frames_sent:${this.framesSent}`,
+    ];
   }
 }
 

@@ -7,19 +7,35 @@
  * in the same SQLite transaction as the data they changed, so the backlog's offset is the
  * applied offset (Redis's reploff) and it survives restarts: that is our cached master.
  * A MULTI … EXEC block from the master is applied only once EXEC has arrived, atomically.
+ *
+ * Throughput: frames that arrive while the previous batch is being committed queue up in
+ * `inbox` and are applied together in one synchronous run (one SQLite transaction, one backlog
+ * row, one frame to each sub-replica): group commit, so a replica that falls behind catches up
+ * in larger batches instead of paying a commit per frame. The bytes applied are forwarded
+ * exactly as received (slices of the frames, never re-encoded).
  */
 import type { Engine } from "../keyspace/engine.ts";
 import { newSession, type Session } from "../keyspace/command.ts";
 import type { NodeConfig } from "../node/config.ts";
 import type { Reply } from "../protocol/reply.ts";
 import { encodeCommand, RespParser } from "../protocol/resp.ts";
-import { concat, str, utf8 } from "../util/bytes.ts";
+import { str, utf8 } from "../util/bytes.ts";
 import { H_DB, H_NODE, NODE_ORIGIN } from "../http/node-protocol.ts";
 import type { Backlog } from "./backlog.ts";
 import type { FaultyBucket } from "./faults.ts";
 import { SnapshotLoader } from "./loader.ts";
 import type { ReplMeta } from "./meta.ts";
 import { replicationIdLines } from "./master.ts";
+
+/**
+ * The master's stream is not held to the client query buffer limit, as Redis exempts its
+ * master client: a command the master accepted must replicate, or the link would fail on
+ * it forever (a REST command of a 32 MiB body can have more arguments than a client
+ * connection may hold unfinished).
+ */
+function streamParser(): RespParser {
+  return new RespParser("request", { queryBytesMax: Number.POSITIVE_INFINITY });
+}
 
 /**
  * Redis's replica states, in order:
@@ -45,12 +61,15 @@ const TRANSITIONS: Record<LinkState, readonly LinkState[]> = {
 export const RECONNECT_MIN_MS = 100;
 export const RECONNECT_MAX_MS = 5000;
 /** Stream bytes buffered during a transfer are spilled to SQLite rows of at most this size. */
-const PENDING_ROW_BYTES = 1024 * 1024;
+const PENDING_ROW_BYTES = 64 * 1024;
 /** A snapshot is loaded in pieces of this size, yielding to other events every LOAD_SLICE_MS. */
 const LOAD_PIECE_BYTES = 64 * 1024;
-const LOAD_SLICE_MS = 50;
-/** Pending rows replayed per turn before yielding to other events. */
+const LOAD_SLICE_MS = 25;
+/** Pending rows read per query while replaying; a turn yields to other events after REPLAY_SLICE_MS. */
 const REPLAY_ROWS_PER_TURN = 8;
+const REPLAY_SLICE_MS = 25;
+/** Frames queued while a batch commits are applied together, up to about this many bytes per run. */
+const APPLY_BATCH_BYTES_MAX = 256 * 1024;
 
 export interface ReplicaHost {
   db: string;
@@ -64,6 +83,8 @@ export interface ReplicaHost {
   master: { killReplicas(): number; info(): string[]; replicaLines(): string[]; list(): unknown[] };
   nodeStub(name: string): { fetch(input: RequestInfo, init?: RequestInit): Promise<Response> };
   feedStream(bytes: Uint8Array): void;
+  /** Resolves once the writes made so far are committed (the group-commit boundary). */
+  storageSynced(): Promise<void>;
   scheduleCron(inMs: number): void;
   applyRole(): void;
 }
@@ -82,8 +103,21 @@ export class ReplicaSide {
   private ws: WebSocket | null = null;
   /** Increments on every new link, so callbacks of an old socket are ignored. */
   private linkSeq = 0;
-  private parser = new RespParser("request");
-  private tx: { cmds: Uint8Array[][]; bytes: Uint8Array[] } | null = null;
+  private parser = streamParser();
+  /** A MULTI block from the stream waiting for its EXEC; `start` is its MULTI's position in `carry`. */
+  private tx: { cmds: Uint8Array[][]; start: number } | null = null;
+  /** Stream bytes received and not yet forwarded (an open MULTI block, a partial command). */
+  private readonly carry = new ByteQueue();
+  /** How many bytes of `carry` the parser has consumed already. */
+  private carryParsed = 0;
+  /** Frames received while a batch was being committed, applied together next. */
+  private inbox: Uint8Array[] = [];
+  private draining = false;
+  /** DEBUG REPL-PAUSE: stop applying and acknowledging the stream (a stalled replica). */
+  paused = false;
+  /** Batches applied and frames they held (INFO, tests). */
+  applyBatches = 0;
+  applyFrames = 0;
   private readonly session: Session;
   private handshakeStep = 0;
   private transfer: Transfer | null = null;
@@ -136,7 +170,9 @@ export class ReplicaSide {
     meta.masterName = masterName;
     meta.save();
     this.host.master.killReplicas(); // Redis 7.0 disconnectSlaves(): they resync with us
-    if (this.state === "none") this.transition("connect");
+    // Linked (or linking) to another master: that link is gone, start over with the new one.
+    if (this.transfer) this.discardTransfer();
+    if (this.state !== "connect") this.transition("connect");
     this.nextConnectMs = 0;
   }
 
@@ -222,8 +258,16 @@ export class ReplicaSide {
       }
     }
     this.ws = null;
-    this.parser = new RespParser("request");
+    this.resetStream();
+  }
+
+  /** Forget every partly received or queued stream byte (a new link or a loaded snapshot). */
+  private resetStream(): void {
+    this.parser = streamParser();
     this.tx = null;
+    this.carry.clear();
+    this.carryParsed = 0;
+    this.inbox = [];
   }
 
   /** The link is gone: back to `connect`, retry after a backoff. Data and offset are kept. */
@@ -335,8 +379,47 @@ export class ReplicaSide {
 
   /** Stream bytes (binary frames). */
   private onStream(bytes: Uint8Array): void {
-    if (this.state === "connected") this.apply(bytes);
-    else if (this.state === "transfer") this.spill(bytes);
+    if (this.state === "transfer") this.spill(bytes);
+    else if (this.state === "connected") {
+      this.inbox.push(bytes);
+      if (!this.draining) void this.drain();
+    }
+  }
+
+  /**
+   * Apply what the inbox holds in one synchronous run, wait until that is committed, and go
+   * again with whatever arrived meanwhile (group commit).
+   */
+  private async drain(): Promise<void> {
+    const seq = this.linkSeq;
+    this.draining = true;
+    try {
+      while (this.inbox.length && !this.paused && seq === this.linkSeq && this.state === "connected") {
+        // Everything queued, up to APPLY_BATCH_BYTES_MAX (at least one frame).
+        let n = 0;
+        let bytes = 0;
+        while (n < this.inbox.length && (n === 0 || bytes + this.inbox[n]!.length <= APPLY_BATCH_BYTES_MAX)) bytes += this.inbox[n++]!.length;
+        const frames = this.inbox.splice(0, n);
+        try {
+          this.apply(frames);
+        } catch (e) {
+          // An unexpected failure applying the stream: resync from the last applied offset.
+          this.linkDown(`error applying the stream: ${e instanceof Error ? e.message : String(e)}`);
+          return;
+        }
+        await this.host.storageSynced();
+      }
+    } finally {
+      this.draining = false;
+    }
+    // A new link may have queued frames while the old one's last commit was awaited.
+    if (this.inbox.length && !this.paused && this.state === "connected") void this.drain();
+  }
+
+  /** DEBUG REPL-PAUSE 1|0: stop (or resume) applying and acknowledging the stream. */
+  setPaused(on: boolean): void {
+    this.paused = on;
+    if (!on && this.inbox.length && !this.draining && this.state === "connected") void this.drain();
   }
 
   /** Buffer stream bytes during a transfer, in SQLite (bounded memory whatever its size). */
@@ -347,51 +430,63 @@ export class ReplicaSide {
   }
 
   /**
-   * Apply stream bytes: every complete command is executed, and its bytes go to our backlog
-   * and sub-replicas in the same synchronous run (one SQLite transaction).
+   * Apply stream bytes: every complete command is executed, and its bytes, exactly as
+   * received, go to our backlog and sub-replicas in the same synchronous run (one SQLite
+   * transaction). A MULTI block waits in `carry` until its EXEC arrives.
    */
-  private apply(bytes: Uint8Array): void {
-    const out: Uint8Array[] = [];
-    this.parser.push(bytes);
+  private apply(frames: Uint8Array[]): void {
+    this.applyBatches++;
+    this.applyFrames += frames.length;
+    for (const f of frames) {
+      this.parser.push(f);
+      this.carry.push(f);
+    }
+    let parsed = this.carryParsed; // position in `carry` of the parser
+    let forwarded = 0; // bytes of `carry` already fed to the backlog
+    const forward = (upTo: number) => {
+      if (upTo <= forwarded) return;
+      this.host.feedStream(this.carry.slice(forwarded, upTo));
+      forwarded = upTo;
+    };
     while (true) {
       let argv: Uint8Array[] | undefined;
       try {
         argv = this.parser.next() as Uint8Array[] | undefined;
       } catch (e) {
+        forward(this.tx ? this.tx.start : parsed); // what was applied keeps its offset
         this.linkDown(`protocol error in the stream: ${String(e)}`);
         return;
       }
       if (argv === undefined) break;
+      const at = parsed;
+      parsed += this.parser.lastBytes;
       if (argv.length === 0) continue;
-      const raw = encodeCommand(argv);
       const name = str(argv[0]!).toLowerCase();
       if (this.tx) {
-        this.tx.bytes.push(raw);
         if (name === "exec") {
           for (const c of this.tx.cmds) this.exec(c);
-          out.push(...this.tx.bytes);
           this.tx = null;
         } else this.tx.cmds.push(argv);
         continue;
       }
       if (name === "multi") {
-        this.tx = { cmds: [], bytes: [raw] };
+        forward(at);
+        this.tx = { cmds: [], start: at };
         continue;
       }
       if (name === "replconf") {
         // REPLCONF GETACK: answer with the offset before this command (Redis does the same).
-        if (out.length) {
-          this.host.feedStream(concat(out));
-          out.length = 0;
-        }
+        forward(at);
         this.sendAck();
-        out.push(raw);
         continue;
       }
       if (name !== "ping") this.exec(argv);
-      out.push(raw);
     }
-    if (out.length) this.host.feedStream(concat(out));
+    forward(this.tx ? this.tx.start : parsed);
+    // Keep only what is not forwarded yet: an open MULTI block and a partial command.
+    this.carry.drop(forwarded);
+    if (this.tx) this.tx.start -= forwarded;
+    this.carryParsed = parsed - forwarded;
     this.host.meta.saveStreamDb(this.session.db);
   }
 
@@ -402,6 +497,7 @@ export class ReplicaSide {
   }
 
   private sendAck(): void {
+    if (this.paused) return; // a stalled replica acknowledges nothing (DEBUG REPL-PAUSE)
     this.send(["REPLCONF", "ACK", String(this.host.backlog.offset)]);
   }
 
@@ -413,7 +509,6 @@ export class ReplicaSide {
     t.loading = true;
     t.size = size;
     const loader = new SnapshotLoader(this.host.engine.ks);
-    loader.discard();
     try {
       const body = await this.host.bucket.getStream(key);
       if (!body) throw new Error(`snapshot ${key} not found in R2`);
@@ -423,7 +518,10 @@ export class ReplicaSide {
         // Feed in slices and yield to other events (client reads, the stream being buffered)
         // every LOAD_SLICE_MS: a chunk already in memory would otherwise load in one long event.
         for (let o = 0; o < bytes.length; o += LOAD_PIECE_BYTES) {
-          if (seq !== this.linkSeq || this.transfer !== t) return; // the link dropped meanwhile
+          if (seq !== this.linkSeq || this.transfer !== t) {
+            loader.discard(); // the link dropped meanwhile
+            return;
+          }
           loader.push(bytes.subarray(o, o + LOAD_PIECE_BYTES));
           t.read = loader.bytes;
           this.lastIoMs = Date.now();
@@ -433,10 +531,14 @@ export class ReplicaSide {
           }
         }
       }
-      if (seq !== this.linkSeq || this.transfer !== t) return;
+      if (seq !== this.linkSeq || this.transfer !== t) {
+        loader.discard();
+        return;
+      }
       const res = loader.finish({ size, crc });
       // Swap, adopt the master's history, in one synchronous step.
       loader.swap();
+      this.host.engine.scripting.functions.replaceAll(loader.functions);
       const { meta, backlog } = this.host;
       backlog.reset(t.offset);
       meta.replid = t.replid;
@@ -445,8 +547,7 @@ export class ReplicaSide {
       meta.save();
       const sdb = Number(res.aux["repl-stream-db"] ?? "0");
       this.session.db = Number.isInteger(sdb) && sdb >= 0 ? sdb : 0;
-      this.tx = null;
-      this.parser = new RespParser("request");
+      this.resetStream();
       console.log(`replication[${this.host.name}]: loaded snapshot ${key}: ${res.keys} keys, ${res.bytes} bytes, offset ${t.offset}`);
       await this.replay(seq, t);
     } catch (e) {
@@ -475,9 +576,12 @@ export class ReplicaSide {
         this.sendAck();
         return;
       }
+      // Row by row until the slice is used up: no single event applies more than a slice.
+      const sliceStart = Date.now();
       for (const r of rows) {
-        this.apply(new Uint8Array(r.data as ArrayBuffer));
+        this.apply([new Uint8Array(r.data as ArrayBuffer)]);
         this.host.sql.exec("DELETE FROM repl_pending WHERE seq = ?", r.seq as number);
+        if (seq !== this.linkSeq || this.transfer !== t || Date.now() - sliceStart >= REPLAY_SLICE_MS) break;
       }
       await new Promise((r) => setTimeout(r, 0));
     }
@@ -561,3 +665,49 @@ export class ReplicaSide {
   }
 }
 
+
+/**
+ * A FIFO of received chunks addressed by byte position from its head: slices of the front
+ * cost nothing when they fall inside one chunk (the usual case: a whole frame) and one copy
+ * otherwise; dropping the front never copies the rest.
+ */
+class ByteQueue {
+  private chunks: Uint8Array[] = [];
+
+  push(b: Uint8Array): void {
+    if (b.length) this.chunks.push(b);
+  }
+
+  clear(): void {
+    this.chunks = [];
+  }
+
+  /** Bytes [from, to) from the head. */
+  slice(from: number, to: number): Uint8Array {
+    let skip = from;
+    let i = 0;
+    while (i < this.chunks.length && skip >= this.chunks[i]!.length) skip -= this.chunks[i++]!.length;
+    const first = this.chunks[i]!;
+    const n = to - from;
+    if (skip + n <= first.length) return first.subarray(skip, skip + n);
+    const out = new Uint8Array(n);
+    let o = 0;
+    for (; o < n; i++) {
+      const c = this.chunks[i]!;
+      const part = c.subarray(skip, Math.min(c.length, skip + n - o));
+      out.set(part, o);
+      o += part.length;
+      skip = 0;
+    }
+    return out;
+  }
+
+  /** Remove the first `n` bytes. */
+  drop(n: number): void {
+    let left = n;
+    let i = 0;
+    while (i < this.chunks.length && left >= this.chunks[i]!.length) left -= this.chunks[i++]!.length;
+    this.chunks = this.chunks.slice(i);
+    if (left > 0) this.chunks[0] = this.chunks[0]!.subarray(left);
+  }
+}

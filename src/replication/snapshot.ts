@@ -26,8 +26,10 @@ import type { FaultyBucket } from "./faults.ts";
 export const PART_BYTES = 5 * 1024 * 1024;
 /** Staging row size; PART_BYTES is a whole number of rows. */
 export const STAGE_ROW_BYTES = 1024 * 1024;
-/** Keys serialized per step of the walk before yielding to other events. */
+/** Keys serialized per step of the walk (one query); steps run back to back for SNAPSHOT_SLICE_MS, then yield. */
 export const SNAPSHOT_KEYS_PER_STEP = 256;
+/** Longest run of the walk in one event: client commands wait at most about this long. */
+export const SNAPSHOT_SLICE_MS = 20;
 /** Attempts per R2 call before the snapshot is declared failed. */
 export const R2_ATTEMPTS = 4;
 
@@ -53,6 +55,8 @@ export interface SnapshotHost {
   backlog: { firstByte: number };
   meta: { replid: string };
   scheduleCron(inMs: number): void;
+  /** Function libraries' code, written into the snapshot (FUNCTION LOAD data). */
+  functionCodes?(): Uint8Array[];
 }
 
 const SCHEMA = `
@@ -109,6 +113,7 @@ export class SnapshotManager {
     sql.exec("DELETE FROM snap_stage");
     ks.hooks.beforeWrite = (m) => this.job?.beforeWrite(m);
     ks.hooks.beforeFlush = (db) => this.job?.beforeFlush(db);
+    ks.hooks.writesWatched = () => this.job !== null;
   }
 
   /** Every snapshot row (newest first). */
@@ -158,7 +163,7 @@ export class SnapshotManager {
       .one().id as number;
     const snap: Snapshot = { id, key, replid, offset, streamDb, size: 0, crc: "", state: "writing", createdMs };
     this.made++;
-    this.job = new SnapshotJob(this.sql, this.ks, this.bucket, snap);
+    this.job = new SnapshotJob(this.sql, this.ks, this.bucket, snap, this.host.functionCodes?.() ?? []);
     console.log(`snapshot: #${id} cut at offset ${offset} (keys up to id ${this.job.maxId})`);
     void this.job.run().then(
       () => this.finish(snap, null),
@@ -249,9 +254,11 @@ class SnapshotJob {
     private readonly ks: Keyspace,
     private readonly bucket: FaultyBucket,
     readonly snap: Snapshot,
+    functions: Uint8Array[] = [],
   ) {
     this.maxId = ks.maxKeyId();
-    this.writer = new RdbWriter({ write: (b) => this.stage(b) });
+    // Function libraries need RDB 10 (redis-server 7.0 loads it); without them RDB 9 loads everywhere.
+    this.writer = new RdbWriter({ write: (b) => this.stage(b) }, { version: functions.length > 0 ? 10 : 9 });
     const aux: Record<string, string | number> = {
       "redis-ver": "7.0.15",
       "redis-bits": 64,
@@ -263,6 +270,7 @@ class SnapshotJob {
     aux["repl-offset"] = snap.offset;
     aux["aof-base"] = 0;
     this.writer.header(aux);
+    for (const code of functions) this.writer.functionLibrary(code);
   }
 
   // --- the write hook --------------------------------------------------------------------
@@ -290,9 +298,15 @@ class SnapshotJob {
   // --- the walk ----------------------------------------------------------------------------
 
   async run(): Promise<void> {
+    let sliceStart = Date.now();
     while (!this.step()) {
-      if (this.stagedRows * STAGE_ROW_BYTES >= PART_BYTES) await this.uploadPart();
-      else await new Promise((r) => setTimeout(r, 0)); // let client writes in between steps
+      if (this.stagedRows * STAGE_ROW_BYTES >= PART_BYTES) {
+        await this.uploadPart();
+        sliceStart = Date.now();
+      } else if (Date.now() - sliceStart >= SNAPSHOT_SLICE_MS) {
+        await new Promise((r) => setTimeout(r, 0)); // let client writes in between slices
+        sliceStart = Date.now();
+      }
     }
     this.snap.crc = this.writer.end();
     this.snap.size = this.writer.bytesWritten;

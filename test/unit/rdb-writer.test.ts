@@ -139,6 +139,26 @@ describe("rdb writer: golden bytes", () => {
     expect(evs).toContainEqual({ t: "resize", dbSize: 64, expiresSize: 16383 });
   });
 
+  it("writes a function library as RDB_OPCODE_FUNCTION2 + its code (RDB 10 only)", () => {
+    const code = "#!lua name=l\nredis.register_function('f', function() return 1 end)";
+    const { w, file } = collect({ version: 10 });
+    w.header({});
+    w.functionLibrary(utf8(code));
+    w.stringKey(utf8("k"), utf8("v"), null);
+    w.end();
+    const f = file();
+    expect(new TextDecoder().decode(f.subarray(0, 9))).toBe("REDIS0010");
+    expect(f[9]).toBe(0xf5); // right after the header (no AUX fields here)
+    const r = new RdbReader();
+    r.push(f);
+    const evs = [];
+    for (let e = r.next(); e; e = r.next()) evs.push(e);
+    expect(evs).toContainEqual({ t: "function", code: utf8(code) });
+    const v9 = collect();
+    v9.w.header({});
+    expect(() => v9.w.functionLibrary(utf8(code))).toThrow(/version 10/);
+  });
+
   it("int-encodes only canonical int32 text, as Redis does", () => {
     const enc = (s: string) => {
       const { w, file } = collect();

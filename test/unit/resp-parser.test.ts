@@ -15,7 +15,7 @@ import {
   encodeCommand,
   encodeReply,
 } from "../../src/protocol/resp.ts";
-import { Rng, concatBytes, splitRandomly } from "../../tools/fuzz/random.ts";
+import { Rng, concatBytes, splitRandomly } from "../fuzz/random.ts";
 
 const te = new TextEncoder();
 const td = new TextDecoder();
@@ -288,6 +288,17 @@ describe("RespParser: client query buffer limit", () => {
     for (let o = 0; o < enc.length; o += 1024 * 1024) pieces.push(enc.subarray(o, o + 1024 * 1024));
     const { values } = feed(pieces);
     expect((values[0] as Uint8Array[])[2]!.length).toBe(BULK_BYTES_MAX);
+  });
+
+  it("without a limit (a replica reading its master's stream) a command of any size is taken", () => {
+    const n = Math.ceil(QUERY_BUFFER_BYTES_MAX / RESP_ARG_OVERHEAD_BYTES) + 1000;
+    const enc = concatBytes([b(`*${n}\r\n`), b("$0\r\n\r\n".repeat(n))]);
+    const limited = new RespParser("request");
+    const half = enc.subarray(0, enc.length - 6);
+    limited.push(half);
+    expect(() => limited.next()).toThrow("Protocol error: client reached max query buffer length");
+    const { values } = feed([half, enc.subarray(enc.length - 6)], "request", new RespParser("request", { queryBytesMax: Number.POSITIVE_INFINITY }));
+    expect((values[0] as Uint8Array[]).length).toBe(n);
   });
 
   it("replies have no query limit", () => {

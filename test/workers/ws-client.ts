@@ -7,7 +7,7 @@ import { SELF } from "cloudflare:test";
 export interface RawWs {
   /** Send one frame (binary), without waiting. Throws once the socket is closed. */
   frame(b: string | Uint8Array): void;
-  /** The next message's text, waiting for it; undefined once the socket closed with nothing queued. */
+  /** The next message, one char per byte (latin1: lossless), waiting for it; undefined once the socket closed with nothing queued. */
   read(): Promise<string | undefined>;
   /** Read until the texts read so far add up to `n` bytes. */
   readBytes(n: number): Promise<string>;
@@ -27,7 +27,7 @@ export async function openWs(db: string, token = "test-token"): Promise<RawWs> {
   let wake: (() => void) | null = null;
   let done = false;
   sock.addEventListener("message", (e) => {
-    queue.push(typeof e.data === "string" ? e.data : new TextDecoder().decode(e.data as ArrayBuffer));
+    queue.push(typeof e.data === "string" ? e.data : latin1(new Uint8Array(e.data as ArrayBuffer)));
     wake?.();
   });
   const closed = new Promise<number>((r) =>
@@ -61,4 +61,10 @@ export async function openWs(db: string, token = "test-token"): Promise<RawWs> {
       if (!done) sock.close(1000, "done");
     },
   };
+}
+
+function latin1(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
+  return s;
 }

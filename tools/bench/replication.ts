@@ -40,6 +40,8 @@ interface Pair {
   link(): Promise<void>;
   /** A fresh connection to the master (for concurrent work). */
   masterConn(): Promise<RespClient>;
+  /** A fresh connection to the replica (PINGs during a full sync). */
+  replicaConn(): Promise<RespClient>;
 }
 
 async function oursPair(ctx: BenchContext, db: string, replicaNode = "r1"): Promise<Pair> {
@@ -51,6 +53,7 @@ async function oursPair(ctx: BenchContext, db: string, replicaNode = "r1"): Prom
     replica,
     link: async () => void ok(await replica.call("REPLICAOF", "master", "0"), "REPLICAOF"),
     masterConn: () => ctx.node(db, "master"),
+    replicaConn: () => ctx.node(db, replicaNode),
   };
 }
 
@@ -66,6 +69,7 @@ async function redisPair(ctx: BenchContext): Promise<Pair & { servers: RedisServ
     servers: [ms, rs],
     link: async () => void ok(await replica.call("REPLICAOF", "127.0.0.1", String(ms.port)), "REPLICAOF"),
     masterConn: () => ctx.redisClient(ms),
+    replicaConn: () => ctx.redisClient(rs),
   };
 }
 
@@ -269,6 +273,7 @@ async function fullSyncs(ctx: BenchContext): Promise<void> {
     const isLargest = size === largest;
     const row: Record<string, Record<string, number>> = { ours: {}, redis: {} };
     const lat: Record<string, { idle: number[]; busy: number[] }> = {};
+    const replicaPing: Record<string, number> = {};
     for (const who of ["ours", "redis"] as const) {
       const pair = who === "ours" ? await oursPair(ctx, ctx.freshDb(`fs${size}`)) : await redisPair(ctx);
       const f = row[who]!;
@@ -297,8 +302,21 @@ async function fullSyncs(ctx: BenchContext): Promise<void> {
         }
       })();
       const busyConn = isLargest ? await pair.masterConn() : null;
+      const pingConn = isLargest ? await pair.replicaConn() : null;
       t = now();
       await pair.link();
+      // The replica's longest stall: back-to-back PINGs to it from REPLICAOF until link up.
+      const pinger = pingConn
+        ? (async () => {
+            let worst = 0;
+            while (syncing) {
+              const t1 = now();
+              await pingConn.call("PING"); // an error reply (redis: LOADING) is an answer too
+              worst = Math.max(worst, now() - t1);
+            }
+            replicaPing[who] = worst;
+          })()
+        : Promise.resolve();
       const writer = busyConn
         ? (async () => {
             lat[who]!.busy = await setLatencies(busyConn, latOps * 20, () => !syncing, "busy");
@@ -310,6 +328,7 @@ async function fullSyncs(ctx: BenchContext): Promise<void> {
         } finally {
           syncing = false;
           await writer;
+          await pinger;
         }
         f.sync = (now() - t) / 1000;
         await waitCaughtUp(pair, 120_000);
@@ -387,6 +406,14 @@ async function fullSyncs(ctx: BenchContext): Promise<void> {
           });
         }
       }
+      results.add({
+        section: S,
+        metric: `replica PING latency max during the ${n}-key full sync`,
+        unit: "ms",
+        ours: replicaPing.ours ?? null,
+        redis: replicaPing.redis ?? null,
+        how: "back-to-back PINGs to the replica on their own connection from REPLICAOF until master_link_status:up (the replica's longest stall: loading, swap)",
+      });
       results.add({ section: S, metric: `memory before the ${n}-key full sync (ours: workerd RSS; redis: master used_memory_rss)`, unit: "MiB", ours: o.rssBefore!, redis: r.rssMaster!, how: "ps -o rss of the workerd processes under this bench; redis INFO memory" });
       results.add({ section: S, metric: `memory peak during the ${n}-key full sync and digests (redis: replica RSS after)`, unit: "MiB", ours: o.rssPeak!, redis: r.rssReplica!, how: "workerd RSS sampled every 250 ms from REPLICAOF until both digests were computed (master and replica objects share the process); redis replica used_memory_rss (it holds the whole keyspace)" });
       results.add({ section: S, metric: `memory after the ${n}-key full sync`, unit: "MiB", ours: o.rssAfter!, redis: null, how: "workerd RSS" });

@@ -6,7 +6,7 @@
  *
  *   npm run bench                      full sizes (~10–15 min on 2 cores)
  *   BENCH_QUICK=1 npm run bench        everything small (< 2 min)
- *   BENCH_SECTIONS=throughput,collections,replication   run only some sections
+ *   BENCH_SECTIONS=throughput,collections,replication,burst,sustained,scripting   run only some sections
  *
  * Sizes (defaults full / quick):
  *   BENCH_THROUGHPUT_N 200000/20000, BENCH_THROUGHPUT_CLIENTS 50/20 (redis-benchmark -n, -c)
@@ -15,6 +15,8 @@
  *   BENCH_LAG_RATE 300/200 writes/s, BENCH_LAG_SECONDS 20/4
  *   BENCH_SYNC_KEYS 100000,1000000 / 10000; BENCH_PSYNC_CMDS 1000/200
  *   BENCH_LAT_OPS 300/100 (single SETs for the write-latency comparison)
+ *   BENCH_BURST_SIZES 10000,100000/10000, BENCH_BURST_REPLICAS 1,2; BENCH_SUSTAIN_SECONDS 60/5
+ *   BENCH_SCRIPT_CALLS 50/10 (sequential EVALs per figure), BENCH_RATELIMIT_OPS 20000/2000
  *   BENCH_OUT bench-out
  *   BENCH_SOURCE=worktree   bundle the working tree instead of the committed HEAD (see worker.ts)
  *   BENCH_REPLY_TIMEOUT_S 300, BENCH_VERBOSE=1 (workerd logs, gateway connection log)
@@ -24,10 +26,12 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { burstSection, sustainedSection } from "./burst.ts";
 import { collections } from "./collections.ts";
 import { makeContext, type BenchContext } from "./context.ts";
 import { fmt, fmtRatio, missingTools, QUICK, Results, workerdRssMiB, type Row } from "./lib.ts";
 import { replication } from "./replication.ts";
+import { scripting } from "./scripting.ts";
 import { throughput } from "./throughput.ts";
 import { startBenchWorker } from "./worker.ts";
 
@@ -35,7 +39,14 @@ import { startBenchWorker } from "./worker.ts";
 process.env.RESP_REPLY_TIMEOUT_S ??= process.env.BENCH_REPLY_TIMEOUT_S ?? "300";
 
 const ROOT = resolve(fileURLToPath(new URL("../..", import.meta.url)));
-const SECTIONS: Record<string, (ctx: BenchContext) => Promise<void>> = { throughput, collections, replication };
+const SECTIONS: Record<string, (ctx: BenchContext) => Promise<void>> = {
+  throughput,
+  collections,
+  replication,
+  burst: burstSection,
+  sustained: sustainedSection,
+  scripting,
+};
 
 async function main(): Promise<number> {
   const missing = missingTools();

@@ -5,7 +5,9 @@
  * so an edit under src/ during a 10-minute bench rebuilds the bundle and restarts
  * workerd: every Durable Object is reset and open WebSockets close with 1006. The bench
  * therefore bundles a copy: by default the committed tree (`git archive HEAD`), so the
- * figures belong to a commit; BENCH_SOURCE=worktree copies the working tree instead.
+ * figures belong to a commit; BENCH_SOURCE=worktree copies the working tree instead, and
+ * BENCH_SOURCE=rev:<commit> bundles an older commit's service (before/after comparisons with
+ * today's bench code).
  * node_modules is linked, not copied.
  */
 import { execFileSync } from "node:child_process";
@@ -30,8 +32,11 @@ export async function startBenchWorker(root: string): Promise<BenchWorker> {
     for (const f of FILES) cpSync(join(root, f), join(src, f), { recursive: true });
     source = `worktree (HEAD ${head.slice(0, 12)} + local changes)`;
   } else {
-    execFileSync("sh", ["-c", `mkdir -p "${src}" && git -C "${root}" archive HEAD ${FILES.join(" ")} | tar -x -C "${src}"`]);
-    source = `HEAD ${head.slice(0, 12)}`;
+    const rev = process.env.BENCH_SOURCE?.startsWith("rev:") ? process.env.BENCH_SOURCE.slice(4) : "HEAD";
+    if (!/^[\w.~^/-]+$/.test(rev)) throw new Error(`BENCH_SOURCE: bad revision '${rev}'`);
+    const sha = execFileSync("git", ["-C", root, "rev-parse", rev], { encoding: "utf8" }).trim();
+    execFileSync("sh", ["-c", `mkdir -p "${src}" && git -C "${root}" archive ${sha} ${FILES.join(" ")} | tar -x -C "${src}"`]);
+    source = rev === "HEAD" ? `HEAD ${head.slice(0, 12)}` : `${rev} (${sha.slice(0, 12)})`;
   }
   symlinkSync(join(root, "node_modules"), join(src, "node_modules"), "dir");
 

@@ -8,6 +8,7 @@
  * storage, not in an allocator, so used_memory is bytes stored, and RSS/peak equal it.
  */
 import { Verbatim, type Reply } from "../../protocol/reply.ts";
+import { DATABASES } from "../../limits.ts";
 import { opt } from "../args.ts";
 import type { Ctx } from "../command.ts";
 
@@ -157,14 +158,19 @@ function section(ctx: Ctx, name: string): string[] | null {
     case "cluster":
       return ["cluster_enabled:0"];
     case "keyspace": {
-      const rows = ctx.ks.sql
-        .exec(
-          "SELECT db, count(*) AS keys, count(expire_ms) AS expires, coalesce(avg(CASE WHEN expire_ms > ? THEN expire_ms - ? END), 0) AS avg_ttl FROM kv_keys WHERE db < 16 GROUP BY db ORDER BY db",
-          now,
-          now,
-        )
-        .toArray();
-      return rows.map((r) => `db${r.db}:keys=${r.keys},expires=${r.expires},avg_ttl=${Math.round(r.avg_ttl as number)}`);
+      const lines: string[] = [];
+      for (let db = 0; db < DATABASES; db++) {
+        const r = ctx.ks.sql
+          .exec(
+            "SELECT count(*) AS keys, count(expire_ms) AS expires, coalesce(avg(CASE WHEN expire_ms > ? THEN expire_ms - ? END), 0) AS avg_ttl FROM kv_keys WHERE db = ?",
+            now,
+            now,
+            ctx.ks.physDb(db),
+          )
+          .one();
+        if ((r.keys as number) > 0) lines.push(`db${db}:keys=${r.keys},expires=${r.expires},avg_ttl=${Math.round(r.avg_ttl as number)}`);
+      }
+      return lines;
     }
     default:
       return null;

@@ -57,7 +57,7 @@ function expired(ctx: Ctx, r: KeyRow): boolean {
  */
 function keysAfterId(ctx: Ctx, db: number, afterId: number, limit: number): KeyRow[] {
   return ctx.ks.sql
-    .exec("SELECT id, key, type, expire_ms FROM kv_keys WHERE +db = ? AND id > ? ORDER BY id LIMIT ?", db, afterId, limit)
+    .exec("SELECT id, key, type, expire_ms FROM kv_keys WHERE +db = ? AND id > ? ORDER BY id LIMIT ?", ctx.ks.physDb(db), afterId, limit)
     .toArray()
     .map(toKeyRow);
 }
@@ -211,8 +211,8 @@ function keys(ctx: Ctx): Reply {
   while (true) {
     const rows: KeyRow[] = (
       after === null
-        ? ctx.ks.sql.exec("SELECT id, key, type, expire_ms FROM kv_keys WHERE db = ? AND key >= ? ORDER BY key LIMIT ?", ctx.db, own(prefix), KEYS_BATCH_ROWS)
-        : ctx.ks.sql.exec("SELECT id, key, type, expire_ms FROM kv_keys WHERE db = ? AND key > ? ORDER BY key LIMIT ?", ctx.db, own(after), KEYS_BATCH_ROWS)
+        ? ctx.ks.sql.exec("SELECT id, key, type, expire_ms FROM kv_keys WHERE db = ? AND key >= ? ORDER BY key LIMIT ?", ctx.ks.physDb(ctx.db), own(prefix), KEYS_BATCH_ROWS)
+        : ctx.ks.sql.exec("SELECT id, key, type, expire_ms FROM kv_keys WHERE db = ? AND key > ? ORDER BY key LIMIT ?", ctx.ks.physDb(ctx.db), own(after), KEYS_BATCH_ROWS)
     )
       .toArray()
       .map(toKeyRow);
@@ -279,7 +279,7 @@ function scan(ctx: Ctx): Reply {
 function randomKey(ctx: Ctx): Reply {
   const sql = ctx.ks.sql;
   for (let tries = 0; ; tries++) {
-    if (sql.exec("SELECT 1 FROM kv_keys WHERE db = ? LIMIT 1", ctx.db).toArray().length === 0) return null;
+    if (sql.exec("SELECT 1 FROM kv_keys WHERE db = ? LIMIT 1", ctx.ks.physDb(ctx.db)).toArray().length === 0) return null;
     const lo = sql.exec("SELECT id FROM kv_keys ORDER BY id LIMIT 1").one().id as number;
     const hi = sql.exec("SELECT id FROM kv_keys ORDER BY id DESC LIMIT 1").one().id as number;
     const pick = lo + Math.floor(Math.random() * (hi - lo + 1));

@@ -20,7 +20,7 @@ import { i64Arg, opt } from "../args.ts";
 import { type CommandSpec, type Ctx, cmd } from "../command.ts";
 import { E, fail } from "../errors.ts";
 import { TYPE } from "../schema.ts";
-import { bySubcommand } from "./server.ts";
+import { bySubcommand } from "../permissions.ts";
 import type { KeyMeta } from "../store.ts";
 
 /** Bytes a SQLite row costs beyond its data (record header, cell pointer, key id, page slack), as MEMORY USAGE counts it. */
@@ -211,6 +211,6 @@ const READ = ["read"] as const;
 export const objectCommands: CommandSpec[] = [
   cmd("touch", -2, ["readonly", "fast"], [1, -1, 1], touch),
   cmd("swapdb", 3, ["write", "fast"], [0, 0, 0], swapdb, ["write", "dangerous"]),
-  cmd("object", -2, [], [0, 0, 0], object, bySubcommand("object", ["encoding", "freq", "idletime", "refcount", "help"], READ)),
-  cmd("memory", -2, [], [0, 0, 0], memory, bySubcommand("memory", ["usage", "help"], READ)),
+  cmd("object", -2, [], [0, 0, 0], object, bySubcommand("object", Object.fromEntries(["encoding", "freq", "idletime", "refcount", "help"].map((s) => [s, READ])))),
+  cmd("memory", -2, [], [0, 0, 0], memory, bySubcommand("memory", { usage: READ, help: READ })),
 ];

@@ -7,7 +7,8 @@ import { DEBUG_SLEEP_MS_MAX } from "../../limits.ts";
 import { OK, PONG, type Reply, RespMap, Simple, Verbatim } from "../../protocol/reply.ts";
 import { str, utf8 } from "../../util/bytes.ts";
 import { floatArg, intArg, opt } from "../args.ts";
-import { type AclCategory, type AclSpec, type CommandSpec, type Ctx, cmd } from "../command.ts";
+import { type AclCategory, type CommandSpec, type Ctx, cmd } from "../command.ts";
+import { bySubcommand } from "../permissions.ts";
 import { datasetDigest, valueDigest } from "../digest.ts";
 import { E, fail } from "../errors.ts";
 import { info } from "./info.ts";
@@ -125,6 +126,7 @@ function debug(ctx: Ctx): Reply | Promise<Reply> {
       return ctx.node.debugRestart();
     case "set-active-expire":
     case "repl-drop":
+    case "repl-pause":
     case "r2-fail":
     case "r2-corrupt":
       return ctx.node.debugFault(sub, ctx.argv.slice(2).map((a) => str(a)));
@@ -268,18 +270,10 @@ function replicaof(ctx: Ctx): Promise<Reply> {
 /** Permission categories (keyspace/permissions.ts) of the commands whose flags do not say. */
 const READ: readonly AclCategory[] = ["read"];
 const CONNECTION: readonly AclCategory[] = ["connection"];
-const ADMIN: readonly AclCategory[] = ["admin", "dangerous"];
 
-/**
- * Categories of a container command: the listed subcommands are `allowed`, every other one
- * (and a missing or unknown subcommand) is @admin @dangerous, named `command|sub` as Redis does.
- */
-export function bySubcommand(command: string, subs: readonly string[], allowed: readonly AclCategory[]): AclSpec {
-  const ok = new Set(subs);
-  return (argv) => {
-    const sub = argv.length > 1 ? str(argv[1]!).toLowerCase() : "";
-    return { categories: ok.has(sub) ? allowed : ADMIN, name: sub === "" ? command : `${command}|${sub}` };
-  };
+/** The same categories for each of these subcommands (bySubcommand's table). */
+function each(subs: readonly string[], categories: readonly AclCategory[]): Record<string, readonly AclCategory[]> {
+  return Object.fromEntries(subs.map((sub) => [sub, categories]));
 }
 
 export const serverCommands: CommandSpec[] = [
@@ -308,7 +302,7 @@ export const serverCommands: CommandSpec[] = [
   ),
   cmd("info", -1, ["stale"], [0, 0, 0], info, READ),
   cmd("command", -1, ["stale"], [0, 0, 0], command, CONNECTION),
-  cmd("config", -2, ["admin", "noscript", "stale"], [0, 0, 0], config, bySubcommand("config", ["get", "help"], READ)),
+  cmd("config", -2, ["admin", "noscript", "stale"], [0, 0, 0], config, bySubcommand("config", each(["get", "help"], READ))),
   cmd("debug", -2, ["admin", "noscript", "stale"], [0, 0, 0], debug),
   cmd("role", 1, ["stale", "fast"], [0, 0, 0], (ctx) => ctx.node.role(), READ),
   cmd("replicaof", -2, ["admin", "stale", "async", "no-multi"], [0, 0, 0], replicaof),
@@ -319,7 +313,7 @@ export const serverCommands: CommandSpec[] = [
     ["admin", "stale", "async", "no-multi"],
     [0, 0, 0],
     client,
-    bySubcommand("client", ["id", "setname", "getname", "info", "setinfo", "no-evict", "no-touch", "reply", "help"], CONNECTION),
+    bySubcommand("client", each(["id", "setname", "getname", "info", "setinfo", "no-evict", "no-touch", "reply", "help"], CONNECTION)),
   ),
   cmd(
     "wait",

@@ -125,6 +125,11 @@ function get(ctx: Ctx): Reply {
 function set(ctx: Ctx): Reply {
   const key = ctx.argv[1]!;
   const value = ctx.argv[2]!;
+  // The common SET key value: one statement when the store can take it as is.
+  if (ctx.argv.length === 3 && value.length <= VALUE_BYTES_MAX && ctx.ks.setPlainString(ctx.db, key, value)) {
+    ctx.dirty++;
+    return OK;
+  }
   const o = parseSetOptions(ctx, 3, true);
   const ms = o.kind ? expireMs(ctx, o.kind, o.expireArg!) : null;
   checkValue(value);

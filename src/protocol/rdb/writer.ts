@@ -87,6 +87,17 @@ export class RdbWriter {
     }
   }
 
+  /**
+   * A function library (RDB_OPCODE_FUNCTION2 and its code, as Redis 7.0 writes it right
+   * after the AUX fields). Needs RDB version 10: redis-server 7.0 loads it.
+   */
+  functionLibrary(code: Uint8Array): void {
+    this.assertBetweenKeys();
+    assert(this.version >= 10, "function libraries need RDB version 10");
+    this.byte(RdbOpcode.FUNCTION2);
+    this.string(code);
+  }
+
   /** SELECTDB, and RESIZEDB when `dbSize` is given (a hint for the loader). */
   selectDb(db: number, dbSize?: number, expiresSize = 0): void {
     this.assertBetweenKeys();
