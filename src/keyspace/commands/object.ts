@@ -44,9 +44,9 @@ function touch(ctx: Ctx): Reply {
 }
 
 /**
- * SWAPDB index1 index2: the two databases exchange their keys. Cost: every key row of the
- * two databases is rewritten (three UPDATEs on kv_keys, elements untouched), O(keys in both);
- * a database-number indirection would make it O(1) but touch every query of the keyspace.
+ * SWAPDB index1 index2: the two databases exchange their keys. O(1): the logical databases
+ * exchange their physical numbers (keyspace/generations.ts); only a snapshot in progress
+ * first dumps the two databases' keys it has not reached yet. WATCH: one lookup per watched key.
  */
 function swapdb(ctx: Ctx): Reply {
   const a = i64Arg(ctx.argv[1]!, "ERR invalid first DB index");
