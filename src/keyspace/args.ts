@@ -73,3 +73,17 @@ export function checkElement(v: Uint8Array): Uint8Array {
   if (v.length > ELEMENT_BYTES_MAX) fail(E.tooBig("element", ELEMENT_BYTES_MAX));
   return v;
 }
+
+/** A long in [1, LONG_MAX] (getRangeLongFromObjectOrReply): `msg` covers both bad forms (numkeys and COUNT of LMPOP/ZMPOP/SINTERCARD). */
+export function atLeastOneArg(b: Uint8Array, msg: string): number {
+  const v = parseI64(b);
+  if (v === null || v < 1n) fail(msg);
+  return Number(v);
+}
+
+/** A long in [0, LONG_MAX] (getPositiveLongFromObjectOrReply): `msg` covers both bad forms. */
+export function nonNegativeArg(b: Uint8Array, msg: string): number {
+  const v = parseI64(b);
+  if (v === null || v < 0n) fail(msg);
+  return Number(v);
+}

@@ -119,6 +119,21 @@ export interface NodeServices {
   failover?(args: string[]): Reply;
 }
 
+/** What the engine counts for INFO (stats, commandstats, errorstats, persistence). */
+export interface EngineStats {
+  /** Commands run (total_commands_processed). */
+  commands: number;
+  /** Error replies, and per error code (the first word: ERR, WRONGTYPE…). */
+  errorReplies: number;
+  errorCodes: Map<string, number>;
+  /** Calls per command name (commandstats). */
+  calls: Map<string, number>;
+  /** Keys deleted because their TTL passed. */
+  expiredKeys: number;
+  /** A dataset is being loaded. */
+  loading: boolean;
+}
+
 /** The world of one command execution. */
 export interface Ctx {
   ks: Keyspace;
@@ -129,6 +144,10 @@ export interface Ctx {
   argv: Uint8Array[];
   /** Lowercase command name. */
   name: string;
+  /** Counters of the engine, read by INFO. */
+  stats: EngineStats;
+  /** The command runs inside EXEC: it cannot wait for anything (no async node operation). */
+  inTransaction: boolean;
   /** Cached wall clock for this command (ms). */
   now: number;
   node: NodeServices;
@@ -142,8 +161,17 @@ export interface Ctx {
   preventPropagation(): void;
   /** Mark a key as modified (WATCH) in a database. */
   touched(db: number, key: Uint8Array): void;
-  /** FLUSHDB (db) / FLUSHALL (null): invalidate every WATCH on the database(s). */
-  touchedAll(db: number | null): void;
+  /**
+   * Call BEFORE FLUSHDB (db) / FLUSHALL (null) / SWAPDB (db, swappedWith) changes the data:
+   * invalidates the WATCHes of keys that exist in the database(s) or in the one swapped in.
+   */
+  touchedAll(db: number | null, swappedWith?: number): void;
+  /**
+   * The handler signals the keys it modified itself with `touched` (SMOVE does not touch a
+   * destination that already held the member); otherwise every key argument of a write that
+   * changed something invalidates its WATCHes.
+   */
+  signalsOwnKeys(): void;
   /** The node's scripts and a way to run one inside this execution unit (EVAL, SCRIPT). */
   scripting?: ScriptingCtx;
 }

@@ -10,7 +10,7 @@ import { Scripting, type ScriptEnv, type ScriptingCtx, scriptKeyId } from "../sc
 import { NIL_ARRAY, OK, QUEUED, RedisError, type Reply } from "../protocol/reply.ts";
 import { StreamEncoder } from "../replication/stream-encoder.ts";
 import { bkey, str } from "../util/bytes.ts";
-import type { Ctx, NodeServices, Session } from "./command.ts";
+import type { Ctx, EngineStats, NodeServices, Session } from "./command.ts";
 import { E } from "./errors.ts";
 import { Keyspace } from "./store.ts";
 import { readOnlyDenial } from "./permissions.ts";
@@ -55,17 +55,26 @@ export class Engine {
   monitor: ((session: Session, argv: Uint8Array[]) => void) | null;
   /** Database of the last SELECT in the stream; -1 forces one (after restart or a full sync). */
   private streamDb = -1;
+  /** Counters for INFO. */
+  readonly stats: EngineStats = { commands: 0, errorReplies: 0, errorCodes: new Map(), calls: new Map(), expiredKeys: 0, loading: false };
+  /** EXEC is running its queued commands. */
+  private inExec = false;
   private readonly encoder = new StreamEncoder();
   /** Effects of the execution unit in progress, or null outside one. */
   private unit: Effect[] | null = null;
-  /** WATCHed keys → sessions watching them. */
-  private readonly watchers = new Map<string, Set<Session>>();
+  /** WATCHed keys (db:keybytes) → the key and the sessions watching it. */
+  private readonly watchers = new Map<string, { db: number; key: Uint8Array; sessions: Set<Session> }>();
   /** Whether the engine currently refuses writes from clients (the node is a replica). */
   replicaMode = false;
   /** A replica whose link is down with replica-serve-stale-data no answers MASTERDOWN. */
   masterDown = false;
   /** A dataset is being restored: commands answer LOADING (Redis while it loads an RDB). */
-  loading = false;
+  get loading(): boolean {
+    return this.stats.loading;
+  }
+  set loading(v: boolean) {
+    this.stats.loading = v;
+  }
   /** min-replicas-to-write: an error text when writes are refused for lack of good replicas. */
   writeGate: (() => string | null) | null = null;
   /** The script cache and Lua VM (EVAL, SCRIPT). */
@@ -86,6 +95,7 @@ export class Engine {
     this.scriptingCtx.scripts = this.scripting;
     this.ks = new Keyspace(sql, {
       expired: (db, key) => {
+        this.stats.expiredKeys++;
         this.touched(db, key);
         this.effect({ db, argv: ["DEL", key] });
       },
@@ -103,6 +113,23 @@ export class Engine {
    * `async` (node operations such as DEBUG RESTART and REPLICAOF).
    */
   execute(s: Session, argv: Uint8Array[]): Reply | Promise<Reply> {
+    const r = this.executeOne(s, argv);
+    if (r instanceof Promise) return r.then((x) => this.tally(x));
+    return this.tally(r);
+  }
+
+  /** Count an error reply for INFO (total_error_replies, errorstats). */
+  private tally(r: Reply): Reply {
+    if (r instanceof RedisError) {
+      this.stats.errorReplies++;
+      const sp = r.msg.indexOf(" ");
+      const code = sp > 0 ? r.msg.slice(0, sp) : r.msg;
+      this.stats.errorCodes.set(code, (this.stats.errorCodes.get(code) ?? 0) + 1);
+    }
+    return r;
+  }
+
+  private executeOne(s: Session, argv: Uint8Array[]): Reply | Promise<Reply> {
     if (argv.length === 0) return null;
     const name = str(argv[0]!).toLowerCase();
     if (this.writePause !== null && !s.isMasterLink && this.isPausedWrite(s, name)) {
@@ -231,16 +258,20 @@ export class Engine {
     if (aborted) return new RedisError("EXECABORT Transaction discarded because of previous errors.");
     if (dirty) return NIL_ARRAY;
     this.unit = [];
+    this.inExec = true;
     try {
       const replies: Reply[] = [];
       for (const argv of queued) {
         const name = str(argv[0]!).toLowerCase();
         const err = this.check(s, name, argv);
         const r = err ?? this.run(s, name, argv);
-        replies.push(r instanceof Promise ? new RedisError("ERR async command in a transaction") : r);
+        const reply = r instanceof Promise ? new RedisError("ERR async command in a transaction") : r;
+        // EXEC's own reply is an array: count its errors one by one, as Redis does.
+        replies.push(reply instanceof RedisError ? this.tally(reply) : reply);
       }
       return replies;
     } finally {
+      this.inExec = false;
       this.flushUnit();
     }
   }
@@ -256,8 +287,11 @@ export class Engine {
     const spec = COMMANDS.get(name)!;
     const now = this.clock();
     this.ks.now = now;
+    this.stats.commands++;
+    this.stats.calls.set(name, (this.stats.calls.get(name) ?? 0) + 1);
     let replaced: (Uint8Array | string)[] | null = null;
     let prevented = false;
+    let ownSignals = false;
     const extra: Effect[] = [];
     const ctx: Ctx = {
       ks: this.ks,
@@ -265,6 +299,8 @@ export class Engine {
       db: s.db,
       argv,
       name,
+      inTransaction: this.inExec,
+      stats: this.stats,
       now,
       node: this.node,
       dirty: 0,
@@ -278,12 +314,15 @@ export class Engine {
         prevented = true;
       },
       touched: (db, key) => this.touched(db, key),
-      touchedAll: (db) => this.touchedAll(db),
+      touchedAll: (db, swappedWith) => this.touchedAll(db, swappedWith),
+      signalsOwnKeys: () => {
+        ownSignals = true;
+      },
       scripting: this.scriptingCtx,
     };
     const finish = (reply: Reply): Reply => {
       if (ctx.dirty > 0 && spec.flags.includes("write")) {
-        for (const i of keyIndexes(spec, argv.length)) this.touched(ctx.db, argv[i]!);
+        if (!ownSignals) for (const i of keyIndexes(spec, argv.length)) this.touched(ctx.db, argv[i]!);
         if (!prevented) this.effect({ db: ctx.db, argv: replaced ?? argv });
       }
       for (const e of extra) this.effect(e);
@@ -414,16 +453,16 @@ export class Engine {
     if (s.watched.has(k)) return;
     // Redis 7: watching a key that is already logically expired counts as a change if it expires later; keep it simple.
     s.watched.add(k);
-    let set = this.watchers.get(k);
-    if (!set) this.watchers.set(k, (set = new Set()));
-    set.add(s);
+    let w = this.watchers.get(k);
+    if (!w) this.watchers.set(k, (w = { db, key: key.slice(), sessions: new Set() }));
+    w.sessions.add(s);
   }
 
   unwatchAll(s: Session): void {
     for (const k of s.watched) {
-      const set = this.watchers.get(k);
-      set?.delete(s);
-      if (set && set.size === 0) this.watchers.delete(k);
+      const w = this.watchers.get(k);
+      w?.sessions.delete(s);
+      if (w && w.sessions.size === 0) this.watchers.delete(k);
     }
     s.watched.clear();
     s.watchDirty = false;
@@ -432,15 +471,27 @@ export class Engine {
   /** A key changed: invalidate the transactions watching it. */
   touched(db: number, key: Uint8Array): void {
     if (this.watchers.size === 0) return;
-    const set = this.watchers.get(`${db}:${bkey(key)}`);
-    if (set) for (const s of set) s.watchDirty = true;
+    const w = this.watchers.get(`${db}:${bkey(key)}`);
+    if (w) for (const s of w.sessions) s.watchDirty = true;
   }
 
-  /** FLUSHDB/FLUSHALL: every watcher of the database (or all) is invalidated. */
-  touchedAll(db: number | null): void {
-    for (const [k, set] of this.watchers) {
-      if (db === null || k.startsWith(`${db}:`)) for (const s of set) s.watchDirty = true;
+  /**
+   * Before FLUSHDB (db) / FLUSHALL (null) / SWAPDB (db, swappedWith) changes whole databases:
+   * a watched key is invalidated only if it exists in the database being emptied or in the
+   * one replacing it (Redis 7.0 touchAllWatchedKeysInDb) — flushing an empty database
+   * changes nothing, so a WATCH on a missing key survives it. Costs one lookup per watched key.
+   */
+  touchedAll(db: number | null, swappedWith?: number): void {
+    for (const w of this.watchers.values()) {
+      if (db !== null && w.db !== db) continue;
+      const exists = this.ks.peek(w.db, w.key) !== null || (swappedWith !== undefined && this.ks.peek(swappedWith, w.key) !== null);
+      if (exists) for (const s of w.sessions) s.watchDirty = true;
     }
+  }
+
+  /** The whole dataset was replaced (a restore, a full sync): every WATCH is invalidated. */
+  invalidateAllWatches(): void {
+    for (const w of this.watchers.values()) for (const s of w.sessions) s.watchDirty = true;
   }
 
   /** A connection went away. */
@@ -460,6 +511,7 @@ export class Engine {
     this.ks.now = this.clock();
     const keys = this.ks.expiredKeys(limit);
     for (const m of keys) {
+      this.stats.expiredKeys++;
       this.ks.deleteKey(m);
       this.touched(m.db, m.key);
       this.emit([{ db: m.db, argv: ["DEL", m.key] }]);

@@ -81,6 +81,15 @@ export class DbMap {
     this.reindex();
   }
 
+  /** SWAPDB: two logical databases exchange their physical numbers (persisted). */
+  swap(a: number, b: number): void {
+    const pa = this.phys[a]!;
+    const pb = this.phys[b]!;
+    this.setLive(a, pb);
+    this.setLive(b, pa);
+    this.reindex();
+  }
+
   /** Whether rows of this physical number are garbage. */
   isGarbage(p: number): boolean {
     return !this.logical.has(p) && !(this.staging?.includes(p) ?? false);

@@ -545,6 +545,18 @@ export class Keyspace {
     this.sql.exec(`DELETE FROM kv_keys ${where}`, ...args);
   }
 
+  /**
+   * SWAPDB: databases `a` and `b` exchange their keys by exchanging their physical numbers
+   * (generations.ts): O(1). A snapshot being written dumps both databases' remaining keys
+   * first (as before a flush), so they keep their old numbers in it.
+   */
+  swapDatabases(a: number, b: number): void {
+    this.hooks.beforeFlush?.(a);
+    this.hooks.beforeFlush?.(b);
+    this.dbs.swap(a, b);
+    this.mapChanged();
+  }
+
   /** The live databases' physical numbers changed; the old rows are garbage. */
   dropped(): void {
     this.mapChanged();

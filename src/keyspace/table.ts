@@ -8,10 +8,15 @@ import { serverCommands } from "./commands/server.ts";
 import { setCommands } from "./commands/sets.ts";
 import { stringCommands } from "./commands/strings.ts";
 import { zsetCommands } from "./commands/zsets.ts";
+import { zsetAlgebraCommands } from "./commands/zset-algebra.ts";
+import { lcsCommands } from "./commands/lcs.ts";
+import { objectCommands } from "./commands/object.ts";
+import { dumpCommands } from "./commands/dump.ts";
+import { sortCommands } from "./commands/sort.ts";
 
 export const COMMANDS: ReadonlyMap<string, CommandSpec> = (() => {
   const m = new Map<string, CommandSpec>();
-  for (const list of [keyCommands, stringCommands, hashCommands, listCommands, setCommands, zsetCommands, serverCommands, scriptingCommands]) {
+  for (const list of [keyCommands, stringCommands, hashCommands, listCommands, setCommands, zsetCommands, zsetAlgebraCommands, lcsCommands, objectCommands, dumpCommands, sortCommands, serverCommands, scriptingCommands]) {
     for (const c of list) {
       if (m.has(c.name)) throw new Error(`command defined twice: ${c.name}`);
       m.set(c.name, c);

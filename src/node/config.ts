@@ -17,6 +17,8 @@ interface Param {
 }
 
 const MB = 1024 * 1024;
+/** C's LONG_MAX as the nearest double (the encoding parameters' upper bound). */
+const LONG_MAX = 2 ** 63 - 1;
 
 export const PARAMS: Param[] = [
   { name: "repl-backlog-size", kind: { t: "memory", min: 16 * 1024, max: 1024 * MB }, default: String(64 * MB) },
@@ -32,6 +34,19 @@ export const PARAMS: Param[] = [
   // A script running longer is stopped and its writes rolled back (Redis: BUSY after this time).
   { name: "busy-reply-threshold", kind: { t: "int", min: 0, max: 2 ** 31 - 1 }, default: "5000", aliases: ["lua-time-limit"] },
   { name: "databases", kind: { t: "int", min: 16, max: 16 }, default: "16" },
+  // Redis's encoding-tuning parameters (7.0 names, defaults and ranges). Stored and reported,
+  // and OBJECT ENCODING judges values by them; our storage (one SQLite row per element) is
+  // the same whatever they say.
+  { name: "hash-max-listpack-entries", kind: { t: "int", min: 0, max: LONG_MAX }, default: "512", aliases: ["hash-max-ziplist-entries"] },
+  { name: "hash-max-listpack-value", kind: { t: "memory", min: 0, max: LONG_MAX }, default: "64", aliases: ["hash-max-ziplist-value"] },
+  { name: "zset-max-listpack-entries", kind: { t: "int", min: 0, max: LONG_MAX }, default: "128", aliases: ["zset-max-ziplist-entries"] },
+  { name: "zset-max-listpack-value", kind: { t: "memory", min: 0, max: LONG_MAX }, default: "64", aliases: ["zset-max-ziplist-value"] },
+  { name: "list-max-listpack-size", kind: { t: "int", min: -(2 ** 31), max: 2 ** 31 - 1 }, default: "-2", aliases: ["list-max-ziplist-size"] },
+  { name: "list-compress-depth", kind: { t: "int", min: 0, max: 2 ** 31 - 1 }, default: "0" },
+  { name: "set-max-intset-entries", kind: { t: "int", min: 0, max: LONG_MAX }, default: "512" },
+  { name: "stream-node-max-bytes", kind: { t: "memory", min: 0, max: LONG_MAX }, default: "4096" },
+  { name: "stream-node-max-entries", kind: { t: "int", min: 0, max: LONG_MAX }, default: "100" },
+  { name: "hll-sparse-max-bytes", kind: { t: "memory", min: 0, max: LONG_MAX }, default: "3000" },
   { name: "client-output-buffer-limit", kind: { t: "obuf" }, default: OUTPUT_LIMITS_DEFAULT_TEXT },
 ];
 
@@ -81,14 +96,16 @@ export class NodeConfig {
   }
   private obufCache: { text: string; limits: Record<ClientClass, OutputLimit> } | null = null;
 
-  /** CONFIG GET pattern → [name, value] pairs. */
+  /** CONFIG GET pattern → [name, value] pairs; an alias that matches is listed under its own name too (Redis 7.0). */
   match(pattern: string): [string, string][] {
     // Redis matches CONFIG GET patterns without case (config.c: stringmatch(..., nocase 1)).
     const glob = compileGlob(utf8(pattern), true);
-    return PARAMS.filter((p) => glob.match(utf8(p.name)) || (p.aliases ?? []).some((a) => glob.match(utf8(a)))).map((p) => [
-      p.name,
-      this.get(p.name),
-    ]);
+    const out: [string, string][] = [];
+    for (const p of PARAMS) {
+      if (glob.match(utf8(p.name))) out.push([p.name, this.get(p.name)]);
+      for (const a of p.aliases ?? []) if (glob.match(utf8(a))) out.push([a, this.get(p.name)]);
+    }
+    return out;
   }
 
   /** Validate without applying; returns Redis's error text or null. */
@@ -128,6 +145,9 @@ export class NodeConfig {
     const p = byName.get(name);
     if (!p) return `ERR Unknown option or number of arguments for CONFIG SET - '${name}'`;
     const v = this.normalize(p, value);
+    if (v === null && (p.kind.t === "int" || p.kind.t === "memory") && /^-?\d+$/.test(value.trim())) {
+      return `ERR CONFIG SET failed (possibly related to argument '${name}') - argument must be between ${p.kind.min} and ${p.kind.max === LONG_MAX ? "9223372036854775807" : p.kind.max} inclusive`;
+    }
     if (v === null && p.kind.t === "obuf") {
       const why = applyOutputLimits(parseOutputLimits(this.get(p.name)), value) as string;
       return `ERR CONFIG SET failed (possibly related to argument '${p.name}') - ${why}`;

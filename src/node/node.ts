@@ -967,7 +967,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
       this.meta.save();
       this.engine.resetStreamDb();
       this.master.killReplicas();
-      this.engine.touchedAll(null);
+      this.engine.invalidateAllWatches();
       log(`node ${this.name}: dataset restored from ${key}: ${res.keys} keys, ${read} bytes`);
       return { keys: res.keys, bytes: read };
     } catch (e) {

@@ -46,14 +46,20 @@ import { i64Arg } from "../args.ts";
 import { fail } from "../errors.ts";
 
 /** The two tables this module walks; column names are fixed strings, never user input. */
-export type BlobTable = { table: "kv_set"; col: "member"; extra: "" } | { table: "kv_hash"; col: "field"; extra: ", value" };
+export type BlobTable =
+  | { table: "kv_set"; col: "member"; extra: "" }
+  | { table: "kv_hash"; col: "field"; extra: ", value" }
+  | { table: "kv_zset"; col: "member"; extra: ", score" };
 export const SET_ROWS: BlobTable = { table: "kv_set", col: "member", extra: "" };
 export const HASH_ROWS: BlobTable = { table: "kv_hash", col: "field", extra: ", value" };
+/** Sorted sets: kv_zset's primary key (kid, member) is ordered by member bytes like the others. */
+export const ZSET_ROWS: BlobTable = { table: "kv_zset", col: "member", extra: ", score" };
 
-/** A row: the ordering blob and, for hashes, the value. */
+/** A row: the ordering blob and, for hashes, the value; for sorted sets, the score. */
 export interface BlobRow {
   key: Uint8Array;
   value: Uint8Array | null;
+  score?: number;
 }
 
 /** Collections up to this many rows are read whole for an exactly uniform random pick. */
@@ -79,7 +85,8 @@ const CURSOR_FP_BITS = 16n;
 const U64_MAX = (1n << 64n) - 1n;
 
 function toRow(t: BlobTable, r: Record<string, SqlStorageValue>): BlobRow {
-  return { key: blob(r[t.col]), value: t.extra ? blob(r.value) : null };
+  if (t.table === "kv_zset") return { key: blob(r.member), value: null, score: r.score as number };
+  return { key: blob(r[t.col]), value: t.table === "kv_hash" ? blob(r.value) : null };
 }
 
 // --- cursors ---------------------------------------------------------------------------

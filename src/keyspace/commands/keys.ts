@@ -373,16 +373,16 @@ function flushMode(ctx: Ctx): void {
 
 function flushdb(ctx: Ctx): Reply {
   flushMode(ctx);
-  ctx.ks.flush(ctx.db);
   ctx.touchedAll(ctx.db);
+  ctx.ks.flush(ctx.db);
   ctx.dirty++; // propagated even when the database was empty (Redis forceCommandPropagation)
   return OK;
 }
 
 function flushall(ctx: Ctx): Reply {
   flushMode(ctx);
-  ctx.ks.flush(null);
   ctx.touchedAll(null);
+  ctx.ks.flush(null);
   ctx.dirty++;
   // Not tied to a database: no SELECT before it in the stream.
   ctx.preventPropagation();

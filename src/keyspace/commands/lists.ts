@@ -13,7 +13,7 @@
  * and move by one per push, so reaching 2^49 would take 2^49 pushes.
  */
 import { type CommandSpec, type Ctx, cmd } from "../command.ts";
-import { checkElement, longArg, opt, readKey, writeKey, normRange } from "../args.ts";
+import { atLeastOneArg, checkElement, longArg, opt, readKey, writeKey, normRange } from "../args.ts";
 import { E, fail } from "../errors.ts";
 import { TYPE } from "../schema.ts";
 import type { KeyMeta } from "../store.ts";
@@ -117,6 +117,39 @@ function pop(end: End) {
     ctx.dirty += out.length;
     return hasCount ? out : out[0]!;
   };
+}
+
+/**
+ * LMPOP numkeys key [key ...] LEFT|RIGHT [COUNT count]: pop from the first non-empty list.
+ * Replicated as [LR]POP key count (Redis's mpopGenericCommand); keys are movable, so the
+ * popped key is signalled to WATCH here.
+ */
+function lmpop(ctx: Ctx): Reply {
+  const argv = ctx.argv;
+  const numkeys = atLeastOneArg(argv[1]!, "ERR numkeys should be greater than 0");
+  const whereIdx = 1 + numkeys + 1;
+  if (whereIdx >= argv.length) fail(E.syntax);
+  const end = parseEnd(argv[whereIdx]!);
+  let count = -1;
+  for (let j = whereIdx + 1; j < argv.length; j++) {
+    if (count === -1 && opt(argv[j]!) === "count" && j + 1 < argv.length) {
+      count = atLeastOneArg(argv[++j]!, "ERR count should be greater than 0");
+    } else fail(E.syntax);
+  }
+  if (count === -1) count = 1;
+  for (let j = 2; j < whereIdx; j++) {
+    const key = argv[j]!;
+    const m = writeList(ctx, key);
+    if (!m || m.card === 0) continue;
+    const n = Math.min(count, m.card);
+    const out = popAt(ctx.ks.sql, m, end, n);
+    ctx.ks.saveCollection(m);
+    ctx.dirty += out.length;
+    ctx.touched(ctx.db, key);
+    ctx.rewrite([end === "left" ? "LPOP" : "RPOP", key, String(n)]);
+    return [key, out];
+  }
+  return NIL_ARRAY;
 }
 
 /** LMOVE/RPOPLPUSH: pop from one end of `src`, push onto an end of `dst` (may be the same key). */
@@ -353,6 +386,7 @@ export const listCommands: CommandSpec[] = [
   cmd("rpushx", -3, ["write", "denyoom", "fast"], [1, 1, 1], push("right", true)),
   cmd("lpop", -2, ["write", "fast"], [1, 1, 1], pop("left")),
   cmd("rpop", -2, ["write", "fast"], [1, 1, 1], pop("right")),
+  cmd("lmpop", -4, ["write"], [0, 0, 0], lmpop),
   cmd("llen", 2, ["readonly", "fast"], [1, 1, 1], (ctx) => readList(ctx, ctx.argv[1]!)?.card ?? 0),
   cmd("lrange", 4, ["readonly"], [1, 1, 1], lrange),
   cmd("lindex", 3, ["readonly"], [1, 1, 1], lindex),

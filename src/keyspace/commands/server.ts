@@ -11,46 +11,13 @@ import { type AclCategory, type CommandSpec, type Ctx, cmd } from "../command.ts
 import { bySubcommand } from "../permissions.ts";
 import { datasetDigest, valueDigest } from "../digest.ts";
 import { E, fail } from "../errors.ts";
+import { info } from "./info.ts";
 import { allCommandInfo, type CommandInfo } from "../table.ts";
 
 const startedMs = Date.now();
 
 function subError(ctx: Ctx): never {
   fail(`ERR unknown subcommand '${str(ctx.argv[1]!).slice(0, 128)}'. Try ${ctx.name.toUpperCase()} HELP.`);
-}
-
-function info(ctx: Ctx): Reply {
-  const wanted = ctx.argv.slice(1).map(opt);
-  const all = wanted.length === 0 || wanted.includes("all") || wanted.includes("everything") || wanted.includes("default");
-  const sections: string[] = [];
-  const want = (s: string) => all || wanted.includes(s);
-  if (want("server")) {
-    sections.push(
-      [
-        "# Server",
-        "redis_version:7.0.15",
-        "redis_mode:standalone",
-        "os:Cloudflare Workers (edge-replica)",
-        "arch_bits:64",
-        "multiplexing_api:durable-object",
-        `uptime_in_seconds:${Math.floor((Date.now() - startedMs) / 1000)}`,
-        `uptime_in_days:${Math.floor((Date.now() - startedMs) / 86_400_000)}`,
-        `run_id:${ctx.node.runId()}`,
-        "executable:edge-replica",
-      ].join("\r\n"),
-    );
-  }
-  for (const name of ["clients", "stats", "replication"]) {
-    if (!want(name)) continue;
-    const s = ctx.node.infoSection(name);
-    if (s !== null) sections.push(s);
-  }
-  if (want("keyspace")) {
-    const lines = ["# Keyspace"];
-    for (const d of ctx.ks.dbStats()) lines.push(`db${d.db}:keys=${d.keys},expires=${d.expires},avg_ttl=0`);
-    sections.push(lines.join("\r\n"));
-  }
-  return new Verbatim(sections.join("\r\n\r\n") + "\r\n");
 }
 
 /** COMMAND INFO entry in Redis 7's shape: name arity flags first last step acl-categories tips key-specs subcommands. */
@@ -154,6 +121,8 @@ function debug(ctx: Ctx): Reply | Promise<Reply> {
     }
     case "restart":
     case "reload":
+      // A restart cannot be awaited inside EXEC; redis-server would restart mid-transaction.
+      if (ctx.inTransaction) fail(`ERR DEBUG ${sub.toUpperCase()} is not allowed inside MULTI`);
       return ctx.node.debugRestart();
     case "set-active-expire":
     case "repl-drop":
@@ -186,19 +155,78 @@ function client(ctx: Ctx): Reply | Promise<Reply> {
     case "getname":
       return s.name === null ? null : utf8(s.name);
     case "info":
-      return new Verbatim(`id=${s.id} addr=${s.addr} name=${s.name ?? ""} db=${s.db} resp=${s.resp}\n`);
-    case "list":
-      return new Verbatim(`id=${s.id} addr=${s.addr} name=${s.name ?? ""} db=${s.db} resp=${s.resp}\n`);
+      if (ctx.argv.length !== 2) fail(E.arity("client|info"));
+      return new Verbatim(`${clientLine(s, "client|info")}\n`);
+    case "list": {
+      // Only the calling connection: sessions live in their transports (WebSockets, REST requests), not in the engine.
+      for (let i = 2; i < ctx.argv.length; i++) {
+        const o = opt(ctx.argv[i]!);
+        if (o === "type" && i + 1 < ctx.argv.length) {
+          const t = opt(ctx.argv[++i]!);
+          if (!["normal", "master", "replica", "slave", "pubsub"].includes(t)) fail(`ERR Unknown client type '${str(ctx.argv[i]!)}'`);
+          if (t !== "normal") return new Verbatim("");
+        } else if (o === "id" && i + 1 < ctx.argv.length) {
+          const ids: number[] = [];
+          for (i++; i < ctx.argv.length; i++) {
+            const v = intArg(ctx.argv[i]!, "ERR Invalid client ID");
+            if (v <= 0) fail("ERR Invalid client ID");
+            ids.push(v);
+          }
+          if (!ids.includes(s.id)) return new Verbatim("");
+        } else fail(E.syntax);
+      }
+      return new Verbatim(`${clientLine(s, "client|list")}\n`);
+    }
+    case "no-evict": {
+      if (ctx.argv.length !== 3) fail(E.arity("client|no-evict"));
+      const v = opt(ctx.argv[2]!);
+      if (v !== "on" && v !== "off") fail(E.syntax);
+      return OK; // nothing is evicted here (no maxmemory): the flag has nothing to protect
+    }
     case "kill":
       return ctx.node.clientKill(ctx.argv.slice(2), s);
     case "setinfo":
-    case "no-evict":
     case "no-touch":
     case "reply":
       return OK;
     default:
       subError(ctx);
   }
+}
+
+/** One CLIENT LIST/INFO line in Redis 7.0's field order; buffers and memory are not tracked (0). */
+function clientLine(s: Ctx["session"], cmdName: string): string {
+  const flags = (s.multi ? "x" : "") + (s.readOnlyToken ? "r" : "") || "N";
+  return [
+    `id=${s.id}`,
+    `addr=${s.addr}`,
+    "laddr=",
+    "fd=-1",
+    `name=${s.name ?? ""}`,
+    "age=0",
+    "idle=0",
+    `flags=${flags}`,
+    `db=${s.db}`,
+    "sub=0",
+    "psub=0",
+    "ssub=0",
+    `multi=${s.multi ? s.multi.length : -1}`,
+    "qbuf=0",
+    "qbuf-free=0",
+    "argv-mem=0",
+    "multi-mem=0",
+    "rbs=0",
+    "rbp=0",
+    "obl=0",
+    "oll=0",
+    "omem=0",
+    "tot-mem=0",
+    "events=r",
+    `cmd=${cmdName}`,
+    "user=default",
+    "redir=-1",
+    `resp=${s.resp}`,
+  ].join(" ");
 }
 
 function hello(ctx: Ctx): Reply {
@@ -276,8 +304,8 @@ export const serverCommands: CommandSpec[] = [
   ),
   cmd("info", -1, ["stale"], [0, 0, 0], info, READ),
   cmd("command", -1, ["stale"], [0, 0, 0], command, CONNECTION),
-  cmd("config", -2, ["admin", "stale", "no-multi"], [0, 0, 0], config, bySubcommand("config", each(["get", "help"], READ))),
-  cmd("debug", -2, ["admin", "stale", "async", "no-multi"], [0, 0, 0], debug),
+  cmd("config", -2, ["admin", "noscript", "stale"], [0, 0, 0], config, bySubcommand("config", each(["get", "help"], READ))),
+  cmd("debug", -2, ["admin", "noscript", "stale"], [0, 0, 0], debug),
   cmd("role", 1, ["stale", "fast"], [0, 0, 0], (ctx) => ctx.node.role(), READ),
   cmd("replicaof", -2, ["admin", "stale", "async", "no-multi"], [0, 0, 0], replicaof),
   cmd("slaveof", -2, ["admin", "stale", "async", "no-multi"], [0, 0, 0], replicaof),
@@ -307,7 +335,7 @@ export const serverCommands: CommandSpec[] = [
     },
     CONNECTION,
   ),
-  cmd("hello", -1, ["fast", "stale", "no-multi"], [0, 0, 0], hello, CONNECTION),
+  cmd("hello", -1, ["noscript", "stale", "fast"], [0, 0, 0], hello, CONNECTION),
   cmd(
     "quit",
     -1,

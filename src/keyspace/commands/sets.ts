@@ -7,7 +7,7 @@
 import { RespSet, type Reply } from "../../protocol/reply.ts";
 import { blob, bkey, equal, own } from "../../util/bytes.ts";
 import { parseI64 } from "../../util/numbers.ts";
-import { checkElement } from "../args.ts";
+import { atLeastOneArg, checkElement, nonNegativeArg, opt } from "../args.ts";
 import { compileGlob } from "../glob.ts";
 import { cmd, type CommandSpec, type Ctx } from "../command.ts";
 import { E, fail } from "../errors.ts";
@@ -164,10 +164,14 @@ function smove(ctx: Ctx): Reply {
   sm.card--;
   ctx.ks.saveCollection(sm);
   ctx.dirty++;
+  // Redis signals the destination only when the member was added to it (smoveCommand).
+  ctx.signalsOwnKeys();
+  ctx.touched(ctx.db, src);
   const target = dm ?? ctx.ks.create(ctx.db, dst, TYPE.set);
   if (insertMember(ctx, target.id, member)) {
     target.card++;
     ctx.dirty++;
+    ctx.touched(ctx.db, dst);
   }
   ctx.ks.saveCollection(target);
   return 1;
@@ -281,6 +285,31 @@ function setOpStore(op: SetOp) {
   };
 }
 
+/**
+ * SINTERCARD numkeys key [key ...] [LIMIT limit]: the size of the intersection, counted as
+ * the smallest set is walked; stops at `limit` (0 = no limit), so the cost is bounded by
+ * the smaller of the smallest set and the limit (times a lookup per other set).
+ */
+function sintercard(ctx: Ctx): Reply {
+  const argv = ctx.argv;
+  const numkeys = atLeastOneArg(argv[1]!, "ERR numkeys should be greater than 0");
+  if (numkeys > argv.length - 2) fail("ERR Number of keys can't be greater than number of args");
+  let limit = 0;
+  for (let j = 2 + numkeys; j < argv.length; j++) {
+    if (opt(argv[j]!) === "limit" && j + 1 < argv.length) limit = nonNegativeArg(argv[++j]!, "ERR LIMIT can't be negative");
+    else fail(E.syntax);
+  }
+  const p = plan("inter", sources(ctx, argv.slice(2, 2 + numkeys)));
+  if (!p) return 0;
+  let n = 0;
+  for (const r of ctx.ks.sql.exec(p.select, ...p.params)) {
+    if (!survives(ctx, p, blob(r.member))) continue;
+    n++;
+    if (limit && n >= limit) break;
+  }
+  return n;
+}
+
 function sscan(ctx: Ctx): Reply {
   const cursor = cursorArg(ctx.argv[2]!);
   const m = readSet(ctx, ctx.argv[1]!);
@@ -302,6 +331,7 @@ export const setCommands: CommandSpec[] = [
   cmd("spop", -2, ["write", "fast"], [1, 1, 1], spop),
   cmd("srandmember", -2, ["readonly"], [1, 1, 1], srandmember),
   cmd("smove", 4, ["write", "fast"], [1, 2, 1], smove),
+  cmd("sintercard", -3, ["readonly"], [0, 0, 0], sintercard),
   cmd("sunion", -2, ["readonly"], [1, -1, 1], setOpReply("union")),
   cmd("sinter", -2, ["readonly"], [1, -1, 1], setOpReply("inter")),
   cmd("sdiff", -2, ["readonly"], [1, -1, 1], setOpReply("diff")),

@@ -465,5 +465,6 @@ export const stringCommands: CommandSpec[] = [
   cmd("append", 3, ["write", "denyoom", "fast"], [1, 1, 1], append),
   cmd("strlen", 2, ["readonly", "fast"], [1, 1, 1], strlen),
   cmd("getrange", 4, ["readonly"], [1, 1, 1], getrange),
+  cmd("substr", 4, ["readonly"], [1, 1, 1], getrange),
   cmd("setrange", 4, ["write", "denyoom"], [1, 1, 1], setrange),
 ];

@@ -10,12 +10,13 @@
  * are both O(log n + k)). ZCOUNT counts the rows in its range, O(log n + count).
  */
 import { type CommandSpec, type Ctx, cmd } from "../command.ts";
-import { checkElement, floatArg, longArg, opt, readKey, writeKey, normRange } from "../args.ts";
+import { atLeastOneArg, checkElement, floatArg, longArg, opt, readKey, writeKey, normRange } from "../args.ts";
+import { checkRandomReply, randomCountArg, randomRows, ZSET_ROWS } from "./blob-order.ts";
 import { E, fail } from "../errors.ts";
 import { compileGlob } from "../glob.ts";
 import { TYPE } from "../schema.ts";
 import type { KeyMeta } from "../store.ts";
-import { type Reply, RespDouble } from "../../protocol/reply.ts";
+import { NIL_ARRAY, type Reply, RespDouble } from "../../protocol/reply.ts";
 import { bkey, blob, own, utf8 } from "../../util/bytes.ts";
 import { formatG17, parseDouble } from "../../util/numbers.ts";
 
@@ -27,15 +28,15 @@ const ZSCAN_COUNT_MAX = 1_000_000_000;
 /** Forces the (kid, score, member) index for ordered walks, so LIMIT stops early instead of sorting. */
 const BY_SCORE = "kv_zset INDEXED BY kv_zset_score";
 
-type Entry = [member: Uint8Array, score: number];
+export type Entry = [member: Uint8Array, score: number];
 
 // --- helpers -------------------------------------------------------------------------------
 
 
-const readZ = (ctx: Ctx, key: Uint8Array): KeyMeta | null => readKey(ctx, key, TYPE.zset);
+export const readZ = (ctx: Ctx, key: Uint8Array): KeyMeta | null => readKey(ctx, key, TYPE.zset);
 const writeZ = (ctx: Ctx, key: Uint8Array): KeyMeta | null => writeKey(ctx, key, TYPE.zset);
 
-function getScore(sql: SqlStorage, kid: number, member: Uint8Array): number | null {
+export function getScore(sql: SqlStorage, kid: number, member: Uint8Array): number | null {
   const rows = sql.exec("SELECT score FROM kv_zset WHERE kid = ? AND member = ?", kid, own(member)).toArray();
   return rows.length ? (rows[0]!.score as number) : null;
 }
@@ -45,7 +46,7 @@ function toEntries(rows: Record<string, SqlStorageValue>[]): Entry[] {
 }
 
 /** Members, or members with scores: flat in RESP2, [member, score] pairs in RESP3. */
-function entriesReply(ctx: Ctx, rows: Entry[], withScores: boolean, nested = ctx.session.resp > 2): Reply {
+export function entriesReply(ctx: Ctx, rows: Entry[], withScores: boolean, nested = ctx.session.resp > 2): Reply {
   if (!withScores) return rows.map((r) => r[0]);
   if (nested) return rows.map((r) => [r[0], new RespDouble(r[1])]);
   const out: Reply[] = [];
@@ -272,17 +273,21 @@ type Direction = "auto" | "forward" | "reverse";
  * ZRANGE key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES], and the older
  * commands that preset the range type and direction (zrangeGenericCommand).
  */
-function zrangeGeneric(ctx: Ctx, type0: RangeType, dir0: Direction): Reply {
+function zrangeGeneric(ctx: Ctx, type0: RangeType, dir0: Direction, store = false): Reply {
   const argv = ctx.argv;
+  // ZRANGESTORE dst src min max …: every position one further, no WITHSCORES.
+  const base = store ? 2 : 1;
+  const done = (rows: Entry[], withScores: boolean, lex = false): Reply =>
+    store ? storeEntries(ctx, argv[1]!, rows) : lex ? rows.map((r) => r[0]) : entriesReply(ctx, rows, withScores);
   let type = type0;
   let dir = dir0;
   let withScores = false;
   let offset = 0;
   let limit = -1;
-  for (let j = 4; j < argv.length; j++) {
+  for (let j = base + 3; j < argv.length; j++) {
     const left = argv.length - j - 1;
     const o = opt(argv[j]!);
-    if (o === "withscores") withScores = true;
+    if (o === "withscores" && !store) withScores = true;
     else if (o === "limit" && left >= 2) {
       offset = longArg(argv[j + 1]!);
       limit = longArg(argv[j + 2]!);
@@ -297,8 +302,8 @@ function zrangeGeneric(ctx: Ctx, type0: RangeType, dir0: Direction): Reply {
   if (limit !== -1 && type === "rank") fail("ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX");
   if (withScores && type === "lex") fail("ERR syntax error, WITHSCORES not supported in combination with BYLEX");
   const rev = dir === "reverse";
-  let minArg = argv[2]!;
-  let maxArg = argv[3]!;
+  let minArg = argv[base + 1]!;
+  let maxArg = argv[base + 2]!;
   if (rev && type !== "rank") [minArg, maxArg] = [maxArg, minArg];
 
   const sql = ctx.ks.sql;
@@ -306,18 +311,18 @@ function zrangeGeneric(ctx: Ctx, type0: RangeType, dir0: Direction): Reply {
     case "rank": {
       const start = longArg(minArg);
       const end = longArg(maxArg);
-      const m = readZ(ctx, argv[1]!);
-      if (!m) return [];
+      const m = readZ(ctx, argv[base]!);
+      if (!m) return done([], withScores);
       const r = normRange(start, end, m.card);
-      if (!r) return [];
+      if (!r) return done([], withScores);
       // Reverse ranks count from the highest score.
       const rows = rev ? rankSlice(sql, m, m.card - 1 - r[1], m.card - 1 - r[0]).reverse() : rankSlice(sql, m, r[0], r[1]);
-      return entriesReply(ctx, rows, withScores);
+      return done(rows, withScores);
     }
     case "score": {
       const range = parseScoreRange(minArg, maxArg);
-      const m = readZ(ctx, argv[1]!);
-      if (!m || offset < 0) return [];
+      const m = readZ(ctx, argv[base]!);
+      if (!m || offset < 0) return done([], withScores);
       const [where, args] = scoreWhere(range);
       const order = rev ? "score DESC, member DESC" : "score, member";
       const rows = sql
@@ -328,25 +333,144 @@ function zrangeGeneric(ctx: Ctx, type0: RangeType, dir0: Direction): Reply {
           ...limitOffset(m, limit, offset),
         )
         .toArray();
-      return entriesReply(ctx, toEntries(rows), withScores);
+      return done(toEntries(rows), withScores);
     }
     case "lex": {
       const lex = lexWhere(parseLexBound(minArg), parseLexBound(maxArg));
-      const m = readZ(ctx, argv[1]!);
-      if (!m || offset < 0 || !lex) return [];
+      const m = readZ(ctx, argv[base]!);
+      if (!m || offset < 0 || !lex) return done([], false, true);
       const [where, args] = lex;
       // Lex ranges assume equal scores (as Redis documents); member order is then the set's order.
       const rows = sql
         .exec(
-          `SELECT member FROM kv_zset WHERE kid = ? AND ${where} ORDER BY member ${rev ? "DESC" : "ASC"} LIMIT ? OFFSET ?`,
+          `SELECT member, score FROM kv_zset WHERE kid = ? AND ${where} ORDER BY member ${rev ? "DESC" : "ASC"} LIMIT ? OFFSET ?`,
           m.id,
           ...args,
           ...limitOffset(m, limit, offset),
         )
         .toArray();
-      return rows.map((r) => blob(r.member));
+      return done(toEntries(rows), false, true);
     }
   }
+}
+
+/**
+ * Replace `dst` (of any type, its TTL dropped) by a sorted set of `rows`, or delete it when
+ * there are none (ZRANGESTORE, ZUNIONSTORE…: Redis's setKey / dbDelete). Returns the size.
+ */
+export function storeEntries(ctx: Ctx, dst: Uint8Array, rows: Entry[]): number {
+  // Only the destination changes (ZRANGESTORE's source is a key argument too).
+  ctx.signalsOwnKeys();
+  if (rows.length) ctx.touched(ctx.db, dst);
+  const old = ctx.ks.lookupWrite(ctx.db, dst);
+  if (old) ctx.touched(ctx.db, dst);
+  if (old) {
+    ctx.ks.deleteKey(old);
+    ctx.dirty++;
+  }
+  if (!rows.length) return 0;
+  const m = ctx.ks.create(ctx.db, dst, TYPE.zset);
+  // + 0: a -0 (a weight of -1 times 0) is stored as 0, as redis-server's listpack stores it.
+  for (const [member, score] of rows) ctx.ks.sql.exec("INSERT INTO kv_zset (kid, member, score) VALUES (?, ?, ?)", m.id, own(member), score + 0);
+  m.card = rows.length;
+  ctx.ks.saveCollection(m);
+  ctx.dirty++;
+  return rows.length;
+}
+
+/** ZLEXCOUNT key min max: counted on the primary key's member order, O(log n + count). */
+function zlexcount(ctx: Ctx): Reply {
+  const lex = lexWhere(parseLexBound(ctx.argv[2]!), parseLexBound(ctx.argv[3]!));
+  const m = readZ(ctx, ctx.argv[1]!);
+  if (!m || !lex) return 0;
+  const [where, args] = lex;
+  return ctx.ks.sql.exec(`SELECT count(*) AS n FROM kv_zset WHERE kid = ? AND ${where}`, m.id, ...args).one().n as number;
+}
+
+/** ZREMRANGEBYLEX key min max. */
+function zremrangebylex(ctx: Ctx): Reply {
+  const lex = lexWhere(parseLexBound(ctx.argv[2]!), parseLexBound(ctx.argv[3]!));
+  const m = writeZ(ctx, ctx.argv[1]!);
+  if (!m || !lex) return 0;
+  const [where, args] = lex;
+  const n = ctx.ks.sql.exec(`DELETE FROM kv_zset WHERE kid = ? AND ${where} RETURNING 1`, m.id, ...args).toArray().length;
+  if (!n) return 0;
+  m.card -= n;
+  ctx.ks.saveCollection(m);
+  ctx.dirty += n;
+  return n;
+}
+
+/** Pop `count` entries from the min or max end of `m` (ZPOPMIN/ZPOPMAX/ZMPOP). */
+function popEntries(ctx: Ctx, m: KeyMeta, max: boolean, count: number): Entry[] {
+  const sql = ctx.ks.sql;
+  const order = max ? "score DESC, member DESC" : "score, member";
+  const rows = toEntries(sql.exec(`SELECT member, score FROM ${BY_SCORE} WHERE kid = ? ORDER BY ${order} LIMIT ?`, m.id, Math.min(count, m.card)).toArray());
+  for (const [member] of rows) sql.exec("DELETE FROM kv_zset WHERE kid = ? AND member = ?", m.id, own(member));
+  m.card -= rows.length;
+  ctx.ks.saveCollection(m);
+  ctx.dirty += rows.length;
+  return rows;
+}
+
+/**
+ * ZMPOP numkeys key [key ...] MIN|MAX [COUNT count]: pop from the first non-empty sorted
+ * set; replicated as ZPOPMIN/ZPOPMAX key count, as Redis does. Keys are movable: the
+ * popped key is signalled to WATCH here.
+ */
+function zmpop(ctx: Ctx): Reply {
+  const argv = ctx.argv;
+  const numkeys = atLeastOneArg(argv[1]!, "ERR numkeys should be greater than 0");
+  const whereIdx = 1 + numkeys + 1;
+  if (whereIdx >= argv.length) fail(E.syntax);
+  const where = opt(argv[whereIdx]!);
+  if (where !== "min" && where !== "max") fail(E.syntax);
+  let count = -1;
+  for (let j = whereIdx + 1; j < argv.length; j++) {
+    if (count === -1 && opt(argv[j]!) === "count" && j + 1 < argv.length) {
+      count = atLeastOneArg(argv[++j]!, "ERR count should be greater than 0");
+    } else fail(E.syntax);
+  }
+  if (count === -1) count = 1;
+  for (let j = 2; j < whereIdx; j++) {
+    const key = argv[j]!;
+    const m = writeZ(ctx, key);
+    if (!m || m.card === 0) continue;
+    const n = Math.min(count, m.card);
+    const rows = popEntries(ctx, m, where === "max", n);
+    ctx.touched(ctx.db, key);
+    ctx.rewrite([where === "max" ? "ZPOPMAX" : "ZPOPMIN", key, String(n)]);
+    return [key, entriesReply(ctx, rows, true, true)];
+  }
+  return NIL_ARRAY;
+}
+
+/**
+ * ZRANDMEMBER key [count [WITHSCORES]]: random members picked on the member index with
+ * blob-order.ts's random picks, O(count) whatever the set's size.
+ */
+function zrandmember(ctx: Ctx): Reply {
+  const argv = ctx.argv;
+  if (argv.length === 2) {
+    const m = readZ(ctx, argv[1]!);
+    if (!m) return null;
+    return randomRows(ctx.ks.sql, ZSET_ROWS, m.id, m.card, 1, true)[0]?.key ?? null;
+  }
+  const count = randomCountArg(argv[2]!);
+  if (argv.length > 4 || (argv.length === 4 && opt(argv[3]!) !== "withscores")) fail(E.syntax);
+  const withScores = argv.length === 4;
+  const half = (1n << 62n) - 1n; // LONG_MAX / 2
+  if (withScores && (count < -half || count > half)) fail("ERR value is out of range");
+  const m = readZ(ctx, argv[1]!);
+  if (!m || count === 0n) return [];
+  const distinct = count > 0n;
+  const n = distinct ? (count >= BigInt(m.card) ? m.card : Number(count)) : checkRandomReply(-count);
+  const rows = randomRows(ctx.ks.sql, ZSET_ROWS, m.id, m.card, n, distinct);
+  return entriesReply(
+    ctx,
+    rows.map((r): Entry => [r.key, r.score!]),
+    withScores,
+  );
 }
 
 // --- removals -------------------------------------------------------------------------------
@@ -522,4 +646,9 @@ export const zsetCommands: CommandSpec[] = [
   cmd("zremrangebyrank", 4, ["write"], [1, 1, 1], zremrangebyrank),
   cmd("zremrangebyscore", 4, ["write"], [1, 1, 1], zremrangebyscore),
   cmd("zscan", -3, ["readonly"], [1, 1, 1], zscan),
+  cmd("zrangestore", -5, ["write", "denyoom"], [1, 2, 1], (ctx) => zrangeGeneric(ctx, "auto", "auto", true)),
+  cmd("zlexcount", 4, ["readonly", "fast"], [1, 1, 1], zlexcount),
+  cmd("zremrangebylex", 4, ["write"], [1, 1, 1], zremrangebylex),
+  cmd("zmpop", -4, ["write"], [0, 0, 0], zmpop),
+  cmd("zrandmember", -2, ["readonly"], [1, 1, 1], zrandmember),
 ];

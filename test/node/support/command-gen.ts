@@ -89,6 +89,8 @@ export type Mode =
   | { k: "pairs" }
   /** Random content: compare only the reply's kind and an array's length. */
   | { k: "shape" }
+  /** Only the reply's kind (integer, nil, bulk, error…): MEMORY USAGE sizes differ by storage. */
+  | { k: "kind" }
   /** Integers within `tol` of each other (TTL, PTTL, EXPIRETIME); negatives exactly. */
   | { k: "ttl"; tol: number }
   /** [cursor, elements]: cursor exactly, elements as a set (or pairs). */
@@ -100,6 +102,7 @@ const EXACT: Mode = { k: "exact" };
 const SORTED: Mode = { k: "sorted" };
 const PAIRS: Mode = { k: "pairs" };
 const SHAPE: Mode = { k: "shape" };
+const INT_OR_NIL: Mode = { k: "kind" };
 
 export interface GenCommand {
   argv: Arg[];
@@ -176,6 +179,10 @@ function canonEqual(a: Canon, b: Canon, mode: Mode): boolean {
       return keyOf(pairsCanon(a)) === keyOf(pairsCanon(b));
     case "shape":
       return keyOf(shapeCanon(a)) === keyOf(shapeCanon(b));
+    case "kind": {
+      const kind = (c: Canon) => (Array.isArray(c) ? "array" : c === "nil" ? "nil" : c[0]);
+      return kind(a) === kind(b);
+    }
     case "ttl":
       return ttlEqual(a, b, mode.tol);
     case "scan": {
@@ -224,6 +231,8 @@ const Z_KEYS = ["z0", "z1", "z2"];
  */
 const LEX_KEYS = ["zl"];
 const MISSING = "nokey";
+/** A name no command ever writes (MISSING is written now and then). */
+const NEVER_KEY = "never:written";
 /** Keys any command may write anything into (everything but n* and big). */
 const WILD_KEYS = [...S_KEYS, ...H_KEYS, ...L_KEYS, ...T_KEYS, ...Z_KEYS, MISSING];
 /** Keys any read may look at. */
@@ -262,6 +271,8 @@ const SCORES = ["0", "1", "2", "3", "-1", "-5", "10", "0.5", "-1.25", "2.75", "1
 const ZINCRS = ["1", "-1", "0.5", "2.25", "-3", "0", "+inf", "-inf"];
 const SCORE_BOUNDS = ["-inf", "+inf", "0", "1", "(1", "2.5", "(2.75", "-1", "(-5", "10", "(0", "3"];
 const LEX_BOUNDS = ["-", "+", "[a", "(a", "[c", "(d", "[m1", "(", "[", "[f"];
+/** ZUNION/ZINTER weights: dyadic, with an infinity for 0·inf = NaN → 0. */
+const WEIGHT_VALUES = ["1", "2", "-1", "0.5", "0", "inf"];
 const INDEXES = ["0", "1", "2", "-1", "-2", "3", "-3", "5", "-100", "100", "4"];
 const STARTS = ["0", "0", "0", "1", "2", "-1", "-2", "-3", "3", "-100", "100"];
 const STOPS = ["-1", "-1", "-1", "0", "1", "2", "-2", "3", "5", "100", "-100"];
@@ -329,7 +340,12 @@ class Gen {
     const r = this.r;
     const sk = () => this.key(S_KEYS);
     const v = () => r.pick(VALUES);
-    switch (r.int(26)) {
+    switch (r.int(29)) {
+      case 26:
+        return [["substr", this.readKey(S_KEYS), r.pick(STARTS), r.pick(STOPS)]];
+      case 27:
+      case 28:
+        return [["substr", this.readKey(S_KEYS), r.pick(STARTS), r.pick(STOPS)]];
       case 0:
       case 1:
         return [["get", this.readKey(S_KEYS)]];
@@ -414,9 +430,64 @@ class Gen {
     }
   }
 
+  /**
+   * LCS over two fresh short strings (x* keys, never touched elsewhere): s* strings can grow
+   * past 1 MiB, where the LCS table (len1·len2 cells) passes LCS_TABLE_BYTES_MAX by design.
+   */
+  lcs(): One[] {
+    const r = this.r;
+    const argv: Arg[] = ["lcs", "xa", r.chance(0.95) ? "xb" : r.pick([MISSING, "h0", "z0"])];
+    const o = r.int(6);
+    if (o === 1) argv.push("LEN");
+    if (o === 2) argv.push("IDX");
+    if (o === 3) argv.push("IDX", "MINMATCHLEN", r.pick(["0", "1", "2", "-1", "x"]), ...(r.chance(0.5) ? ["WITHMATCHLEN"] : []));
+    if (o === 4) argv.push("IDX", "WITHMATCHLEN");
+    if (o === 5) argv.push(r.pick(["LEN", "FOO"]), r.pick(["IDX", "LEN"]));
+    const text = () => r.pick(["ohmytext", "mynewtext", "abcbdab", "bdcaba", "", "a", "aaaa", "xyzzyx", "hello world", "yellow"]);
+    return [[["set", "xa", text()]], [["set", "xb", text()]], [argv]];
+  }
+
   keys(): One[] {
     const r = this.r;
-    switch (r.int(24)) {
+    switch (r.int(28)) {
+      case 24:
+        return [[["touch", ...r.some(ALL_KEYS, 1, 4)]]];
+      case 25:
+        // SWAPDB keeps every name's family: the invariants hold per name, whatever the database.
+        return [[["swapdb", r.chance(0.95) ? r.pick(DBS) : r.pick(["16", "-1", "x"]), r.chance(0.95) ? r.pick(DBS) : r.pick(["16", "x"])]]];
+      case 26:
+        // Encodings, idle times and sizes depend on each server's history and storage (README):
+        // compared by kind; the rest of OBJECT/MEMORY exactly.
+        if (r.chance(0.5)) return [[["object", "encoding", r.pick(ALL_KEYS)], SHAPE]];
+        return [
+          [
+            r.pick<Arg[]>([
+              ["object", "freq", r.pick(ALL_KEYS)],
+              ["object", "encoding", NEVER_KEY],
+              ["object", "refcount", NEVER_KEY],
+              ["object", "idletime", NEVER_KEY],
+              ["object", "encoding"],
+              ["object", "nosuch", "k"],
+              ["object", "help"],
+              ["memory", "usage", NEVER_KEY],
+              // DUMP payloads differ by encoding (README): RESTORE's checks are compared instead.
+              ["dump", NEVER_KEY],
+              ["restore", r.pick(ALL_KEYS), "0", "not a payload"],
+              ["restore", NEVER_KEY, "-1", "x"],
+              ["restore", NEVER_KEY, "x", "x"],
+              ["restore", NEVER_KEY, "0", "x", "FREQ", "256"],
+              ["restore", NEVER_KEY, "0", "x", "IDLETIME", "-1"],
+              ["restore", NEVER_KEY, "0", "x", "FOO"],
+              ["memory", "usage", "s0", "samples", "x"],
+              ["memory", "usage", "s0", "samples", "-1"],
+              ["memory", "usage", "s0", "foo"],
+              ["memory", "usage"],
+            ]),
+          ],
+        ];
+      case 27:
+        if (r.chance(0.5)) return [[["memory", "usage", r.pick(ALL_KEYS)], INT_OR_NIL]];
+        return this.lcs();
       case 0:
         return [[[r.pick(["del", "unlink"]), ...r.some(WILD_KEYS, 1, 3)]]];
       case 1:
@@ -554,7 +625,39 @@ class Gen {
     const r = this.r;
     const lk = () => this.key(L_KEYS);
     const e = () => r.pick(ELEMS);
-    switch (r.int(24)) {
+    switch (r.int(29)) {
+      case 26:
+      case 27:
+      case 28: {
+        // SORT / SORT_RO over lists and sets; BY/GET patterns on s* strings and h* hashes. Not over
+        // sorted sets here: Redis's SORT converts one to a skiplist for good, after which its
+        // replies show -0 scores that a listpack shows as 0 (we model no encodings).
+        const src = r.pick([...L_KEYS, ...T_KEYS, MISSING, ...(r.chance(0.05) ? ["s0"] : [])]);
+        const ro = r.chance(0.3);
+        const argv: Arg[] = [ro ? "sort_ro" : "sort", src];
+        const by = r.chance(0.4) ? r.pick(["nosort", "s*", "h*->f0", "nokey*"]) : null;
+        const alpha = r.chance(0.5);
+        const store = !ro && r.chance(0.3) && !(by !== null && by !== "nosort" && alpha);
+        if (by) argv.push("BY", by);
+        // No defined order (Redis's qsort of ties, its hash table's order): ties under ALPHA BY;
+        // a set BY a constant; ALPHA without STORE, which compares up to a NUL ("" = "\0bin…").
+        // Any key may hold a set now and then (WRONGTYPE writes), so judge by the options alone.
+        const unordered = !store && (by === "nosort" || alpha);
+        if (!unordered && r.chance(0.3)) argv.push("LIMIT", r.pick(["0", "1", "-1", "2"]), r.pick(["1", "2", "-1", "0", "10"]));
+        for (let i = r.int(3); i > 0; i--) argv.push("GET", r.pick(["#", "s*", "h*->f1", "nostar"]));
+        if (r.chance(0.4)) argv.push(r.pick(["ASC", "DESC"]));
+        if (alpha) argv.push("ALPHA");
+        if (store) argv.push("STORE", r.pick(L_KEYS));
+        if (r.chance(0.03)) argv.push(r.pick(["LIMIT", "FOO", "STORE"]));
+        return [argv, unordered ? SORTED : EXACT];
+      }
+      case 24:
+      case 25: {
+        const keys = r.some([...L_KEYS, MISSING, ...(r.chance(0.1) ? ["z0"] : [])], 1, 3);
+        const argv: Arg[] = ["lmpop", r.chance(0.95) ? String(keys.length) : r.pick(["0", "-1", "x", "9"]), ...keys, r.chance(0.95) ? r.pick(["LEFT", "RIGHT"]) : "UP"];
+        if (r.chance(0.5)) argv.push("COUNT", r.pick(["1", "2", "5", "0", "x"]));
+        return [argv];
+      }
       case 0:
       case 1:
       case 2:
@@ -604,7 +707,14 @@ class Gen {
     const r = this.r;
     const tk = () => this.key(T_KEYS);
     const m = () => r.pick(MEMBERS);
-    switch (r.int(22)) {
+    switch (r.int(24)) {
+      case 22:
+      case 23: {
+        const keys = r.some([...T_KEYS, ...T_KEYS, MISSING, ...(r.chance(0.1) ? ["s0"] : [])], 1, 3);
+        const argv: Arg[] = ["sintercard", r.chance(0.95) ? String(keys.length) : r.pick(["0", "-1", "x", "9"]), ...keys];
+        if (r.chance(0.4)) argv.push(r.chance(0.95) ? "LIMIT" : "LIM", r.pick(["0", "1", "2", "-1", "x"]));
+        return [argv];
+      }
       case 0:
       case 1:
       case 2:
@@ -666,7 +776,77 @@ class Gen {
       if (r.chance(0.3)) argv.push("LIMIT", r.pick(["0", "1", "2", "-1"]), r.pick(["1", "2", "-1", "0", "10"]));
       return argv;
     };
-    switch (r.int(34)) {
+    switch (r.int(46)) {
+      case 34:
+      case 35:
+      case 36: {
+        // ZUNION/ZINTER/ZDIFF (sets score 1), with weights and aggregates.
+        const op = r.pick(["zunion", "zinter", "zdiff"]);
+        const keys = r.some([...Z_KEYS, ...Z_KEYS, ...T_KEYS.slice(0, 1), MISSING, ...(r.chance(0.1) ? ["s0"] : [])], 1, 3);
+        const argv: Arg[] = [op, String(keys.length), ...keys];
+        if (op !== "zdiff" && r.chance(0.4)) argv.push("WEIGHTS", ...keys.map(() => r.pick(WEIGHT_VALUES)));
+        if (op !== "zdiff" && r.chance(0.4)) argv.push("AGGREGATE", r.pick(["SUM", "MIN", "MAX"]));
+        return [withScores(argv)];
+      }
+      case 37:
+      case 38: {
+        const op = r.pick(["zunionstore", "zinterstore", "zdiffstore"]);
+        const keys = r.some([...Z_KEYS, ...Z_KEYS, ...T_KEYS.slice(0, 1), MISSING], 1, 3);
+        const argv: Arg[] = [op, r.pick(Z_KEYS), String(keys.length), ...keys];
+        if (op !== "zdiffstore" && r.chance(0.4)) argv.push("WEIGHTS", ...keys.map(() => r.pick(WEIGHT_VALUES)));
+        if (op !== "zdiffstore" && r.chance(0.4)) argv.push("AGGREGATE", r.pick(["SUM", "MIN", "MAX"]));
+        return [argv];
+      }
+      case 39: {
+        const keys = r.some([...Z_KEYS, ...T_KEYS.slice(0, 1), MISSING], 1, 3);
+        const argv: Arg[] = ["zintercard", String(keys.length), ...keys];
+        if (r.chance(0.4)) argv.push("LIMIT", r.pick(["0", "1", "2", "-1", "x"]));
+        return [argv];
+      }
+      case 40: {
+        const c = r.int(3);
+        if (c === 0) return [["zrangestore", r.pick(Z_KEYS), zr(), r.pick(STARTS), r.pick(STOPS), ...(r.chance(0.3) ? ["REV"] : [])]];
+        if (c === 1) return [limit(["zrangestore", r.pick(Z_KEYS), zr(), r.pick(SCORE_BOUNDS), r.pick(SCORE_BOUNDS), "BYSCORE", ...(r.chance(0.3) ? ["REV"] : [])])];
+        return [limit(["zrangestore", r.pick(Z_KEYS), r.pick(LEX_KEYS), r.pick(LEX_BOUNDS), r.pick(LEX_BOUNDS), "BYLEX"])];
+      }
+      case 41: {
+        const keys = r.some([...Z_KEYS, MISSING, ...(r.chance(0.1) ? ["l0"] : [])], 1, 3);
+        const argv: Arg[] = ["zmpop", r.chance(0.95) ? String(keys.length) : r.pick(["0", "-1", "x", "9"]), ...keys, r.chance(0.95) ? r.pick(["MIN", "MAX"]) : "MID"];
+        if (r.chance(0.5)) argv.push("COUNT", r.pick(["1", "2", "5", "0", "x"]));
+        return [argv];
+      }
+      case 42: {
+        const c = r.int(4);
+        const k = zr();
+        if (c === 0) return [["zrandmember", k], SHAPE];
+        if (c === 1) return [["zrandmember", k, POP_ALL], SORTED];
+        if (c === 2) return [["zrandmember", k, POP_ALL, "WITHSCORES"], PAIRS];
+        return [["zrandmember", k, r.pick(["-3", "2", "0", "x"]), ...(r.chance(0.3) ? [r.pick(["WITHSCORES", "FOO"])] : [])], SHAPE];
+      }
+      case 43:
+        // Lex ranges only over equal scores (see LEX_KEYS); other types for WRONGTYPE.
+        return [["zlexcount", r.chance(0.95) ? r.pick(LEX_KEYS) : r.pick([...BIG_KEYS, ...N_KEYS, MISSING]), r.pick(LEX_BOUNDS), r.pick(LEX_BOUNDS)]];
+      case 44:
+        return [["zremrangebylex", r.pick(LEX_KEYS), r.pick(LEX_BOUNDS), r.pick(LEX_BOUNDS)]];
+      case 45:
+        return [
+          r.pick<Arg[]>([
+            ["zunion", "0", "z0"],
+            ["zunion", "3", "z0"],
+            ["zunionstore", "z0", "x", "z1"],
+            ["zinter", "1", "z0", "WEIGHTS", "x"],
+            ["zinter", "1", "z0", "AGGREGATE", "avg"],
+            ["zdiff", "1", "z0", "WEIGHTS", "1"],
+            ["zunionstore", "z0", "1", "z1", "WITHSCORES"],
+            ["zintercard", "1", "z0", "LIMIT", "-1"],
+            ["zrangestore", "z0", "z1", "0", "-1", "WITHSCORES"],
+            ["zrandmember", "z0", "-9223372036854775808"],
+            ["zrandmember", "z0", "9223372036854775807", "WITHSCORES"],
+            ["zmpop", "1", "z0"],
+            ["zmpop", "1", "z0", "MIN", "COUNT", "1", "COUNT", "2"],
+            ["zlexcount", "zl", "a", "b"],
+          ]),
+        ];
       case 0:
       case 1:
       case 2:
@@ -906,6 +1086,8 @@ class Gen {
       push(["watch", k, ...(r.chance(0.3) ? [r.pick(ALL_KEYS)] : [])]);
       // A write by the same client also invalidates its WATCH (EXEC then answers nil).
       if (r.chance(0.5)) push(touch(k));
+      // SMOVE into the watched key: touches it only when the member was added (Redis 7.0).
+      if (r.chance(0.2)) push(["smove", r.pick(T_KEYS), k, r.pick(MEMBERS)]);
       if (r.chance(0.15)) push(["unwatch"]);
     }
     push([this.name("multi")]);
@@ -916,6 +1098,8 @@ class Gen {
       for (const [argv, mode] of this.single(g)) {
         const name = String(argv[0]).toLowerCase();
         if (name === "flushall" || name === "flushdb") continue;
+        // Redis checks a subcommand's arity and name when queueing; we check them at EXEC.
+        if (name === "object" || name === "memory") continue;
         push(argv, { k: "exact" });
         if (refusedAtQueueTime(argv)) queueError = true;
         else modes.push(mode ?? EXACT);
@@ -934,6 +1118,9 @@ class Gen {
  * Only commands whose arity can be violated (not -1).
  */
 const ARITIES: readonly [string, number][] = [
+  ["zunion", -3], ["zinter", -3], ["zdiff", -3], ["zunionstore", -4], ["zinterstore", -4], ["zdiffstore", -4],
+  ["zintercard", -3], ["zrangestore", -5], ["zmpop", -4], ["zrandmember", -2], ["zlexcount", 4], ["zremrangebylex", 4],
+  ["lmpop", -4], ["sintercard", -3], ["lcs", -3], ["substr", 4], ["touch", -2], ["swapdb", 3], ["object", -2], ["memory", -2], ["dump", 2], ["restore", -4], ["sort", -2], ["sort_ro", -2],
   ["get", 2], ["set", -3], ["setnx", 3], ["setex", 4], ["psetex", 4], ["mget", -2], ["mset", -3], ["msetnx", -3],
   ["getset", 3], ["getdel", 2], ["getex", -2], ["incr", 2], ["incrby", 3], ["decr", 2], ["decrby", 3],
   ["incrbyfloat", 3], ["append", 3], ["strlen", 2], ["getrange", 4], ["setrange", 4],

@@ -1,0 +1,122 @@
+/**
+ * Behaviours Redis 7.0's own test suite expects (issue 11 item 5): writes that change
+ * nothing do not invalidate WATCH, CONFIG SET inside MULTI is queued, INFO has every section.
+ * Reference replies recorded from redis-server 7.0.15.
+ */
+import { describe, expect, it } from "vitest";
+import { newSession } from "../../src/keyspace/command.ts";
+import { Verbatim } from "../../src/protocol/reply.ts";
+import { utf8 } from "../../src/util/bytes.ts";
+import { run, withEngine } from "./harness.ts";
+
+describe("WATCH: a write that changes nothing keeps the transaction", () => {
+  it("WATCH on a missing key survives FLUSHALL and FLUSHDB of an empty database", async () => {
+    await withEngine((h) => {
+      const other = newSession();
+      h.run("watch", "x");
+      h.engine.execute(other, [utf8("flushall")]);
+      h.engine.execute(other, [utf8("flushdb")]);
+      h.run("multi");
+      h.run("ping");
+      expect(run(h, "exec")).toEqual(["+PONG"]);
+    });
+  });
+
+  it("FLUSHDB of another database with the watched name does not touch it; of its own does", async () => {
+    await withEngine((h) => {
+      const other = newSession({ db: 1 });
+      h.run("set", "x", "1");
+      h.engine.execute(other, [utf8("set"), utf8("y"), utf8("1")]);
+      h.run("watch", "x");
+      h.engine.execute(other, [utf8("flushdb")]); // db 1: x lives in db 0
+      h.run("multi");
+      h.run("get", "x");
+      expect(run(h, "exec")).toEqual(["1"]);
+      h.run("watch", "x");
+      h.engine.execute(other, [utf8("flushall")]);
+      h.run("multi");
+      h.run("get", "x");
+      expect(run(h, "exec")).toBe("(nil array)");
+    });
+  });
+
+  it("SMOVE of a member the destination already holds touches the source only", async () => {
+    await withEngine((h) => {
+      const other = newSession();
+      run(h, "sadd", "src", "a", "b");
+      run(h, "sadd", "dst", "a");
+      h.run("watch", "dst");
+      expect(h.engine.execute(other, ["smove", "src", "dst", "a"].map(utf8))).toBe(1);
+      h.run("multi");
+      h.run("scard", "dst");
+      expect(run(h, "exec")).toEqual([1]);
+      h.run("watch", "src");
+      expect(h.engine.execute(other, ["smove", "src", "dst", "b"].map(utf8))).toBe(1);
+      h.run("multi");
+      h.run("scard", "dst");
+      expect(run(h, "exec")).toBe("(nil array)");
+      // A member added to the destination touches it.
+      run(h, "sadd", "src", "c");
+      h.run("watch", "dst");
+      h.engine.execute(other, ["smove", "src", "dst", "c"].map(utf8));
+      h.run("multi");
+      h.run("scard", "dst");
+      expect(run(h, "exec")).toBe("(nil array)");
+    });
+  });
+});
+
+describe("MULTI: commands Redis 7.0 queues", () => {
+  it("CONFIG SET is queued and its error comes back from EXEC; CONFIG GET, HELLO and DEBUG DIGEST run inside EXEC", async () => {
+    await withEngine((h) => {
+      expect(run(h, "multi")).toBe("+OK");
+      expect(run(h, "config", "set", "maxmemory-policy", "bogus")).toBe("+QUEUED");
+      expect(run(h, "config", "get", "nosuch")).toBe("+QUEUED");
+      expect(run(h, "debug", "digest")).toBe("+QUEUED");
+      expect(run(h, "hello", "2")).toBe("+QUEUED");
+      expect(run(h, "debug", "restart")).toBe("+QUEUED");
+      const r = run(h, "exec") as unknown[];
+      expect(r[0]).toEqual({ err: "ERR unsupported in the harness" });
+      expect(r[2]).toBe("+" + "0".repeat(40));
+      expect(r[4]).toEqual({ err: "ERR DEBUG RESTART is not allowed inside MULTI" });
+    });
+  });
+});
+
+describe("INFO: every section Redis 7.0 prints", () => {
+  const text = (r: unknown) => (r as Verbatim).text;
+  const headers = (s: string) => s.split("\r\n").filter((l) => l.startsWith("# "));
+
+  it("INFO, INFO all and INFO everything list the sections in Redis's order", async () => {
+    await withEngine((h) => {
+      run(h, "set", "a", "1");
+      run(h, "lpush", "a", "x"); // WRONGTYPE: counted in errorstats
+      const def = [
+        "# Server",
+        "# Clients",
+        "# Memory",
+        "# Persistence",
+        "# Stats",
+        "# Replication",
+        "# CPU",
+        "# Modules",
+        "# Errorstats",
+        "# Cluster",
+        "# Keyspace",
+      ];
+      expect(headers(text(h.run("info")))).toEqual(def);
+      expect(headers(text(h.run("info", "default")))).toEqual(def);
+      const all = [...def.slice(0, 8), "# Commandstats", "# Errorstats", "# Latencystats", "# Cluster", "# Keyspace"];
+      expect(headers(text(h.run("info", "all")))).toEqual(all);
+      expect(headers(text(h.run("info", "everything")))).toEqual(all);
+      expect(headers(text(h.run("info", "keyspace", "CPU")))).toEqual(["# CPU", "# Keyspace"]);
+      const full = text(h.run("info", "everything"));
+      expect(full).toContain("errorstat_WRONGTYPE:count=1");
+      expect(full).toContain("cmdstat_set:calls=1,");
+      expect(full).toContain("db0:keys=1,expires=0,avg_ttl=0");
+      expect(full).toMatch(/total_error_replies:1\r\n/);
+      expect(full).toContain("cluster_enabled:0");
+      expect(Number(/used_memory:(\d+)/.exec(full)![1])).toBeGreaterThan(0);
+    });
+  });
+});
