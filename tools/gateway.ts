@@ -112,8 +112,9 @@ const replicationFailures = new Map<string, number>();
  *   the gateway answers +OK and pipes it to the replication endpoint. Otherwise the password is
  *   a token: with a gateway token the AUTH goes on to the node (which checks it), without one it
  *   opens the connection with that token.
- * - anything else: with a gateway token, piped as is; without one, NOAUTH until AUTH.
- * PINGs before that (a replica's handshake starts with one) are answered here.
+ * - anything else: with a gateway token, piped as is (a replica's handshake starts with PING:
+ *   its AUTH <secret> then reaches the node, which turns the connection into a replication
+ *   link); without one, NOAUTH until AUTH (a replica accepts NOAUTH as the answer to its PING).
  */
 function firstCommand(sock: Socket, wsUrl: string, opts: GatewayOptions): void {
   const peerIp = sock.remoteAddress ?? "?";
@@ -153,15 +154,7 @@ function firstCommand(sock: Socket, wsUrl: string, opts: GatewayOptions): void {
       parser.push(new Uint8Array(chunk));
       while ((argv = parser.next() as Uint8Array[] | undefined) !== undefined) {
         used += parser.lastBytes;
-        const name = Buffer.from(argv[0] ?? []).toString().toLowerCase();
-        if (name === "ping" && argv.length <= 2) {
-          // A replica's handshake starts with PING, then AUTH: answer it here and read on.
-          sock.write(argv.length === 2 ? Buffer.concat([Buffer.from(`$${argv[1]!.length}\r\n`), Buffer.from(argv[1]!), Buffer.from("\r\n")]) : "+PONG\r\n");
-          received = received.subarray(used);
-          used = 0;
-          continue;
-        }
-        const isAuth = name === "auth";
+        const isAuth = Buffer.from(argv[0] ?? []).toString().toLowerCase() === "auth";
         const password = passwordOf(argv);
         if (isAuth && password !== null) {
           sock.off("data", onData);

@@ -53,6 +53,16 @@ export async function checkToken(given: string, env: Pick<Env, "REST_TOKEN" | "R
   return isRw ? "read-write" : isRo ? "read-only" : null;
 }
 
+/**
+ * What a password given to AUTH over RESP is: a REST token, or the replication secret (a real
+ * Redis replica's `masterauth` through the gateway: the connection becomes a replication link).
+ */
+export async function checkAuth(given: string, env: Pick<Env, "REST_TOKEN" | "REST_READONLY_TOKEN" | "REPLICATION_SECRET">): Promise<"read-write" | "read-only" | "replication" | null> {
+  const secret = env.REPLICATION_SECRET ?? "";
+  const [token, isSecret] = await Promise.all([checkToken(given, env), secret !== "" && tokenEquals(given, secret)]);
+  return token ?? (isSecret ? "replication" : null);
+}
+
 const encoder = new TextEncoder();
 
 /** Constant-time string equality through SHA-256 digests of both sides. */

@@ -69,6 +69,8 @@ export interface Session {
   closed: boolean;
   /** Set by MONITOR: the transport turns the connection into a MONITOR stream. */
   monitoring: boolean;
+  /** Set by AUTH with the replication secret: the transport makes the connection a replication link. */
+  replicationLink: boolean;
 }
 
 let nextSessionId = 1;
@@ -88,6 +90,7 @@ export function newSession(partial: Partial<Session> = {}): Session {
     addr: "127.0.0.1:0",
     closed: false,
     monitoring: false,
+    replicationLink: false,
     ...partial,
   };
 }
@@ -114,7 +117,7 @@ export interface NodeServices {
   /** Whether this node is a replica (writes refused). */
   isReplica(): boolean;
   /** Which of the deployment's tokens a password is (AUTH), compared in constant time. */
-  checkToken(token: string): Promise<"read-write" | "read-only" | null>;
+  checkToken(token: string): Promise<"read-write" | "read-only" | "replication" | null>;
   /** FAILOVER (arguments after the name); absent where no node runs the engine. */
   failover?(args: string[]): Reply;
 }

@@ -13,7 +13,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
 import { H_CLIENT_ADDR, H_DB, H_NODE, H_READONLY, H_REPLICA_TRANSPORT, type RestTarget } from "../http/node-protocol.ts";
-import { checkToken } from "../http/auth.ts";
+import { checkAuth } from "../http/auth.ts";
 import { handleRest } from "../http/rest.ts";
 import { newSession, type NodeServices, type Session } from "../keyspace/command.ts";
 import { Engine } from "../keyspace/engine.ts";
@@ -376,6 +376,18 @@ export class Node extends DurableObject<Env> implements RestTarget {
       return this.master.command(this.replicaTransport(c), argv);
     }
     const r = this.engine.execute(c.session, argv);
+    if (r instanceof Promise && name === "auth") {
+      // AUTH <replication secret>: from its next command on, this socket is a real Redis
+      // replica's link (the gateway pipes its TCP bytes), answered as a master answers one.
+      return r.then((reply) => {
+        if (c.session.replicationLink && c.att.kind === "client") {
+          c.att.kind = "replication";
+          c.att.respReplica = true;
+          c.ws.serializeAttachment(c.att);
+        }
+        return reply;
+      });
+    }
     if (c.session.monitoring && c.att.kind === "client") {
       c.att.kind = "monitor";
       c.ws.serializeAttachment(c.att);
@@ -567,7 +579,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
       replOffset: () => this.backlog.offset,
       isReplica: () => this.meta.role === "replica",
       runId: () => this.runId,
-      checkToken: (t) => checkToken(t, this.env),
+      checkToken: (t) => checkAuth(t, this.env),
       failover: (args) => this.failover.command(args),
     };
   }

@@ -91,6 +91,19 @@ describe("a real redis-server replicating from edge-replica through the gateway"
     const master = await info(ours, "replication");
     expect(Number(master.connected_slaves)).toBeGreaterThanOrEqual(1);
     expect(master.slave0).toMatch(new RegExp(`^ip=127\\.0\\.0\\.1:0,port=\\d+,state=online,offset=${target}`));
+    // The gateway restarts (the link drops): the replica comes back with PSYNC and gets +CONTINUE.
+    const statsBefore = await info(ours, "stats");
+    const port = gw.port;
+    await gw.close();
+    for (let i = 10; i < 15; i++) await ours.send(writes(i));
+    gw = await startGateway({ port, url: worker.url, db: DB, token: worker.token });
+    const target2 = Number((await info(ours, "replication")).master_repl_offset);
+    await until("the replica back at the master's offset", async () => Number((await info(c, "replication")).slave_repl_offset) >= target2);
+    const statsAfter = await info(ours, "stats");
+    expect(Number(statsAfter.sync_partial_ok)).toBeGreaterThan(Number(statsBefore.sync_partial_ok));
+    expect(statsAfter.sync_full).toBe(statsBefore.sync_full);
+    const [theirs2, mine2] = await Promise.all([c.call("DEBUG", "DIGEST"), ours.call("DEBUG", "DIGEST")]);
+    expect(text(theirs2)).toBe(text(mine2));
     await c.close();
   });
 

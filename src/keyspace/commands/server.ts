@@ -372,7 +372,8 @@ export const serverCommands: CommandSpec[] = [
       if (ctx.argv.length > 3) fail(E.syntax);
       const which = await ctx.node.checkToken(str(ctx.argv[ctx.argv.length - 1]!));
       if (which === null) fail("WRONGPASS invalid username-password pair or user is disabled.");
-      ctx.session.readOnlyToken = which === "read-only";
+      if (which === "replication") ctx.session.replicationLink = true;
+      else ctx.session.readOnlyToken = which === "read-only";
       return OK;
     },
     CONNECTION,
