@@ -7,7 +7,8 @@ import { applyOutputLimits, type ClientClass, formatOutputLimits, type OutputLim
 import { utf8 } from "../util/bytes.ts";
 
 /** `obuf`: Redis's client-output-buffer-limit ("<class> <hard> <soft> <seconds>" groups). */
-type Kind = { t: "int"; min: number; max: number } | { t: "bool" } | { t: "memory"; min: number; max: number } | { t: "obuf" };
+/** `secret`: a string never printed back by CONFIG GET (masterauth), at most `bytesMax` long. */
+type Kind = { t: "int"; min: number; max: number } | { t: "bool" } | { t: "memory"; min: number; max: number } | { t: "obuf" } | { t: "secret"; bytesMax: number };
 
 interface Param {
   name: string;
@@ -17,6 +18,10 @@ interface Param {
 }
 
 const MB = 1024 * 1024;
+/** masterauth / masteruser longer than this are refused (Redis has no limit; ours is ample). */
+export const MASTERAUTH_BYTES_MAX = 512;
+/** What CONFIG GET shows for a secret that is set (an unset one shows ""). */
+export const SECRET_SHOWN = "<redacted>";
 
 export const PARAMS: Param[] = [
   { name: "repl-backlog-size", kind: { t: "memory", min: 16 * 1024, max: 1024 * MB }, default: String(64 * MB) },
@@ -33,6 +38,9 @@ export const PARAMS: Param[] = [
   { name: "busy-reply-threshold", kind: { t: "int", min: 0, max: 2 ** 31 - 1 }, default: "5000", aliases: ["lua-time-limit"] },
   { name: "databases", kind: { t: "int", min: 16, max: 16 }, default: "16" },
   { name: "client-output-buffer-limit", kind: { t: "obuf" }, default: OUTPUT_LIMITS_DEFAULT_TEXT },
+  // Credentials for an outside Redis master (SPEC §3): AUTH [masteruser] masterauth.
+  { name: "masterauth", kind: { t: "secret", bytesMax: MASTERAUTH_BYTES_MAX }, default: "" },
+  { name: "masteruser", kind: { t: "secret", bytesMax: MASTERAUTH_BYTES_MAX }, default: "" },
 ];
 
 const byName = new Map<string, Param>();
@@ -73,6 +81,12 @@ export class NodeConfig {
     return this.get(name) === "yes";
   }
 
+  /** A secret parameter's value, null when unset (empty). */
+  secret(name: string): string | null {
+    const v = this.get(name);
+    return v === "" ? null : v;
+  }
+
   /** client-output-buffer-limit of one client class (the replica class is "slave"). */
   outputLimit(cls: ClientClass): OutputLimit {
     const text = this.get("client-output-buffer-limit");
@@ -85,9 +99,10 @@ export class NodeConfig {
   match(pattern: string): [string, string][] {
     // Redis matches CONFIG GET patterns without case (config.c: stringmatch(..., nocase 1)).
     const glob = compileGlob(utf8(pattern), true);
+    // A secret is never printed back, to any token: only whether it is set.
     return PARAMS.filter((p) => glob.match(utf8(p.name)) || (p.aliases ?? []).some((a) => glob.match(utf8(a)))).map((p) => [
       p.name,
-      this.get(p.name),
+      p.kind.t === "secret" && this.get(p.name) !== "" ? SECRET_SHOWN : this.get(p.name),
     ]);
   }
 
@@ -99,6 +114,7 @@ export class NodeConfig {
       const r = applyOutputLimits(parseOutputLimits(this.get(p.name)), value);
       return typeof r === "string" ? `ERR CONFIG SET failed (possibly related to argument '${p.name}') - ${r}` : null;
     }
+    if (p.kind.t === "secret" && this.normalize(p, value) === null) return `ERR CONFIG SET failed (possibly related to argument '${name}') - longer than ${p.kind.bytesMax} bytes`;
     return this.normalize(p, value) === null ? `ERR CONFIG SET failed (possibly related to argument '${name}') - argument couldn't be parsed into an integer` : null;
   }
 
@@ -121,6 +137,8 @@ export class NodeConfig {
         const r = applyOutputLimits(parseOutputLimits(this.get(p.name)), value);
         return typeof r === "string" ? null : formatOutputLimits(r);
       }
+      case "secret":
+        return new TextEncoder().encode(value).length <= p.kind.bytesMax ? value : null;
     }
   }
 
@@ -133,6 +151,7 @@ export class NodeConfig {
       return `ERR CONFIG SET failed (possibly related to argument '${p.name}') - ${why}`;
     }
     if (v === null) {
+      if (p.kind.t === "secret") return `ERR CONFIG SET failed (possibly related to argument '${name}') - longer than ${p.kind.bytesMax} bytes`;
       return p.kind.t === "bool"
         ? `ERR CONFIG SET failed (possibly related to argument '${name}') - argument must be 'yes' or 'no'`
         : `ERR CONFIG SET failed (possibly related to argument '${name}') - argument couldn't be parsed into an integer`;

@@ -22,7 +22,9 @@ import { OK, RedisError, type Reply, Simple, Verbatim } from "../protocol/reply.
 import { pushYielding, SnapshotLoader } from "../replication/loader.ts";
 import { ByteWriter, ProtocolError, RespParser, writeReply } from "../protocol/resp.ts";
 import { MasterSide, type ReplicaInfo } from "../replication/master.ts";
-import { ReplicaSide } from "../replication/replica.ts";
+import { type ReplicationHalt, ReplicaSide } from "../replication/replica.ts";
+import { notAllowedError, outsideHostAllowed } from "../replication/outside-hosts.ts";
+import { openTcp, type TcpLink } from "../replication/tcp.ts";
 import { Backlog } from "../replication/backlog.ts";
 import { ReplMeta } from "../replication/meta.ts";
 import { SnapshotManager } from "../replication/snapshot.ts";
@@ -552,6 +554,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
       debugRestart: () => this.debugRestart(),
       debugFault: (sub, args) => this.debugFault(sub, args),
       replicaOf: (target) => this.replicaOf(target),
+      replicaOfOutside: (host, port) => this.replicaOfOutside(host, port),
       clientKill: (args, s) => this.clientKill(args, s),
       wait: (n, t) => this.master.wait(n, t),
       replOffset: () => this.backlog.offset,
@@ -691,6 +694,25 @@ export class Node extends DurableObject<Env> implements RestTarget {
     return OK;
   }
 
+  /** REPLICAOF host port of an outside Redis master, if EXTERNAL_MASTERS allows the host (SPEC §3). */
+  private async replicaOfOutside(host: string, port: number): Promise<Reply> {
+    if (this.failover.state !== "no-failover") return new RedisError("ERR REPLICAOF not allowed while failing over.");
+    if (!outsideHostAllowed(host, this.env.EXTERNAL_MASTERS)) return new RedisError(notAllowedError(host));
+    const address = `${host}:${port}`;
+    if (this.meta.role === "replica" && this.meta.outsideMaster === address && this.replica.halted === null) {
+      return new Simple("OK Already connected to specified master");
+    }
+    this.replica.followOutside(address);
+    this.applyRole();
+    this.scheduleCron(0);
+    return OK;
+  }
+
+  /** A TCP connection for the link to an outside master (ReplicaHost). */
+  openTcp(hostname: string, port: number): TcpLink {
+    return openTcp(hostname, port);
+  }
+
   /**
    * The chain of masters above `target` when it leads back to this node (REPLICAOF would make
    * a cycle, in which no node has the data's origin), else null. Walks at most
@@ -807,6 +829,8 @@ export class Node extends DurableObject<Env> implements RestTarget {
       lastIoMsAgo: this.meta.role === "replica" && this.replica.lastIoMs ? now - this.replica.lastIoMs : null,
       fullSyncs: this.replica.fullSyncs,
       partialSyncs: this.replica.partialSyncs,
+      /** An outside master's command or RDB type we do not implement: where applying stopped. */
+      unsupported: this.replica.halted,
       backlog: { size: this.backlog.sizeBytes, histlen: this.backlog.histlen, firstByte: this.backlog.firstByte + 1 },
       replicas: this.master.list().map((r) => ({
         name: r.name,
@@ -982,6 +1006,7 @@ export interface NodeStatus {
   lastIoMsAgo: number | null;
   fullSyncs: number;
   partialSyncs: number;
+  unsupported: ReplicationHalt | null;
   backlog: { size: number; histlen: number; firstByte: number };
   replicas: {
     name: string;

@@ -1,0 +1,205 @@
+/**
+ * A node following an outside Redis master (SPEC §3 "Outside masters") against a real
+ * redis-server 7.0 on a free port, through the Worker (REST, `wrangler dev` runtime):
+ * - REPLICAOF 127.0.0.1 <port> (allowed by EXTERNAL_MASTERS): full sync in both payload
+ *   forms (disk-based `$len` and diskless `$EOF:`), data written before and after →
+ *   our node's DEBUG DIGEST equals redis-server's;
+ * - a link kill → PSYNC +CONTINUE (redis-server's sync_partial_ok +1, no new full sync);
+ * - a host not in EXTERNAL_MASTERS → refused with the error, nothing changed;
+ * - a command we do not implement (XADD) → applying stops before it and INFO / the admin API
+ *   say which and at what offset; nothing after it is applied.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startRedisServer, type RedisServer } from "./support/redis-server.ts";
+import type { Arg, RespClient } from "./support/resp-client.ts";
+import { startWorker, type TestWorker } from "./support/worker.ts";
+import { Simple } from "../../src/protocol/reply.ts";
+import { encodeCommand } from "../../src/protocol/resp.ts";
+
+/** How long a sync may take before a wait fails; how often INFO is polled meanwhile. */
+const SYNC_TIMEOUT_MS = 30_000;
+const POLL_MS = 50;
+
+function text(v: unknown): string {
+  if (v instanceof Simple) return v.s;
+  if (v instanceof Uint8Array) return new TextDecoder().decode(v);
+  if (v instanceof Error) throw v;
+  return String(v);
+}
+
+function field(info: string, name: string): string | undefined {
+  return new RegExp(`^${name}:(.*)$`, "m").exec(info)?.[1]?.trim();
+}
+
+/** Data of every type we support, in two databases, with TTLs. */
+function dataset(tag: string): Arg[][] {
+  const big: Arg[] = ["RPUSH", `${tag}:biglist`];
+  const bigzset: Arg[] = ["ZADD", `${tag}:bigzset`];
+  for (let i = 0; i < 300; i++) {
+    big.push(`item-${i}`);
+    bigzset.push(String(i / 4), `z-${i}`);
+  }
+  return [
+    ["SET", `${tag}:s`, "v"],
+    ["SET", `${tag}:ttl`, "v", "EX", "100000"],
+    ["INCRBY", `${tag}:n`, "41"],
+    ["SADD", `${tag}:intset`, "1", "2", "3"],
+    ["SADD", `${tag}:set`, "a", "b", "c"],
+    ["HSET", `${tag}:h`, "f1", "v1", "f2", "2"],
+    ["RPUSH", `${tag}:l`, "x", "1", "y"],
+    ["ZADD", `${tag}:z`, "1", "a", "2.5", "b", "-3", "c"],
+    big,
+    bigzset,
+    ["SET", `${tag}:bin`, Uint8Array.from([0, 255, 13, 10, 0x80, 0])],
+    ["SELECT", "3"],
+    ["SET", `${tag}:db3`, "v"],
+    ["HSET", `${tag}:h3`, "a", "b"],
+    ["SELECT", "0"],
+    ["MULTI"],
+    ["INCR", `${tag}:tx`],
+    ["LPUSH", `${tag}:txl`, "q"],
+    ["EXEC"],
+  ];
+}
+
+describe("outside master: a node follows a real redis-server 7.0", () => {
+  let worker: TestWorker;
+  let redis: RedisServer;
+  let theirs: RespClient;
+
+  beforeAll(async () => {
+    // No delay before a diskless transfer (Redis's default waits 5 s for more replicas).
+    [worker, redis] = await Promise.all([startWorker(), startRedisServer(["--repl-diskless-sync-delay", "0"])]);
+    theirs = await redis.connect();
+  }, 120_000);
+
+  afterAll(async () => {
+    await theirs?.close();
+    await redis?.stop();
+    await worker?.dispose();
+  });
+
+  /** One command on one node over REST; the JSON answer. */
+  async function node(db: string, name: string, cmd: (string | number)[]): Promise<{ result?: unknown; error?: string }> {
+    const res = await fetch(`${worker.url}/db/${db}/nodes/${name}`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${worker.token}` },
+      body: JSON.stringify(cmd),
+    });
+    return (await res.json()) as { result?: unknown; error?: string };
+  }
+
+  async function info(db: string, section = "replication"): Promise<string> {
+    return String((await node(db, "master", ["INFO", section])).result);
+  }
+
+  /** Poll until `check` holds (there is no event to await from outside the Worker). */
+  async function until(what: string, check: () => Promise<boolean>): Promise<void> {
+    const deadline = Date.now() + SYNC_TIMEOUT_MS;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+
+  /** Our node has applied everything redis-server has written (same replication offset). */
+  async function caughtUp(db: string): Promise<void> {
+    await until(`${db} to catch up`, async () => {
+      const mine = await info(db);
+      const theirOffset = field(text(await theirs.call("INFO", "replication")), "master_repl_offset");
+      return field(mine, "master_link_status") === "up" && field(mine, "slave_repl_offset") === theirOffset;
+    });
+  }
+
+  async function digests(db: string): Promise<[string, string]> {
+    const mine = String((await node(db, "master", ["DEBUG", "DIGEST"])).result);
+    return [mine, text(await theirs.call("DEBUG", "DIGEST"))];
+  }
+
+  async function stats(): Promise<{ full: number; partial: number }> {
+    const s = text(await theirs.call("INFO", "stats"));
+    return { full: Number(field(s, "sync_full")), partial: Number(field(s, "sync_partial_ok")) };
+  }
+
+  for (const diskless of ["no", "yes"] as const) {
+    it(`full sync (repl-diskless-sync ${diskless}), then the stream: DEBUG DIGEST equal; a link kill resyncs partially`, async () => {
+      const db = `outside-${diskless}`;
+      await theirs.call("CONFIG", "SET", "repl-diskless-sync", diskless);
+      await theirs.call("FLUSHALL");
+      await theirs.call("DEBUG", "POPULATE", "2000", `pre-${diskless}`, "20");
+      await theirs.send(dataset(`before-${diskless}`));
+      const before = await stats();
+
+      expect(await node(db, "master", ["REPLICAOF", "127.0.0.1", redis.port])).toEqual({ result: "OK" });
+      await caughtUp(db);
+      expect((await stats()).full).toBe(before.full + 1);
+      const mine = await info(db);
+      expect(field(mine, "master_host")).toBe("127.0.0.1");
+      expect(field(mine, "master_port")).toBe(String(redis.port));
+
+      await theirs.send(dataset(`after-${diskless}`));
+      await theirs.call("DEL", `before-${diskless}:s`);
+      await caughtUp(db);
+      const [a, b] = await digests(db);
+      expect(a).toMatch(/^[0-9a-f]{40}$/);
+      expect(a).toBe(b);
+      // The node is read-only: a write sent to it is refused.
+      expect((await node(db, "master", ["SET", "x", "1"])).error).toMatch(/^READONLY/);
+
+      // Kill the link from the master's side: our node comes back with PSYNC and +CONTINUE.
+      const atKill = await stats();
+      expect(text(await theirs.call("CLIENT", "KILL", "TYPE", "replica"))).toBe("1");
+      await theirs.send(dataset(`during-${diskless}`));
+      await until("a partial resync", async () => (await stats()).partial === atKill.partial + 1);
+      await caughtUp(db);
+      expect((await stats()).full).toBe(atKill.full);
+      const [c, d] = await digests(db);
+      expect(c).toBe(d);
+
+      expect(await node(db, "master", ["REPLICAOF", "NO", "ONE"])).toEqual({ result: "OK" });
+    }, 120_000);
+  }
+
+  it("a host not in EXTERNAL_MASTERS is refused with a clear error, and nothing changes", async () => {
+    const db = "outside-refused";
+    expect(await node(db, "master", ["SET", "k", "v"])).toEqual({ result: "OK" });
+    const r = await node(db, "master", ["REPLICAOF", "10.9.8.7", 6379]);
+    expect(r.error).toBe("ERR outside master '10.9.8.7' is not allowed by this deployment's EXTERNAL_MASTERS setting");
+    expect(field(await info(db), "role")).toBe("master");
+    expect(await node(db, "master", ["GET", "k"])).toEqual({ result: "v" });
+  });
+
+  it("masterauth is never printed back by CONFIG GET", async () => {
+    const db = "outside-auth";
+    expect(await node(db, "master", ["CONFIG", "SET", "masterauth", "s3cret"])).toEqual({ result: "OK" });
+    const got = (await node(db, "master", ["CONFIG", "GET", "masterauth"])).result;
+    expect(JSON.stringify(got)).not.toContain("s3cret");
+    expect(got).toEqual(["masterauth", "<redacted>"]);
+  });
+
+  it("a command we do not implement stops applying at it, reported in INFO and the admin API", async () => {
+    const db = "outside-unsupported";
+    await theirs.call("CONFIG", "SET", "repl-diskless-sync", "no");
+    await theirs.call("FLUSHALL");
+    await theirs.send(dataset("u"));
+    expect(await node(db, "master", ["REPLICAOF", "127.0.0.1", redis.port])).toEqual({ result: "OK" });
+    await caughtUp(db);
+    const id = text(await theirs.call("XADD", "stream", "*", "f", "v"));
+    // Where the XADD begins in the stream: redis-server propagates it with the id it chose.
+    const afterXadd = Number(field(text(await theirs.call("INFO", "replication")), "master_repl_offset"));
+    const at = afterXadd - encodeCommand(["XADD", "stream", id, "f", "v"]).length;
+    await theirs.call("SET", "after-xadd", "1");
+    await until("the stop to show", async () => field(await info(db), "master_unsupported") !== undefined);
+    const mine = await info(db);
+    expect(field(mine, "master_link_status")).toBe("down");
+    expect(field(mine, "master_unsupported")).toBe("command 'xadd'");
+    expect(field(mine, "master_unsupported_offset")).toBe(String(at));
+    expect(field(mine, "slave_repl_offset")).toBe(String(at));
+    expect(await node(db, "master", ["GET", "after-xadd"])).toEqual({ result: null });
+    const status = (await (
+      await fetch(`${worker.url}/db/${db}/admin/nodes`, { headers: { authorization: `Bearer ${worker.token}` } })
+    ).json()) as unknown;
+    expect(JSON.stringify(status)).toContain("command 'xadd'");
+    expect(await node(db, "master", ["REPLICAOF", "NO", "ONE"])).toEqual({ result: "OK" });
+  }, 120_000);
+});
