@@ -160,6 +160,42 @@ describe("outside master: a node follows a real redis-server 7.0", () => {
     }, 120_000);
   }
 
+  it("a chained replica of our node holds the same data; DEBUG RESTART of our node resyncs partially", async () => {
+    const db = "outside-chain";
+    await theirs.call("CONFIG", "SET", "repl-diskless-sync", "yes");
+    await theirs.call("FLUSHALL");
+    await theirs.call("DEBUG", "POPULATE", "1000", "chain", "10");
+    expect(await node(db, "master", ["REPLICAOF", "127.0.0.1", redis.port])).toEqual({ result: "OK" });
+    await caughtUp(db);
+    const created = await fetch(`${worker.url}/db/${db}/admin/nodes`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${worker.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ name: "r1" }),
+    });
+    expect(created.status).toBe(201);
+    await theirs.send(dataset("chain"));
+    await caughtUp(db);
+    const theirOffset = field(text(await theirs.call("INFO", "replication")), "master_repl_offset");
+    // Same offsets down the chain: r1's offset is redis-server's.
+    await until("r1 to catch up", async () => {
+      const r1 = String((await node(db, "r1", ["INFO", "replication"])).result);
+      return field(r1, "master_link_status") === "up" && field(r1, "slave_repl_offset") === theirOffset;
+    });
+    const want = text(await theirs.call("DEBUG", "DIGEST"));
+    expect((await node(db, "r1", ["DEBUG", "DIGEST"])).result).toBe(want);
+
+    // Our node restarts: the cached master (replid + offset) survives, PSYNC gets +CONTINUE.
+    const atRestart = await stats();
+    expect(await node(db, "master", ["DEBUG", "RESTART"])).toEqual({ result: "OK" });
+    await theirs.send(dataset("restart"));
+    await until("a partial resync after the restart", async () => (await stats()).partial === atRestart.partial + 1);
+    await caughtUp(db);
+    expect((await stats()).full).toBe(atRestart.full);
+    const [a, b] = await digests(db);
+    expect(a).toBe(b);
+    expect(await node(db, "master", ["REPLICAOF", "NO", "ONE"])).toEqual({ result: "OK" });
+  }, 120_000);
+
   it("a host not in EXTERNAL_MASTERS is refused with a clear error, and nothing changes", async () => {
     const db = "outside-refused";
     expect(await node(db, "master", ["SET", "k", "v"])).toEqual({ result: "OK" });
@@ -196,10 +232,74 @@ describe("outside master: a node follows a real redis-server 7.0", () => {
     expect(field(mine, "master_unsupported_offset")).toBe(String(at));
     expect(field(mine, "slave_repl_offset")).toBe(String(at));
     expect(await node(db, "master", ["GET", "after-xadd"])).toEqual({ result: null });
+    // A new node: its full sync meets the stream in the RDB, and stops there, loading nothing.
+    const db2 = "outside-unsupported-rdb";
+    expect(await node(db2, "master", ["SET", "mine", "1"])).toEqual({ result: "OK" });
+    expect(await node(db2, "master", ["REPLICAOF", "127.0.0.1", redis.port])).toEqual({ result: "OK" });
+    await until("the RDB stop to show", async () => field(await info(db2), "master_unsupported") !== undefined);
+    expect(field(await info(db2), "master_unsupported")).toMatch(/^RDB: stream values are not supported/);
+    expect(field(await info(db2), "master_link_status")).toBe("down");
+    expect(await node(db2, "master", ["GET", "after-xadd"])).toEqual({ result: null });
+    expect(await node(db2, "master", ["GET", "mine"])).toEqual({ result: "1" }); // the old data is kept
     const status = (await (
       await fetch(`${worker.url}/db/${db}/admin/nodes`, { headers: { authorization: `Bearer ${worker.token}` } })
     ).json()) as unknown;
     expect(JSON.stringify(status)).toContain("command 'xadd'");
     expect(await node(db, "master", ["REPLICAOF", "NO", "ONE"])).toEqual({ result: "OK" });
+  }, 120_000);
+});
+
+describe("outside master with requirepass and an ACL user (masteruser / masterauth)", () => {
+  let worker: TestWorker;
+  let redis: RedisServer;
+  let theirs: RespClient;
+
+  beforeAll(async () => {
+    [worker, redis] = await Promise.all([startWorker(), startRedisServer()]);
+    theirs = await redis.connect();
+    // This connection stays authenticated as the default user once the password is set.
+    await theirs.call("ACL", "SETUSER", "repl", "on", ">repl-pass", "+@all", "~*");
+    await theirs.call("CONFIG", "SET", "requirepass", "admin-pass");
+  }, 120_000);
+
+  afterAll(async () => {
+    await theirs?.close();
+    await redis?.stop();
+    await worker?.dispose();
+  });
+
+  async function node(db: string, cmd: (string | number)[]): Promise<{ result?: unknown; error?: string }> {
+    const res = await fetch(`${worker.url}/db/${db}/nodes/master`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${worker.token}` },
+      body: JSON.stringify(cmd),
+    });
+    return (await res.json()) as { result?: unknown; error?: string };
+  }
+
+  it("authenticates with AUTH masteruser masterauth and syncs; a wrong password keeps the link down", async () => {
+    await theirs.send(dataset("auth"));
+    const db = "outside-acl";
+    expect(await node(db, ["CONFIG", "SET", "masteruser", "repl", "masterauth", "wrong"])).toEqual({ result: "OK" });
+    expect(await node(db, ["REPLICAOF", "127.0.0.1", redis.port])).toEqual({ result: "OK" });
+    // Refused: the link stays down and no sync happened (redis-server's sync_full stays 0).
+    const deadline = Date.now() + 1_000;
+    while (Date.now() < deadline) {
+      const i = String((await node(db, ["INFO", "replication"])).result);
+      expect(field(i, "master_link_status")).toBe("down");
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+    expect(field(text(await theirs.call("INFO", "stats")), "sync_full")).toBe("0");
+
+    expect(await node(db, ["CONFIG", "SET", "masterauth", "repl-pass"])).toEqual({ result: "OK" });
+    const want = text(await theirs.call("DEBUG", "DIGEST"));
+    const deadline2 = Date.now() + SYNC_TIMEOUT_MS;
+    while ((await node(db, ["DEBUG", "DIGEST"])).result !== want) {
+      if (Date.now() > deadline2) throw new Error("timed out waiting for the authenticated sync");
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+    const i = String((await node(db, ["INFO", "replication"])).result);
+    expect(field(i, "master_link_status")).toBe("up");
+    expect(field(text(await theirs.call("INFO", "stats")), "sync_full")).toBe("1");
   }, 120_000);
 });
