@@ -143,6 +143,13 @@ describe("outside master: a node follows a real redis-server 7.0", () => {
       const [a, b] = await digests(db);
       expect(a).toMatch(/^[0-9a-f]{40}$/);
       expect(a).toBe(b);
+      // Reads through the router (the database's URL) are served from the outside master's data.
+      const routed = await fetch(`${worker.url}/db/${db}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${worker.token}` },
+        body: JSON.stringify(["HGET", `after-${diskless}:h`, "f1"]),
+      });
+      expect(await routed.json()).toEqual({ result: "v1" });
       // The node is read-only: a write sent to it is refused.
       expect((await node(db, "master", ["SET", "x", "1"])).error).toMatch(/^READONLY/);
 
