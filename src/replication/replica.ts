@@ -2,6 +2,10 @@
  * The replica side of replication (Redis replication.c, "SLAVE" half): the link to our
  * master, the handshake (syncWithMaster), applying the stream, the full-resync transfer
  * through an R2 snapshot, ACKs, timeouts and reconnects. Driven by the node's alarm (cron).
+ * The master may also be an outside Redis server (REPLICAOF host port, SPEC §3): then the
+ * link is a TCP connection speaking Redis's protocol (outside-link.ts), the RDB arrives inline
+ * and is loaded as it arrives, and the stream is applied here exactly as our own masters'
+ * is, except that a command we do not implement stops applying (`halted`) instead of diverging.
  *
  * Offsets: the stream bytes of every fully applied command are appended to our own backlog
  * in the same SQLite transaction as the data they changed, so the backlog's offset is the
@@ -190,20 +194,7 @@ export class ReplicaSide {
    * `failover`, the PSYNC asks the new master to take over (FAILOVER, failover.ts).
    */
   follow(masterName: string, failover = false): void {
-    const { meta } = this.host;
-    this.dropLink("master changed");
-    this.failoverPsync = failover;
-    if (meta.role === "master") meta.hasCachedMaster = true; // replicationCacheMasterUsingMyself
-    meta.role = "replica";
-    meta.masterName = masterName;
-    meta.outsideMaster = null;
-    this.halted = null;
-    meta.save();
-    this.host.master.killReplicas(); // Redis 7.0 disconnectSlaves(): they resync with us
-    // Linked (or linking) to another master: that link is gone, start over with the new one.
-    if (this.transfer) this.discardTransfer();
-    if (this.state !== "connect") this.transition("connect");
-    this.nextConnectMs = 0;
+    this.startFollowing({ masterName, outsideMaster: null }, failover);
   }
 
   /**
@@ -211,10 +202,24 @@ export class ReplicaSide {
    * protocol; our history is the cached master it may accept with +CONTINUE.
    */
   followOutside(address: string): void {
-    this.follow(address);
-    this.host.meta.masterName = null;
-    this.host.meta.outsideMaster = address;
-    this.host.meta.save();
+    this.startFollowing({ masterName: null, outsideMaster: address }, false);
+  }
+
+  private startFollowing(target: { masterName: string | null; outsideMaster: string | null }, failover: boolean): void {
+    const { meta } = this.host;
+    this.dropLink("master changed");
+    this.failoverPsync = failover;
+    if (meta.role === "master") meta.hasCachedMaster = true; // replicationCacheMasterUsingMyself
+    meta.role = "replica";
+    meta.masterName = target.masterName;
+    meta.outsideMaster = target.outsideMaster;
+    this.halted = null;
+    meta.save();
+    this.host.master.killReplicas(); // Redis 7.0 disconnectSlaves(): they resync with us
+    // Linked (or linking) to another master: that link is gone, start over with the new one.
+    if (this.transfer) this.discardTransfer();
+    if (this.state !== "connect") this.transition("connect");
+    this.nextConnectMs = 0;
   }
 
   /** REPLICAOF NO ONE: become a master; keep the old history reachable as replid2. */
