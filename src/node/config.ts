@@ -33,14 +33,14 @@ export const PARAMS: Param[] = [
   { name: "min-replicas-to-write", kind: { t: "int", min: 0, max: 2 ** 31 - 1 }, default: "0", aliases: ["min-slaves-to-write"] },
   { name: "min-replicas-max-lag", kind: { t: "int", min: 0, max: 2 ** 31 - 1 }, default: "10", aliases: ["min-slaves-max-lag"] },
   { name: "replica-priority", kind: { t: "int", min: 0, max: 2 ** 31 - 1 }, default: "100", aliases: ["slave-priority"] },
+  // Credentials for an outside Redis master (SPEC §3): AUTH [masteruser] masterauth.
+  { name: "masterauth", kind: { t: "secret", bytesMax: MASTERAUTH_BYTES_MAX }, default: "" },
+  { name: "masteruser", kind: { t: "secret", bytesMax: MASTERAUTH_BYTES_MAX }, default: "" },
   { name: "repl-diskless-sync", kind: { t: "bool" }, default: "yes" },
   // A script running longer is stopped and its writes rolled back (Redis: BUSY after this time).
   { name: "busy-reply-threshold", kind: { t: "int", min: 0, max: 2 ** 31 - 1 }, default: "5000", aliases: ["lua-time-limit"] },
   { name: "databases", kind: { t: "int", min: 16, max: 16 }, default: "16" },
   { name: "client-output-buffer-limit", kind: { t: "obuf" }, default: OUTPUT_LIMITS_DEFAULT_TEXT },
-  // Credentials for an outside Redis master (SPEC §3): AUTH [masteruser] masterauth.
-  { name: "masterauth", kind: { t: "secret", bytesMax: MASTERAUTH_BYTES_MAX }, default: "" },
-  { name: "masteruser", kind: { t: "secret", bytesMax: MASTERAUTH_BYTES_MAX }, default: "" },
 ];
 
 const byName = new Map<string, Param>();
@@ -99,10 +99,9 @@ export class NodeConfig {
   match(pattern: string): [string, string][] {
     // Redis matches CONFIG GET patterns without case (config.c: stringmatch(..., nocase 1)).
     const glob = compileGlob(utf8(pattern), true);
-    // A secret is never printed back, to any token: only whether it is set.
     return PARAMS.filter((p) => glob.match(utf8(p.name)) || (p.aliases ?? []).some((a) => glob.match(utf8(a)))).map((p) => [
       p.name,
-      p.kind.t === "secret" && this.get(p.name) !== "" ? SECRET_SHOWN : this.get(p.name),
+      this.get(p.name),
     ]);
   }
 
@@ -160,4 +159,9 @@ export class NodeConfig {
     this.sql.exec("INSERT OR REPLACE INTO node_config (name, value) VALUES (?, ?)", p.name, v);
     return null;
   }
+}
+
+/** CONFIG GET's pairs with every secret (masterauth) replaced: never printed back, to any token; only whether it is set. */
+export function hideSecrets(pairs: [string, string][]): [string, string][] {
+  return pairs.map(([k, v]) => (byName.get(k)?.kind.t === "secret" && v !== "" ? [k, SECRET_SHOWN] : [k, v]));
 }

@@ -30,7 +30,7 @@ import { ReplMeta } from "../replication/meta.ts";
 import { SnapshotManager } from "../replication/snapshot.ts";
 import { FaultyBucket } from "../replication/faults.ts";
 import { randomHex40, str, utf8 } from "../util/bytes.ts";
-import { NodeConfig } from "./config.ts";
+import { hideSecrets, NodeConfig } from "./config.ts";
 import { formatMonitorLine } from "./monitor.ts";
 // --- edge reads and FAILOVER (issue 8) ---
 import { Failover } from "../replication/failover.ts";
@@ -548,7 +548,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
     return {
       infoSection: (name) => this.infoSection(name),
       role: () => (this.meta.role === "master" ? this.master.role() : this.replica.role()),
-      configGet: (p) => this.config.match(p),
+      configGet: (p) => hideSecrets(this.config.match(p)),
       configSet: (k, v) => this.configSet(k, v),
       debugEnabled: () => (this.env.ENABLE_DEBUG_COMMAND ?? "no") === "yes",
       debugRestart: () => this.debugRestart(),
