@@ -7,6 +7,11 @@ import { applyOutputLimits, type ClientClass, formatOutputLimits, type OutputLim
 import { utf8 } from "../util/bytes.ts";
 
 /** `obuf`: Redis's client-output-buffer-limit ("<class> <hard> <soft> <seconds>" groups). */
+/** masterauth / masteruser longer than this are refused (Redis has no limit; ours is ample). */
+export const MASTERAUTH_BYTES_MAX = 512;
+/** What CONFIG GET shows for a secret that is set (an unset one shows ""). */
+export const SECRET_SHOWN = "<redacted>";
+
 /** `secret`: a string never printed back by CONFIG GET (masterauth), at most `bytesMax` long. */
 type Kind = { t: "int"; min: number; max: number } | { t: "bool" } | { t: "memory"; min: number; max: number } | { t: "obuf" } | { t: "secret"; bytesMax: number };
 
@@ -18,10 +23,6 @@ interface Param {
 }
 
 const MB = 1024 * 1024;
-/** masterauth / masteruser longer than this are refused (Redis has no limit; ours is ample). */
-export const MASTERAUTH_BYTES_MAX = 512;
-/** What CONFIG GET shows for a secret that is set (an unset one shows ""). */
-export const SECRET_SHOWN = "<redacted>";
 
 export const PARAMS: Param[] = [
   { name: "repl-backlog-size", kind: { t: "memory", min: 16 * 1024, max: 1024 * MB }, default: String(64 * MB) },
