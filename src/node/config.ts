@@ -6,13 +6,15 @@ import { compileGlob } from "../keyspace/glob.ts";
 import { applyOutputLimits, type ClientClass, formatOutputLimits, type OutputLimit, OUTPUT_LIMITS_DEFAULT_TEXT, parseOutputLimits } from "../replication/output-limit.ts";
 import { utf8 } from "../util/bytes.ts";
 
-/** `obuf`: Redis's client-output-buffer-limit ("<class> <hard> <soft> <seconds>" groups). */
 /** masterauth / masteruser longer than this are refused (Redis has no limit; ours is ample). */
 export const MASTERAUTH_BYTES_MAX = 512;
 /** What CONFIG GET shows for a secret that is set (an unset one shows ""). */
 export const SECRET_SHOWN = "<redacted>";
 
-/** `secret`: a string never printed back by CONFIG GET (masterauth), at most `bytesMax` long. */
+/**
+ * `obuf`: Redis's client-output-buffer-limit ("<class> <hard> <soft> <seconds>" groups);
+ * `secret`: a string never printed back by CONFIG GET (masterauth), at most `bytesMax` long.
+ */
 type Kind = { t: "int"; min: number; max: number } | { t: "bool" } | { t: "memory"; min: number; max: number } | { t: "obuf" } | { t: "secret"; bytesMax: number };
 
 interface Param {
