@@ -822,6 +822,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
       region: this.regionName,
       role: this.meta.role,
       master: this.meta.masterName,
+      outsideMaster: this.meta.outsideMaster,
       replid: this.meta.replid,
       replid2: this.meta.replid2,
       offset: this.backlog.offset,
@@ -1007,6 +1008,8 @@ export interface NodeStatus {
   fullSyncs: number;
   partialSyncs: number;
   unsupported: ReplicationHalt | null;
+  /** `host:port` of the outside Redis master this node follows (SPEC §3), if any. */
+  outsideMaster: string | null;
   backlog: { size: number; histlen: number; firstByte: number };
   replicas: {
     name: string;

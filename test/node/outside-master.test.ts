@@ -251,7 +251,8 @@ describe("outside master: a node follows a real redis-server 7.0", () => {
     const status = (await (
       await fetch(`${worker.url}/db/${db}/admin/nodes`, { headers: { authorization: `Bearer ${worker.token}` } })
     ).json()) as unknown;
-    expect(JSON.stringify(status)).toContain("command 'xadd'");
+    expect(JSON.stringify(status)).toContain(`"unsupported":{"what":"command 'xadd'","offset":${at}}`);
+    expect(JSON.stringify(status)).toContain(`"outsideMaster":"127.0.0.1:${redis.port}"`);
     expect(await node(db, "master", ["REPLICAOF", "NO", "ONE"])).toEqual({ result: "OK" });
   }, 120_000);
 });
