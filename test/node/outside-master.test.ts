@@ -289,6 +289,8 @@ describe("outside master with requirepass and an ACL user (masteruser / masterau
     await theirs.send(dataset("auth"));
     const db = "outside-acl";
     expect(await node(db, ["CONFIG", "SET", "masteruser", "repl", "masterauth", "wrong"])).toEqual({ result: "OK" });
+    const connections = async () => Number(field(text(await theirs.call("INFO", "stats")), "total_connections_received"));
+    const connectionsBefore = await connections();
     expect(await node(db, ["REPLICAOF", "127.0.0.1", redis.port])).toEqual({ result: "OK" });
     // Refused: the link stays down and no sync happened (redis-server's sync_full stays 0).
     const deadline = Date.now() + 1_000;
@@ -298,6 +300,10 @@ describe("outside master with requirepass and an ACL user (masteruser / masterau
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
     expect(field(text(await theirs.call("INFO", "stats")), "sync_full")).toBe("0");
+    // Retries back off (100 ms doubling, RECONNECT_MIN_MS): a few attempts in that second, not a storm.
+    const attempts = (await connections()) - connectionsBefore;
+    expect(attempts).toBeGreaterThanOrEqual(1);
+    expect(attempts).toBeLessThanOrEqual(6);
 
     expect(await node(db, ["CONFIG", "SET", "masterauth", "repl-pass"])).toEqual({ result: "OK" });
     const want = text(await theirs.call("DEBUG", "DIGEST"));
