@@ -131,6 +131,7 @@ describe("outside master: a node follows a real redis-server 7.0", () => {
       const before = await stats();
 
       expect(await node(db, "master", ["REPLICAOF", "127.0.0.1", redis.port])).toEqual({ result: "OK" });
+      await theirs.send(dataset(`while-syncing-${diskless}`)); // most likely during the transfer
       await caughtUp(db);
       expect((await stats()).full).toBe(before.full + 1);
       const mine = await info(db);
@@ -248,6 +249,25 @@ describe("outside master: a node follows a real redis-server 7.0", () => {
     expect(field(await info(db2), "master_link_status")).toBe("down");
     expect(await node(db2, "master", ["GET", "after-xadd"])).toEqual({ result: null });
     expect(await node(db2, "master", ["GET", "mine"])).toEqual({ result: "1" }); // the old data is kept
+    // A MULTI block holding a command we lack: nothing of the block is applied.
+    const db3 = "outside-unsupported-multi";
+    await theirs.call("DEL", "stream");
+    expect(await node(db3, "master", ["REPLICAOF", "127.0.0.1", redis.port])).toEqual({ result: "OK" });
+    await caughtUp(db3);
+    const tx = await theirs.send([["MULTI"], ["SET", "in-block", "1"], ["XADD", "stream2", "*", "f", "v"], ["EXEC"]]);
+    const xid = text((tx[3] as unknown[])[1]);
+    await theirs.call("SET", "after-block", "1");
+    // The block's MULTI position: the end of the stream less the block and the SET after it
+    // (redis-server may put a SELECT before the block, which we apply).
+    const end = Number(field(text(await theirs.call("INFO", "replication")), "master_repl_offset"));
+    const tail = [["MULTI"], ["SET", "in-block", "1"], ["XADD", "stream2", xid, "f", "v"], ["EXEC"], ["SET", "after-block", "1"]];
+    const beforeMulti = String(end - tail.reduce((n, c) => n + encodeCommand(c).length, 0));
+    await until("the MULTI stop to show", async () => field(await info(db3), "master_unsupported") !== undefined);
+    expect(field(await info(db3), "master_unsupported")).toBe("command 'xadd' (in a MULTI block)");
+    expect(field(await info(db3), "master_unsupported_offset")).toBe(beforeMulti);
+    expect(await node(db3, "master", ["GET", "in-block"])).toEqual({ result: null });
+    expect(await node(db3, "master", ["GET", "after-block"])).toEqual({ result: null });
+
     const status = (await (
       await fetch(`${worker.url}/db/${db}/admin/nodes`, { headers: { authorization: `Bearer ${worker.token}` } })
     ).json()) as unknown;
