@@ -104,9 +104,13 @@ export class OutsideConnection {
     if (!this.closed) this.link.ack(offset);
   }
 
-  /** Bytes of the payload received so far, for INFO (master_sync_read_bytes). */
+  /** Bytes of the payload received so far, and its size when announced (`$len`), for INFO. */
   get payloadRead(): number {
     return this.link.bulkRead;
+  }
+
+  get payloadSize(): number | null {
+    return this.link.bulkSize;
   }
 
   close(): void {

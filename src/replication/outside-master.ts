@@ -58,8 +58,8 @@ export interface OutsideTransport {
 }
 
 export interface OutsideSink {
-  /** +FULLRESYNC: a payload follows; `size` is null for the diskless (EOF-marked) form. */
-  fullResync(replid: string, offset: number, size: number | null): void;
+  /** +FULLRESYNC: a payload follows (its form and size come with the bulk header: `bulkSize`). */
+  fullResync(replid: string, offset: number): void;
   /** A piece of the RDB payload, in order. */
   rdbChunk(bytes: Uint8Array): void;
   /** The whole payload arrived; the stream follows (at the FULLRESYNC offset). */
@@ -85,6 +85,8 @@ export class OutsideMasterLink {
   /** Payload bytes still expected (`$len` form) and bytes received (both forms), for INFO. */
   private bulkLeft = 0;
   bulkRead = 0;
+  /** The payload's size from a `$len` header; null for the diskless form (unknown until the mark). */
+  bulkSize: number | null = null;
   /** The diskless end mark and the payload bytes held back because they may begin it. */
   private mark: Uint8Array | null = null;
   private held: Uint8Array = new Uint8Array(0);
@@ -191,7 +193,7 @@ export class OutsideMasterLink {
       const [, replid, off] = line.split(" ");
       if (!replid || !/^[0-9a-f]{40}$/.test(replid) || !/^\d{1,18}$/.test(off ?? "")) return this.fail(`bad FULLRESYNC reply: ${line}`);
       this.transition("bulk-header");
-      this.sink.fullResync(replid, Number(off), null);
+      this.sink.fullResync(replid, Number(off));
       return;
     }
     if (line.startsWith("+CONTINUE")) {
@@ -213,11 +215,13 @@ export class OutsideMasterLink {
       this.mark = new TextEncoder().encode(mark);
       this.held = new Uint8Array(0);
       this.bulkRead = 0;
+      this.bulkSize = null;
       this.transition("bulk-eof");
       return;
     }
     if (!/^\$\d{1,15}$/.test(line)) return this.fail(`bad bulk header from master: ${line.slice(0, 64)}`);
     this.bulkLeft = Number(line.slice(1));
+    this.bulkSize = this.bulkLeft;
     this.bulkRead = 0;
     this.transition("bulk-len");
     if (this.bulkLeft === 0) this.payloadDone();

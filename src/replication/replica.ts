@@ -842,7 +842,10 @@ export class ReplicaSide {
     }
     if (this.state === "transfer" && this.transfer) {
       const t = this.transfer;
-      if (this.outside !== null) t.read = this.outside.payloadRead;
+      if (this.outside !== null) {
+        t.read = this.outside.payloadRead;
+        t.size = this.outside.payloadSize ?? 0; // 0: a diskless payload's size is not known
+      }
       lines.push(
         `master_sync_total_bytes:${t.size}`,
         `master_sync_read_bytes:${t.read}`,

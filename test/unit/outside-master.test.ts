@@ -30,7 +30,7 @@ interface Recorded {
 function harness(opts: Partial<OutsideLinkOptions> = {}) {
   const rec: Recorded = { sent: [], events: [], rdb: [], stream: [] };
   const sink: OutsideSink = {
-    fullResync: (id, off, size) => rec.events.push(`full ${id} ${off} ${size}`),
+    fullResync: (id, off) => rec.events.push(`full ${id} ${off}`),
     rdbChunk: (b) => rec.rdb.push(b.slice()),
     rdbDone: () => rec.events.push("rdb-done"),
     continued: (id) => rec.events.push(`continue ${id}`),
@@ -115,11 +115,12 @@ describe("outside master link: full resync (golden bytes from redis-server 7.0.1
     for (let at = 0; at <= all.length; at++) {
       const { link, rec } = harness();
       feedSplit(link, all, at);
-      expect(rec.events).toEqual([`full ${REPLID} 1000 null`, "rdb-done"]);
+      expect(rec.events).toEqual([`full ${REPLID} 1000`, "rdb-done"]);
       expect(same(concat(rec.rdb), RDB)).toBe(true);
       expect(same(concat(rec.stream), STREAM)).toBe(true);
       expect(link.state).toBe("stream");
       expect(link.bulkRead).toBe(RDB.length);
+      expect(link.bulkSize).toBe(RDB.length);
     }
   });
 
@@ -128,7 +129,7 @@ describe("outside master link: full resync (golden bytes from redis-server 7.0.1
     for (let at = 0; at <= all.length; at++) {
       const { link, rec } = harness();
       feedSplit(link, all, at);
-      expect(rec.events).toEqual([`full ${REPLID} 1000 null`, "rdb-done"]);
+      expect(rec.events).toEqual([`full ${REPLID} 1000`, "rdb-done"]);
       expect(same(concat(rec.rdb), RDB)).toBe(true);
       expect(same(concat(rec.stream), STREAM)).toBe(true);
     }
@@ -141,8 +142,10 @@ describe("outside master link: full resync (golden bytes from redis-server 7.0.1
       link.receive(RDB.subarray(i, i + 1));
       expect(concat(rec.rdb).length).toBe(Math.max(0, i + 1 - 39));
     }
+    expect(link.bulkSize).toBe(null); // not announced in the diskless form
     link.receive(enc(MARK));
     expect(concat(rec.rdb)).toEqual(RDB);
+    expect(link.bulkRead).toBe(RDB.length);
     expect(rec.events.at(-1)).toBe("rdb-done");
   });
 
