@@ -297,12 +297,11 @@ export class ReplicaSide {
     this.transition("connecting");
     const seq = ++this.linkSeq;
     const live = () => seq === this.linkSeq;
-    const open = this.host.openTcp;
     const at = address.lastIndexOf(":");
     let tcp: TcpLink;
     try {
-      if (!open) throw new Error("this node cannot open TCP connections");
-      tcp = open(address.slice(0, at), Number(address.slice(at + 1)));
+      if (!this.host.openTcp) throw new Error("this node cannot open TCP connections");
+      tcp = this.host.openTcp(address.slice(0, at), Number(address.slice(at + 1)));
     } catch (e) {
       this.linkDown(`connect failed: ${e instanceof Error ? e.message : String(e)}`);
       return;
