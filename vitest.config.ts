@@ -6,6 +6,8 @@ export const TEST_BINDINGS = {
   REST_TOKEN: "test-token",
   REST_READONLY_TOKEN: "test-readonly-token",
   REPLICATION_SECRET: "test-replication-secret",
+  /** Outside Redis masters a node may follow (test/node/outside-master.test.ts). */
+  EXTERNAL_MASTERS: "127.0.0.1,localhost",
   ENABLE_DEBUG_COMMAND: "yes",
   /** Nodes' log lines (util/log.ts): quiet unless asked for (LOG_LEVEL=info npm test). */
   LOG_LEVEL: process.env.LOG_LEVEL ?? "quiet",

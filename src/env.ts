@@ -10,6 +10,8 @@ declare global {
       REST_TOKEN?: string;
       REST_READONLY_TOKEN?: string;
       REPLICATION_SECRET?: string;
+      /** Hosts (or globs) a node may follow with REPLICAOF host port, comma-separated (SPEC §3). */
+      EXTERNAL_MASTERS?: string;
       /** "quiet" silences the nodes' log lines (util/log.ts). */
       LOG_LEVEL?: string;
       /** Routing (http/router.ts): how long a replica may wait to reach a read's sync token (ms, default 50). */

@@ -55,7 +55,7 @@ function draw(t,routing){
   for(const r of ORDER){const ns=byRegion[r];if(!ns)continue;
     html+="<h2>"+esc(r)+"</h2><table><thead><tr><th>node</th><th>role</th><th>follows</th><th>link</th><th>offset</th><th>behind (bytes)</th><th>lag (ms)</th><th>last ACK (ms ago)</th><th>syncs full/partial</th><th>backlog</th><th>keys</th></tr></thead><tbody>";
     for(const n of ns){const l=n.role==="replica"?lagOf(nodes,n):null;
-      html+="<tr><td class=mono>"+esc(n.node)+"</td><td>"+esc(n.role)+"</td><td>"+esc(n.master||"—")+"</td><td class="+(n.role==="master"||n.link==="connected"?"up":"down")+">"+esc(n.link||"—")+"</td><td class=mono>"+esc(n.offset)+"</td><td>"+esc(l?l.lagBytes:"")+"</td><td>"+esc(l?l.lagMs:"")+"</td><td>"+esc(l?l.ackAgeMs:"")+"</td><td>"+esc(n.fullSyncs+"/"+n.partialSyncs)+"</td><td>"+esc(n.backlog.histlen+" / "+n.backlog.size)+"</td><td>"+esc(n.keys)+"</td></tr>";}
+      html+="<tr><td class=mono>"+esc(n.node)+"</td><td>"+esc(n.role)+"</td><td>"+esc(n.master||n.outsideMaster||"—")+"</td><td class="+(n.role==="master"||n.link==="connected"?"up":"down")+">"+esc((n.link||"—")+(n.unsupported?" (stopped at "+n.unsupported.offset+": "+n.unsupported.what+")":""))+"</td><td class=mono>"+esc(n.offset)+"</td><td>"+esc(l?l.lagBytes:"")+"</td><td>"+esc(l?l.lagMs:"")+"</td><td>"+esc(l?l.ackAgeMs:"")+"</td><td>"+esc(n.fullSyncs+"/"+n.partialSyncs)+"</td><td>"+esc(n.backlog.histlen+" / "+n.backlog.size)+"</td><td>"+esc(n.keys)+"</td></tr>";}
     html+="</tbody></table>";}
   document.getElementById("regions").innerHTML=html;
   if(routing)document.querySelector("#routes tbody").innerHTML=Object.entries(routing.reads).map(([r,n])=>"<tr><td>"+esc(r)+"</td><td class=mono>"+esc(n)+"</td></tr>").join("");

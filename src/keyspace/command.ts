@@ -108,6 +108,8 @@ export interface NodeServices {
   /** DEBUG R2-FAIL / R2-CORRUPT / …: fault injection for tests (only with DEBUG enabled). */
   debugFault(sub: string, args: string[]): Reply;
   replicaOf(target: string | null): Promise<Reply>;
+  /** REPLICAOF host port of an outside Redis master (replication/outside-hosts.ts). */
+  replicaOfOutside(host: string, port: number): Promise<Reply>;
   clientKill(args: Uint8Array[], session: Session): Promise<Reply>;
   wait(numReplicas: number, timeoutMs: number): Promise<Reply>;
   /** Replication offset the stream has reached. */

@@ -6,8 +6,16 @@ import { compileGlob } from "../keyspace/glob.ts";
 import { applyOutputLimits, type ClientClass, formatOutputLimits, type OutputLimit, OUTPUT_LIMITS_DEFAULT_TEXT, parseOutputLimits } from "../replication/output-limit.ts";
 import { utf8 } from "../util/bytes.ts";
 
-/** `obuf`: Redis's client-output-buffer-limit ("<class> <hard> <soft> <seconds>" groups). */
-type Kind = { t: "int"; min: number; max: number } | { t: "bool" } | { t: "memory"; min: number; max: number } | { t: "obuf" };
+/** masterauth / masteruser longer than this are refused (Redis has no limit; ours is ample). */
+export const MASTERAUTH_BYTES_MAX = 512;
+/** What CONFIG GET shows for a secret that is set (an unset one shows ""). */
+export const SECRET_SHOWN = "<redacted>";
+
+/**
+ * `obuf`: Redis's client-output-buffer-limit ("<class> <hard> <soft> <seconds>" groups);
+ * `secret`: a string never printed back by CONFIG GET (masterauth), at most `bytesMax` long.
+ */
+type Kind = { t: "int"; min: number; max: number } | { t: "bool" } | { t: "memory"; min: number; max: number } | { t: "obuf" } | { t: "secret"; bytesMax: number };
 
 interface Param {
   name: string;
@@ -30,6 +38,9 @@ export const PARAMS: Param[] = [
   { name: "min-replicas-to-write", kind: { t: "int", min: 0, max: 2 ** 31 - 1 }, default: "0", aliases: ["min-slaves-to-write"] },
   { name: "min-replicas-max-lag", kind: { t: "int", min: 0, max: 2 ** 31 - 1 }, default: "10", aliases: ["min-slaves-max-lag"] },
   { name: "replica-priority", kind: { t: "int", min: 0, max: 2 ** 31 - 1 }, default: "100", aliases: ["slave-priority"] },
+  // Credentials for an outside Redis master (SPEC §3): AUTH [masteruser] masterauth.
+  { name: "masterauth", kind: { t: "secret", bytesMax: MASTERAUTH_BYTES_MAX }, default: "" },
+  { name: "masteruser", kind: { t: "secret", bytesMax: MASTERAUTH_BYTES_MAX }, default: "" },
   { name: "repl-diskless-sync", kind: { t: "bool" }, default: "yes" },
   // A script running longer is stopped and its writes rolled back (Redis: BUSY after this time).
   { name: "busy-reply-threshold", kind: { t: "int", min: 0, max: 2 ** 31 - 1 }, default: "5000", aliases: ["lua-time-limit"] },
@@ -88,6 +99,12 @@ export class NodeConfig {
     return this.get(name) === "yes";
   }
 
+  /** A secret parameter's value, null when unset (empty). */
+  secret(name: string): string | null {
+    const v = this.get(name);
+    return v === "" ? null : v;
+  }
+
   /** client-output-buffer-limit of one client class (the replica class is "slave"). */
   outputLimit(cls: ClientClass): OutputLimit {
     const text = this.get("client-output-buffer-limit");
@@ -116,6 +133,7 @@ export class NodeConfig {
       const r = applyOutputLimits(parseOutputLimits(this.get(p.name)), value);
       return typeof r === "string" ? `ERR CONFIG SET failed (possibly related to argument '${p.name}') - ${r}` : null;
     }
+    if (p.kind.t === "secret" && this.normalize(p, value) === null) return `ERR CONFIG SET failed (possibly related to argument '${name}') - longer than ${p.kind.bytesMax} bytes`;
     return this.normalize(p, value) === null ? `ERR CONFIG SET failed (possibly related to argument '${name}') - argument couldn't be parsed into an integer` : null;
   }
 
@@ -138,6 +156,8 @@ export class NodeConfig {
         const r = applyOutputLimits(parseOutputLimits(this.get(p.name)), value);
         return typeof r === "string" ? null : formatOutputLimits(r);
       }
+      case "secret":
+        return new TextEncoder().encode(value).length <= p.kind.bytesMax ? value : null;
     }
   }
 
@@ -153,6 +173,7 @@ export class NodeConfig {
       return `ERR CONFIG SET failed (possibly related to argument '${p.name}') - ${why}`;
     }
     if (v === null) {
+      if (p.kind.t === "secret") return `ERR CONFIG SET failed (possibly related to argument '${name}') - longer than ${p.kind.bytesMax} bytes`;
       return p.kind.t === "bool"
         ? `ERR CONFIG SET failed (possibly related to argument '${name}') - argument must be 'yes' or 'no'`
         : `ERR CONFIG SET failed (possibly related to argument '${name}') - argument couldn't be parsed into an integer`;
@@ -161,4 +182,9 @@ export class NodeConfig {
     this.sql.exec("INSERT OR REPLACE INTO node_config (name, value) VALUES (?, ?)", p.name, v);
     return null;
   }
+}
+
+/** CONFIG GET's pairs with every secret (masterauth) replaced: never printed back, to any token; only whether it is set. */
+export function hideSecrets(pairs: [string, string][]): [string, string][] {
+  return pairs.map(([k, v]) => (byName.get(k)?.kind.t === "secret" && v !== "" ? [k, SECRET_SHOWN] : [k, v]));
 }

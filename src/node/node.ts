@@ -22,13 +22,15 @@ import { OK, RedisError, type Reply, Simple, Verbatim } from "../protocol/reply.
 import { pushYielding, SnapshotLoader } from "../replication/loader.ts";
 import { ByteWriter, ProtocolError, RespParser, writeReply } from "../protocol/resp.ts";
 import { MasterSide, type ReplicaInfo } from "../replication/master.ts";
-import { ReplicaSide } from "../replication/replica.ts";
+import { type ReplicationHalt, ReplicaSide } from "../replication/replica.ts";
+import { notAllowedError, outsideHostAllowed } from "../replication/outside-hosts.ts";
+import { openTcp, type TcpLink } from "../replication/tcp.ts";
 import { Backlog } from "../replication/backlog.ts";
 import { ReplMeta } from "../replication/meta.ts";
 import { SnapshotManager } from "../replication/snapshot.ts";
 import { FaultyBucket } from "../replication/faults.ts";
 import { randomHex40, str, utf8 } from "../util/bytes.ts";
-import { NodeConfig } from "./config.ts";
+import { hideSecrets, NodeConfig } from "./config.ts";
 import { formatMonitorLine } from "./monitor.ts";
 // --- edge reads and FAILOVER (issue 8) ---
 import { Failover } from "../replication/failover.ts";
@@ -568,12 +570,13 @@ export class Node extends DurableObject<Env> implements RestTarget {
     return {
       infoSection: (name) => this.infoSection(name),
       role: () => (this.meta.role === "master" ? this.master.role() : this.replica.role()),
-      configGet: (p) => this.config.match(p),
+      configGet: (p) => hideSecrets(this.config.match(p)),
       configSet: (k, v) => this.configSet(k, v),
       debugEnabled: () => (this.env.ENABLE_DEBUG_COMMAND ?? "no") === "yes",
       debugRestart: () => this.debugRestart(),
       debugFault: (sub, args) => this.debugFault(sub, args),
       replicaOf: (target) => this.replicaOf(target),
+      replicaOfOutside: (host, port) => this.replicaOfOutside(host, port),
       clientKill: (args, s) => this.clientKill(args, s),
       wait: (n, t) => this.master.wait(n, t),
       replOffset: () => this.backlog.offset,
@@ -713,6 +716,25 @@ export class Node extends DurableObject<Env> implements RestTarget {
     return OK;
   }
 
+  /** REPLICAOF host port of an outside Redis master, if EXTERNAL_MASTERS allows the host (SPEC §3). */
+  private async replicaOfOutside(host: string, port: number): Promise<Reply> {
+    if (this.failover.state !== "no-failover") return new RedisError("ERR REPLICAOF not allowed while failing over.");
+    if (!outsideHostAllowed(host, this.env.EXTERNAL_MASTERS)) return new RedisError(notAllowedError(host));
+    const address = `${host}:${port}`;
+    if (this.meta.role === "replica" && this.meta.outsideMaster === address && this.replica.halted === null) {
+      return new Simple("OK Already connected to specified master");
+    }
+    this.replica.followOutside(address);
+    this.applyRole();
+    this.scheduleCron(0);
+    return OK;
+  }
+
+  /** A TCP connection for the link to an outside master (ReplicaHost). */
+  openTcp(hostname: string, port: number): TcpLink {
+    return openTcp(hostname, port);
+  }
+
   /**
    * The chain of masters above `target` when it leads back to this node (REPLICAOF would make
    * a cycle, in which no node has the data's origin), else null. Walks at most
@@ -822,6 +844,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
       region: this.regionName,
       role: this.meta.role,
       master: this.meta.masterName,
+      outsideMaster: this.meta.outsideMaster,
       replid: this.meta.replid,
       replid2: this.meta.replid2,
       offset: this.backlog.offset,
@@ -829,6 +852,8 @@ export class Node extends DurableObject<Env> implements RestTarget {
       lastIoMsAgo: this.meta.role === "replica" && this.replica.lastIoMs ? now - this.replica.lastIoMs : null,
       fullSyncs: this.replica.fullSyncs,
       partialSyncs: this.replica.partialSyncs,
+      /** An outside master's command or RDB type we do not implement: where applying stopped. */
+      unsupported: this.replica.halted,
       backlog: { size: this.backlog.sizeBytes, histlen: this.backlog.histlen, firstByte: this.backlog.firstByte + 1 },
       replicas: this.master.list().map((r) => ({
         name: r.name,
@@ -1004,6 +1029,9 @@ export interface NodeStatus {
   lastIoMsAgo: number | null;
   fullSyncs: number;
   partialSyncs: number;
+  unsupported: ReplicationHalt | null;
+  /** `host:port` of the outside Redis master this node follows (SPEC §3), if any. */
+  outsideMaster: string | null;
   backlog: { size: number; histlen: number; firstByte: number };
   replicas: {
     name: string;

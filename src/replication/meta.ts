@@ -16,6 +16,8 @@ export class ReplMeta {
   secondReplidOffset = -1;
   /** Node name of our master (same database), when a replica. */
   masterName: string | null = null;
+  /** `host:port` of an outside Redis master we follow instead of a node (SPEC §3), when a replica. */
+  outsideMaster: string | null = null;
   /** Whether this replica has ever synced with its current master (has a cached master to PSYNC with). */
   hasCachedMaster = false;
   /** The database the stream from our master has selected (Redis keeps it as repl-stream-db). */
@@ -30,6 +32,7 @@ export class ReplMeta {
     this.secondReplidOffset = Number(m.get("second_replid_offset") ?? -1);
     this.role = (m.get("role") as Role | undefined) ?? "master";
     this.masterName = m.get("master_name") ?? null;
+    this.outsideMaster = m.get("outside_master") ?? null;
     this.hasCachedMaster = m.get("cached_master") === "1";
     this.streamDb = Number(m.get("stream_db") ?? 0);
     if (!m.has("replid")) this.save();
@@ -46,6 +49,8 @@ export class ReplMeta {
     ];
     for (const [k, v] of rows) this.sql.exec("INSERT OR REPLACE INTO repl_meta (k, v) VALUES (?, ?)", k, v);
     if (this.masterName === null) this.sql.exec("DELETE FROM repl_meta WHERE k = 'master_name'");
+    if (this.outsideMaster === null) this.sql.exec("DELETE FROM repl_meta WHERE k = 'outside_master'");
+    else this.sql.exec("INSERT OR REPLACE INTO repl_meta (k, v) VALUES ('outside_master', ?)", this.outsideMaster);
   }
 
   saveStreamDb(db: number): void {

@@ -2,6 +2,10 @@
  * The replica side of replication (Redis replication.c, "SLAVE" half): the link to our
  * master, the handshake (syncWithMaster), applying the stream, the full-resync transfer
  * through an R2 snapshot, ACKs, timeouts and reconnects. Driven by the node's alarm (cron).
+ * The master may also be an outside Redis server (REPLICAOF host port, SPEC §3): then the
+ * link is a TCP connection speaking Redis's protocol (outside-link.ts), the RDB arrives inline
+ * and is loaded as it arrives, and the stream is applied here exactly as our own masters'
+ * is, except that a command we do not implement stops applying (`halted`) instead of diverging.
  *
  * Offsets: the stream bytes of every fully applied command are appended to our own backlog
  * in the same SQLite transaction as the data they changed, so the backlog's offset is the
@@ -28,6 +32,10 @@ import { SnapshotLoader } from "./loader.ts";
 import type { ReplMeta } from "./meta.ts";
 import { replicationIdLines } from "./master.ts";
 import { log } from "../util/log.ts";
+import { COMMANDS } from "../keyspace/table.ts";
+import type { LoadResult } from "./loader.ts";
+import { OutsideConnection } from "./outside-link.ts";
+import type { TcpLink } from "./tcp.ts";
 
 /**
  * The master's stream is not held to the client query buffer limit, as Redis exempts its
@@ -93,6 +101,14 @@ export interface ReplicaHost {
   failoverState?(): string;
   /** The answer to a PSYNC … FAILOVER this replica sent (failover.ts): accepted or not. */
   failoverPsyncDone?(accepted: boolean): void;
+  /** A TCP connection (cloudflare:sockets), to follow an outside Redis master. */
+  openTcp?(hostname: string, port: number): TcpLink;
+}
+
+/** Where applying an outside master's data stopped (something we do not implement), for INFO and admin. */
+export interface ReplicationHalt {
+  what: string;
+  offset: number;
 }
 
 interface Transfer {
@@ -140,6 +156,10 @@ export class ReplicaSide {
   dropAt: "handshake" | "transfer" | "replay" | null = null;
   /** The next PSYNC carries FAILOVER (this node is the old master of a FAILOVER). */
   private failoverPsync = false;
+  /** The link to an outside Redis master (meta.outsideMaster), when that is what we follow. */
+  private outside: OutsideConnection | null = null;
+  /** Applying the outside master's data stopped here; no reconnect until the next REPLICAOF. */
+  halted: ReplicationHalt | null = null;
 
   constructor(private readonly host: ReplicaHost) {
     this.state = host.meta.role === "replica" ? "connect" : "none";
@@ -174,12 +194,26 @@ export class ReplicaSide {
    * `failover`, the PSYNC asks the new master to take over (FAILOVER, failover.ts).
    */
   follow(masterName: string, failover = false): void {
+    this.startFollowing({ masterName, outsideMaster: null }, failover);
+  }
+
+  /**
+   * REPLICAOF host port of an outside Redis (SPEC §3): follow it over TCP with Redis's own
+   * protocol; our history is the cached master it may accept with +CONTINUE.
+   */
+  followOutside(address: string): void {
+    this.startFollowing({ masterName: null, outsideMaster: address }, false);
+  }
+
+  private startFollowing(target: { masterName: string | null; outsideMaster: string | null }, failover: boolean): void {
     const { meta } = this.host;
     this.dropLink("master changed");
     this.failoverPsync = failover;
     if (meta.role === "master") meta.hasCachedMaster = true; // replicationCacheMasterUsingMyself
     meta.role = "replica";
-    meta.masterName = masterName;
+    meta.masterName = target.masterName;
+    meta.outsideMaster = target.outsideMaster;
+    this.halted = null;
     meta.save();
     this.host.master.killReplicas(); // Redis 7.0 disconnectSlaves(): they resync with us
     // Linked (or linking) to another master: that link is gone, start over with the new one.
@@ -196,6 +230,8 @@ export class ReplicaSide {
     if (this.state !== "none") this.transition("none");
     meta.role = "master";
     meta.masterName = null;
+    meta.outsideMaster = null;
+    this.halted = null;
     meta.hasCachedMaster = false;
     meta.shiftReplid(backlog.offset);
     this.discardTransfer();
@@ -206,7 +242,7 @@ export class ReplicaSide {
 
   /** CLIENT KILL TYPE master: drop the link (it comes back through the cron). */
   killLink(): number {
-    if (this.ws === null) return 0;
+    if (this.ws === null && this.outside === null) return 0;
     this.linkDown("killed by CLIENT KILL TYPE master");
     return 1;
   }
@@ -215,6 +251,7 @@ export class ReplicaSide {
 
   private async connect(): Promise<void> {
     const { meta, db } = this.host;
+    if (meta.outsideMaster !== null) return this.connectOutside(meta.outsideMaster);
     const masterName = meta.masterName;
     if (!masterName) return;
     this.transition("connecting");
@@ -252,6 +289,96 @@ export class ReplicaSide {
     }
   }
 
+  // --- an outside Redis master (outside-link.ts) ------------------------------------------
+
+  /** Open the TCP link to an outside master; what it produces is applied as our own masters' streams are. */
+  private async connectOutside(address: string): Promise<void> {
+    const { meta, backlog, config } = this.host;
+    this.transition("connecting");
+    const seq = ++this.linkSeq;
+    const live = () => seq === this.linkSeq;
+    const at = address.lastIndexOf(":");
+    let tcp: TcpLink;
+    try {
+      if (!this.host.openTcp) throw new Error("this node cannot open TCP connections");
+      tcp = this.host.openTcp(address.slice(0, at), Number(address.slice(at + 1)));
+    } catch (e) {
+      this.linkDown(`connect failed: ${e instanceof Error ? e.message : String(e)}`);
+      return;
+    }
+    const conn = new OutsideConnection(
+      tcp,
+      {
+        user: config.secret("masteruser"),
+        pass: config.secret("masterauth"),
+        cached: meta.hasCachedMaster ? { replid: meta.replid, offset: backlog.offset } : null,
+      },
+      {
+        ks: this.host.engine.ks,
+        io: () => {
+          if (live()) this.lastIoMs = Date.now();
+        },
+        fullResync: (replid, offset) => {
+          if (!live()) return;
+          log(`replication[${this.host.name}]: full resync from outside master ${address}: ${replid}:${offset}`);
+          this.fullSyncs++;
+          this.discardTransfer();
+          this.transfer = { replid, offset, loading: true, size: 0, read: 0 };
+          this.host.master.killReplicas(); // our data is about to be replaced wholesale
+          this.transition("transfer");
+        },
+        loaded: (loader, res, replid, offset) => {
+          if (!live()) return loader.discard();
+          this.adopt(loader, res, replid, offset);
+          this.transfer = null;
+          log(`replication[${this.host.name}]: loaded the outside master's RDB: ${res.keys} keys, ${res.bytes} bytes, offset ${offset}`);
+          this.transition("connected");
+          this.sendAck(); // a diskless master puts us online on this first ACK
+        },
+        continued: (replid) => {
+          if (live()) this.continued(replid);
+        },
+        stream: (bytes) => {
+          if (live()) this.onStream(bytes);
+        },
+        down: (why) => {
+          if (live()) this.linkDown(why);
+        },
+        unsupported: (what) => {
+          if (live()) this.halt(what, this.transfer?.offset ?? backlog.offset);
+        },
+      },
+    );
+    this.outside = conn;
+    this.lastIoMs = Date.now();
+    this.transition("handshake");
+    void conn.run();
+  }
+
+  /** Why a command from an outside master cannot be applied, or null. */
+  private unsupported(argv: Uint8Array[]): string | null {
+    const name = str(argv[0]!).toLowerCase();
+    return COMMANDS.has(name) ? null : `command '${name.slice(0, 64)}'`;
+  }
+
+  private unsupportedBlock(cmds: Uint8Array[][]): string | null {
+    for (const c of cmds) {
+      const why = this.unsupported(c);
+      if (why !== null) return `${why} (in a MULTI block)`;
+    }
+    return null;
+  }
+
+  /**
+   * Stop applying the outside master's data at `offset` (no silent divergence): the link goes
+   * down and stays down until the next REPLICAOF; INFO replication and the admin API say why.
+   */
+  private halt(what: string, offset = this.host.backlog.offset): void {
+    this.halted = { what, offset };
+    log(`replication[${this.host.name}]: stopped applying the outside master's data at offset ${offset}: ${what}`);
+    this.linkDown(`unsupported: ${what}`);
+  }
+
   private send(argv: string[]): void {
     try {
       this.ws?.send(encodeCommand(argv));
@@ -271,6 +398,8 @@ export class ReplicaSide {
       }
     }
     this.ws = null;
+    this.outside?.close();
+    this.outside = null;
     this.resetStream();
   }
 
@@ -381,24 +510,29 @@ export class ReplicaSide {
       return;
     }
     if (line.startsWith("+CONTINUE")) {
-      const newId = line.split(" ")[1];
-      if (newId && newId !== meta.replid) {
-        // The master changed id (a promoted sibling): keep the old history as replid2.
-        meta.replid2 = meta.replid;
-        meta.secondReplidOffset = backlog.offset + 1;
-        meta.replid = newId;
-        meta.save();
-        this.host.master.killReplicas();
-      }
-      log(`replication[${this.host.name}]: partial resynchronization accepted at offset ${backlog.offset}`);
-      this.partialSyncs++;
-      this.transition("connected");
-      this.sendAck();
+      this.continued(line.split(" ")[1] ?? null);
       this.failoverAnswered(true);
       return;
     }
     // -NOMASTERLINK, -LOADING, errors: try again later.
     this.linkDown(`PSYNC refused: ${line}`);
+  }
+
+  /** +CONTINUE [replid]: the master accepted our cached master; the stream resumes. */
+  private continued(newId: string | null): void {
+    const { meta, backlog } = this.host;
+    if (newId && newId !== meta.replid) {
+      // The master changed id (a promoted sibling): keep the old history as replid2.
+      meta.replid2 = meta.replid;
+      meta.secondReplidOffset = backlog.offset + 1;
+      meta.replid = newId;
+      meta.save();
+      this.host.master.killReplicas();
+    }
+    log(`replication[${this.host.name}]: partial resynchronization accepted at offset ${backlog.offset}`);
+    this.partialSyncs++;
+    this.transition("connected");
+    this.sendAck();
   }
 
   /** Report the answer to a PSYNC FAILOVER once, after the current step has finished. */
@@ -496,6 +630,13 @@ export class ReplicaSide {
       const name = str(argv[0]!).toLowerCase();
       if (this.tx) {
         if (name === "exec") {
+          const why = this.outside === null ? null : this.unsupportedBlock(this.tx.cmds);
+          if (why !== null) {
+            forward(this.tx.start);
+            this.host.meta.saveStreamDb(this.session.db);
+            this.halt(why);
+            return;
+          }
           for (const c of this.tx.cmds) this.exec(c);
           this.tx = null;
         } else this.tx.cmds.push(argv);
@@ -512,7 +653,25 @@ export class ReplicaSide {
         this.sendAck();
         continue;
       }
-      if (name !== "ping") this.exec(argv);
+      if (name === "ping") continue;
+      if (this.outside !== null) {
+        // An outside master may send what we do not implement: stop before it (no silent divergence).
+        const why = this.unsupported(argv);
+        if (why !== null) {
+          forward(at);
+          this.host.meta.saveStreamDb(this.session.db);
+          this.halt(why);
+          return;
+        }
+      }
+      const r = this.exec(argv);
+      if (this.outside !== null && r instanceof Error) {
+        // A command an outside master accepted fails here: something we do not implement.
+        forward(at);
+        this.host.meta.saveStreamDb(this.session.db);
+        this.halt(`command '${name.slice(0, 64)}' failed: ${r.message}`);
+        return;
+      }
     }
     forward(this.tx ? this.tx.start : parsed);
     // Keep only what is not forwarded yet: an open MULTI block and a partial command.
@@ -530,7 +689,8 @@ export class ReplicaSide {
 
   private sendAck(): void {
     if (this.paused) return; // a stalled replica acknowledges nothing (DEBUG REPL-PAUSE)
-    this.send(["REPLCONF", "ACK", String(this.host.backlog.offset)]);
+    if (this.outside !== null) this.outside.ack(this.host.backlog.offset);
+    else this.send(["REPLCONF", "ACK", String(this.host.backlog.offset)]);
   }
 
   // --- full resync: load the snapshot, swap, replay the buffer ----------------------------
@@ -568,18 +728,7 @@ export class ReplicaSide {
         return;
       }
       const res = loader.finish({ size, crc });
-      // Swap, adopt the master's history, in one synchronous step.
-      loader.swap();
-      this.host.engine.scripting.functions.replaceAll(loader.functions);
-      const { meta, backlog } = this.host;
-      backlog.reset(t.offset);
-      meta.replid = t.replid;
-      meta.clearReplid2();
-      meta.hasCachedMaster = true;
-      meta.save();
-      const sdb = Number(res.aux["repl-stream-db"] ?? "0");
-      this.session.db = Number.isInteger(sdb) && sdb >= 0 ? sdb : 0;
-      this.resetStream();
+      this.adopt(loader, res, t.replid, t.offset);
       log(`replication[${this.host.name}]: loaded snapshot ${key}: ${res.keys} keys, ${res.bytes} bytes, offset ${t.offset}`);
       await this.replay(seq, t);
     } catch (e) {
@@ -589,6 +738,21 @@ export class ReplicaSide {
       log(`replication[${this.host.name}]: snapshot refused, keeping the old data: ${this.lastLoadError}`);
       if (seq === this.linkSeq) this.linkDown("snapshot load failed");
     }
+  }
+
+  /** Swap a loaded snapshot in and adopt the master's history, in one synchronous step. */
+  private adopt(loader: SnapshotLoader, res: LoadResult, replid: string, offset: number): void {
+    loader.swap();
+    this.host.engine.scripting.functions.replaceAll(loader.functions);
+    const { meta, backlog } = this.host;
+    backlog.reset(offset);
+    meta.replid = replid;
+    meta.clearReplid2();
+    meta.hasCachedMaster = true;
+    meta.save();
+    const sdb = Number(res.aux["repl-stream-db"] ?? "0");
+    this.session.db = Number.isInteger(sdb) && sdb >= 0 ? sdb : 0;
+    this.resetStream();
   }
 
   /** Apply the stream buffered during the transfer, then switch to applying it live. */
@@ -633,6 +797,7 @@ export class ReplicaSide {
     const timeoutMs = this.host.config.int("repl-timeout") * 1000;
     switch (this.state) {
       case "connect":
+        if (this.halted !== null) return null; // stays stopped until the next REPLICAOF
         if (now >= this.nextConnectMs) {
           await this.connect();
           return 1000;
@@ -648,7 +813,7 @@ export class ReplicaSide {
           return RECONNECT_MIN_MS;
         }
         if (this.state === "connected") this.sendAck();
-        else if (this.state === "transfer") this.send(["PING"]);
+        else if (this.state === "transfer" && this.outside === null) this.send(["PING"]);
         return 1000;
     }
     return 1000;
@@ -659,18 +824,27 @@ export class ReplicaSide {
   info(): string[] {
     const { meta, backlog, config } = this.host;
     const up = this.state === "connected";
+    const [host, port] = this.masterAddress();
     const lines = [
       "role:slave",
-      `master_host:${meta.masterName ?? ""}`,
-      "master_port:0",
+      `master_host:${host}`,
+      `master_port:${port}`,
       `master_link_status:${up ? "up" : "down"}`,
-      `master_last_io_seconds_ago:${this.ws ? Math.floor((Date.now() - this.lastIoMs) / 1000) : -1}`,
+      `master_last_io_seconds_ago:${this.ws || this.outside ? Math.floor((Date.now() - this.lastIoMs) / 1000) : -1}`,
       `master_sync_in_progress:${this.state === "transfer" ? 1 : 0}`,
       `slave_read_repl_offset:${backlog.offset}`,
       `slave_repl_offset:${backlog.offset}`,
     ];
+    if (this.halted !== null) {
+      // Not in Redis: where and why applying an outside master's data stopped.
+      lines.push(`master_unsupported:${infoSafe(this.halted.what)}`, `master_unsupported_offset:${this.halted.offset}`);
+    }
     if (this.state === "transfer" && this.transfer) {
       const t = this.transfer;
+      if (this.outside !== null) {
+        t.read = this.outside.payloadRead;
+        t.size = this.outside.payloadSize ?? 0; // 0: a diskless payload's size is not known
+      }
       lines.push(
         `master_sync_total_bytes:${t.size}`,
         `master_sync_read_bytes:${t.read}`,
@@ -693,10 +867,24 @@ export class ReplicaSide {
 
   role(): Reply {
     const s = this.state === "transfer" ? "sync" : this.state === "none" ? "connect" : this.state;
-    return [utf8("slave"), utf8(this.host.meta.masterName ?? ""), 0, utf8(s), this.host.backlog.offset];
+    const [host, port] = this.masterAddress();
+    return [utf8("slave"), utf8(host), port, utf8(s), this.host.backlog.offset];
+  }
+
+  /** The master as INFO/ROLE name it: a node name and port 0, or an outside master's host and port. */
+  private masterAddress(): [string, number] {
+    const { outsideMaster, masterName } = this.host.meta;
+    if (outsideMaster === null) return [masterName ?? "", 0];
+    const at = outsideMaster.lastIndexOf(":");
+    return [outsideMaster.slice(0, at), Number(outsideMaster.slice(at + 1))];
   }
 }
 
+
+/** An INFO value: one line of printable ASCII. */
+function infoSafe(s: string): string {
+  return s.replace(/[^\x20-\x7e]/g, "?");
+}
 
 /**
  * A FIFO of received chunks addressed by byte position from its head: slices of the front

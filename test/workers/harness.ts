@@ -31,6 +31,7 @@ export const stubServices: NodeServices = {
   debugRestart: async () => null,
   debugFault: () => null,
   replicaOf: async () => null,
+  replicaOfOutside: async () => null,
   clientKill: async () => 0,
   wait: async () => 0,
   replOffset: () => 0,

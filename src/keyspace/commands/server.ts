@@ -13,6 +13,7 @@ import { datasetDigest, valueDigest } from "../digest.ts";
 import { E, fail } from "../errors.ts";
 import { info } from "./info.ts";
 import { allCommandInfo, type CommandInfo } from "../table.ts";
+import { NODE_NAME_RE, outsideAddress } from "../../replication/outside-hosts.ts";
 
 const startedMs = Date.now();
 
@@ -259,13 +260,17 @@ function hello(ctx: Ctx): Reply {
 /**
  * REPLICAOF {node} [port] | NO ONE. Inside one database a master is named by its node name
  * (SPEC §5: `["REPLICAOF","master"]`); Redis's port argument is accepted and ignored.
+ * REPLICAOF host port with a host that cannot be a node name (a dot, a colon, `localhost`)
+ * follows an outside Redis master instead (SPEC §3, replication/outside-hosts.ts).
  */
 function replicaof(ctx: Ctx): Promise<Reply> {
   if (ctx.argv.length > 3) fail(E.arity(ctx.name));
   const host = str(ctx.argv[1]!);
   const port = ctx.argv.length === 3 ? str(ctx.argv[2]!) : "";
   if (host.toLowerCase() === "no" && port.toLowerCase() === "one") return ctx.node.replicaOf(null);
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(host)) fail("ERR Invalid node name");
+  const outside = outsideAddress(host, port);
+  if (outside !== null) return ctx.node.replicaOfOutside(outside.host, outside.port);
+  if (!NODE_NAME_RE.test(host)) fail("ERR Invalid node name");
   return ctx.node.replicaOf(host);
 }
 

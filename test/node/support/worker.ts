@@ -58,6 +58,7 @@ export async function startWorker(opts: StartOptions = {}): Promise<TestWorker> 
       REST_READONLY_TOKEN: plain(TEST_READONLY_TOKEN),
       REPLICATION_SECRET: plain(TEST_REPLICATION_SECRET),
       ENABLE_DEBUG_COMMAND: plain("yes"),
+      EXTERNAL_MASTERS: plain("127.0.0.1,localhost"),
     },
     sendMetrics: false,
     // `wrangler dev` derives this from compatibility_flags; the programmatic API does not,
