@@ -6,7 +6,7 @@
  *
  *   npm run bench                      full sizes (~10–15 min on 2 cores)
  *   BENCH_QUICK=1 npm run bench        everything small (< 2 min)
- *   BENCH_SECTIONS=throughput,collections,replication,burst,sustained,scripting,geography   run only some sections
+ *   BENCH_SECTIONS=throughput,collections,replication,burst,sustained,scripting,geography,interop   run only some sections
  *
  * Sizes (defaults full / quick):
  *   BENCH_THROUGHPUT_N 200000/20000, BENCH_THROUGHPUT_CLIENTS 50/20 (redis-benchmark -n, -c)
@@ -17,6 +17,7 @@
  *   BENCH_LAT_OPS 300/100 (single SETs for the write-latency comparison)
  *   BENCH_BURST_SIZES 10000,100000/10000, BENCH_BURST_REPLICAS 1,2; BENCH_SUSTAIN_SECONDS 60/5
  *   BENCH_SCRIPT_CALLS 50/10 (sequential EVALs per figure), BENCH_RATELIMIT_OPS 20000/2000
+ *   BENCH_INTEROP_KEYS 1000000/10000 (full syncs from and to a real redis-server)
  *   BENCH_OUT bench-out
  *   BENCH_SOURCE=worktree   bundle the working tree instead of the committed HEAD (see worker.ts)
  *   BENCH_REPLY_TIMEOUT_S 300, BENCH_VERBOSE=1 (workerd logs, gateway connection log)
@@ -29,6 +30,7 @@ import { fileURLToPath } from "node:url";
 import { burstSection, sustainedSection } from "./burst.ts";
 import { collections } from "./collections.ts";
 import { geography } from "./geography.ts";
+import { interop } from "./interop.ts";
 import { makeContext, type BenchContext } from "./context.ts";
 import { fmt, fmtRatio, missingTools, QUICK, Results, workerdRssMiB, type Row } from "./lib.ts";
 import { replication } from "./replication.ts";
@@ -48,6 +50,7 @@ const SECTIONS: Record<string, (ctx: BenchContext) => Promise<void>> = {
   sustained: sustainedSection,
   scripting,
   geography,
+  interop,
 };
 
 async function main(): Promise<number> {
