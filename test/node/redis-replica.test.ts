@@ -107,15 +107,21 @@ describe("a real redis-server replicating from edge-replica through the gateway"
     await c.close();
   });
 
-  it("a wrong secret is refused: the link stays down and nothing is replicated", async () => {
+  it("a wrong secret is refused: the link stays down, nothing is replicated, and its retries do not flood", async () => {
+    const wrongBefore = Number(/count=(\d+)/.exec((await info(ours, "errorstats")).errorstat_WRONGPASS ?? "")?.[1] ?? 0);
     const replica = await startRedisServer(["--replicaof", "127.0.0.1", String(gw.port), "--masterauth", "not-the-secret"]);
     servers.push(replica);
     const c = await replica.connect();
     // Give it time for several of its once-a-second attempts.
+    const startedMs = Date.now();
     await new Promise((r) => setTimeout(r, 2500));
     const repl = await info(c, "replication");
     expect(repl.master_link_status).toBe("down");
     expect(Number(await c.call("DBSIZE"))).toBe(0);
+    // Each attempt is one refused AUTH on the master: about one a second (redis's replication cron).
+    const attempts = Number(/count=(\d+)/.exec((await info(ours, "errorstats")).errorstat_WRONGPASS ?? "")?.[1] ?? 0) - wrongBefore;
+    expect(attempts).toBeGreaterThanOrEqual(1);
+    expect(attempts).toBeLessThanOrEqual(Math.ceil((Date.now() - startedMs) / 1000) + 1);
     await c.close();
   });
 });

@@ -28,7 +28,8 @@ export async function interop(ctx: BenchContext): Promise<void> {
   const { results } = ctx;
 
   // The outside master, and the redis → redis reference.
-  const source = await ctx.redis();
+  // No diskless-sync delay (Redis waits 5 s by default for more replicas): both sides start at once.
+  const source = await ctx.redis(["--repl-diskless-sync-delay", "0"]);
   const src = await ctx.redisClient(source);
   ok(await src.callT(timeoutMs, "DEBUG", "POPULATE", String(n)), "DEBUG POPULATE");
   const refServer = await ctx.redis();
@@ -56,7 +57,7 @@ export async function interop(ctx: BenchContext): Promise<void> {
     unit: "s",
     ours: redisToOursS,
     redis: redisToRedisS,
-    how: `redis-server DEBUG POPULATE ${n}; ours: REPLICAOF 127.0.0.1 <port> on a node (EXTERNAL_MASTERS allows 127.0.0.1); redis: REPLICAOF on a second redis-server; until master_link_status:up and slave_repl_offset ≥ master_repl_offset; digests compared`,
+    how: `redis-server DEBUG POPULATE ${n} (--repl-diskless-sync-delay 0); ours: REPLICAOF 127.0.0.1 <port> on a node (EXTERNAL_MASTERS allows 127.0.0.1); redis: REPLICAOF on a second redis-server; until master_link_status:up and slave_repl_offset ≥ master_repl_offset; digests compared`,
   });
 
   // b) our master → a real redis-server replica through the gateway.
