@@ -382,8 +382,13 @@ export class Keyspace {
     }
     m.val = undefined; // chunk 0 is rewritten below; read it from its row from now on
     const lastChunk = Math.ceil(newLen / STRING_CHUNK_BYTES) - 1;
-    const firstTouched = Math.min(Math.floor(offset / STRING_CHUNK_BYTES), Math.floor(Math.max(m.card - 1, 0) / STRING_CHUNK_BYTES));
-    for (let c = firstTouched; c <= lastChunk; c++) {
+    const grows = newLen > m.card;
+    // The rows that change: those `data` covers, plus (when the value grows) the old last
+    // row if partial and every new row up to the end. Rows past the patch stay as they are,
+    // so a one-byte SETBIT/SETRANGE inside a 16 MiB value rewrites one 1 MiB row.
+    const firstTouched = Math.floor(Math.min(offset, m.card) / STRING_CHUNK_BYTES);
+    const lastTouched = grows ? lastChunk : Math.floor((offset + data.length - 1) / STRING_CHUNK_BYTES);
+    for (let c = firstTouched; c <= lastTouched; c++) {
       const base = c * STRING_CHUNK_BYTES;
       const size = Math.min(STRING_CHUNK_BYTES, newLen - base);
       const chunk = new Uint8Array(size);
@@ -394,6 +399,7 @@ export class Keyspace {
       if (c === 0) this.sql.exec("UPDATE kv_keys SET val = ? WHERE id = ?", chunk, m.id);
       else this.sql.exec("INSERT OR REPLACE INTO kv_strchunk (kid, idx, data) VALUES (?, ?, ?)", m.id, c, chunk);
     }
+    if (!grows) return;
     m.card = newLen;
     m.nchunks = lastChunk;
     this.sql.exec("UPDATE kv_keys SET card = ?, nchunks = ? WHERE id = ?", m.card, m.nchunks, m.id);
