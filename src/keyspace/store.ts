@@ -325,7 +325,8 @@ export class Keyspace {
 
   /** Bytes [start, end) of a string key, reading only the rows that hold them. */
   getStringRange(m: KeyMeta, start: number, end: number): Uint8Array {
-    if (m.nchunks === 0 || end <= STRING_CHUNK_BYTES) return this.getString(m).subarray(start, end);
+    // A value in one row (often cached in `m.val`); a chunked value reads only the rows in range.
+    if (m.nchunks === 0) return this.getString(m).subarray(start, end);
     const out = new Uint8Array(Math.max(0, end - start));
     const c0 = Math.floor(start / STRING_CHUNK_BYTES);
     const c1 = Math.floor((end - 1) / STRING_CHUNK_BYTES);
@@ -392,7 +393,8 @@ export class Keyspace {
       const base = c * STRING_CHUNK_BYTES;
       const size = Math.min(STRING_CHUNK_BYTES, newLen - base);
       const chunk = new Uint8Array(size);
-      if (base < m.card) chunk.set(this.getStringRange(m, base, Math.min(m.card, base + size)), 0);
+      const covered = offset <= base && offset + data.length >= base + size;
+      if (base < m.card && !covered) chunk.set(this.getStringRange(m, base, Math.min(m.card, base + size)), 0);
       const from = Math.max(offset, base);
       const to = Math.min(offset + data.length, base + size);
       if (from < to) chunk.set(data.subarray(from - offset, to - offset), from - base);

@@ -112,13 +112,23 @@ function setbit(ctx: Ctx): Reply {
   const byte = Math.floor(offset / 8);
   checkWritableByte(byte);
   let m = writeKey(ctx, key, TYPE.string);
-  const grows = !m || byte >= m.card;
-  const old = m && byte < m.card ? ctx.ks.getStringRange(m, byte, byte + 1)[0]! : 0;
   const mask = 1 << (7 - (offset % 8));
-  const was = (old & mask) !== 0;
-  if (grows || was !== (on === 1n)) {
+  if (!m || byte >= m.card) {
+    // Grows the value (zero-filled): the bit was 0.
     if (!m) m = ctx.ks.create(ctx.db, key, TYPE.string);
-    ctx.ks.patchString(m, byte, Uint8Array.of(on === 1n ? old | mask : old & ~mask));
+    ctx.ks.patchString(m, byte, Uint8Array.of(on === 1n ? mask : 0));
+    ctx.dirty++;
+    return 0;
+  }
+  // Read the bit's row once, and when the bit changes write that row back whole.
+  const base = byte - (byte % STRING_CHUNK_BYTES);
+  const row = ctx.ks.getStringRange(m, base, Math.min(m.card, base + STRING_CHUNK_BYTES));
+  const old = row[byte - base]!;
+  const was = (old & mask) !== 0;
+  if (was !== (on === 1n)) {
+    const next = row.slice();
+    next[byte - base] = old ^ mask;
+    ctx.ks.patchString(m, base, next);
     ctx.dirty++;
   }
   return was ? 1 : 0;
