@@ -155,6 +155,28 @@ describe("bitmaps: replies as redis-server 7.0.15", () => {
   });
 });
 
+describe("bitmaps: BITFIELD overflow edges, one key in sequence (recorded from redis-server 7.0.15)", () => {
+  it("SET and INCRBY at the limits of i8 u8 i63 u63 i64 with WRAP and SAT", async () => {
+    await withEngine((h) => {
+      const seq: [string, unknown][] = [
+        ["OVERFLOW SAT SET u8 0 -1", [0]],
+        ["OVERFLOW WRAP SET u8 0 -1 GET u8 0", [255, 255]],
+        ["OVERFLOW SAT SET i63 0 -9223372036854775808 GET i63 0", [-36028797018963968n, 4611686018427387903n]],
+        ["OVERFLOW WRAP SET i63 0 -9223372036854775808 GET i63 0", [4611686018427387903n, 0]],
+        ["OVERFLOW WRAP SET i8 0 127 INCRBY i8 0 1", [0, -128]],
+        ["OVERFLOW SAT SET i8 0 -128 INCRBY i8 0 -1", [-128, -128]],
+        ["OVERFLOW WRAP SET u8 0 255 INCRBY u8 0 1", [128, 0]],
+        ["OVERFLOW SAT SET u8 0 0 INCRBY u8 0 -1", [0, 0]],
+        ["OVERFLOW WRAP SET i64 0 9223372036854775807 INCRBY i64 0 1", [0, -9223372036854775808n]],
+        ["OVERFLOW SAT SET i64 0 -9223372036854775808 INCRBY i64 0 -9223372036854775808", [-9223372036854775808n, -9223372036854775808n]],
+        ["OVERFLOW WRAP SET u63 0 9223372036854775807 INCRBY u63 0 -9223372036854775808", [4611686018427387904n, 9223372036854775807n]],
+        ["overflow wrap set u3 1 -5 incrby i5 3 -20", [7, 11]],
+      ];
+      for (const [args, want] of seq) expect(run(h, "bitfield", "q", ...args.split(" ")), args).toEqual(want);
+    });
+  });
+});
+
 describe("bitmaps: replication forms", () => {
   it("verbatim when something changed, nothing otherwise", async () => {
     await withEngine((h) => {

@@ -25,19 +25,13 @@ import { type CommandSpec, type Ctx, cmd } from "../command.ts";
 import { E, fail } from "../errors.ts";
 import { TYPE } from "../schema.ts";
 import type { KeyMeta } from "../store.ts";
+import { checkOverflow, getField, intReply, type Overflow, POPCOUNT, toSigned } from "./bitfield-ints.ts";
 
 /** Redis's default proto-max-bulk-len: the bound getBitOffsetFromArgument checks offsets against. */
 const PROTO_MAX_BULK_LEN_BYTES = 512 * 1024 * 1024;
 
 const BIT_OFFSET_ERR = "ERR bit offset is not an integer or out of range";
 const BITFIELD_TYPE_ERR = "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
-
-/** Set bits in each byte value. */
-const POPCOUNT = (() => {
-  const t = new Uint8Array(256);
-  for (let i = 1; i < 256; i++) t[i] = (i & 1) + t[i >> 1]!;
-  return t;
-})();
 
 // --- arguments ---------------------------------------------------------------------------
 
@@ -296,8 +290,6 @@ function combine(ctx: Ctx, op: BitOp, sources: (KeyMeta | null)[], out: Uint8Arr
 
 // --- BITFIELD ----------------------------------------------------------------------------
 
-type Overflow = "wrap" | "sat" | "fail";
-
 interface FieldOp {
   kind: "get" | "set" | "incrby";
   offset: number;
@@ -373,13 +365,6 @@ class RowCache {
   }
 }
 
-/** The unsigned field of `bits` at bit `offset` (getUnsignedBitfield). */
-function getField(byteAt: (i: number) => number, offset: number, bits: number): bigint {
-  let v = 0n;
-  for (let j = 0; j < bits; j++, offset++) v = (v << 1n) | BigInt((byteAt(Math.floor(offset / 8)) >> (7 - (offset % 8))) & 1);
-  return v;
-}
-
 function setField(c: RowCache, offset: number, bits: number, value: bigint): void {
   for (let j = 0; j < bits; j++, offset++) {
     const bit = Number((value >> BigInt(bits - 1 - j)) & 1n);
@@ -387,44 +372,6 @@ function setField(c: RowCache, offset: number, bits: number, value: bigint): voi
     const mask = 1 << (7 - (offset % 8));
     c.set(i, bit ? c.get(i) | mask : c.get(i) & ~mask & 0xff);
   }
-}
-
-function toSigned(u: bigint, bits: number): bigint {
-  return BigInt.asIntN(bits, u);
-}
-
-/**
- * checkSignedBitfieldOverflow / checkUnsignedBitfieldOverflow with C's 64-bit wrapping
- * arithmetic, quirks included (e.g. SET i63 with -2^63 and OVERFLOW SAT gives the maximum).
- * Returns [overflowed, value to store when it did (WRAP/SAT)].
- */
-function checkOverflow(signed: boolean, value: bigint, incr: bigint, bits: number, ow: Overflow): [boolean, bigint] {
-  const i64 = (x: bigint) => BigInt.asIntN(64, x);
-  if (signed) {
-    const max = bits === 64 ? (1n << 63n) - 1n : (1n << BigInt(bits - 1)) - 1n;
-    const min = -max - 1n;
-    const maxincr = i64(max - value);
-    const minincr = i64(min - value);
-    const wrap = () => {
-      let c = BigInt.asUintN(64, value + incr);
-      if (bits < 64) c = BigInt.asUintN(bits, c);
-      return BigInt.asIntN(bits, c);
-    };
-    if (value > max || (bits !== 64 && incr > maxincr) || (value >= 0n && incr > 0n && incr > maxincr)) return [true, ow === "wrap" ? wrap() : max];
-    if (value < min || (bits !== 64 && incr < minincr) || (value < 0n && incr < 0n && incr < minincr)) return [true, ow === "wrap" ? wrap() : min];
-    return [false, 0n];
-  }
-  const max = (1n << BigInt(bits)) - 1n;
-  const maxincr = i64(max - value);
-  const minincr = i64(-value);
-  const wrap = () => BigInt.asUintN(bits, value + incr);
-  if (value > max || (incr > 0n && incr > maxincr)) return [true, ow === "wrap" ? wrap() : max];
-  if (incr < 0n && incr < minincr) return [true, ow === "wrap" ? wrap() : 0n];
-  return [false, 0n];
-}
-
-function intReply(v: bigint): number | bigint {
-  return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
 }
 
 function bitfieldGeneric(ro: boolean) {
