@@ -331,14 +331,15 @@ export class Keyspace {
     const c0 = Math.floor(start / STRING_CHUNK_BYTES);
     const c1 = Math.floor((end - 1) / STRING_CHUNK_BYTES);
     for (let c = c0; c <= c1; c++) {
-      const d =
-        c === 0
-          ? blob(this.sql.exec("SELECT val FROM kv_keys WHERE id = ?", m.id).one().val)
-          : blob(this.sql.exec("SELECT data FROM kv_strchunk WHERE kid = ? AND idx = ?", m.id, c).one().data);
       const base = c * STRING_CHUNK_BYTES;
       const from = Math.max(start, base) - base;
-      const to = Math.min(end, base + d.length) - base;
-      out.set(d.subarray(from, to), base + from - start);
+      const len = Math.min(end, base + STRING_CHUNK_BYTES) - base - from;
+      // substr() hands over only the bytes asked for, not the whole 1 MiB row.
+      const d =
+        c === 0
+          ? blob(this.sql.exec("SELECT substr(val, ?, ?) AS val FROM kv_keys WHERE id = ?", from + 1, len, m.id).one().val)
+          : blob(this.sql.exec("SELECT substr(data, ?, ?) AS data FROM kv_strchunk WHERE kid = ? AND idx = ?", from + 1, len, m.id, c).one().data);
+      out.set(d, base + from - start);
     }
     return out;
   }

@@ -215,7 +215,7 @@ async function withCountedEngine(fn: (h: Counted) => void): Promise<void> {
           return (query: string, ...binds: unknown[]) => {
             h.statements.push(query);
             if (!/^\s*SELECT/i.test(query)) for (const b of binds) if (b instanceof Uint8Array || b instanceof ArrayBuffer) h.blobBytesWritten += b.byteLength;
-            if (/SELECT (val|data) FROM/.test(query)) h.blobRowsRead++;
+            if (/SELECT (substr\()?(val|data)\b/.test(query)) h.blobRowsRead++;
             return target.exec(query, ...(binds as SqlStorageValue[]));
           };
         }
