@@ -325,19 +325,21 @@ export class Keyspace {
 
   /** Bytes [start, end) of a string key, reading only the rows that hold them. */
   getStringRange(m: KeyMeta, start: number, end: number): Uint8Array {
-    if (m.nchunks === 0 || end <= STRING_CHUNK_BYTES) return this.getString(m).subarray(start, end);
+    // A value in one row (often cached in `m.val`); a chunked value reads only the rows in range.
+    if (m.nchunks === 0) return this.getString(m).subarray(start, end);
     const out = new Uint8Array(Math.max(0, end - start));
     const c0 = Math.floor(start / STRING_CHUNK_BYTES);
     const c1 = Math.floor((end - 1) / STRING_CHUNK_BYTES);
     for (let c = c0; c <= c1; c++) {
-      const d =
-        c === 0
-          ? blob(this.sql.exec("SELECT val FROM kv_keys WHERE id = ?", m.id).one().val)
-          : blob(this.sql.exec("SELECT data FROM kv_strchunk WHERE kid = ? AND idx = ?", m.id, c).one().data);
       const base = c * STRING_CHUNK_BYTES;
       const from = Math.max(start, base) - base;
-      const to = Math.min(end, base + d.length) - base;
-      out.set(d.subarray(from, to), base + from - start);
+      const len = Math.min(end, base + STRING_CHUNK_BYTES) - base - from;
+      // substr() hands over only the bytes asked for, not the whole 1 MiB row.
+      const d =
+        c === 0
+          ? blob(this.sql.exec("SELECT substr(val, ?, ?) AS val FROM kv_keys WHERE id = ?", from + 1, len, m.id).one().val)
+          : blob(this.sql.exec("SELECT substr(data, ?, ?) AS data FROM kv_strchunk WHERE kid = ? AND idx = ?", from + 1, len, m.id, c).one().data);
+      out.set(d, base + from - start);
     }
     return out;
   }
@@ -382,18 +384,25 @@ export class Keyspace {
     }
     m.val = undefined; // chunk 0 is rewritten below; read it from its row from now on
     const lastChunk = Math.ceil(newLen / STRING_CHUNK_BYTES) - 1;
-    const firstTouched = Math.min(Math.floor(offset / STRING_CHUNK_BYTES), Math.floor(Math.max(m.card - 1, 0) / STRING_CHUNK_BYTES));
-    for (let c = firstTouched; c <= lastChunk; c++) {
+    const grows = newLen > m.card;
+    // The rows that change: those `data` covers, plus (when the value grows) the old last
+    // row if partial and every new row up to the end. Rows past the patch stay as they are,
+    // so a one-byte SETBIT/SETRANGE inside a 16 MiB value rewrites one 1 MiB row.
+    const firstTouched = Math.floor(Math.min(offset, m.card) / STRING_CHUNK_BYTES);
+    const lastTouched = grows ? lastChunk : Math.floor((offset + data.length - 1) / STRING_CHUNK_BYTES);
+    for (let c = firstTouched; c <= lastTouched; c++) {
       const base = c * STRING_CHUNK_BYTES;
       const size = Math.min(STRING_CHUNK_BYTES, newLen - base);
       const chunk = new Uint8Array(size);
-      if (base < m.card) chunk.set(this.getStringRange(m, base, Math.min(m.card, base + size)), 0);
+      const covered = offset <= base && offset + data.length >= base + size;
+      if (base < m.card && !covered) chunk.set(this.getStringRange(m, base, Math.min(m.card, base + size)), 0);
       const from = Math.max(offset, base);
       const to = Math.min(offset + data.length, base + size);
       if (from < to) chunk.set(data.subarray(from - offset, to - offset), from - base);
       if (c === 0) this.sql.exec("UPDATE kv_keys SET val = ? WHERE id = ?", chunk, m.id);
       else this.sql.exec("INSERT OR REPLACE INTO kv_strchunk (kid, idx, data) VALUES (?, ?, ?)", m.id, c, chunk);
     }
+    if (!grows) return;
     m.card = newLen;
     m.nchunks = lastChunk;
     this.sql.exec("UPDATE kv_keys SET card = ?, nchunks = ? WHERE id = ?", m.card, m.nchunks, m.id);

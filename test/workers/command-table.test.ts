@@ -249,6 +249,13 @@ const REDIS_7_0_15: Record<string, [number, number, number, number, string]> = {
   restore: [-4, 1, 1, 1, "denyoom write"],
   sort: [-2, 1, 1, 1, "denyoom write"],
   sort_ro: [-2, 1, 1, 1, "readonly"],
+  setbit: [4, 1, 1, 1, "denyoom write"],
+  getbit: [3, 1, 1, 1, "fast readonly"],
+  bitcount: [-2, 1, 1, 1, "readonly"],
+  bitpos: [-3, 1, 1, 1, "readonly"],
+  bitop: [-4, 2, -1, 1, "denyoom write"],
+  bitfield: [-2, 1, 1, 1, "denyoom write"],
+  bitfield_ro: [-2, 1, 1, 1, "fast readonly"],
 };
 
 const specs = [...COMMANDS.values()];

@@ -6,7 +6,7 @@
  *
  *   npm run bench                      full sizes (~10–15 min on 2 cores)
  *   BENCH_QUICK=1 npm run bench        everything small (< 2 min)
- *   BENCH_SECTIONS=throughput,collections,replication,burst,sustained,scripting,geography,interop   run only some sections
+ *   BENCH_SECTIONS=throughput,collections,replication,burst,sustained,scripting,geography,interop,bitmaps   run only some sections
  *
  * Sizes (defaults full / quick):
  *   BENCH_THROUGHPUT_N 200000/20000, BENCH_THROUGHPUT_CLIENTS 50/20 (redis-benchmark -n, -c)
@@ -27,6 +27,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { bitmaps } from "./bitmaps.ts";
 import { burstSection, sustainedSection } from "./burst.ts";
 import { collections } from "./collections.ts";
 import { geography } from "./geography.ts";
@@ -51,6 +52,7 @@ const SECTIONS: Record<string, (ctx: BenchContext) => Promise<void>> = {
   scripting,
   geography,
   interop,
+  bitmaps,
 };
 
 async function main(): Promise<number> {

@@ -230,13 +230,15 @@ const Z_KEYS = ["z0", "z1", "z2"];
  * unspecified; its answer then depends on the encoding). Only ZADD 0 / ZREM write it.
  */
 const LEX_KEYS = ["zl"];
+/** Bitmaps: strings written mostly by the bit commands (any string command may read them). */
+const B_KEYS = ["bm0", "bm1", "bm2"];
 const MISSING = "nokey";
 /** A name no command ever writes (MISSING is written now and then). */
 const NEVER_KEY = "never:written";
 /** Keys any command may write anything into (everything but n* and big). */
 const WILD_KEYS = [...S_KEYS, ...H_KEYS, ...L_KEYS, ...T_KEYS, ...Z_KEYS, MISSING];
 /** Keys any read may look at. */
-const ALL_KEYS = [...WILD_KEYS, ...N_KEYS, ...BIG_KEYS, ...LEX_KEYS];
+const ALL_KEYS = [...WILD_KEYS, ...N_KEYS, ...BIG_KEYS, ...LEX_KEYS, ...B_KEYS];
 /** Databases the stream moves between (SELECT). */
 const DBS = ["0", "1", "2"];
 
@@ -304,10 +306,18 @@ const ABS_MS = ["4102444800000", "4102531200123", "4103000000000", "420000000099
 const REL_S = ["100000", "200000", "864000"];
 const REL_MS = ["100000000", "250000000", "864000000"];
 
-export type Group = "strings" | "keys" | "hashes" | "lists" | "sets" | "zsets" | "tx" | "errors" | "server";
-export const GROUPS: readonly Group[] = ["strings", "keys", "hashes", "lists", "sets", "zsets", "tx", "errors", "server"];
+export type Group = "strings" | "bitmaps" | "keys" | "hashes" | "lists" | "sets" | "zsets" | "tx" | "errors" | "server";
+export const GROUPS: readonly Group[] = ["strings", "bitmaps", "keys", "hashes", "lists", "sets", "zsets", "tx", "errors", "server"];
 
-const WEIGHTS: Record<Group, number> = { strings: 20, keys: 14, hashes: 14, lists: 14, sets: 12, zsets: 16, tx: 3, errors: 7, server: 1 };
+const WEIGHTS: Record<Group, number> = { strings: 20, bitmaps: 8, keys: 14, hashes: 14, lists: 14, sets: 12, zsets: 16, tx: 3, errors: 7, server: 1 };
+
+/** Bit offsets: small, around the 1 MiB row boundary (bit 8388608 is byte 1048576), and refused ones. */
+const BIT_OFFSETS = ["0", "1", "7", "8", "9", "15", "16", "23", "31", "33", "63", "64", "100", "200"];
+const FAR_BIT_OFFSETS = ["8388600", "8388607", "8388608", "8388615", "16777300"];
+const BAD_BIT_OFFSETS = ["-1", "x", "4294967296", "1.5", "99999999999999999999"];
+const BITFIELD_TYPES = ["u1", "u3", "u8", "i8", "i5", "u16", "i16", "i32", "u31", "i63", "u63", "i64"];
+const BAD_BITFIELD_TYPES = ["u64", "i65", "i0", "x8", "u", ""];
+const BITFIELD_VALUES = ["0", "1", "-1", "5", "100", "-100", "127", "128", "255", "256", "-129", "65535", "12345678901", "9223372036854775807", "-9223372036854775808"];
 
 type One = [Arg[], Mode?];
 
@@ -427,6 +437,60 @@ class Gen {
         return [["setrange", sk(), r.chance(0.93) ? String(r.range(0, 20)) : r.pick(["-1", "x", "536870912"]), v()]];
       default:
         return [["get", r.pick(N_KEYS)]];
+    }
+  }
+
+  /** Bitmap commands over bm* keys, sometimes over text strings (s*) or other types. */
+  bitmaps(): One {
+    const r = this.r;
+    const wk = () => (r.chance(0.15) ? this.key(S_KEYS) : this.key(B_KEYS));
+    const rk = () => (r.chance(0.15) ? this.readKey(S_KEYS) : this.readKey(B_KEYS));
+    const off = (write: boolean) =>
+      r.chance(0.9) ? r.pick(BIT_OFFSETS) : r.chance(0.5) ? r.pick(FAR_BIT_OFFSETS) : write ? r.pick(BAD_BIT_OFFSETS) : r.pick([...BAD_BIT_OFFSETS, "4294967295"]);
+    const unit = (): Arg[] => (r.chance(0.5) ? [] : [r.chance(0.95) ? r.pick(["BIT", "BYTE", "bit"]) : "FOO"]);
+    switch (r.int(10)) {
+      case 0:
+      case 1:
+        return [["setbit", wk(), off(true), r.chance(0.95) ? r.pick(["0", "1"]) : r.pick(["2", "-1", "x"])]];
+      case 2:
+        return [["getbit", rk(), off(false)]];
+      case 3: {
+        const argv: Arg[] = ["bitcount", rk()];
+        const o = r.int(8);
+        if (o >= 2) argv.push(r.pick(STARTS), r.pick(STOPS), ...unit());
+        if (o === 7) argv.push(r.pick(["0", "x"]));
+        if (o === 1) argv.push(r.pick(["0", "-1", "x"]));
+        return [argv];
+      }
+      case 4: {
+        const argv: Arg[] = ["bitpos", rk(), r.chance(0.95) ? r.pick(["0", "1"]) : r.pick(["2", "-1", "x"])];
+        const o = r.int(6);
+        if (o >= 1) argv.push(r.pick(STARTS));
+        if (o >= 3) argv.push(r.pick(STOPS));
+        if (o >= 4) argv.push(...unit());
+        if (o === 5 && r.chance(0.3)) argv.push("x");
+        return [argv];
+      }
+      case 5: {
+        const op = r.chance(0.95) ? r.pick(["AND", "OR", "XOR", "NOT", "and"]) : "FOO";
+        const srcs = op.toLowerCase() === "not" && r.chance(0.9) ? [rk()] : r.some([...B_KEYS, ...S_KEYS, MISSING], 1, 4);
+        return [["bitop", op, wk(), ...srcs]];
+      }
+      default: {
+        const ro = r.chance(0.2);
+        const argv: Arg[] = [ro ? "bitfield_ro" : "bitfield", ro ? rk() : wk()];
+        for (let i = r.range(ro ? 1 : 0, 4); i > 0; i--) {
+          const t = r.chance(0.97) ? r.pick(BITFIELD_TYPES) : r.pick(BAD_BITFIELD_TYPES);
+          const fo = r.chance(0.3) ? `#${r.range(0, 5)}` : off(true);
+          const k = r.int(ro ? 8 : 7);
+          if (k === 0) argv.push("OVERFLOW", r.chance(0.95) ? r.pick(["WRAP", "SAT", "FAIL", "fail"]) : "FOO");
+          else if (k <= 2 || k === 7) argv.push("GET", t, fo);
+          else if (k <= 4) argv.push("SET", t, fo, r.chance(0.97) ? r.pick(BITFIELD_VALUES) : "x");
+          else argv.push("INCRBY", t, fo, r.chance(0.97) ? r.pick(BITFIELD_VALUES) : "1.5");
+        }
+        if (r.chance(0.03)) argv.push(r.pick(["GET", "FOO", "SET"]));
+        return [argv];
+      }
     }
   }
 
@@ -1055,6 +1119,8 @@ class Gen {
     switch (g) {
       case "strings":
         return [this.strings()];
+      case "bitmaps":
+        return [this.bitmaps()];
       case "keys":
         return this.keys();
       case "hashes":
@@ -1121,6 +1187,7 @@ const ARITIES: readonly [string, number][] = [
   ["zunion", -3], ["zinter", -3], ["zdiff", -3], ["zunionstore", -4], ["zinterstore", -4], ["zdiffstore", -4],
   ["zintercard", -3], ["zrangestore", -5], ["zmpop", -4], ["zrandmember", -2], ["zlexcount", 4], ["zremrangebylex", 4],
   ["lmpop", -4], ["sintercard", -3], ["lcs", -3], ["substr", 4], ["touch", -2], ["swapdb", 3], ["object", -2], ["memory", -2], ["dump", 2], ["restore", -4], ["sort", -2], ["sort_ro", -2],
+  ["setbit", 4], ["getbit", 3], ["bitcount", -2], ["bitpos", -3], ["bitop", -4], ["bitfield", -2], ["bitfield_ro", -2],
   ["get", 2], ["set", -3], ["setnx", 3], ["setex", 4], ["psetex", 4], ["mget", -2], ["mset", -3], ["msetnx", -3],
   ["getset", 3], ["getdel", 2], ["getex", -2], ["incr", 2], ["incrby", 3], ["decr", 2], ["decrby", 3],
   ["incrbyfloat", 3], ["append", 3], ["strlen", 2], ["getrange", 4], ["setrange", 4],
