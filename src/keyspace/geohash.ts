@@ -102,9 +102,14 @@ export function areaCenter(a: Area): [number, number] {
   return [x, y];
 }
 
-/** C's (uint64_t) cast of a sorted-set score, as x86-64 code does it (out-of-range values wrap). */
+/**
+ * C's (uint64_t) cast of a sorted-set score. Scores GEOADD did not write make it undefined in
+ * C; these are the results redis-server 7.0.15 on x86-64 gave: negatives wrap, -inf is 0,
+ * +inf and huge values are 2^63.
+ */
 export function scoreBits(score: number): bigint {
-  if (!Number.isFinite(score)) return 1n << 63n;
+  if (score === -Infinity || Number.isNaN(score)) return 0n;
+  if (score >= 2 ** 64) return 1n << 63n;
   return BigInt.asUintN(64, BigInt(Math.trunc(score)));
 }
 
