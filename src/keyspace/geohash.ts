@@ -20,6 +20,8 @@ export const EARTH_RADIUS_IN_METERS = 6372797.560856;
 const MERCATOR_MAX = 20037726.37;
 const D_R = Math.PI / 180.0;
 
+import { asin, cos, sin } from "./libm.ts";
+
 const U64 = (1n << 64n) - 1n;
 const EVEN = 0x5555555555555555n;
 const ODD = 0xaaaaaaaaaaaaaaaan;
@@ -170,13 +172,13 @@ export function latDistance(lat1: number, lat2: number): number {
 export function distance(lon1: number, lat1: number, lon2: number, lat2: number): number {
   const lon1r = deg(lon1);
   const lon2r = deg(lon2);
-  const v = Math.sin((lon2r - lon1r) / 2);
+  const v = sin((lon2r - lon1r) / 2);
   if (v === 0.0) return latDistance(lat1, lat2);
   const lat1r = deg(lat1);
   const lat2r = deg(lat2);
-  const u = Math.sin((lat2r - lat1r) / 2);
-  const a = u * u + Math.cos(lat1r) * Math.cos(lat2r) * v * v;
-  return 2.0 * EARTH_RADIUS_IN_METERS * Math.asin(Math.sqrt(a));
+  const u = sin((lat2r - lat1r) / 2);
+  const a = u * u + cos(lat1r) * cos(lat2r) * v * v;
+  return 2.0 * EARTH_RADIUS_IN_METERS * asin(Math.sqrt(a));
 }
 
 /** A search area: a circle of `radius`, or a `width` × `height` box, in units of `conversion` metres. */
@@ -220,8 +222,8 @@ export function boundingBox(s: Shape): [number, number, number, number] {
   const height = s.conversion * (s.type === "radius" ? s.radius : s.height / 2);
   const width = s.conversion * (s.type === "radius" ? s.radius : s.width / 2);
   const latDelta = rad2deg(height / EARTH_RADIUS_IN_METERS);
-  const lonDeltaTop = rad2deg(width / EARTH_RADIUS_IN_METERS / Math.cos(deg(s.lat + latDelta)));
-  const lonDeltaBottom = rad2deg(width / EARTH_RADIUS_IN_METERS / Math.cos(deg(s.lat - latDelta)));
+  const lonDeltaTop = rad2deg(width / EARTH_RADIUS_IN_METERS / cos(deg(s.lat + latDelta)));
+  const lonDeltaBottom = rad2deg(width / EARTH_RADIUS_IN_METERS / cos(deg(s.lat - latDelta)));
   const south = s.lat < 0;
   return [
     south ? s.lon - lonDeltaBottom : s.lon - lonDeltaTop,

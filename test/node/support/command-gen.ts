@@ -316,7 +316,7 @@ const WEIGHTS: Record<Group, number> = { strings: 20, keys: 14, hashes: 14, list
  */
 const G_KEYS = ["g0", "g1", "g2"];
 const G_MEMBERS: Arg[] = ["p0", "p1", "p2", "p3", "p4", "", BIN_B];
-const G2_MEMBERS: Arg[] = Array.from({ length: 80 }, (_, i) => `q${i}`);
+const G2_MEMBERS: Arg[] = Array.from({ length: 40 }, (_, i) => `q${i}`);
 /** Centres points cluster around (and searches start from), poles and the date line included. */
 const G_CENTRES: [number, number][] = [[13.4, 38.1], [-73.98, 40.75], [151.2, -33.87], [179.9, 10], [-179.95, -12], [0, 0], [20, 84.5], [-60, -84.9]];
 const G_UNITS = ["m", "km", "KM", "ft", "mi", "Mi"];
@@ -980,10 +980,10 @@ class Gen {
 
   geo(): One {
     const r = this.r;
-    const gk = () => (r.chance(0.04) ? r.pick([MISSING, "s0", NEVER_KEY]) : r.pick(G_KEYS));
+    const gk = () => (r.chance(0.04) ? r.pick(["s0", NEVER_KEY]) : r.pick([...G_KEYS, "g2"]));
     const member = (k: string) => (k === "g2" && r.chance(0.8) ? r.pick(G2_MEMBERS) : r.pick(G_MEMBERS));
     const unit = () => (r.chance(0.02) ? "yd" : r.pick(G_UNITS));
-    const dist = () => r.pick(["0", "1", "500", "20", "150", "1000", "3000", "8000", "19000", "-1", "x", "0.5", "250.75"]);
+    const dist = () => (r.chance(0.03) ? r.pick(["-1", "x"]) : r.pick(["0", "1", "500", "20", "150", "1000", "3000", "8000", "19000", "0.5", "250.75"]));
     const pair = (): string[] => {
       if (r.chance(0.03)) return r.pick([["181", "0"], ["0", "85.06"], ["abc", "1"], ["1", "inf"], ["-180.5", "-90"]]);
       return this.lonLat();
@@ -994,7 +994,7 @@ class Gen {
       case 1:
       case 2: {
         // GEOADD (the only writer of geo keys with GEO*STORE).
-        const k = r.chance(0.03) ? r.pick(["s0", MISSING]) : r.pick(G_KEYS);
+        const k = r.chance(0.03) ? r.pick(["s0", MISSING]) : r.pick([...G_KEYS, "g2", "g2"]);
         const argv: Arg[] = [this.name("geoadd"), k];
         if (r.chance(0.15)) argv.push(r.pick(["nx", "xx", "NX"]));
         if (r.chance(0.15)) argv.push("ch");
@@ -1018,7 +1018,9 @@ class Gen {
         const argv: Arg[] = [this.name(variant)];
         const opts: Arg[][] = [];
         const store = variant === "geosearchstore";
-        if (store) argv.push(r.chance(0.8) ? r.pick(G_KEYS) : r.pick([MISSING, "z0", "s1"]));
+        // STOREDIST scores are distances, not points: they go to keys no GEO command reads.
+        const storeDist = r.chance(0.4);
+        if (store) argv.push(storeDist ? r.pick(["z0", "z1", MISSING, "s1"]) : r.chance(0.9) ? r.pick(G_KEYS) : r.pick(["z0", "s1"]));
         argv.push(key);
         if (variant === "georadius" || variant === "georadius_ro") argv.push(...pair(), dist(), unit());
         else if (variant.startsWith("georadiusbymember")) argv.push(member(key), dist(), unit());
@@ -1030,16 +1032,16 @@ class Gen {
         }
         if (r.chance(0.4)) opts.push([r.pick(["ASC", "desc"])]);
         if (r.chance(0.35)) {
-          const c = ["COUNT", r.pick(["1", "2", "3", "5", "50", "0", "-1", "x"])];
+          const c = ["COUNT", r.chance(0.05) ? r.pick(["0", "-1", "x"]) : r.pick(["1", "2", "3", "5", "50"])];
           if (r.chance(0.3)) c.push("ANY");
           opts.push(c);
         } else if (r.chance(0.02)) opts.push(["any"]);
         if (!store || r.chance(0.03)) {
           for (const w of ["WITHCOORD", "withdist", "WITHHASH"]) if (r.chance(0.35)) opts.push([w]);
         }
-        if (store && r.chance(0.4)) opts.push(["STOREDIST"]);
+        if (store && storeDist) opts.push(["STOREDIST"]);
         if ((variant === "georadius" || variant === "georadiusbymember") && r.chance(0.25)) {
-          opts.push([r.pick(["STORE", "storedist"]), r.chance(0.8) ? r.pick(G_KEYS) : r.pick([MISSING, "z1"])]);
+          opts.push(storeDist ? ["storedist", r.pick(["z1", MISSING])] : ["STORE", r.chance(0.9) ? r.pick(G_KEYS) : "z1"]);
         }
         if (r.chance(0.02)) opts.push([r.pick(["bogus", "STORE"])]);
         // Options in any order, as Redis parses them.
