@@ -157,10 +157,15 @@ interface Point {
  */
 function pointsInShape(ctx: Ctx, m: KeyMeta, shape: Shape, limit: number): Point[] {
   const out: Point[] = [];
-  let last: { bits: bigint; step: number } | null = null;
-  for (const box of searchBoxes(shape)) {
+  const boxes = searchBoxes(shape);
+  // Redis compares with the last box read only once that is not the centre (index 0), so a
+  // neighbour equal to the centre is read twice and its points reported twice, as there.
+  let last = 0;
+  for (let i = 0; i < boxes.length; i++) {
+    const box = boxes[i];
     if (!box) continue;
-    if (last && box.bits === last.bits && box.step === last.step) continue;
+    const prev = boxes[last]!;
+    if (last && box.bits === prev.bits && box.step === prev.step) continue;
     if (limit && out.length >= limit) break;
     const [min, max] = boxScores(box);
     const cursor = ctx.ks.sql.exec(`SELECT member, score FROM ${BY_SCORE} WHERE kid = ? AND score >= ? AND score < ? ORDER BY score, member`, m.id, min, max);
@@ -171,7 +176,7 @@ function pointsInShape(ctx: Ctx, m: KeyMeta, shape: Shape, limit: number): Point
       if (dist !== null) out.push({ member: blob(row.member), score, lon, lat, dist });
       if (limit && out.length >= limit) break;
     }
-    last = box;
+    last = i;
   }
   return out;
 }
