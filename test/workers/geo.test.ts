@@ -117,6 +117,18 @@ describe("GEO commands", () => {
     });
   });
 
+  it("orders equal distances as Redis: stable for a full sort, its partial quicksort's order under COUNT", async () => {
+    await withEngine((h) => {
+      const pts = ["1 1 a", "1 1 b", "1 1 c", "1 1 d", "2 2 e", "1 1 f", "1 1 g", "3 3 h", "1 1 i", "0.5 0.5 j"];
+      expect(run(h, "geoadd", "tie", ...pts.flatMap((p) => p.split(" ")))).toBe(10);
+      const search = ["geosearch", "tie", "fromlonlat", "1", "1", "byradius", "500", "km"];
+      expect(run(h, ...search)).toEqual(["j", "a", "b", "c", "d", "f", "g", "i", "e", "h"]);
+      expect(run(h, ...search, "asc")).toEqual(["a", "b", "c", "d", "f", "g", "i", "j", "e", "h"]);
+      expect(run(h, ...search, "count", "4")).toEqual(["c", "a", "b", "i"]);
+      expect(run(h, ...search, "count", "4", "desc")).toEqual(["h", "e", "j", "g"]);
+    });
+  });
+
   it("answers coordinates as RESP3 doubles with Redis's human text", async () => {
     await withEngine((h) => {
       sicily(h);

@@ -27,6 +27,7 @@ import {
   standardGeohash,
   withinShape,
 } from "../geohash.ts";
+import { partialSort } from "../partial-sort.ts";
 import { TYPE } from "../schema.ts";
 import type { KeyMeta } from "../store.ts";
 import { type Reply, NIL_ARRAY, RespDouble } from "../../protocol/reply.ts";
@@ -286,10 +287,16 @@ function search(variant: Variant) {
     const shape: Shape = kind === "radius" ? { type: "radius", lon, lat, conversion, radius } : { type: "box", lon, lat, conversion, width, height };
     const points = pointsInShape(ctx, m, shape, any ? count : 0);
     if (!points.length && !storeKey) return [];
-    // Stable, as glibc's qsort (a merge sort) leaves equal distances in collection order.
-    if (sort === "asc") points.sort((a, b) => (a.dist > b.dist ? 1 : a.dist < b.dist ? -1 : 0));
-    else if (sort === "desc") points.sort((a, b) => (a.dist > b.dist ? -1 : a.dist < b.dist ? 1 : 0));
-    const returned = count === 0 || points.length < count ? points : points.slice(0, count);
+    const returnedCount = count === 0 || points.length < count ? points.length : count;
+    if (sort !== "none") {
+      const asc = (a: Point, b: Point): number => (a.dist > b.dist ? 1 : a.dist === b.dist ? 0 : -1);
+      const cmp = sort === "asc" ? asc : (a: Point, b: Point) => -asc(a, b);
+      // All of them: stable, as glibc's qsort (a merge sort) keeps equal distances in
+      // collection order. The first `count`: Redis's partial quicksort, with its tie order.
+      if (returnedCount === points.length) points.sort(cmp);
+      else partialSort(points, cmp, 0, returnedCount - 1);
+    }
+    const returned = points.slice(0, returnedCount);
 
     if (storeKey) {
       const rows: Entry[] = returned.map((p) => [p.member, storeDist ? p.dist / conversion : p.score]);
