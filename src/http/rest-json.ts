@@ -236,7 +236,7 @@ export function writeReplyJson(out: string[], r: Reply, b64: boolean, top: boole
   } else if (r instanceof NilArray) {
     out.push("null");
   } else if (r instanceof RespDouble) {
-    writeText(out, formatG17(r.v), b64);
+    writeText(out, r.text ?? formatG17(r.v), b64);
   } else if (r instanceof RespMap) {
     const flat: Reply[] = [];
     for (const [k, v] of r.entries) flat.push(k, v);

@@ -21,9 +21,15 @@ export class RedisError extends Error {
 export class NilArray {}
 export const NIL_ARRAY = new NilArray();
 
-/** A double: bulk string in RESP2 ("%.17g", Redis 7.0), `,` in RESP3. */
+/**
+ * A double: bulk string in RESP2 ("%.17g", Redis 7.0), `,` in RESP3. `text` replaces the
+ * "%.17g" form where Redis prints another (GEOPOS's human long double).
+ */
 export class RespDouble {
-  constructor(readonly v: number) {}
+  constructor(
+    readonly v: number,
+    readonly text?: string,
+  ) {}
 }
 
 /** A map: flattened to an array in RESP2, `%` in RESP3. */

@@ -91,7 +91,7 @@ export function writeReply(w: ByteWriter, r: Reply, resp: RespVersion = 2): void
   } else if (r instanceof NilArray) {
     w.ascii(resp === 3 ? "_\r\n" : "*-1\r\n");
   } else if (r instanceof RespDouble) {
-    const s = formatG17(r.v);
+    const s = r.text ?? formatG17(r.v);
     if (resp === 3) w.ascii(`,${s}\r\n`);
     else w.ascii(`$${s.length}\r\n${s}\r\n`);
   } else if (r instanceof RespMap) {

@@ -6,7 +6,7 @@
  *   npx vitest run --project node test/node/differential.test.ts
  *   DIFF_SEED=123 …        replay a seed (printed by every run)
  *   DIFF_COUNT=5000 …      stream length (default 20,000)
- *   DIFF_ONLY=zsets,keys … only these command families (strings bitmaps keys hashes lists sets zsets tx errors server)
+ *   DIFF_ONLY=zsets,keys … only these command families (strings bitmaps keys hashes lists sets zsets geo tx errors server)
  *   DIFF_BATCH=1 …         commands per pipelined write (default 200; 1 pinpoints a command that drops the link)
  *   DIFF_REPORT_MAX=100 …  mismatches printed in full (default 25)
  *

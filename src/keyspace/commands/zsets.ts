@@ -156,8 +156,7 @@ function rankOf(sql: SqlStorage, kid: number, score: number, member: Uint8Array)
 // --- ZADD / ZINCRBY -------------------------------------------------------------------------
 
 /** ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member ...; ZINCRBY is ZADD INCR (zaddGenericCommand). */
-function zaddGeneric(ctx: Ctx, incrCmd: boolean): Reply {
-  const argv = ctx.argv;
+export function zaddGeneric(ctx: Ctx, incrCmd: boolean, argv: Uint8Array[] = ctx.argv): Reply {
   let nx = false;
   let xx = false;
   let gt = false;

@@ -306,10 +306,10 @@ const ABS_MS = ["4102444800000", "4102531200123", "4103000000000", "420000000099
 const REL_S = ["100000", "200000", "864000"];
 const REL_MS = ["100000000", "250000000", "864000000"];
 
-export type Group = "strings" | "bitmaps" | "keys" | "hashes" | "lists" | "sets" | "zsets" | "tx" | "errors" | "server";
-export const GROUPS: readonly Group[] = ["strings", "bitmaps", "keys", "hashes", "lists", "sets", "zsets", "tx", "errors", "server"];
+export type Group = "strings" | "bitmaps" | "keys" | "hashes" | "lists" | "sets" | "zsets" | "geo" | "tx" | "errors" | "server";
+export const GROUPS: readonly Group[] = ["strings", "bitmaps", "keys", "hashes", "lists", "sets", "zsets", "geo", "tx", "errors", "server"];
 
-const WEIGHTS: Record<Group, number> = { strings: 20, bitmaps: 8, keys: 14, hashes: 14, lists: 14, sets: 12, zsets: 16, tx: 3, errors: 7, server: 1 };
+const WEIGHTS: Record<Group, number> = { strings: 20, bitmaps: 8, keys: 14, hashes: 14, lists: 14, sets: 12, zsets: 16, geo: 8, tx: 3, errors: 7, server: 1 };
 
 /** Bit offsets: small, around the 1 MiB row boundary (bit 8388608 is byte 1048576), and refused ones. */
 const BIT_OFFSETS = ["0", "1", "7", "8", "9", "15", "16", "23", "31", "33", "63", "64", "100", "200"];
@@ -318,6 +318,18 @@ const BAD_BIT_OFFSETS = ["-1", "x", "4294967296", "1.5", "99999999999999999999"]
 const BITFIELD_TYPES = ["u1", "u3", "u8", "i8", "i5", "u16", "i16", "i32", "u31", "i63", "u63", "i64"];
 const BAD_BITFIELD_TYPES = ["u64", "i65", "i0", "x8", "u", ""];
 const BITFIELD_VALUES = ["0", "1", "-1", "5", "100", "-100", "127", "128", "255", "256", "-129", "65535", "12345678901", "9223372036854775807", "-9223372036854775808"];
+
+/**
+ * GEO keys: written only by GEOADD and the STORE forms, so every score is a geohash or a
+ * STOREDIST distance (a score no GEO command wrote makes Redis's decoding undefined C).
+ * g2 gathers many members, so searches cover several boxes with points in each.
+ */
+const G_KEYS = ["g0", "g1", "g2"];
+const G_MEMBERS: Arg[] = ["p0", "p1", "p2", "p3", "p4", "", BIN_B];
+const G2_MEMBERS: Arg[] = Array.from({ length: 40 }, (_, i) => `q${i}`);
+/** Centres points cluster around (and searches start from), poles and the date line included. */
+const G_CENTRES: [number, number][] = [[13.4, 38.1], [-73.98, 40.75], [151.2, -33.87], [179.9, 10], [-179.95, -12], [0, 0], [20, 84.5], [-60, -84.9]];
+const G_UNITS = ["m", "km", "KM", "ft", "mi", "Mi"];
 
 type One = [Arg[], Mode?];
 
@@ -1012,6 +1024,101 @@ class Gen {
     }
   }
 
+  /** A coordinate pair near one of the centres (sometimes anywhere), as decimal text. */
+  lonLat(): [string, string] {
+    const r = this.r;
+    const u = () => r.u32() / 4294967296;
+    let lon: number;
+    let lat: number;
+    if (r.chance(0.15)) {
+      lon = -180 + 360 * u();
+      lat = -85.05 + 170.1 * u();
+    } else {
+      const [cx, cy] = r.pick(G_CENTRES);
+      const spread = r.pick([0.01, 0.3, 2, 6]);
+      lon = Math.max(-180, Math.min(180, cx + spread * (2 * u() - 1)));
+      lat = Math.max(-85.05, Math.min(85.05, cy + spread * (2 * u() - 1)));
+    }
+    return [lon.toFixed(r.pick([0, 3, 6])), lat.toFixed(r.pick([0, 4, 6]))];
+  }
+
+  geo(): One {
+    const r = this.r;
+    const gk = () => (r.chance(0.04) ? r.pick(["s0", NEVER_KEY]) : r.pick([...G_KEYS, "g2"]));
+    const member = (k: string) => (k === "g2" && r.chance(0.8) ? r.pick(G2_MEMBERS) : r.pick(G_MEMBERS));
+    const unit = () => (r.chance(0.02) ? "yd" : r.pick(G_UNITS));
+    const dist = () => (r.chance(0.03) ? r.pick(["-1", "x"]) : r.pick(["0", "1", "500", "20", "150", "1000", "3000", "8000", "19000", "0.5", "250.75"]));
+    const pair = (): string[] => {
+      if (r.chance(0.03)) return r.pick([["181", "0"], ["0", "85.06"], ["abc", "1"], ["1", "inf"], ["-180.5", "-90"]]);
+      return this.lonLat();
+    };
+    const key = gk();
+    switch (r.int(12)) {
+      case 0:
+      case 1:
+      case 2: {
+        // GEOADD (the only writer of geo keys with GEO*STORE).
+        const k = r.chance(0.03) ? r.pick(["s0", MISSING]) : r.pick([...G_KEYS, "g2", "g2"]);
+        const argv: Arg[] = [this.name("geoadd"), k];
+        if (r.chance(0.15)) argv.push(r.pick(["nx", "xx", "NX"]));
+        if (r.chance(0.15)) argv.push("ch");
+        if (r.chance(0.02)) argv.push("xx", "nx");
+        for (let i = r.range(1, 4); i > 0; i--) argv.push(...pair(), member(k));
+        if (r.chance(0.02)) argv.push("1");
+        return [argv];
+      }
+      case 3:
+        return [[this.name("geopos"), key, ...Array.from({ length: r.range(1, 4) }, () => member(key))]];
+      case 4:
+        return [[this.name("geohash"), key, ...Array.from({ length: r.range(1, 4) }, () => member(key))]];
+      case 5: {
+        const argv: Arg[] = [this.name("geodist"), key, member(key), member(key)];
+        if (r.chance(0.6)) argv.push(unit());
+        if (r.chance(0.03)) argv.push("km");
+        return [argv];
+      }
+      default: {
+        const variant = r.pick(["geosearch", "geosearch", "geosearchstore", "georadius", "georadius_ro", "georadiusbymember", "georadiusbymember_ro"]);
+        const argv: Arg[] = [this.name(variant)];
+        const opts: Arg[][] = [];
+        const store = variant === "geosearchstore";
+        // STOREDIST scores are distances, not points: they go to keys no GEO command reads.
+        const storeDist = r.chance(0.4);
+        if (store) argv.push(storeDist ? r.pick(["z0", "z1", MISSING, "s1"]) : r.chance(0.9) ? r.pick(G_KEYS) : r.pick(["z0", "s1"]));
+        argv.push(key);
+        if (variant === "georadius" || variant === "georadius_ro") argv.push(...pair(), dist(), unit());
+        else if (variant.startsWith("georadiusbymember")) argv.push(member(key), dist(), unit());
+        else {
+          const from = r.chance(0.5) ? ["FROMMEMBER", member(key)] : ["fromlonlat", ...pair()];
+          const by = r.chance(0.5) ? ["BYRADIUS", dist(), unit()] : ["bybox", dist(), dist(), unit()];
+          if (!r.chance(0.03)) opts.push(from);
+          if (!r.chance(0.03)) opts.push(by);
+        }
+        if (r.chance(0.4)) opts.push([r.pick(["ASC", "desc"])]);
+        if (r.chance(0.35)) {
+          const c = ["COUNT", r.chance(0.05) ? r.pick(["0", "-1", "x"]) : r.pick(["1", "2", "3", "5", "50"])];
+          if (r.chance(0.3)) c.push("ANY");
+          opts.push(c);
+        } else if (r.chance(0.02)) opts.push(["any"]);
+        if (!store || r.chance(0.03)) {
+          for (const w of ["WITHCOORD", "withdist", "WITHHASH"]) if (r.chance(0.35)) opts.push([w]);
+        }
+        if (store && storeDist) opts.push(["STOREDIST"]);
+        if ((variant === "georadius" || variant === "georadiusbymember") && r.chance(0.25)) {
+          opts.push(storeDist ? ["storedist", r.pick(["z1", MISSING])] : ["STORE", r.chance(0.9) ? r.pick(G_KEYS) : "z1"]);
+        }
+        if (r.chance(0.02)) opts.push([r.pick(["bogus", "STORE"])]);
+        // Options in any order, as Redis parses them.
+        for (let i = opts.length - 1; i > 0; i--) {
+          const j = r.int(i + 1);
+          [opts[i], opts[j]] = [opts[j]!, opts[i]!];
+        }
+        for (const o of opts) argv.push(...o);
+        return [argv];
+      }
+    }
+  }
+
   server(): One {
     const r = this.r;
     switch (r.int(4)) {
@@ -1131,6 +1238,8 @@ class Gen {
         return [this.sets()];
       case "zsets":
         return [this.zsets()];
+      case "geo":
+        return [this.geo()];
       case "errors":
         return [this.errors()];
       case "server":
@@ -1205,6 +1314,8 @@ const ARITIES: readonly [string, number][] = [
   ["zrevrange", -4], ["zrevrangebyscore", -4], ["zrank", 3], ["zrevrank", 3], ["zpopmin", -2], ["zpopmax", -2],
   ["zremrangebyrank", 4], ["zremrangebyscore", 4], ["zscan", -3], ["echo", 2], ["multi", 1], ["exec", 1],
   ["discard", 1], ["watch", -2], ["unwatch", 1],
+  ["geoadd", -5], ["geopos", -2], ["geohash", -2], ["geodist", -4], ["geosearch", -7], ["geosearchstore", -8],
+  ["georadius", -6], ["georadius_ro", -6], ["georadiusbymember", -5], ["georadiusbymember_ro", -5],
 ];
 
 const ARITY = new Map<string, number>([...ARITIES, ["ping", -1], ["flushdb", -1], ["flushall", -1]]);
