@@ -13,10 +13,11 @@ import { lcsCommands } from "./commands/lcs.ts";
 import { objectCommands } from "./commands/object.ts";
 import { dumpCommands } from "./commands/dump.ts";
 import { sortCommands } from "./commands/sort.ts";
+import { pubsubCommands } from "./commands/pubsub.ts";
 
 export const COMMANDS: ReadonlyMap<string, CommandSpec> = (() => {
   const m = new Map<string, CommandSpec>();
-  for (const list of [keyCommands, stringCommands, hashCommands, listCommands, setCommands, zsetCommands, zsetAlgebraCommands, lcsCommands, objectCommands, dumpCommands, sortCommands, serverCommands, scriptingCommands]) {
+  for (const list of [keyCommands, stringCommands, hashCommands, listCommands, setCommands, zsetCommands, zsetAlgebraCommands, lcsCommands, objectCommands, dumpCommands, sortCommands, pubsubCommands, serverCommands, scriptingCommands]) {
     for (const c of list) {
       if (m.has(c.name)) throw new Error(`command defined twice: ${c.name}`);
       m.set(c.name, c);
