@@ -128,3 +128,22 @@ describe("PubSubHub", () => {
     expect(hub.count(s)).toBe(PUBSUB_SUBSCRIPTIONS_PER_CONN_MAX);
   });
 });
+
+describe("Upstash SSE framing", () => {
+  it("parses /subscribe and /psubscribe paths, percent-decoded", async () => {
+    const { parseSsePath } = await import("../../src/pubsub/sse.ts");
+    expect(parseSsePath("/subscribe/my%20chan")).toEqual({ command: "subscribe", names: ["my chan"] });
+    expect(parseSsePath("/PSUBSCRIBE/a*/b")).toEqual({ command: "psubscribe", names: ["a*", "b"] });
+    expect(parseSsePath("/subscribe")).toBeNull();
+    expect(parseSsePath("/get/k")).toBeNull();
+  });
+
+  it("turns pushes into `data:` events as @upstash/redis parses them", async () => {
+    const { sseEvents } = await import("../../src/pubsub/sse.ts");
+    const { Push, ReplySequence } = await import("../../src/protocol/reply.ts");
+    expect(sseEvents(new ReplySequence([new Push([b("subscribe"), b("a"), 1]), new Push([b("subscribe"), b("b"), 2])]))).toBe("data: subscribe,a,1\n\ndata: subscribe,b,2\n\n");
+    expect(sseEvents(new Push([b("pmessage"), b("a*"), b("ab"), b("x,y")]))).toBe("data: pmessage,a*,ab,x,y\n\n");
+    expect(sseEvents(new Push([b("message"), b("c"), b("1\r\n2")]))).toBe("data: message,c,1\ndata: 2\n\n");
+    expect(sseEvents(new Push([b("unsubscribe"), null, 0]))).toBe("data: unsubscribe,,0\n\n");
+  });
+});

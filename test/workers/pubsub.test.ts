@@ -5,7 +5,7 @@
  */
 import { SELF } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
-import { attach, cmd, freshDb, releaseReplicas } from "./nodes.ts";
+import { attach, cmd, freshDb, releaseReplicas, until } from "./nodes.ts";
 
 afterAll(releaseReplicas);
 
@@ -154,5 +154,60 @@ describe("pub/sub over RESP WebSockets", () => {
     await s.expect("*3\r\n$7\r\nmessage\r\n$6\r\nevents\r\n$5\r\nlocal\r\n");
     s.close();
     s3.close();
+  });
+});
+
+/** An Upstash SSE subscription through the router; `next` waits for the next `data:` line. */
+async function sse(path: string) {
+  const res = await SELF.fetch(`https://example.com${path}`, { method: "POST", headers: { authorization: "Bearer test-token", accept: "text/event-stream" }, body: "[]" });
+  expect(res.status).toBe(200);
+  expect(res.headers.get("content-type")).toBe("text/event-stream");
+  const reader = res.body!.getReader();
+  const dec = new TextDecoder();
+  let buf = "";
+  return {
+    async next(): Promise<string> {
+      while (!buf.includes("\n\n")) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error("stream ended");
+        buf += dec.decode(value, { stream: true });
+      }
+      const i = buf.indexOf("\n\n");
+      const ev = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      return ev;
+    },
+    cancel: () => reader.cancel(),
+  };
+}
+
+describe("Upstash pub/sub over server-sent events", () => {
+  it("POST /subscribe/{channel} and /psubscribe/{pattern} stream Upstash's comma-joined events; a cancelled stream unsubscribes", async () => {
+    const db = freshDb("sse");
+    await cmd(db, "master", "PING");
+    const a = await sse(`/db/${db}/subscribe/chat`);
+    expect(await a.next()).toBe("data: subscribe,chat,1");
+    const p = await sse(`/db/${db}/psubscribe/ch*`);
+    expect(await p.next()).toBe("data: psubscribe,ch*,1");
+    expect(await cmd(db, "master", "PUBLISH", "chat", '{"hi":1}')).toBe(2);
+    expect(await a.next()).toBe('data: message,chat,{"hi":1}');
+    expect(await p.next()).toBe('data: pmessage,ch*,chat,{"hi":1}');
+    await a.cancel();
+    // A gone client is noticed when a write to it fails: then it is unsubscribed.
+    await until("the cancelled subscriber is dropped", async () => (await cmd(db, "master", "PUBLISH", "chat", "x")) === 1);
+    expect(await cmd(db, "master", "PUBSUB", "NUMSUB", "chat")).toEqual(["chat", 0]);
+    expect(await p.next()).toBe("data: pmessage,ch*,chat,x");
+    await p.cancel();
+  });
+
+  it("a subscriber on a replica's SSE stream receives what the master publishes", async () => {
+    const db = freshDb("sserepl");
+    await cmd(db, "master", "PING");
+    await attach(db, "r1");
+    const s = await sse(`/db/${db}/nodes/r1/subscribe/news`);
+    expect(await s.next()).toBe("data: subscribe,news,1");
+    await cmd(db, "master", "PUBLISH", "news", "line1\nline2");
+    expect(await s.next()).toBe("data: message,news,line1\ndata: line2");
+    await s.cancel();
   });
 });
