@@ -5,6 +5,7 @@
  */
 import { SELF } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
+import { createReplica, untilServedBy } from "./edge.ts";
 import { attach, cmd, freshDb, releaseReplicas, until } from "./nodes.ts";
 
 afterAll(releaseReplicas);
@@ -158,9 +159,12 @@ describe("pub/sub over RESP WebSockets", () => {
 });
 
 /** An Upstash SSE subscription through the router; `next` waits for the next `data:` line. */
-async function sse(path: string) {
-  const res = await SELF.fetch(`https://example.com${path}`, { method: "POST", headers: { authorization: "Bearer test-token", accept: "text/event-stream" }, body: "[]" });
+async function sse(path: string, servedBy?: string, region?: string) {
+  const headers: Record<string, string> = { authorization: "Bearer test-token", accept: "text/event-stream" };
+  if (region) headers["x-debug-client-region"] = region;
+  const res = await SELF.fetch(`https://example.com${path}`, { method: "POST", headers, body: "[]" });
   expect(res.status).toBe(200);
+  if (servedBy) expect(res.headers.get("x-served-by")).toBe(servedBy);
   expect(res.headers.get("content-type")).toBe("text/event-stream");
   const reader = res.body!.getReader();
   const dec = new TextDecoder();
@@ -208,6 +212,18 @@ describe("Upstash pub/sub over server-sent events", () => {
     expect(await s.next()).toBe("data: subscribe,news,1");
     await cmd(db, "master", "PUBLISH", "news", "line1\nline2");
     expect(await s.next()).toBe("data: message,news,line1\ndata: line2");
+    await s.cancel();
+  });
+
+  it("through the base URL a subscriber is served by the nearest replica and receives the master's messages", async () => {
+    const db = freshDb("ssenear");
+    await cmd(db, "master", "PING");
+    await createReplica(db, "asia", "apac");
+    await untilServedBy(db, "apac", "asia");
+    const s = await sse(`/db/${db}/subscribe/feed`, "asia", "oc");
+    expect(await s.next()).toBe("data: subscribe,feed,1");
+    expect(await cmd(db, "master", "PUBLISH", "feed", "hello")).toBe(0);
+    expect(await s.next()).toBe("data: message,feed,hello");
     await s.cancel();
   });
 });
