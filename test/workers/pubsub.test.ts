@@ -3,10 +3,13 @@
  * and RESP3, the subscribed context, the read-only token, and PUBLISH at the master reaching
  * a subscriber on a replica through the replication stream.
  */
-import { SELF } from "cloudflare:test";
+import { runInDurableObject, SELF } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
 import { createReplica, untilServedBy } from "./edge.ts";
-import { attach, cmd, freshDb, releaseReplicas, until } from "./nodes.ts";
+import { PUBSUB_LIMIT_ERROR } from "../../src/pubsub/hub.ts";
+import { PUBSUB_NAME_BYTES_PER_CONN_MAX, PUBSUB_SUBSCRIPTIONS_PER_CONN_MAX } from "../../src/pubsub/registry.ts";
+import { attach, cmd, freshDb, releaseReplicas, stub, until } from "./nodes.ts";
+import type { Node } from "../../src/node/node.ts";
 
 afterAll(releaseReplicas);
 
@@ -150,6 +153,10 @@ describe("pub/sub over RESP WebSockets", () => {
     expect(await cmd(db, "master", "PUBLISH", "events", "from-master")).toBe(0);
     await s.expect("*3\r\n$7\r\nmessage\r\n$6\r\nevents\r\n$11\r\nfrom-master\r\n");
     await s3.expect(">4\r\n$8\r\npmessage\r\n$3\r\nev*\r\n$6\r\nevents\r\n$11\r\nfrom-master\r\n");
+    // From a script, PUBLISH is propagated too.
+    expect(await cmd(db, "master", "EVAL", "return redis.call('publish', KEYS[1], ARGV[1])", "1", "events", "from-lua")).toBe(0);
+    await s.expect("*3\r\n$7\r\nmessage\r\n$6\r\nevents\r\n$8\r\nfrom-lua\r\n");
+    await s3.expect(">4\r\n$8\r\npmessage\r\n$3\r\nev*\r\n$6\r\nevents\r\n$8\r\nfrom-lua\r\n");
     // A client PUBLISH on the replica is local: it reaches the replica's subscribers only.
     expect(await cmd(db, "r1", "PUBLISH", "events", "local")).toBe(2);
     await s.expect("*3\r\n$7\r\nmessage\r\n$6\r\nevents\r\n$5\r\nlocal\r\n");
@@ -225,5 +232,26 @@ describe("Upstash pub/sub over server-sent events", () => {
     expect(await cmd(db, "master", "PUBLISH", "feed", "hello")).toBe(0);
     expect(await s.next()).toBe("data: message,feed,hello");
     await s.cancel();
+  });
+
+  it("a connection's subscriptions fill its hibernation attachment up to the limit, then SUBSCRIBE is refused", async () => {
+    const db = freshDb("pslim");
+    await cmd(db, "master", "PING");
+    const s = await open(`/db/${db}/ws`);
+    const per = Math.floor(PUBSUB_NAME_BYTES_PER_CONN_MAX / PUBSUB_SUBSCRIPTIONS_PER_CONN_MAX);
+    const names = Array.from({ length: PUBSUB_SUBSCRIPTIONS_PER_CONN_MAX }, (_, i) => String(i).padStart(per, "x"));
+    s.send("SUBSCRIBE", ...names);
+    await s.skipTo(sub("subscribe", names.at(-1)!, PUBSUB_SUBSCRIPTIONS_PER_CONN_MAX));
+    await s.expect(sub("subscribe", names.at(-1)!, PUBSUB_SUBSCRIPTIONS_PER_CONN_MAX));
+    s.send("SUBSCRIBE", "one-more");
+    await s.expect(`-${PUBSUB_LIMIT_ERROR}\r\n`);
+    const saved = await runInDurableObject(stub(db, "master"), (_n: Node, state: DurableObjectState) =>
+      state
+        .getWebSockets()
+        .map((ws) => (ws.deserializeAttachment() as { subs?: { channel: Uint8Array[] } }).subs?.channel.length ?? 0)
+        .reduce((a, b) => a + b, 0),
+    );
+    expect(saved).toBe(PUBSUB_SUBSCRIPTIONS_PER_CONN_MAX);
+    s.close();
   });
 });
