@@ -7,6 +7,7 @@ import type { RespVersion } from "../protocol/resp.ts";
 import { categoriesFromFlags } from "./permissions.ts";
 import type { ScriptingCtx } from "../scripting/scripting.ts";
 import type { Keyspace } from "./store.ts";
+import type { PubSubHub } from "../pubsub/hub.ts";
 
 /**
  * Command flags, as Redis's COMMAND reply names them.
@@ -19,7 +20,7 @@ import type { Keyspace } from "./store.ts";
  * - async: the handler may return a Promise (node operations); never queued inside MULTI.
  * - loading, pubsub…: not used.
  */
-export type CommandFlag = "write" | "readonly" | "admin" | "noscript" | "fast" | "denyoom" | "stale" | "no-multi" | "async";
+export type CommandFlag = "write" | "readonly" | "admin" | "noscript" | "fast" | "denyoom" | "stale" | "no-multi" | "async" | "pubsub" | "loading";
 
 /**
  * Redis ACL categories, the subset the permission model uses (keyspace/permissions.ts):
@@ -120,6 +121,8 @@ export interface NodeServices {
   isReplica(): boolean;
   /** Which of the deployment's tokens a password is (AUTH), compared in constant time. */
   checkToken(token: string): Promise<"read-write" | "read-only" | "replication" | null>;
+  /** This node's pub/sub (src/pubsub/); absent where no node runs the engine. */
+  pubsub?: PubSubHub;
   /** FAILOVER (arguments after the name); absent where no node runs the engine. */
   failover?(args: string[]): Reply;
 }

@@ -148,6 +148,9 @@ export class Engine {
       if (s.multi) s.multiError = true;
       return new RedisError(msg);
     }
+    // MULTI, WATCH… on a subscribed RESP2 connection (table commands: in check()).
+    const subscribed = txArity === undefined ? null : this.node?.pubsub?.contextError(s, name);
+    if (subscribed) return new RedisError(subscribed);
     switch (name) {
       case "multi":
         if (s.multi) return new RedisError("ERR MULTI calls can not be nested");
@@ -229,6 +232,8 @@ export class Engine {
       const gate = this.writeGate();
       if (gate) return new RedisError(gate);
     }
+    const subscribed = this.node?.pubsub?.contextError(s, spec.name);
+    if (subscribed) return new RedisError(subscribed);
     if (this.masterDown && !spec.flags.includes("stale")) return new RedisError(E.masterDown);
     if (this.loading && !spec.flags.includes("stale")) return new RedisError("LOADING Redis is loading the dataset in memory");
     return null;

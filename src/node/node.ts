@@ -32,13 +32,18 @@ import { FaultyBucket } from "../replication/faults.ts";
 import { randomHex40, str, utf8 } from "../util/bytes.ts";
 import { hideSecrets, NodeConfig } from "./config.ts";
 import { formatMonitorLine } from "./monitor.ts";
+import { PubSubHub, type SavedSubscriptions } from "../pubsub/hub.ts";
+import { parseSsePath, sseEvents, SseStream } from "../pubsub/sse.ts";
+
+/** Commands that turn a connection into a subscriber: sockets only, never REST. */
+const SUBSCRIBING_COMMANDS: ReadonlySet<string> = new Set(["subscribe", "psubscribe", "unsubscribe", "punsubscribe"]);
 // --- edge reads and FAILOVER (issue 8) ---
 import { Failover } from "../replication/failover.ts";
 import { LagClock } from "../replication/lag-clock.ts";
 import { admit, H_ROUTE, H_SERVED_BY, H_SYNC_WAIT_MS, rerouteResponse, routeKind, type AdmissionHost } from "../routing/admission.ts";
 import { regionOrNull, type NodeView } from "../routing/topology.ts";
 import { latencyScale, oneWayDelayMs } from "../routing/simulate.ts";
-import { parseSyncToken, SYNC_TOKEN_HEADER } from "../http/rest.ts";
+import { errorResponse, parseSyncToken, SYNC_TOKEN_HEADER } from "../http/rest.ts";
 import { configureLog, log } from "../util/log.ts";
 
 /** What a hibernatable socket remembers across hibernation (serializeAttachment, ≤ 16 KiB). */
@@ -52,6 +57,8 @@ interface Attachment {
   respReplica?: boolean;
   /** Set once the socket is an attached replica (after PSYNC). */
   replica?: ReplicaInfo;
+  /** Its pub/sub subscriptions (bounded by pubsub/registry.ts's limits to fit the 16 KiB). */
+  subs?: SavedSubscriptions;
 }
 
 interface Conn {
@@ -61,6 +68,8 @@ interface Conn {
   parser: RespParser;
   /** Serializes message processing per socket when a command awaits (ordering of replies). */
   chain: Promise<void>;
+  /** Replies being gathered for this socket: pub/sub messages to it join them, in order. */
+  out: ByteWriter | null;
 }
 
 /** Period of the replication cron while replication is active (Redis replicationCron: 1 s). */
@@ -249,6 +258,8 @@ export class Node extends DurableObject<Env> implements RestTarget {
         Number(request.headers.get(H_SYNC_WAIT_MS) ?? "0") || 0,
       );
       if (refused) return this.servedBy(rerouteResponse(refused));
+      const sse = parseSsePath(path.slice("/rest".length));
+      if (sse) return this.servedBy(this.openSse(request, sse.command, sse.names));
       const wasMaster = this.meta.role === "master";
       const res = await handleRest(request, this);
       // A single write caught by a FAILOVER's pause and then refused (READONLY: this node is a
@@ -297,8 +308,11 @@ export class Node extends DurableObject<Env> implements RestTarget {
       session: newSession({ db: att.db, resp: att.resp, readOnlyToken: att.readonly, addr: att.addr }),
       parser: new RespParser("request"),
       chain: Promise.resolve(),
+      out: null,
     };
     this.conns.set(ws, c);
+    this.connBySession.set(c.session, c);
+    if (att.subs) this.pubsub.adopt(c.session, att.subs);
     if (att.replica) this.master.reattach(this.replicaTransport(c), att.replica);
     return c;
   }
@@ -320,6 +334,15 @@ export class Node extends DurableObject<Env> implements RestTarget {
 
   private async process(c: Conn, bytes: Uint8Array): Promise<void> {
     const out = new ByteWriter(256);
+    c.out = out;
+    try {
+      await this.processInto(c, bytes, out);
+    } finally {
+      c.out = null;
+    }
+  }
+
+  private async processInto(c: Conn, bytes: Uint8Array, out: ByteWriter): Promise<void> {
     c.parser.push(bytes);
     while (true) {
       let argv: Uint8Array[] | undefined;
@@ -414,6 +437,8 @@ export class Node extends DurableObject<Env> implements RestTarget {
   private dropConn(ws: WebSocket): void {
     const c = this.conns.get(ws) ?? this.conn(ws);
     this.conns.delete(ws);
+    this.connBySession.delete(c.session);
+    this.pubsub.drop(c.session);
     this.engine.closeSession(c.session);
     if (c.att.kind === "replication") this.master.detach(this.replicaTransport(c));
   }
@@ -517,7 +542,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
 
   execute(session: Session, argv: Uint8Array[]): Reply | Promise<Reply> {
     const name = str(argv[0] ?? new Uint8Array()).toLowerCase();
-    if (name === "replconf" || name === "psync" || name === "sync" || name === "monitor") {
+    if (name === "replconf" || name === "psync" || name === "sync" || name === "monitor" || SUBSCRIBING_COMMANDS.has(name)) {
       return new RedisError(`ERR '${name}' is not available over REST`);
     }
     return this.engine.execute(session, argv);
@@ -564,6 +589,60 @@ export class Node extends DurableObject<Env> implements RestTarget {
     return this.engine.scripting.functions.all().map((l) => l.code);
   }
 
+  // --- pub/sub (src/pubsub/hub.ts): delivery to sockets, subscriptions in attachments ---
+
+  private readonly connBySession = new Map<Session, Conn>();
+  /** Every socket woken from hibernation was adopted (its subscriptions registered). */
+  private pubsubRestored = false;
+  readonly pubsub: PubSubHub = new PubSubHub({
+    deliver: (s, r) => {
+      const c = this.connBySession.get(s);
+      if (!c) return void this.sseBySession.get(s)?.send(sseEvents(r));
+      if (c.out) return writeReply(c.out, r, s.resp);
+      const w = new ByteWriter(64);
+      writeReply(w, r, s.resp);
+      this.send(c, w);
+    },
+    save: (s, subs) => {
+      const c = this.connBySession.get(s);
+      if (!c) return;
+      if (subs.channel.length + subs.pattern.length > 0) c.att.subs = subs;
+      else delete c.att.subs;
+      try {
+        c.ws.serializeAttachment(c.att);
+      } catch {
+        /* gone */
+      }
+    },
+    hasConnection: (s) => this.connBySession.has(s) || this.sseBySession.has(s),
+    restoreAll: () => {
+      if (this.pubsubRestored) return;
+      this.pubsubRestored = true;
+      for (const ws of this.ctx.getWebSockets()) if (ws.readyState === WebSocket.OPEN) this.conn(ws);
+    },
+  });
+
+  /** Upstash SSE subscribers (`POST /subscribe/{channel}`, pubsub/sse.ts), by session. */
+  private readonly sseBySession = new Map<Session, SseStream>();
+
+  /** An SSE subscription: SUBSCRIBE/PSUBSCRIBE run as any client's, then events stream. */
+  private openSse(request: Request, command: string, names: string[]): Response {
+    const session = newSession({ readOnlyToken: request.headers.get(H_READONLY) === "1", addr: request.headers.get(H_CLIENT_ADDR) ?? "127.0.0.1:0" });
+    const stream = new SseStream(() => {
+      this.sseBySession.delete(session);
+      this.pubsub.drop(session);
+      this.engine.closeSession(session);
+    });
+    this.sseBySession.set(session, stream);
+    const r = this.engine.execute(session, [command, ...names].map(utf8));
+    if (r instanceof Promise || r instanceof RedisError) {
+      stream.close();
+      return errorResponse(400, r instanceof RedisError ? r.msg : "ERR internal error");
+    }
+    stream.send(sseEvents(r));
+    return stream.response;
+  }
+
   // --- services for server commands ----------------------------------------------------
 
   private services(): NodeServices {
@@ -581,6 +660,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
       wait: (n, t) => this.master.wait(n, t),
       replOffset: () => this.backlog.offset,
       isReplica: () => this.meta.role === "replica",
+      pubsub: this.pubsub,
       runId: () => this.runId,
       checkToken: (t) => checkAuth(t, this.env),
       failover: (args) => this.failover.command(args),

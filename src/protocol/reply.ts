@@ -47,6 +47,19 @@ export class Verbatim {
   constructor(readonly text: string) {}
 }
 
+/** An out-of-band message (pub/sub): an array in RESP2, a push frame `>` in RESP3. */
+export class Push {
+  constructor(readonly items: Reply[]) {}
+}
+
+/**
+ * Several top-level replies to one command (SUBSCRIBE a b answers one confirmation per
+ * channel). Only a transport writes it; it never nests inside another reply.
+ */
+export class ReplySequence {
+  constructor(readonly replies: Reply[]) {}
+}
+
 export type Reply =
   | Uint8Array
   | null
@@ -59,6 +72,8 @@ export type Reply =
   | RespMap
   | RespSet
   | Verbatim
+  | Push
+  | ReplySequence
   | Reply[];
 
 export const OK = new Simple("OK");

@@ -13,6 +13,8 @@ import {
   RespSet,
   Simple,
   Verbatim,
+  Push,
+  ReplySequence,
 } from "./reply.ts";
 
 export {
@@ -114,6 +116,11 @@ export function writeReply(w: ByteWriter, r: Reply, resp: RespVersion = 2): void
       w.bytes(b);
       w.ascii("\r\n");
     }
+  } else if (r instanceof Push) {
+    w.ascii(resp === 3 ? `>${r.items.length}\r\n` : `*${r.items.length}\r\n`);
+    for (const x of r.items) writeReply(w, x, resp);
+  } else if (r instanceof ReplySequence) {
+    for (const x of r.replies) writeReply(w, x, resp);
   } else {
     throw new Error("unknown reply value");
   }

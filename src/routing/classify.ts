@@ -8,8 +8,15 @@ import { COMMANDS } from "../keyspace/table.ts";
 
 export type RestMode = "single" | "pipeline" | "multi-exec";
 
-/** Whether one command name (any case) is read-only. */
+/**
+ * Listening (Upstash's SSE `/subscribe/{channel}`) reads no data but is served by the nearest
+ * replica too: a PUBLISH at the master reaches a replica's subscribers through the stream.
+ */
+const REPLICA_SERVED_LISTENERS: ReadonlySet<string> = new Set(["subscribe", "psubscribe"]);
+
+/** Whether one command name (any case) is read-only (or a listener a replica serves). */
 export function isReadOnlyCommand(name: string): boolean {
+  if (REPLICA_SERVED_LISTENERS.has(name.toLowerCase())) return true;
   const spec = COMMANDS.get(name.toLowerCase());
   if (!spec) return false;
   return spec.flags.includes("readonly") && !spec.flags.includes("write") && !spec.flags.includes("admin");

@@ -60,6 +60,10 @@ describe("which requests are reads", () => {
     expect(isReadOnlyCommand("zrange")).toBe(true);
     expect(isReadOnlyCommand("set")).toBe(false);
     expect(isReadOnlyCommand("config")).toBe(false);
+    // SSE listeners go to the nearest replica (PUBLISH reaches it through the stream); PUBLISH does not.
+    expect(isReadOnlyCommand("subscribe")).toBe(true);
+    expect(isReadOnlyCommand("PSUBSCRIBE")).toBe(true);
+    expect(isReadOnlyCommand("publish")).toBe(false);
     expect(isReadOnlyCommand("nosuch")).toBe(false);
     expect(isReadRequest("single", ["get"])).toBe(true);
     expect(isReadRequest("pipeline", ["get", "hgetall", "mget"])).toBe(true);

@@ -54,6 +54,8 @@ function value(h: EngineHarness, k: string): unknown {
 const VALID_FLAGS: ReadonlySet<CommandFlag> = new Set<CommandFlag>([
   "write",
   "readonly",
+  "pubsub",
+  "loading",
   "admin",
   "noscript",
   "fast",
@@ -223,6 +225,12 @@ const REDIS_7_0_15: Record<string, [number, number, number, number, string]> = {
   reset: [1, 0, 0, 0, "fast"],
   lastsave: [1, 0, 0, 0, "fast"],
   monitor: [1, 0, 0, 0, ""],
+  subscribe: [-2, 0, 0, 0, ""],
+  psubscribe: [-2, 0, 0, 0, ""],
+  unsubscribe: [-1, 0, 0, 0, ""],
+  punsubscribe: [-1, 0, 0, 0, ""],
+  publish: [3, 0, 0, 0, "fast"],
+  pubsub: [-2, 0, 0, 0, ""],
   auth: [-2, 0, 0, 0, "fast"],
   // Issue 11 item 2 (redis-cli -p 16500 COMMAND INFO … against redis-server 7.0.15).
   zunion: [-3, 0, 0, 0, "readonly"],

@@ -291,6 +291,8 @@ export const serverCommands: CommandSpec[] = [
     [0, 0, 0],
     (ctx) => {
       if (ctx.argv.length > 2) fail(E.arity("ping"));
+      const subscribed = ctx.node.pubsub?.ping(ctx.session, ctx.argv[1]);
+      if (subscribed) return subscribed;
       return ctx.argv.length === 2 ? ctx.argv[1]! : PONG;
     },
     CONNECTION,
@@ -361,6 +363,7 @@ export const serverCommands: CommandSpec[] = [
       ctx.session.db = 0;
       ctx.session.resp = 2;
       ctx.session.name = null;
+      ctx.node.pubsub?.reset(ctx.session);
       return new Simple("RESET");
     },
     CONNECTION,

@@ -1,0 +1,134 @@
+/**
+ * Who listens to what: channels and patterns → subscribers, and each subscriber's own
+ * subscriptions (Redis's server.pubsub_channels / pubsub_patterns and c->pubsub_*).
+ *
+ * Generic over the subscriber (the node uses its socket state), binary-safe: names are
+ * bytes, keyed by their 1:1 string form. Each subscriber's subscriptions are bounded
+ * (count and bytes) because they must fit a hibernated socket's attachment (≤ 16 KiB).
+ */
+import { compileGlob, type Glob } from "../keyspace/glob.ts";
+import { bkey } from "../util/bytes.ts";
+
+/** Channels + patterns one connection may hold (they are kept in its socket attachment). */
+export const PUBSUB_SUBSCRIPTIONS_PER_CONN_MAX = 128;
+/** Total bytes of channel and pattern names one connection may hold (attachment ≤ 16 KiB). */
+export const PUBSUB_NAME_BYTES_PER_CONN_MAX = 8192;
+
+export type SubscriptionKind = "channel" | "pattern";
+
+interface Entry<S> {
+  name: Uint8Array;
+  subs: Set<S>;
+  /** Compiled once for patterns. */
+  glob: Glob | null;
+}
+
+interface Own {
+  channel: Map<string, Uint8Array>;
+  pattern: Map<string, Uint8Array>;
+  bytes: number;
+}
+
+/** A subscriber that a published message reaches, and through which pattern (null: the channel). */
+export interface Receiver<S> {
+  sub: S;
+  pattern: Uint8Array | null;
+}
+
+export type AddResult = "added" | "exists" | "limit";
+
+export class PubSubRegistry<S> {
+  private readonly channels = new Map<string, Entry<S>>();
+  private readonly patterns = new Map<string, Entry<S>>();
+  private readonly own = new Map<S, Own>();
+
+  private index(kind: SubscriptionKind): Map<string, Entry<S>> {
+    return kind === "channel" ? this.channels : this.patterns;
+  }
+
+  /** Subscribe `sub` to a channel or pattern; refused ("limit") past the per-connection bounds. */
+  add(sub: S, kind: SubscriptionKind, name: Uint8Array): AddResult {
+    const k = bkey(name);
+    let own = this.own.get(sub);
+    if (own?.[kind].has(k)) return "exists";
+    const held = own ? own.channel.size + own.pattern.size : 0;
+    if (held >= PUBSUB_SUBSCRIPTIONS_PER_CONN_MAX || (own?.bytes ?? 0) + name.length > PUBSUB_NAME_BYTES_PER_CONN_MAX) return "limit";
+    if (!own) {
+      own = { channel: new Map(), pattern: new Map(), bytes: 0 };
+      this.own.set(sub, own);
+    }
+    const copy = name.slice();
+    own[kind].set(k, copy);
+    own.bytes += copy.length;
+    const idx = this.index(kind);
+    let e = idx.get(k);
+    if (!e) {
+      e = { name: copy, subs: new Set(), glob: kind === "pattern" ? compileGlob(copy) : null };
+      idx.set(k, e);
+    }
+    e.subs.add(sub);
+    return "added";
+  }
+
+  /** Unsubscribe; false when `sub` was not subscribed to it. */
+  remove(sub: S, kind: SubscriptionKind, name: Uint8Array): boolean {
+    const k = bkey(name);
+    const own = this.own.get(sub);
+    const held = own?.[kind].get(k);
+    if (!own || !held) return false;
+    own[kind].delete(k);
+    own.bytes -= held.length;
+    if (own.channel.size + own.pattern.size === 0) this.own.delete(sub);
+    const idx = this.index(kind);
+    const e = idx.get(k)!;
+    e.subs.delete(sub);
+    if (e.subs.size === 0) idx.delete(k);
+    return true;
+  }
+
+  /** The channels or patterns `sub` holds, in subscription order. */
+  list(sub: S, kind: SubscriptionKind): Uint8Array[] {
+    return [...(this.own.get(sub)?.[kind].values() ?? [])];
+  }
+
+  /** Channels + patterns `sub` holds (Redis's clientSubscriptionsCount). */
+  count(sub: S): number {
+    const own = this.own.get(sub);
+    return own ? own.channel.size + own.pattern.size : 0;
+  }
+
+  /** Drop everything `sub` holds (the connection closed). */
+  removeAll(sub: S): void {
+    for (const kind of ["channel", "pattern"] as const) for (const n of this.list(sub, kind)) this.remove(sub, kind, n);
+  }
+
+  /** Who receives a message on `channel`: its subscribers, then each matching pattern's (as Redis counts them). */
+  receivers(channel: Uint8Array): Receiver<S>[] {
+    const out: Receiver<S>[] = [];
+    const e = this.channels.get(bkey(channel));
+    if (e) for (const sub of e.subs) out.push({ sub, pattern: null });
+    for (const p of this.patterns.values()) {
+      if (!p.glob!.match(channel)) continue;
+      for (const sub of p.subs) out.push({ sub, pattern: p.name });
+    }
+    return out;
+  }
+
+  /** PUBSUB CHANNELS [pattern]: channels with at least one subscriber. */
+  activeChannels(pattern: Uint8Array | null): Uint8Array[] {
+    const g = pattern ? compileGlob(pattern) : null;
+    const out: Uint8Array[] = [];
+    for (const e of this.channels.values()) if (!g || g.match(e.name)) out.push(e.name);
+    return out;
+  }
+
+  /** PUBSUB NUMSUB: subscribers of one channel (patterns not counted). */
+  numSub(channel: Uint8Array): number {
+    return this.channels.get(bkey(channel))?.subs.size ?? 0;
+  }
+
+  /** PUBSUB NUMPAT: distinct patterns subscribed to. */
+  numPat(): number {
+    return this.patterns.size;
+  }
+}
