@@ -28,6 +28,8 @@ async function open(path: string, token = "test-token") {
   const enc = (args: string[]) => `*${args.length}\r\n` + args.map((a) => `$${new TextEncoder().encode(a).length}\r\n${a}\r\n`).join("");
   return {
     send: (...args: string[]) => ws.send(enc(args)),
+    /** Several commands in one frame: the test pool may reorder frames sent back to back. */
+    sendAll: (...cmds: string[][]) => ws.send(cmds.map(enc).join("")),
     async expect(bytes: string): Promise<void> {
       while (buf.length < bytes.length) await new Promise<void>((r) => (wake = r));
       const got = buf.slice(0, bytes.length);
@@ -79,9 +81,7 @@ describe("pub/sub over RESP WebSockets", () => {
     await p.expect("-ERR unknown subcommand 'FOO'. Try PUBSUB HELP.\r\n");
     // Inside MULTI, SUBSCRIBE's confirmation is written inline in EXEC's array (redis-server 7.0.15's bytes).
     const m = await open(`/db/${db}/ws`);
-    m.send("MULTI");
-    m.send("SUBSCRIBE", "x");
-    m.send("EXEC");
+    m.sendAll(["MULTI"], ["SUBSCRIBE", "x"], ["EXEC"]);
     await m.expect("+OK\r\n+QUEUED\r\n*1\r\n" + sub("subscribe", "x", 1));
     m.close();
     s.send("UNSUBSCRIBE");
@@ -103,8 +103,7 @@ describe("pub/sub over RESP WebSockets", () => {
     const db = freshDb("ps3");
     await cmd(db, "master", "PING");
     const s = await open(`/db/${db}/ws`);
-    s.send("HELLO", "3");
-    s.send("SUBSCRIBE", "c");
+    s.sendAll(["HELLO", "3"], ["SUBSCRIBE", "c"]);
     await s.skipTo(">3\r\n$9\r\nsubscribe"); // past HELLO's map
     await s.expect(push("subscribe", "c", 1));
     s.send("SET", "k", "v");
@@ -145,8 +144,7 @@ describe("pub/sub over RESP WebSockets", () => {
     s.send("SUBSCRIBE", "events");
     await s.expect(sub("subscribe", "events", 1));
     const s3 = await open(`/db/${db}/nodes/r1/ws`);
-    s3.send("HELLO", "3");
-    s3.send("PSUBSCRIBE", "ev*");
+    s3.sendAll(["HELLO", "3"], ["PSUBSCRIBE", "ev*"]);
     await s3.skipTo(">3\r\n$10\r\npsubscribe");
     await s3.expect(push("psubscribe", "ev*", 1));
     // At the master nobody listens: PUBLISH answers 0, the replica delivers all the same.
