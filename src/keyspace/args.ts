@@ -81,6 +81,25 @@ export function atLeastOneArg(b: Uint8Array, msg: string): number {
   return Number(v);
 }
 
+/**
+ * The arguments of LMPOP/ZMPOP (Redis's mpopGenericCommand): `numkeys key… <where> [COUNT n]`.
+ * Returns the index of the first key, the index past the last one, the parsed `where` and the
+ * count (1 when absent).
+ */
+export function mpopArgs<W>(argv: Uint8Array[], where: (b: Uint8Array) => W): { firstKey: number; endKey: number; where: W; count: number } {
+  const numkeys = atLeastOneArg(argv[1]!, "ERR numkeys should be greater than 0");
+  const whereIdx = 1 + numkeys + 1;
+  if (whereIdx >= argv.length) fail(E.syntax);
+  const w = where(argv[whereIdx]!);
+  let count = -1;
+  for (let j = whereIdx + 1; j < argv.length; j++) {
+    if (count === -1 && opt(argv[j]!) === "count" && j + 1 < argv.length) {
+      count = atLeastOneArg(argv[++j]!, "ERR count should be greater than 0");
+    } else fail(E.syntax);
+  }
+  return { firstKey: 2, endKey: whereIdx, where: w, count: count === -1 ? 1 : count };
+}
+
 /** A long in [0, LONG_MAX] (getPositiveLongFromObjectOrReply): `msg` covers both bad forms. */
 export function nonNegativeArg(b: Uint8Array, msg: string): number {
   const v = parseI64(b);

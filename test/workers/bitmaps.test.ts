@@ -11,7 +11,7 @@ import { Engine } from "../../src/keyspace/engine.ts";
 import { STRING_CHUNK_BYTES, VALUE_BYTES_MAX } from "../../src/limits.ts";
 import type { Reply } from "../../src/protocol/reply.ts";
 import { utf8 } from "../../src/util/bytes.ts";
-import { type EngineHarness, norm, run, stream, stubServices, withEngine } from "./harness.ts";
+import { countingSql, type EngineHarness, norm, run, stream, stubServices, withEngine } from "./harness.ts";
 import { attach, cmd, converged, freshDb, pipeline } from "./nodes.ts";
 
 const WRONGTYPE = { err: "WRONGTYPE Operation against a key holding the wrong kind of value" };
@@ -209,19 +209,10 @@ async function withCountedEngine(fn: (h: Counted) => void): Promise<void> {
   await runInDurableObject(stub, (_obj: unknown, state: DurableObjectState) => {
     const real = state.storage.sql;
     const h: Counted = { statements: [], blobBytesWritten: 0, blobRowsRead: 0, run: () => null };
-    const sql = new Proxy(real, {
-      get(target, prop) {
-        if (prop === "exec") {
-          return (query: string, ...binds: unknown[]) => {
-            h.statements.push(query);
-            if (!/^\s*SELECT/i.test(query)) for (const b of binds) if (b instanceof Uint8Array || b instanceof ArrayBuffer) h.blobBytesWritten += b.byteLength;
-            if (/SELECT (substr\()?(val|data)\b/.test(query)) h.blobRowsRead++;
-            return target.exec(query, ...(binds as SqlStorageValue[]));
-          };
-        }
-        const v = Reflect.get(target, prop, target);
-        return typeof v === "function" ? v.bind(target) : v;
-      },
+    const sql = countingSql(real, (query, binds) => {
+      h.statements.push(query);
+      if (!/^\s*SELECT/i.test(query)) for (const b of binds) if (b instanceof Uint8Array || b instanceof ArrayBuffer) h.blobBytesWritten += b.byteLength;
+      if (/SELECT (substr\()?(val|data)\b/.test(query)) h.blobRowsRead++;
     });
     const engine = new Engine(sql);
     engine.node = stubServices;

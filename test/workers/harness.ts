@@ -107,3 +107,22 @@ export function decodeCommands(bytes: Uint8Array): string[][] {
 export function stream(h: EngineHarness): string[][] {
   return decodeCommands(h.stream());
 }
+
+/**
+ * A Durable Object's SQLite handle that reports every statement to `onExec` before running it
+ * (tests that count statements, rows or bytes a command costs).
+ */
+export function countingSql(real: SqlStorage, onExec: (query: string, binds: unknown[]) => void): SqlStorage {
+  return new Proxy(real, {
+    get(target, prop) {
+      if (prop === "exec") {
+        return (query: string, ...binds: unknown[]) => {
+          onExec(query, binds);
+          return target.exec(query, ...(binds as SqlStorageValue[]));
+        };
+      }
+      const v = Reflect.get(target, prop, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}

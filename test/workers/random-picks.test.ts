@@ -11,7 +11,7 @@ import { RANDOM_DESCENT_DEPTH_MAX, RANDOM_BRANCH_TRIES_MAX, RANDOM_REPLY_BYTES_M
 import { Engine } from "../../src/keyspace/engine.ts";
 import { RedisError, type Reply, RespSet } from "../../src/protocol/reply.ts";
 import { str, utf8 } from "../../src/util/bytes.ts";
-import { stubServices } from "./harness.ts";
+import { countingSql, stubServices } from "./harness.ts";
 import { cmd, digest, freshDb, pipeline } from "./nodes.ts";
 
 /** Most statements one trie descent may run (two seeks per level plus the branch tries). */
@@ -31,17 +31,8 @@ async function withCountedEngine(fn: (h: Counted) => void): Promise<void> {
   await runInDurableObject(stub, (_obj: unknown, state: DurableObjectState) => {
     const real = state.storage.sql;
     let n = 0;
-    const sql = new Proxy(real, {
-      get(target, prop) {
-        if (prop === "exec") {
-          return (query: string, ...binds: unknown[]) => {
-            n++;
-            return target.exec(query, ...(binds as SqlStorageValue[]));
-          };
-        }
-        const v = Reflect.get(target, prop, target);
-        return typeof v === "function" ? v.bind(target) : v;
-      },
+    const sql = countingSql(real, () => {
+      n++;
     });
     const engine = new Engine(sql);
     engine.node = stubServices;

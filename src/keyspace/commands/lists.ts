@@ -13,7 +13,7 @@
  * and move by one per push, so reaching 2^49 would take 2^49 pushes.
  */
 import { type CommandSpec, type Ctx, cmd } from "../command.ts";
-import { atLeastOneArg, checkElement, longArg, opt, readKey, writeKey, normRange } from "../args.ts";
+import { checkElement, longArg, mpopArgs, opt, readKey, writeKey, normRange } from "../args.ts";
 import { E, fail } from "../errors.ts";
 import { TYPE } from "../schema.ts";
 import type { KeyMeta } from "../store.ts";
@@ -126,18 +126,8 @@ function pop(end: End) {
  */
 function lmpop(ctx: Ctx): Reply {
   const argv = ctx.argv;
-  const numkeys = atLeastOneArg(argv[1]!, "ERR numkeys should be greater than 0");
-  const whereIdx = 1 + numkeys + 1;
-  if (whereIdx >= argv.length) fail(E.syntax);
-  const end = parseEnd(argv[whereIdx]!);
-  let count = -1;
-  for (let j = whereIdx + 1; j < argv.length; j++) {
-    if (count === -1 && opt(argv[j]!) === "count" && j + 1 < argv.length) {
-      count = atLeastOneArg(argv[++j]!, "ERR count should be greater than 0");
-    } else fail(E.syntax);
-  }
-  if (count === -1) count = 1;
-  for (let j = 2; j < whereIdx; j++) {
+  const { firstKey, endKey, where: end, count } = mpopArgs(argv, parseEnd);
+  for (let j = firstKey; j < endKey; j++) {
     const key = argv[j]!;
     const m = writeList(ctx, key);
     if (!m || m.card === 0) continue;

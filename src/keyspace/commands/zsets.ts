@@ -10,7 +10,7 @@
  * are both O(log n + k)). ZCOUNT counts the rows in its range, O(log n + count).
  */
 import { type CommandSpec, type Ctx, cmd } from "../command.ts";
-import { atLeastOneArg, checkElement, floatArg, longArg, opt, readKey, writeKey, normRange } from "../args.ts";
+import { checkElement, floatArg, longArg, mpopArgs, opt, readKey, writeKey, normRange } from "../args.ts";
 import { checkRandomReply, randomCountArg, randomRows, ZSET_ROWS } from "./blob-order.ts";
 import { E, fail } from "../errors.ts";
 import { compileGlob } from "../glob.ts";
@@ -419,19 +419,12 @@ function popEntries(ctx: Ctx, m: KeyMeta, max: boolean, count: number): Entry[] 
  */
 function zmpop(ctx: Ctx): Reply {
   const argv = ctx.argv;
-  const numkeys = atLeastOneArg(argv[1]!, "ERR numkeys should be greater than 0");
-  const whereIdx = 1 + numkeys + 1;
-  if (whereIdx >= argv.length) fail(E.syntax);
-  const where = opt(argv[whereIdx]!);
-  if (where !== "min" && where !== "max") fail(E.syntax);
-  let count = -1;
-  for (let j = whereIdx + 1; j < argv.length; j++) {
-    if (count === -1 && opt(argv[j]!) === "count" && j + 1 < argv.length) {
-      count = atLeastOneArg(argv[++j]!, "ERR count should be greater than 0");
-    } else fail(E.syntax);
-  }
-  if (count === -1) count = 1;
-  for (let j = 2; j < whereIdx; j++) {
+  const { firstKey, endKey, where, count } = mpopArgs(argv, (b) => {
+    const w = opt(b);
+    if (w !== "min" && w !== "max") fail(E.syntax);
+    return w;
+  });
+  for (let j = firstKey; j < endKey; j++) {
     const key = argv[j]!;
     const m = writeZ(ctx, key);
     if (!m || m.card === 0) continue;
