@@ -99,49 +99,47 @@ export function replicationUrlFor(opts: Pick<GatewayOptions, "url" | "db" | "nod
   return opts.node ? `${base}/db/${db}/nodes/${encodeURIComponent(opts.node)}/replication` : `${base}/db/${db}/replication`;
 }
 
-/** A peer whose replication AUTH failed waits this long, doubling per failure, before its answer… */
-const REPLICATION_AUTH_DELAY_MS_MIN = 100;
+/** A peer whose AUTH failed (no secret, no token) waits this long, doubling per failure, for its WRONGPASS… */
+const AUTH_FAILURE_DELAY_MS_MIN = 100;
 /** …up to this (a misconfigured real replica retries every second: no storm of upgrades). */
-const REPLICATION_AUTH_DELAY_MS_MAX = 5000;
-const replicationFailures = new Map<string, number>();
+const AUTH_FAILURE_DELAY_MS_MAX = 5000;
+/** Recent failed AUTHs per peer address; a successful one clears it. */
+const authFailures = new Map<string, number>();
+
+function authFailureDelayMs(peerIp: string): number {
+  const n = (authFailures.get(peerIp) ?? 0) + 1;
+  authFailures.set(peerIp, n);
+  return Math.min(AUTH_FAILURE_DELAY_MS_MAX, AUTH_FAILURE_DELAY_MS_MIN * 2 ** (n - 1));
+}
 
 /**
- * Read a connection's first command before choosing where it goes:
- * - `AUTH [user] password` first: if the password is the replication secret, the connection
- *   becomes a replication link (a real `redis-server --replicaof … --masterauth <secret>`):
- *   the gateway answers +OK and pipes it to the replication endpoint. Otherwise the password is
- *   a token: with a gateway token the AUTH goes on to the node (which checks it), without one it
- *   opens the connection with that token.
- * - anything else: with a gateway token, piped as is (a replica's handshake starts with PING:
- *   its AUTH <secret> then reaches the node, which turns the connection into a replication
- *   link); without one, NOAUTH until AUTH (a replica accepts NOAUTH as the answer to its PING).
+ * Where a connection goes:
+ * - with a gateway token: piped as is from its first byte; an `AUTH` reaches the node, which
+ *   checks it as a token or, with the replication secret, turns the connection into a
+ *   replication link (a real `redis-server --replicaof … --masterauth <secret>`, whose
+ *   handshake is PING then AUTH).
+ * - without one: NOAUTH until `AUTH [user] password` (a replica accepts NOAUTH as the answer to
+ *   its PING); the password is tried as the replication secret (the replication endpoint: the
+ *   gateway answers +OK and pipes the link there), then as a token; a password that is neither
+ *   gets WRONGPASS after a delay that doubles with each failure from that address.
  */
 function firstCommand(sock: Socket, wsUrl: string, opts: GatewayOptions): void {
+  if (opts.token) {
+    bridge(sock, wsUrl, opts);
+    return;
+  }
   const peerIp = sock.remoteAddress ?? "?";
-  const asToken = (argv: Uint8Array[], password: string, received: Buffer, used: number) => {
-    if (opts.token) bridge(sock, wsUrl, opts, undefined, received);
-    else bridge(sock, wsUrl, { ...opts, token: password }, { reply: argv, rest: received.subarray(used) });
-  };
-  const tryReplication = (argv: Uint8Array[], password: string, received: Buffer, used: number) => {
+  const ok = () => authFailures.delete(peerIp);
+  const asToken = (argv: Uint8Array[], password: string, rest: Buffer) =>
+    bridge(sock, wsUrl, { ...opts, token: password }, { reply: argv, rest, onOpen: ok, failureDelayMs: () => authFailureDelayMs(peerIp) });
+  const tryReplication = (argv: Uint8Array[], password: string, rest: Buffer) =>
     bridge(sock, replicationUrlFor(opts), { ...opts, token: password, region: undefined }, {
       reply: argv,
-      rest: received.subarray(used),
-      onRefused: (later) => {
-        const n = (replicationFailures.get(peerIp) ?? 0) + 1;
-        replicationFailures.set(peerIp, n);
-        const delay = Math.min(REPLICATION_AUTH_DELAY_MS_MAX, REPLICATION_AUTH_DELAY_MS_MIN * 2 ** (n - 1));
-        // Bytes that arrive during the delay are kept in order until the next bridge takes over.
-        const waiting: Buffer[] = [later];
-        const hold = (chunk: Buffer) => waiting.push(chunk);
-        sock.on("data", hold);
-        setTimeout(() => {
-          sock.off("data", hold);
-          asToken(argv, password, Buffer.concat([received, ...waiting]), used);
-        }, delay);
-      },
-      onOpen: () => replicationFailures.delete(peerIp),
+      rest,
+      onOpen: ok,
+      // Not the secret: the same AUTH as a token, with what the client sent meanwhile.
+      onRefused: (later) => asToken(argv, password, Buffer.concat([rest, later])),
     });
-  };
   const parser = new RespParser("request");
   /** What arrived so far, and how much of it the parser returned as commands. */
   let received = Buffer.alloc(0);
@@ -156,22 +154,13 @@ function firstCommand(sock: Socket, wsUrl: string, opts: GatewayOptions): void {
         used += parser.lastBytes;
         const isAuth = Buffer.from(argv[0] ?? []).toString().toLowerCase() === "auth";
         const password = passwordOf(argv);
-        if (isAuth && password !== null) {
-          sock.off("data", onData);
-          tryReplication(argv, password, received, used);
-          return;
-        }
-        if (opts.token) {
-          sock.off("data", onData);
-          bridge(sock, wsUrl, opts, undefined, received);
-          return;
-        }
         if (password === null) {
           sock.write("-NOAUTH Authentication required.\r\n");
           continue;
         }
         sock.off("data", onData);
-        bridge(sock, wsUrl, { ...opts, token: password }, { reply: argv, rest: received.subarray(used) });
+        if (isAuth) tryReplication(argv, password, received.subarray(used));
+        else asToken(argv, password, received.subarray(used));
         return;
       }
     } catch (e) {
@@ -203,15 +192,16 @@ interface OpeningAuth {
    */
   onRefused?: (later: Buffer) => void;
   onOpen?: () => void;
+  /** How long to wait before answering WRONGPASS (repeated failures from one address). */
+  failureDelayMs?: () => number;
 }
 
 /**
  * Pipe one TCP connection through one WebSocket. `auth` is the AUTH command that opened the
  * connection: answered here once the upgrade succeeds (WRONGPASS when the token is refused,
- * unless `onRefused` takes over), with the bytes that followed it. `preface`: bytes already
- * read from the client, sent first.
+ * unless `onRefused` takes over), with the bytes that followed it.
  */
-function bridge(sock: Socket, wsUrl: string, opts: GatewayOptions, auth?: OpeningAuth, preface?: Buffer): void {
+function bridge(sock: Socket, wsUrl: string, opts: GatewayOptions, auth?: OpeningAuth): void {
   const peer = `${sock.remoteAddress}:${sock.remotePort}`;
   const log = (msg: string) => {
     if (opts.verbose) process.stderr.write(`[gateway] ${peer} ${msg}\n`);
@@ -223,7 +213,7 @@ function bridge(sock: Socket, wsUrl: string, opts: GatewayOptions, auth?: Openin
   });
   ws.binaryType = "nodebuffer";
   /** TCP bytes that arrived before the WebSocket opened. */
-  let pending: Buffer[] | null = auth && auth.rest.length ? [auth.rest] : preface && preface.length ? [preface] : [];
+  let pending: Buffer[] | null = auth && auth.rest.length ? [auth.rest] : [];
   /** Parts of `pending` this bridge was given (not the client's later bytes). */
   const givenParts = pending.length;
   let closed = false;
@@ -311,8 +301,12 @@ function bridge(sock: Socket, wsUrl: string, opts: GatewayOptions, auth?: Openin
         auth.onRefused(release());
         return;
       }
-      if (auth && res.statusCode === 401) sock.end("-WRONGPASS invalid username-password pair or user is disabled.\r\n");
-      else sock.end(`-ERR gateway: ${msg.replace(/[\r\n]+/g, " ")}\r\n`);
+      if (auth && res.statusCode === 401) {
+        const wrongpass = () => sock.end("-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+        const delayMs = auth.failureDelayMs?.() ?? 0;
+        if (delayMs > 0) setTimeout(wrongpass, delayMs);
+        else wrongpass();
+      } else sock.end(`-ERR gateway: ${msg.replace(/[\r\n]+/g, " ")}\r\n`);
       closed = true;
       ws.terminate();
     });

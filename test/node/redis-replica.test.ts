@@ -107,6 +107,23 @@ describe("a real redis-server replicating from edge-replica through the gateway"
     await c.close();
   });
 
+  it("through a gateway started without a token: NOAUTH to the PING, then the secret opens the replication endpoint", async () => {
+    const open = await startGateway({ port: 0, url: worker.url, db: DB });
+    try {
+      const replica = await startRedisServer(["--replicaof", "127.0.0.1", String(open.port), "--masterauth", TEST_REPLICATION_SECRET]);
+      servers.push(replica);
+      const c = await replica.connect();
+      await ours.send(writes(20));
+      const target = Number((await info(ours, "replication")).master_repl_offset);
+      await until("the replica at the master's offset", async () => Number((await info(c, "replication")).slave_repl_offset) >= target);
+      const [theirs, mine] = await Promise.all([c.call("DEBUG", "DIGEST"), ours.call("DEBUG", "DIGEST")]);
+      expect(text(theirs)).toBe(text(mine));
+      await c.close();
+    } finally {
+      await open.close();
+    }
+  });
+
   it("a wrong secret is refused: the link stays down, nothing is replicated, and its retries do not flood", async () => {
     const wrongBefore = Number(/count=(\d+)/.exec((await info(ours, "errorstats")).errorstat_WRONGPASS ?? "")?.[1] ?? 0);
     const replica = await startRedisServer(["--replicaof", "127.0.0.1", String(gw.port), "--masterauth", "not-the-secret"]);
