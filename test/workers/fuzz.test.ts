@@ -107,16 +107,9 @@ function predict(input: Uint8Array): { commands: number; error: string | null } 
 
 /** Count complete replies in `text` (RESP2); throws if they are not well-formed RESP. */
 function countReplies(text: string): { replies: number; last: unknown } {
-  const p = new RespParser("reply");
-  p.push(Uint8Array.from(text, (c) => c.charCodeAt(0)));
-  let replies = 0;
-  let last: unknown;
-  for (let v = p.next(); v !== undefined; v = p.next()) {
-    replies++;
-    last = v;
-  }
-  expect(p.buffered, `a partial reply: ${JSON.stringify(text.slice(-80))}`).toBe(0);
-  return { replies, last };
+  const r = parseReplies(text);
+  expect(r.buffered, `a partial reply: ${JSON.stringify(text.slice(-80))}`).toBe(0);
+  return { replies: r.replies, last: r.last };
 }
 
 describe(`fuzz (workers level), seed ${SEED}`, () => {
@@ -281,6 +274,12 @@ describe(`fuzz (workers level), seed ${SEED}`, () => {
 
 /** Like countReplies, for a stream still arriving: counts the complete replies so far. */
 function countRepliesLoose(text: string): { replies: number; last: unknown } {
+  const r = parseReplies(text);
+  return { replies: r.replies, last: r.last };
+}
+
+/** The complete replies in `text`, the last one, and the bytes left unparsed. */
+function parseReplies(text: string): { replies: number; last: unknown; buffered: number } {
   const p = new RespParser("reply");
   p.push(Uint8Array.from(text, (c) => c.charCodeAt(0)));
   let replies = 0;
@@ -289,7 +288,7 @@ function countRepliesLoose(text: string): { replies: number; last: unknown } {
     replies++;
     last = v;
   }
-  return { replies, last };
+  return { replies, last, buffered: p.buffered };
 }
 
 function lastIsMarker(last: unknown, marker: string): boolean {
