@@ -391,7 +391,11 @@ function zremrangebylex(ctx: Ctx): Reply {
   const lex = lexWhere(parseLexBound(ctx.argv[2]!), parseLexBound(ctx.argv[3]!));
   const m = writeZ(ctx, ctx.argv[1]!);
   if (!m || !lex) return 0;
-  const [where, args] = lex;
+  return removeWhere(ctx, m, lex);
+}
+
+/** ZREMRANGEBYSCORE/BYLEX: delete the members matching `where`, answer how many went. */
+function removeWhere(ctx: Ctx, m: KeyMeta, [where, args]: [string, (number | Uint8Array)[]]): number {
   const n = ctx.ks.sql.exec(`DELETE FROM kv_zset WHERE kid = ? AND ${where} RETURNING 1`, m.id, ...args).toArray().length;
   if (!n) return 0;
   m.card -= n;
@@ -531,13 +535,7 @@ function zremrangebyscore(ctx: Ctx): Reply {
   const range = parseScoreRange(ctx.argv[2]!, ctx.argv[3]!);
   const m = writeZ(ctx, ctx.argv[1]!);
   if (!m) return 0;
-  const [where, args] = scoreWhere(range);
-  const n = ctx.ks.sql.exec(`DELETE FROM kv_zset WHERE kid = ? AND ${where} RETURNING 1`, m.id, ...args).toArray().length;
-  if (!n) return 0;
-  m.card -= n;
-  ctx.ks.saveCollection(m);
-  ctx.dirty += n;
-  return n;
+  return removeWhere(ctx, m, scoreWhere(range));
 }
 
 // --- ZSCAN ----------------------------------------------------------------------------------
