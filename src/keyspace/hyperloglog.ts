@@ -16,6 +16,10 @@
  * Otmar Ertl's improved estimator (hllTau/hllSigma), computed with the same double
  * operations in the same order as Redis so that the cached value is the same.
  *
+ * Corrupt sparse values: an opcode whose run passes register 16383, or opcodes covering fewer
+ * than 16384 registers, make a value invalid when it is counted, merged or promoted. This is
+ * redis-server 7.0.15 as shipped today (Debian's 7.0.15-1~deb12u10 carries the
+ * CVE-2025-32023 fix, which checks every opcode; 7.0.15's source checked VAL runs only).
  * Out-of-range reads return 0, as Redis reads the sds terminator past the last byte.
  */
 
@@ -27,7 +31,7 @@ const HLL_BITS = 6;
 const HLL_REGISTER_MAX = (1 << HLL_BITS) - 1;
 export const HLL_HDR_BYTES = 16;
 /** A dense HLL's exact length: header plus 16384 six-bit registers. */
-export const HLL_DENSE_BYTES = HLL_HDR_BYTES + (HLL_REGISTERS * HLL_BITS + 7) / 8;
+export const HLL_DENSE_BYTES = HLL_HDR_BYTES + Math.floor((HLL_REGISTERS * HLL_BITS + 7) / 8);
 export const HLL_DENSE = 0;
 export const HLL_SPARSE = 1;
 const HLL_MAX_ENCODING = 1;
@@ -260,6 +264,12 @@ const valValue = (op: number): number => ((op >>> 2) & 0x1f) + 1;
 const valLen = (op: number): number => (op & 0x3) + 1;
 const valOp = (val: number, len: number): number => (((val - 1) << 2) | (len - 1) | 0x80) & 0xff;
 
+/** Registers covered by the opcode at `p`. */
+function opSpan(v: HllValue, p: number): number {
+  const op = v.b[p]!;
+  return isZero(op) ? zeroLen(op) : isXzero(op) ? xzeroLen(op, v.at(p + 1)) : valLen(op);
+}
+
 function xzeroSet(b: Uint8Array, at: number, len: number): void {
   const l = len - 1;
   b[at] = (l >>> 8) | 0x40;
@@ -278,19 +288,13 @@ export function sparseToDense(v: HllValue): boolean {
   const regs = dense.subarray(0, HLL_DENSE_BYTES);
   while (p < end) {
     const op = v.b[p]!;
-    if (isZero(op)) {
-      idx += zeroLen(op);
-      p++;
-    } else if (isXzero(op)) {
-      idx += xzeroLen(op, v.at(p + 1));
-      p += 2;
-    } else {
-      let runlen = valLen(op);
+    let runlen = opSpan(v, p);
+    if (runlen + idx > HLL_REGISTERS) return false; // overflow
+    if (isVal(op)) {
       const regval = valValue(op);
-      if (runlen + idx > HLL_REGISTERS) break; // overflow
       while (runlen--) denseSet(regs, HLL_HDR_BYTES, idx++, regval);
-      p++;
-    }
+    } else idx += runlen;
+    p += isXzero(op) ? 2 : 1;
   }
   if (idx !== HLL_REGISTERS) return false;
   v.b = dense;
@@ -488,22 +492,11 @@ export function hllCount(v: HllValue): number | null {
     const end = v.len;
     while (p < end) {
       const op = v.b[p]!;
-      if (isZero(op)) {
-        const r = zeroLen(op);
-        idx += r;
-        reghisto[0]! += r;
-        p++;
-      } else if (isXzero(op)) {
-        const r = xzeroLen(op, v.at(p + 1));
-        idx += r;
-        reghisto[0]! += r;
-        p += 2;
-      } else {
-        const r = valLen(op);
-        idx += r;
-        reghisto[valValue(op)]! += r;
-        p++;
-      }
+      const r = opSpan(v, p);
+      if (r + idx > HLL_REGISTERS) return null; // overflow
+      idx += r;
+      reghisto[isVal(op) ? valValue(op) : 0]! += r;
+      p += isXzero(op) ? 2 : 1;
     }
     if (idx !== HLL_REGISTERS) return null;
   }
@@ -534,22 +527,16 @@ export function hllMerge(max: Uint8Array, v: HllValue): boolean {
   const end = v.len;
   while (p < end) {
     const op = v.b[p]!;
-    if (isZero(op)) {
-      i += zeroLen(op);
-      p++;
-    } else if (isXzero(op)) {
-      i += xzeroLen(op, v.at(p + 1));
-      p += 2;
-    } else {
-      let runlen = valLen(op);
+    let runlen = opSpan(v, p);
+    if (runlen + i > HLL_REGISTERS) return false; // overflow
+    if (isVal(op)) {
       const regval = valValue(op);
-      if (runlen + i > HLL_REGISTERS) break; // overflow
       while (runlen--) {
         if (regval > max[i]!) max[i] = regval;
         i++;
       }
-      p++;
-    }
+    } else i += runlen;
+    p += isXzero(op) ? 2 : 1;
   }
   return i === HLL_REGISTERS;
 }

@@ -6,7 +6,7 @@
  *   npx vitest run --project node test/node/differential.test.ts
  *   DIFF_SEED=123 …        replay a seed (printed by every run)
  *   DIFF_COUNT=5000 …      stream length (default 20,000)
- *   DIFF_ONLY=zsets,keys … only these command families (strings bitmaps keys hashes lists sets zsets geo tx errors server)
+ *   DIFF_ONLY=zsets,keys … only these command families (strings bitmaps hll keys hashes lists sets zsets geo tx errors server)
  *   DIFF_BATCH=1 …         commands per pipelined write (default 200; 1 pinpoints a command that drops the link)
  *   DIFF_REPORT_MAX=100 …  mismatches printed in full (default 25)
  *
@@ -43,7 +43,8 @@ const text = (v: RespValue): string =>
 
 async function runStream(a: RespClient, b: RespClient, names: [string, string], cmds: GenCommand[]): Promise<Outcome> {
   const t0 = performance.now();
-  const reset = [["FLUSHALL"], ["SELECT", "0"]];
+  // The stream sets hll-sparse-max-bytes; a node keeps its CONFIG across runs.
+  const reset = [["FLUSHALL"], ["SELECT", "0"], ["CONFIG", "SET", "hll-sparse-max-bytes", "3000"]];
   await Promise.all([a.send(reset), b.send(reset)]);
   const mismatches: string[] = [];
   let mismatchCount = 0;

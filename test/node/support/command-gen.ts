@@ -233,6 +233,10 @@ const LEX_KEYS = ["zl"];
 /** Bitmaps: strings written mostly by the bit commands (any string command may read them). */
 const B_KEYS = ["bm0", "bm1", "bm2"];
 const MISSING = "nokey";
+/** HyperLogLogs: written only by PFADD/PFMERGE (and PFCOUNT's cached cardinality). */
+const PF_KEYS = ["pf0", "pf1", "pf2"];
+/** Crafted HLL-like strings (see Gen.hll). */
+const PFX = "pfx";
 /** A name no command ever writes (MISSING is written now and then). */
 const NEVER_KEY = "never:written";
 /** Keys any command may write anything into (everything but n* and big). */
@@ -243,6 +247,22 @@ const ALL_KEYS = [...WILD_KEYS, ...N_KEYS, ...BIG_KEYS, ...LEX_KEYS, ...B_KEYS];
 const DBS = ["0", "1", "2"];
 
 const bytes = (...xs: number[]) => new Uint8Array(xs);
+/** An HLL header: "HYLL", encoding, 3 zero bytes, cached cardinality (top bit: stale). */
+const hllHeader = (enc: number, card7 = 0x80) => [0x48, 0x59, 0x4c, 0x4c, enc, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, card7];
+const HLL_CRAFTED: Arg[] = [
+  bytes(...hllHeader(1), 0x7f, 0xff), // an empty sparse HLL
+  bytes(...hllHeader(1, 0), 0x7f, 0xff), // … whose cached cardinality (3) is valid
+  bytes(...hllHeader(1)), // sparse with no opcodes
+  bytes(...hllHeader(1), 0x5f, 0x3f), // truncated: XZERO of 8000 registers
+  bytes(...hllHeader(1), 0x7f, 0xff, 0x88), // overflowing: a VAL past register 16383
+  bytes(...hllHeader(1), 0x7f, 0xff, 0x00), // overflowing: a ZERO past register 16383
+  bytes(...hllHeader(1), 0x7f), // a cut XZERO opcode
+  bytes(...hllHeader(0), 0, 0, 0), // dense of the wrong length
+  bytes(...hllHeader(2), 0x7f, 0xff), // unknown encoding
+  bytes(0x48, 0x59, 0x4c, 0x58, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x7f, 0xff), // wrong magic
+  bytes(0x48, 0x59, 0x4c, 0x4c, 1), // shorter than a header
+  "hello",
+];
 const BIN_A = bytes(0x00, 0x62, 0x69, 0x6e, 0xff);
 const BIN_B = bytes(0xc3, 0x28, 0x00);
 
@@ -306,10 +326,10 @@ const ABS_MS = ["4102444800000", "4102531200123", "4103000000000", "420000000099
 const REL_S = ["100000", "200000", "864000"];
 const REL_MS = ["100000000", "250000000", "864000000"];
 
-export type Group = "strings" | "bitmaps" | "keys" | "hashes" | "lists" | "sets" | "zsets" | "geo" | "tx" | "errors" | "server";
-export const GROUPS: readonly Group[] = ["strings", "bitmaps", "keys", "hashes", "lists", "sets", "zsets", "geo", "tx", "errors", "server"];
+export type Group = "strings" | "bitmaps" | "hll" | "keys" | "hashes" | "lists" | "sets" | "zsets" | "geo" | "tx" | "errors" | "server";
+export const GROUPS: readonly Group[] = ["strings", "bitmaps", "hll", "keys", "hashes", "lists", "sets", "zsets", "geo", "tx", "errors", "server"];
 
-const WEIGHTS: Record<Group, number> = { strings: 20, bitmaps: 8, keys: 14, hashes: 14, lists: 14, sets: 12, zsets: 16, geo: 8, tx: 3, errors: 7, server: 1 };
+const WEIGHTS: Record<Group, number> = { strings: 20, bitmaps: 8, hll: 6, keys: 14, hashes: 14, lists: 14, sets: 12, zsets: 16, geo: 8, tx: 3, errors: 7, server: 1 };
 
 /** Bit offsets: small, around the 1 MiB row boundary (bit 8388608 is byte 1048576), and refused ones. */
 const BIT_OFFSETS = ["0", "1", "7", "8", "9", "15", "16", "23", "31", "33", "63", "64", "100", "200"];
@@ -503,6 +523,49 @@ class Gen {
         if (r.chance(0.03)) argv.push(r.pick(["GET", "FOO", "SET"]));
         return [argv];
       }
+    }
+  }
+
+  /**
+   * HyperLogLog commands over pf* keys (written only here), now and then reading other types
+   * and strings that are not HLLs; GET compares the representation byte for byte. PFX holds
+   * crafted HLL-like strings (wrong magic, bad encoding, short dense, truncated or overflowing
+   * sparse): it gets PFADD of one element only, since Redis keeps the registers a PFADD
+   * changed before meeting corruption (we change nothing) and one element is all or nothing.
+   */
+  hll(): One {
+    const r = this.r;
+    const pk = () => (r.chance(0.92) ? r.pick(PF_KEYS) : r.pick([PFX, MISSING, "s0", "h0", "bm0"]));
+    const els = (): Arg[] => {
+      // Now and then hundreds of new elements, so sparse values grow past hll-sparse-max-bytes.
+      const n = r.chance(0.06) ? r.range(300, 1200) : r.range(0, 6);
+      const out: Arg[] = [];
+      for (let i = 0; i < n; i++) out.push(r.chance(0.05) ? r.pick(ELEMS) : `e${r.int(1_000_000)}`);
+      return out;
+    };
+    switch (r.int(12)) {
+      case 0:
+      case 1:
+      case 2:
+      case 3:
+        return [["pfadd", r.chance(0.94) ? r.pick(PF_KEYS) : r.pick(["s0", "h0", "bm0"]), ...els()]];
+      case 4:
+        // MISSING may hold anything another family wrote: one element too.
+        return [["pfadd", r.pick([PFX, MISSING]), ...(r.chance(0.9) ? [`e${r.int(1_000_000)}`] : [])]];
+      case 5:
+      case 6:
+        return [["pfcount", pk()]];
+      case 7:
+        return [["pfcount", ...r.some([...PF_KEYS, PFX, MISSING, "s0"], 1, 4)]];
+      case 8:
+        return [["pfmerge", pk(), ...r.some([...PF_KEYS, PF_KEYS[0]!, PFX, MISSING], 0, 3)]];
+      case 9:
+        return [["get", r.chance(0.85) ? r.pick(PF_KEYS) : PFX]];
+      case 10:
+        return [["set", PFX, r.pick(HLL_CRAFTED)]];
+      default:
+        // Redis promotes sparse values to dense by this limit: both sides get the same one.
+        return [["config", "set", "hll-sparse-max-bytes", r.pick(["3000", "3000", "3000", "200", "40", "0", "12000"])]];
     }
   }
 
@@ -1228,6 +1291,8 @@ class Gen {
         return [this.strings()];
       case "bitmaps":
         return [this.bitmaps()];
+      case "hll":
+        return [this.hll()];
       case "keys":
         return this.keys();
       case "hashes":
@@ -1275,6 +1340,8 @@ class Gen {
         if (name === "flushall" || name === "flushdb") continue;
         // Redis checks a subcommand's arity and name when queueing; we check them at EXEC.
         if (name === "object" || name === "memory") continue;
+        // CONFIG SET is not queued by every server alike (and changes no key).
+        if (name === "config") continue;
         push(argv, { k: "exact" });
         if (refusedAtQueueTime(argv)) queueError = true;
         else modes.push(mode ?? EXACT);
@@ -1296,6 +1363,7 @@ const ARITIES: readonly [string, number][] = [
   ["zunion", -3], ["zinter", -3], ["zdiff", -3], ["zunionstore", -4], ["zinterstore", -4], ["zdiffstore", -4],
   ["zintercard", -3], ["zrangestore", -5], ["zmpop", -4], ["zrandmember", -2], ["zlexcount", 4], ["zremrangebylex", 4],
   ["lmpop", -4], ["sintercard", -3], ["lcs", -3], ["substr", 4], ["touch", -2], ["swapdb", 3], ["object", -2], ["memory", -2], ["dump", 2], ["restore", -4], ["sort", -2], ["sort_ro", -2],
+  ["pfadd", -2], ["pfcount", -2], ["pfmerge", -2],
   ["setbit", 4], ["getbit", 3], ["bitcount", -2], ["bitpos", -3], ["bitop", -4], ["bitfield", -2], ["bitfield_ro", -2],
   ["get", 2], ["set", -3], ["setnx", 3], ["setex", 4], ["psetex", 4], ["mget", -2], ["mset", -3], ["msetnx", -3],
   ["getset", 3], ["getdel", 2], ["getex", -2], ["incr", 2], ["incrby", 3], ["decr", 2], ["decrby", 3],
