@@ -274,6 +274,9 @@ const REDIS_7_0_15: Record<string, [number, number, number, number, string]> = {
   bitop: [-4, 2, -1, 1, "denyoom write"],
   bitfield: [-2, 1, 1, 1, "denyoom write"],
   bitfield_ro: [-2, 1, 1, 1, "fast readonly"],
+  pfadd: [-2, 1, 1, 1, "denyoom fast write"],
+  pfcount: [-2, 1, -1, 1, "readonly"],
+  pfmerge: [-2, 1, -1, 1, "denyoom write"],
 };
 
 const specs = [...COMMANDS.values()];
