@@ -43,6 +43,13 @@ const SPARSE_XZERO_MAX_LEN = 16384;
 const HLL_ALPHA_INF = 0.72134752044448170368;
 const HASH_SEED = 0xadc83b19;
 
+/**
+ * The longest prefix of a value that counting, merging or promoting can read: every opcode
+ * covers at least one register, so the walk meets an overflow by the 16,385th opcode, and
+ * an opcode is at most 2 bytes. A longer value is corrupt; its tail is never looked at.
+ */
+export const HLL_READ_BYTES_MAX = HLL_HDR_BYTES + 2 * HLL_REGISTERS + 2;
+
 /** Redis's default `hll-sparse-max-bytes`. */
 export const HLL_SPARSE_MAX_BYTES_DEFAULT = 3000;
 
@@ -214,14 +221,15 @@ export class HllValue {
 
 /**
  * isHLLObjectOrReply's checks on a string value: at least a header, the magic, a known
- * encoding, and a dense value of exactly HLL_DENSE_BYTES.
+ * encoding, and a dense value of exactly HLL_DENSE_BYTES. `value` may be a prefix (at least
+ * the header) of a value `length` bytes long.
  */
-export function isHll(value: Uint8Array): boolean {
-  if (value.length < HLL_HDR_BYTES) return false;
+export function isHll(value: Uint8Array, length = value.length): boolean {
+  if (length < HLL_HDR_BYTES) return false;
   if (value[0] !== 0x48 || value[1] !== 0x59 || value[2] !== 0x4c || value[3] !== 0x4c) return false;
   const enc = value[4]!;
   if (enc > HLL_MAX_ENCODING) return false;
-  if (enc === HLL_DENSE && value.length !== HLL_DENSE_BYTES) return false;
+  if (enc === HLL_DENSE && length !== HLL_DENSE_BYTES) return false;
   return true;
 }
 

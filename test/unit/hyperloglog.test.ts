@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import {
   HLL_DENSE_BYTES,
+  HLL_READ_BYTES_MAX,
   HLL_REGISTERS,
   HllValue,
   hllAdd,
@@ -217,9 +218,15 @@ describe("validation (replies of redis-server to crafted strings)", () => {
     ["a ZERO past register 16383", value(...header(1), 0x7f, 0xff, 0x00), true],
     ["an XZERO of 8000 registers only", value(...header(1), 0x5f, 0x3f), true],
     ["a cut XZERO", value(...header(1), 0x7f), true],
+    // Longer than hll-sparse-max-bytes: the split promotes it, and promotion finds the overflow.
+    ["40,000 VALs past register 16383", value(...header(1), 0x7f, 0xff, ...new Array<number>(40_000).fill(0x84)), false],
   ] as const)("sparse with %s: PFCOUNT and PFMERGE answer INVALIDOBJ", (_, v, addOk) => {
     expect(hllCount(v)).toBeNull();
     expect(hllMerge(new Uint8Array(HLL_REGISTERS), v)).toBe(false);
+    // The commands read at most HLL_READ_BYTES_MAX bytes to count or merge: same verdict.
+    const head = new HllValue(v.bytes().subarray(0, HLL_READ_BYTES_MAX));
+    expect(hllCount(head)).toBeNull();
+    expect(hllMerge(new Uint8Array(HLL_REGISTERS), head)).toBe(false);
     // "foo" lands in register 7,348: covered by every value above but the one with no opcodes.
     expect(hllAdd(v, enc.encode("foo"), SPARSE_MAX)).toBe(addOk ? 1 : -1);
   });

@@ -3,9 +3,15 @@
  * redis-server 7.0.15 gives them) and a replica converging on them, the cached cardinality
  * that PFCOUNT writes included.
  */
+import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { newSession } from "../../src/keyspace/command.ts";
+import { Engine } from "../../src/keyspace/engine.ts";
 import { HLL_DENSE_BYTES } from "../../src/keyspace/hyperloglog.ts";
-import { norm, run, stream, withEngine } from "./harness.ts";
+import { VALUE_BYTES_MAX } from "../../src/limits.ts";
+import type { Reply } from "../../src/protocol/reply.ts";
+import { utf8 } from "../../src/util/bytes.ts";
+import { countingSql, norm, run, stream, stubServices, withEngine } from "./harness.ts";
 import { attach, cmd, converged, digest, freshDb, pipeline, waitReplicas } from "./nodes.ts";
 
 const NOT_HLL = { err: "WRONGTYPE Key is not a valid HyperLogLog string value." };
@@ -110,6 +116,31 @@ describe("PFADD / PFCOUNT / PFMERGE in the engine", () => {
       run(h, "multi");
       run(h, "pfcount", "k");
       expect(run(h, "exec")).toEqual([1]);
+    });
+  });
+});
+
+describe("cost of crafted values", () => {
+  it("PFCOUNT/PFMERGE of a 16 MiB string that starts like a sparse HLL read only its first row, and answer INVALIDOBJ", async () => {
+    const stub = env.NODES.get(env.NODES.idFromName(`hll-cost-${Date.now()}`));
+    await runInDurableObject(stub, (_obj: unknown, state: DurableObjectState) => {
+      let chunkReads = 0;
+      const sql = countingSql(state.storage.sql, (query) => {
+        if (/FROM kv_strchunk/.test(query) && /^\s*SELECT/i.test(query)) chunkReads++;
+      });
+      const engine = new Engine(sql);
+      engine.node = stubServices;
+      const session = newSession();
+      const run1 = (...args: (string | number | Uint8Array)[]) => norm(engine.execute(session, args.map((a) => (a instanceof Uint8Array ? a : utf8(String(a))))) as Reply);
+      const head = Uint8Array.from([0x48, 0x59, 0x4c, 0x4c, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x7f, 0xff]);
+      expect(run1("set", "big", head)).toBe("+OK");
+      expect(run1("setrange", "big", VALUE_BYTES_MAX - 1, "x")).toBe(VALUE_BYTES_MAX);
+      chunkReads = 0;
+      expect(run1("pfcount", "big")).toEqual(CORRUPT);
+      expect(run1("pfcount", "big", "nokey")).toEqual(CORRUPT);
+      expect(run1("pfmerge", "dest", "big")).toEqual(CORRUPT);
+      expect(chunkReads).toBe(0);
+      expect(run1("exists", "dest")).toBe(0);
     });
   });
 });

@@ -5,8 +5,9 @@
  *
  * Cost: an HLL is at most HLL_DENSE_BYTES (12,304) bytes once dense, and a sparse one at most
  * `hll-sparse-max-bytes` as PFADD/PFMERGE build it: one row, read and rewritten whole. PFADD
- * is O(elements); PFCOUNT and PFMERGE read each key once (16,384 registers each). A string
- * that is not an HLL answers WRONGTYPE before anything else is read past it.
+ * is O(elements); PFCOUNT and PFMERGE read each key once (16,384 registers each), and of a
+ * longer (crafted, corrupt) string only its first HLL_READ_BYTES_MAX bytes. PFADD reads and
+ * rewrites the whole value, as Redis does.
  *
  * Propagation (as Redis 7.0): PFADD and PFMERGE go verbatim when they changed the value.
  * PFCOUNT of one key whose cached cardinality is stale stores the fresh one in the value, and
@@ -20,10 +21,11 @@
  */
 import type { Reply } from "../../protocol/reply.ts";
 import { OK } from "../../protocol/reply.ts";
+import { assert } from "../../util/assert.ts";
 import { readKey, writeKey } from "../args.ts";
 import { type CommandSpec, type Ctx, cmd } from "../command.ts";
 import { fail } from "../errors.ts";
-import { HLL_DENSE, HLL_REGISTERS, HLL_SPARSE_MAX_BYTES_DEFAULT, HllValue, hllAdd, hllCount, hllCountRegisters, hllMerge, hllStoreRegisters, isHll } from "../hyperloglog.ts";
+import { HLL_DENSE, HLL_READ_BYTES_MAX, HLL_REGISTERS, HLL_SPARSE_MAX_BYTES_DEFAULT, HllValue, hllAdd, hllCount, hllCountRegisters, hllMerge, hllStoreRegisters, isHll } from "../hyperloglog.ts";
 import { TYPE } from "../schema.ts";
 import type { KeyMeta } from "../store.ts";
 
@@ -37,11 +39,21 @@ function sparseMaxBytes(ctx: Ctx): number {
   return Number.isFinite(n) ? n : HLL_SPARSE_MAX_BYTES_DEFAULT;
 }
 
-/** The HLL held by a string key (isHLLObjectOrReply), with room to grow in place. */
+/** The HLL held by a string key (isHLLObjectOrReply), whole, with room to grow in place. */
 function hllOf(ctx: Ctx, m: KeyMeta): HllValue {
   const value = ctx.ks.getString(m);
   if (!isHll(value)) fail(NOT_HLL_ERR);
   return new HllValue(value, 64);
+}
+
+/**
+ * An HLL to count or merge: only its first HLL_READ_BYTES_MAX bytes, all that a walk over
+ * its registers can reach, so a long crafted string costs no more than a valid HLL.
+ */
+function hllToRead(ctx: Ctx, m: KeyMeta): HllValue {
+  const head = ctx.ks.getStringRange(m, 0, Math.min(m.card, HLL_READ_BYTES_MAX));
+  if (!isHll(head, m.card)) fail(NOT_HLL_ERR);
+  return new HllValue(head);
 }
 
 function store(ctx: Ctx, m: KeyMeta | null, key: Uint8Array, v: HllValue): void {
@@ -76,20 +88,22 @@ function pfcount(ctx: Ctx): Reply {
     for (let j = 1; j < argv.length; j++) {
       const m = readKey(ctx, argv[j]!, TYPE.string);
       if (!m) continue;
-      if (!hllMerge(max, hllOf(ctx, m))) fail(INVALID_HLL_ERR);
+      if (!hllMerge(max, hllToRead(ctx, m))) fail(INVALID_HLL_ERR);
     }
     return hllCountRegisters(max);
   }
   const key = argv[1]!;
   const m = readKey(ctx, key, TYPE.string);
   if (!m) return 0;
-  const v = hllOf(ctx, m);
+  const v = hllToRead(ctx, m);
   if (v.validCache()) {
     const card = v.cachedCard();
     return card <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(card) : card;
   }
+  // A value longer than HLL_READ_BYTES_MAX is corrupt: the walk meets its overflow first.
   const card = hllCount(v);
   if (card === null) fail(INVALID_HLL_ERR);
+  assert(v.len === m.card, "a countable HLL was read whole");
   v.setCachedCard(card);
   // The cache is part of the value: store it (the snapshot hook sees the key first), signal
   // WATCH, and on a master send the same PFCOUNT to replicas.
@@ -110,7 +124,7 @@ function pfmerge(ctx: Ctx): Reply {
   for (let j = 1; j < argv.length; j++) {
     const m = readKey(ctx, argv[j]!, TYPE.string);
     if (!m) continue;
-    const v = hllOf(ctx, m);
+    const v = hllToRead(ctx, m);
     if (v.encoding === HLL_DENSE) useDense = true;
     if (!hllMerge(max, v)) fail(INVALID_HLL_ERR);
   }

@@ -257,6 +257,7 @@ const HLL_CRAFTED: Arg[] = [
   bytes(...hllHeader(1), 0x7f, 0xff, 0x88), // overflowing: a VAL past register 16383
   bytes(...hllHeader(1), 0x7f, 0xff, 0x00), // overflowing: a ZERO past register 16383
   bytes(...hllHeader(1), 0x7f), // a cut XZERO opcode
+  bytes(...hllHeader(1), 0x7f, 0xff, ...new Array<number>(40_000).fill(0x84)), // 40 KB of VALs past the last register
   bytes(...hllHeader(0), 0, 0, 0), // dense of the wrong length
   bytes(...hllHeader(2), 0x7f, 0xff), // unknown encoding
   bytes(0x48, 0x59, 0x4c, 0x58, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x80, 0x7f, 0xff), // wrong magic
