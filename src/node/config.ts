@@ -57,6 +57,8 @@ export const PARAMS: Param[] = [
   { name: "set-max-intset-entries", kind: { t: "int", min: 0, max: LONG_MAX }, default: "512" },
   { name: "stream-node-max-bytes", kind: { t: "memory", min: 0, max: LONG_MAX }, default: "4096" },
   { name: "stream-node-max-entries", kind: { t: "int", min: 0, max: LONG_MAX }, default: "100" },
+  // Unlike the parameters above, this one shapes the stored value: an HLL is a string holding
+  // Redis's own representation, promoted from sparse to dense past this size (PFADD, PFMERGE).
   { name: "hll-sparse-max-bytes", kind: { t: "memory", min: 0, max: LONG_MAX }, default: "3000" },
   { name: "client-output-buffer-limit", kind: { t: "obuf" }, default: OUTPUT_LIMITS_DEFAULT_TEXT },
 ];
