@@ -103,6 +103,18 @@ describe("PFADD / PFCOUNT / PFMERGE in the engine", () => {
     });
   });
 
+  it("inside a script, the PFCOUNT that refreshed the cache is among the script's effects", async () => {
+    await withEngine((h) => {
+      run(h, "pfadd", "k", "a", "b");
+      const before = stream(h).length;
+      expect(run(h, "eval", "return redis.call('pfcount', KEYS[1])", "1", "k")).toBe(2);
+      const effects = stream(h).slice(before);
+      expect(effects[0]).toEqual(["MULTI"]);
+      expect(effects.at(-2)).toEqual(["pfcount", "k"]);
+      expect(effects.at(-1)).toEqual(["EXEC"]);
+    });
+  });
+
   it("PFCOUNT that refreshes the cache invalidates a WATCH of the key (signalModifiedKey)", async () => {
     await withEngine((h) => {
       run(h, "pfadd", "k", "a");
