@@ -67,7 +67,8 @@ function pfadd(ctx: Ctx): Reply {
   const m = writeKey(ctx, key, TYPE.string);
   const v = m ? hllOf(ctx, m) : HllValue.empty();
   let updated = m ? 0 : 1;
-  const max = sparseMaxBytes(ctx);
+  // Only a sparse value consults the limit (a CONFIG lookup per command otherwise).
+  const max = v.encoding === HLL_DENSE ? 0 : sparseMaxBytes(ctx);
   for (let j = 2; j < ctx.argv.length; j++) {
     const r = hllAdd(v, ctx.argv[j]!, max);
     if (r === -1) fail(INVALID_HLL_ERR);
