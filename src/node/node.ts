@@ -36,7 +36,7 @@ import { PubSubHub, type SavedSubscriptions } from "../pubsub/hub.ts";
 import { parseSsePath, sseEvents, SseStream } from "../pubsub/sse.ts";
 
 /** Commands that turn a connection into a subscriber: sockets only, never REST. */
-const SUBSCRIBING_COMMANDS: ReadonlySet<string> = new Set(["subscribe", "psubscribe", "unsubscribe", "punsubscribe"]);
+const SUBSCRIBING_COMMANDS: ReadonlySet<string> = new Set(["subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ssubscribe", "sunsubscribe"]);
 // --- edge reads and FAILOVER (issue 8) ---
 import { Failover } from "../replication/failover.ts";
 import { LagClock } from "../replication/lag-clock.ts";
@@ -606,7 +606,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
     save: (s, subs) => {
       const c = this.connBySession.get(s);
       if (!c) return;
-      if (subs.channel.length + subs.pattern.length > 0) c.att.subs = subs;
+      if (subs.channel.length + subs.pattern.length + (subs.shard?.length ?? 0) > 0) c.att.subs = subs;
       else delete c.att.subs;
       try {
         c.ws.serializeAttachment(c.att);
