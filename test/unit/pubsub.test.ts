@@ -188,12 +188,15 @@ describe("sharded pub/sub (SSUBSCRIBE, Redis 7.0 without cluster)", () => {
 });
 
 describe("Upstash SSE framing", () => {
-  it("parses /subscribe and /psubscribe paths, percent-decoded", async () => {
-    const { parseSsePath } = await import("../../src/pubsub/sse.ts");
-    expect(parseSsePath("/subscribe/my%20chan")).toEqual({ command: "subscribe", names: ["my chan"] });
-    expect(parseSsePath("/PSUBSCRIBE/a*/b")).toEqual({ command: "psubscribe", names: ["a*", "b"] });
-    expect(parseSsePath("/subscribe")).toBeNull();
-    expect(parseSsePath("/get/k")).toBeNull();
+  it("parses /subscribe, /psubscribe (percent-decoded) and /monitor paths", async () => {
+    const { parseStreamPath } = await import("../../src/pubsub/streams.ts");
+    expect(parseStreamPath("/subscribe/my%20chan")).toEqual({ command: "subscribe", names: ["my chan"] });
+    expect(parseStreamPath("/PSUBSCRIBE/a*/b")).toEqual({ command: "psubscribe", names: ["a*", "b"] });
+    expect(parseStreamPath("/subscribe")).toBeNull();
+    expect(parseStreamPath("/get/k")).toBeNull();
+    expect(parseStreamPath("/monitor")).toEqual({ command: "monitor" });
+    expect(parseStreamPath("/MONITOR")).toEqual({ command: "monitor" });
+    expect(parseStreamPath("/monitor/x")).toBeNull();
   });
 
   it("turns pushes into `data:` events as @upstash/redis parses them", async () => {
