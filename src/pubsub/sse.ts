@@ -41,13 +41,18 @@ export function sseEvents(r: Reply): string {
 export class SseStream {
   readonly response: Response;
   private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  private controller: TransformStreamDefaultController<Uint8Array> | null = null;
   private gone = false;
 
   constructor(
     private readonly onGone: () => void,
     private readonly bound: StreamBound,
   ) {
-    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>({
+      start: (c) => {
+        this.controller = c;
+      },
+    });
     this.writer = writable.getWriter();
     this.writer.closed.then(() => this.end(), () => this.end());
     this.response = new Response(readable, {
@@ -81,7 +86,11 @@ export class SseStream {
 
   close(): void {
     if (this.gone) return;
-    this.writer.abort("subscriber disconnected").catch(() => {});
+    // Terminate (not close): close would wait for the queued bytes the client is not reading.
+    // The writes still queued are dropped (their promises reject) and the client's stream ends
+    // cleanly; aborting instead would error the response, which the runtime logs as uncaught.
+    this.writer.ready.catch(() => {});
+    this.controller?.terminate();
     this.end();
   }
 
