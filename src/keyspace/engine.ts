@@ -232,7 +232,7 @@ export class Engine {
       const gate = this.writeGate();
       if (gate) return new RedisError(gate);
     }
-    const subscribed = this.node?.pubsub?.contextError(s, spec.name);
+    const subscribed = this.node?.pubsub?.contextError(s, spec.name, argv);
     if (subscribed) return new RedisError(subscribed);
     if (this.masterDown && !spec.flags.includes("stale")) return new RedisError(E.masterDown);
     if (this.loading && !spec.flags.includes("stale")) return new RedisError("LOADING Redis is loading the dataset in memory");

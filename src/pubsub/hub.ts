@@ -32,6 +32,12 @@ export interface PubSubHost {
 /** Commands a RESP2 connection in subscribed mode may run (Redis 7.0 processCommand). */
 const SUBSCRIBED_CONTEXT_ALLOWED: ReadonlySet<string> = new Set(["subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe", "punsubscribe", "ping", "quit", "reset"]);
 
+/** Redis 7.0's container commands: a refusal names their subcommand (`config|get`). */
+const CONTAINER_COMMANDS: ReadonlySet<string> = new Set(["acl", "client", "cluster", "command", "config", "function", "latency", "memory", "module", "object", "pubsub", "script", "slowlog", "xgroup", "xinfo"]);
+
+/** PUBSUB's subcommands and their arities (redis-server 7.0.15 COMMAND INFO). */
+const PUBSUB_SUBCOMMAND_ARITY: Readonly<Record<string, number>> = { channels: -2, help: 2, numpat: 2, numsub: -2, shardchannels: -2, shardnumsub: -2 };
+
 const WORD = {
   subscribe: utf8("subscribe"),
   psubscribe: utf8("psubscribe"),
@@ -81,11 +87,22 @@ export class PubSubHub {
 
   /**
    * Redis 7.0's refusal of other commands on a subscribed RESP2 connection (RESP3 has push
-   * frames, so it may run anything), or null.
+   * frames, so it may run anything), or null. Redis names a container's subcommand in full
+   * (`pubsub|numpat`), and checks that the subcommand exists and its arity before this refusal.
    */
-  contextError(s: Session, name: string): string | null {
+  contextError(s: Session, name: string, argv?: Uint8Array[]): string | null {
     if (s.resp !== 2 || SUBSCRIBED_CONTEXT_ALLOWED.has(name) || this.registry.total(s) === 0) return null;
-    return `ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`;
+    let full = name;
+    if (argv && argv.length >= 2 && CONTAINER_COMMANDS.has(name)) {
+      const sub = new TextDecoder().decode(argv[1]!).toLowerCase();
+      if (name === "pubsub") {
+        const arity = PUBSUB_SUBCOMMAND_ARITY[sub];
+        if (arity === undefined) return `ERR unknown subcommand '${new TextDecoder().decode(argv[1]!).slice(0, 128)}'. Try PUBSUB HELP.`;
+        if (arity > 0 ? argv.length !== arity : argv.length < -arity) return `ERR wrong number of arguments for 'pubsub|${sub}' command`;
+      }
+      full = `${name}|${sub}`;
+    }
+    return `ERR Can't execute '${full}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`;
   }
 
   /** PING on a subscribed RESP2 connection answers ["pong", message] (null: the usual reply). */

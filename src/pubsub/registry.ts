@@ -16,6 +16,14 @@ export const PUBSUB_SUBSCRIPTIONS_PER_CONN_MAX = 128;
 /** Total bytes of channel and pattern names one connection may hold (attachment ≤ 16 KiB). */
 export const PUBSUB_NAME_BYTES_PER_CONN_MAX = 8192;
 
+/**
+ * Redis matches pub/sub patterns with a bare stringmatchlen, without the `*` short-cut of
+ * KEYS and SCAN, so no pattern but the empty one matches the empty channel (`*` does not).
+ */
+function matches(g: Glob, pattern: Uint8Array, channel: Uint8Array): boolean {
+  return channel.length === 0 ? pattern.length === 0 : g.match(channel);
+}
+
 export type SubscriptionKind = "channel" | "pattern" | "shard";
 
 export const SUBSCRIPTION_KINDS: readonly SubscriptionKind[] = ["channel", "pattern", "shard"];
@@ -134,7 +142,7 @@ export class PubSubRegistry<S> {
     const e = this.channels.get(bkey(channel));
     if (e) for (const sub of e.subs) out.push({ sub, pattern: null });
     for (const p of this.patterns.values()) {
-      if (!p.glob!.match(channel)) continue;
+      if (!matches(p.glob!, p.name, channel)) continue;
       for (const sub of p.subs) out.push({ sub, pattern: p.name });
     }
     return out;
@@ -149,7 +157,7 @@ export class PubSubRegistry<S> {
   activeChannels(pattern: Uint8Array | null, kind: "channel" | "shard" = "channel"): Uint8Array[] {
     const g = pattern ? compileGlob(pattern) : null;
     const out: Uint8Array[] = [];
-    for (const e of this.index(kind).values()) if (!g || g.match(e.name)) out.push(e.name);
+    for (const e of this.index(kind).values()) if (!g || matches(g, pattern!, e.name)) out.push(e.name);
     return out;
   }
 

@@ -187,6 +187,31 @@ describe("sharded pub/sub (SSUBSCRIBE, Redis 7.0 without cluster)", () => {
   });
 });
 
+describe("Redis 7.0 details the differential test found", () => {
+  it("no pattern but the empty one matches the empty channel (`*` neither delivers nor lists it)", () => {
+    const r = new PubSubRegistry<string>();
+    r.add("a", "pattern", b("*"));
+    r.add("b", "pattern", b(""));
+    r.add("c", "channel", b(""));
+    expect(r.receivers(b("")).map((x) => x.sub)).toEqual(["c", "b"]);
+    expect(r.receivers(b("x")).map((x) => x.sub)).toEqual(["a"]);
+    expect(r.activeChannels(b("*"))).toEqual([]);
+    expect(r.activeChannels(null).map(t)).toEqual([""]);
+  });
+
+  it("a subscribed RESP2 connection's refusal names a subcommand in full, after PUBSUB's own checks", () => {
+    const { hub } = hubWith();
+    const s = newSession({ resp: 2 });
+    hub.subscribe(s, "channel", [b("c")]);
+    const ctx = (...argv: string[]) => hub.contextError(s, argv[0]!.toLowerCase(), argv.map(b));
+    expect(ctx("PUBSUB", "NUMPAT")).toBe("ERR Can't execute 'pubsub|numpat': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
+    expect(ctx("CONFIG", "GET", "x")).toMatch(/^ERR Can't execute 'config\|get'/);
+    expect(ctx("PUBSUB", "NUMPAT", "x")).toBe("ERR wrong number of arguments for 'pubsub|numpat' command");
+    expect(ctx("PUBSUB", "Nope")).toBe("ERR unknown subcommand 'Nope'. Try PUBSUB HELP.");
+    expect(ctx("GET", "k")).toMatch(/^ERR Can't execute 'get'/);
+  });
+});
+
 describe("Upstash SSE framing", () => {
   it("parses /subscribe, /psubscribe (percent-decoded) and /monitor paths", async () => {
     const { parseStreamPath } = await import("../../src/pubsub/streams.ts");
