@@ -847,18 +847,18 @@ export class Node extends DurableObject<Env> implements RestTarget {
         case "replica":
         case "slave":
           return this.master.killReplicas();
-        case "normal": {
+        case "normal":
+        case "pubsub": {
+          // A connection holding subscriptions is of the pubsub type (Redis getClientType).
           let n = 0;
           for (const c of [...this.sockets("client"), ...this.sockets("monitor")]) {
-            if (c.session === s) continue;
+            if (c.session === s || (this.pubsub.count(c.session) > 0) !== (type === "pubsub")) continue;
             c.ws.close(1000, "killed");
             this.dropConn(c.ws);
             n++;
           }
-          return n;
+          return type === "pubsub" ? n + this.streams.closeSubscribers() : n;
         }
-        case "pubsub":
-          return 0;
         default:
           return new RedisError(`ERR Unknown client type '${type}'`);
       }

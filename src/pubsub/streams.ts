@@ -73,6 +73,13 @@ export class StreamClients {
     for (const m of [...this.monitors]) m.send(event);
   }
 
+  /** CLIENT KILL TYPE pubsub: end every SSE subscriber; how many. */
+  closeSubscribers(): number {
+    const all = [...this.subscribers.values()];
+    for (const stream of all) stream.close();
+    return all.length;
+  }
+
   /** Bytes not yet read, over all streams (tests, INFO). */
   get pendingBytes(): number {
     return this.pool.totalBytes;

@@ -228,6 +228,25 @@ describe("sharded pub/sub over RESP WebSockets (Redis 7.0 without cluster)", () 
     p.close();
   });
 
+  it("CLIENT KILL TYPE pubsub ends subscribed connections (WebSocket and SSE); TYPE normal leaves them", async () => {
+    const db = freshDb("pskill");
+    await cmd(db, "master", "PING");
+    const ws = await open(`/db/${db}/ws`);
+    ws.send("SSUBSCRIBE", "k1");
+    await ws.expect(sub("ssubscribe", "k1", 1));
+    const plain = await open(`/db/${db}/ws`);
+    plain.send("PING");
+    await plain.expect("+PONG\r\n");
+    const s = await sse(`/db/${db}/nodes/master/subscribe/k2`);
+    expect(await s.next()).toBe("data: subscribe,k2,1");
+    expect(await cmd(db, "master", "CLIENT", "KILL", "TYPE", "normal")).toBe(1);
+    expect(await cmd(db, "master", "PUBSUB", "SHARDNUMSUB", "k1")).toEqual(["k1", 1]);
+    expect(await cmd(db, "master", "CLIENT", "KILL", "TYPE", "pubsub")).toBe(2);
+    expect(await cmd(db, "master", "PUBSUB", "SHARDNUMSUB", "k1")).toEqual(["k1", 0]);
+    expect(await cmd(db, "master", "PUBSUB", "NUMSUB", "k2")).toEqual(["k2", 0]);
+    await expect(s.next()).rejects.toThrow("stream ended");
+  });
+
   it("SPUBLISH at the master reaches a shard subscriber on a replica; shard channels are kept in the attachment", async () => {
     const db = freshDb("spsrepl");
     await cmd(db, "master", "PING");
