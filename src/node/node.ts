@@ -712,7 +712,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
           "blocked_clients:0",
         ].join("\r\n");
       case "stats":
-        return ["# Stats", ...this.master.stats()].join("\r\n");
+        return ["# Stats", ...this.master.stats(), ...this.pubsub.infoStats()].join("\r\n");
       case "replication":
         return ["# Replication", ...(this.meta.role === "master" ? this.master.info() : this.replica.info())].join("\r\n");
       default:

@@ -196,6 +196,12 @@ export class PubSubHub {
     return this.registry.numPat();
   }
 
+  /** INFO stats: channels, patterns and shard channels with at least one subscriber. */
+  infoStats(): string[] {
+    this.host.restoreAll();
+    return [`pubsub_channels:${this.registry.activeChannels(null).length}`, `pubsub_patterns:${this.registry.numPat()}`, `pubsubshard_channels:${this.registry.activeChannels(null, "shard").length}`];
+  }
+
   private persist(s: Session): void {
     const shard = this.registry.list(s, "shard");
     this.host.save(s, { channel: this.registry.list(s, "channel"), pattern: this.registry.list(s, "pattern"), ...(shard.length > 0 ? { shard } : {}) });

@@ -152,6 +152,7 @@ describe("sharded pub/sub (SSUBSCRIBE, Redis 7.0 without cluster)", () => {
     expect(hub.channels(null).map(t)).toEqual(["r"]);
     expect([hub.numSub(b("r"), "shard"), hub.numSub(b("q"), "shard"), hub.numSub(b("q"))]).toEqual([2, 1, 0]);
     expect(hub.numPat()).toBe(1);
+    expect(hub.infoStats()).toEqual(["pubsub_channels:1", "pubsub_patterns:1", "pubsubshard_channels:2"]);
   });
 
   it("a connection holding only shard channels is in subscribed mode; SUNSUBSCRIBE answers shard counts", () => {

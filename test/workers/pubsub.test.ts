@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createReplica, untilServedBy } from "./edge.ts";
 import { PUBSUB_LIMIT_ERROR } from "../../src/pubsub/hub.ts";
 import { PUBSUB_NAME_BYTES_PER_CONN_MAX, PUBSUB_SUBSCRIPTIONS_PER_CONN_MAX } from "../../src/pubsub/registry.ts";
-import { attach, cmd, freshDb, releaseReplicas, stub, until } from "./nodes.ts";
+import { attach, cmd, freshDb, info, releaseReplicas, stub, until } from "./nodes.ts";
 import type { Node } from "../../src/node/node.ts";
 
 afterAll(releaseReplicas);
@@ -187,6 +187,8 @@ describe("sharded pub/sub over RESP WebSockets (Redis 7.0 without cluster)", () 
     p.send("PUBLISH", "r", "yo");
     await p.expect(":1\r\n");
     await s.expect("*3\r\n$7\r\nmessage\r\n$1\r\nr\r\n$2\r\nyo\r\n");
+    const stats = await info(db, "master", "stats");
+    expect([stats.pubsub_channels, stats.pubsub_patterns, stats.pubsubshard_channels]).toEqual(["1", "0", "2"]);
     p.send("PUBSUB", "SHARDNUMSUB", "r", "q", "none");
     await p.expect("*6\r\n$1\r\nr\r\n:2\r\n$1\r\nq\r\n:1\r\n$4\r\nnone\r\n:0\r\n");
     p.send("PUBSUB", "SHARDCHANNELS", "q*");
