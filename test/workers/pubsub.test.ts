@@ -175,6 +175,12 @@ describe("sharded pub/sub over RESP WebSockets (Redis 7.0 without cluster)", () 
     await s.expect(sub("subscribe", "r", 1));
     s.send("GET", "k");
     await s.expect("-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n");
+    // Refused there, EXEC answers EXECABORT and a container names its subcommand (redis-server 7.0.15).
+    s.sendAll(["EXEC"], ["PUBSUB", "NUMPAT"]);
+    await s.expect(
+      "-EXECABORT Transaction discarded because of: Can't execute 'exec': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n" +
+        "-ERR Can't execute 'pubsub|numpat': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n",
+    );
     const s3 = await open(`/db/${db}/ws`);
     s3.sendAll(["HELLO", "3"], ["SSUBSCRIBE", "r"]);
     await s3.skipTo(">3\r\n$10\r\nssubscribe");
