@@ -5,6 +5,7 @@
 import { runInDurableObject, SELF } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Node } from "../../src/node/node.ts";
+import { STREAM_PENDING_BYTES_MAX } from "../../src/pubsub/output-bound.ts";
 import type { StreamClients } from "../../src/pubsub/streams.ts";
 import { cmd, freshDb, info, releaseReplicas, stub, until } from "./nodes.ts";
 
@@ -77,6 +78,22 @@ describe("bounded output of SSE subscribers (client-output-buffer-limit pubsub)"
     expect(await slow.drain()).toMatch(/ended|errored/);
     expect(await cmd(db, "master", "PUBLISH", "feed", "after")).toBe(1);
     expect(await fast.next()).toBe("data: message,feed,after");
+    await fast.cancel();
+  });
+
+  it("the soft limit: a subscriber still past it at a later message than the one that crossed it is dropped (soft-seconds 0)", async () => {
+    const db = freshDb("obufsoft");
+    expect(await cmd(db, "master", "CONFIG", "SET", "client-output-buffer-limit", "pubsub 0 32kb 0")).toBe("OK");
+    const before = await disconnections(db);
+    const slow = await stream(`/db/${db}/nodes/master/subscribe/feed`);
+    const fast = await stream(`/db/${db}/nodes/master/subscribe/feed`);
+    expect(await slow.next()).toBe("data: subscribe,feed,1");
+    expect(await fast.next()).toBe("data: subscribe,feed,1");
+    const sent = await publishUntil(db, 1, "y".repeat(4096), fast, 2000);
+    // Past the soft limit, well before the per-stream ceiling (hard limit 0: none).
+    expect(sent).toBeGreaterThan(32 * 1024 / 4096);
+    expect(sent * 4096).toBeLessThan(STREAM_PENDING_BYTES_MAX / 4);
+    expect(await disconnections(db)).toBe(before + 1);
     await fast.cancel();
   });
 
