@@ -150,7 +150,12 @@ export class Engine {
     }
     // MULTI, WATCH… on a subscribed RESP2 connection (table commands: in check()).
     const subscribed = txArity === undefined ? null : this.node?.pubsub?.contextError(s, name);
-    if (subscribed) return new RedisError(subscribed);
+    if (subscribed) {
+      // Redis answers any refusal of EXEC as EXECABORT (rejectCommand → execCommandAbort).
+      if (name !== "exec") return new RedisError(subscribed);
+      if (s.multi) this.endMulti(s);
+      return new RedisError(`EXECABORT Transaction discarded because of: ${subscribed.replace(/^ERR /, "")}`);
+    }
     switch (name) {
       case "multi":
         if (s.multi) return new RedisError("ERR MULTI calls can not be nested");
@@ -232,7 +237,7 @@ export class Engine {
       const gate = this.writeGate();
       if (gate) return new RedisError(gate);
     }
-    const subscribed = this.node?.pubsub?.contextError(s, spec.name);
+    const subscribed = this.node?.pubsub?.contextError(s, spec.name, argv);
     if (subscribed) return new RedisError(subscribed);
     if (this.masterDown && !spec.flags.includes("stale")) return new RedisError(E.masterDown);
     if (this.loading && !spec.flags.includes("stale")) return new RedisError("LOADING Redis is loading the dataset in memory");

@@ -33,17 +33,17 @@ import { randomHex40, str, utf8 } from "../util/bytes.ts";
 import { hideSecrets, NodeConfig } from "./config.ts";
 import { formatMonitorLine } from "./monitor.ts";
 import { PubSubHub, type SavedSubscriptions } from "../pubsub/hub.ts";
-import { parseSsePath, sseEvents, SseStream } from "../pubsub/sse.ts";
+import { parseStreamPath, StreamClients } from "../pubsub/streams.ts";
 
 /** Commands that turn a connection into a subscriber: sockets only, never REST. */
-const SUBSCRIBING_COMMANDS: ReadonlySet<string> = new Set(["subscribe", "psubscribe", "unsubscribe", "punsubscribe"]);
+const SUBSCRIBING_COMMANDS: ReadonlySet<string> = new Set(["subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ssubscribe", "sunsubscribe"]);
 // --- edge reads and FAILOVER (issue 8) ---
 import { Failover } from "../replication/failover.ts";
 import { LagClock } from "../replication/lag-clock.ts";
 import { admit, H_ROUTE, H_SERVED_BY, H_SYNC_WAIT_MS, rerouteResponse, routeKind, type AdmissionHost } from "../routing/admission.ts";
 import { regionOrNull, type NodeView } from "../routing/topology.ts";
 import { latencyScale, oneWayDelayMs } from "../routing/simulate.ts";
-import { errorResponse, parseSyncToken, SYNC_TOKEN_HEADER } from "../http/rest.ts";
+import { parseSyncToken, SYNC_TOKEN_HEADER } from "../http/rest.ts";
 import { configureLog, log } from "../util/log.ts";
 
 /** What a hibernatable socket remembers across hibernation (serializeAttachment, ≤ 16 KiB). */
@@ -258,8 +258,11 @@ export class Node extends DurableObject<Env> implements RestTarget {
         Number(request.headers.get(H_SYNC_WAIT_MS) ?? "0") || 0,
       );
       if (refused) return this.servedBy(rerouteResponse(refused));
-      const sse = parseSsePath(path.slice("/rest".length));
-      if (sse) return this.servedBy(this.openSse(request, sse.command, sse.names));
+      const stream = parseStreamPath(path.slice("/rest".length));
+      if (stream) {
+        const ro = request.headers.get(H_READONLY) === "1";
+        return this.servedBy(this.streams.open(stream, ro, request.headers.get(H_CLIENT_ADDR) ?? "127.0.0.1:0"));
+      }
       const wasMaster = this.meta.role === "master";
       const res = await handleRest(request, this);
       // A single write caught by a FAILOVER's pause and then refused (READONLY: this node is a
@@ -523,8 +526,9 @@ export class Node extends DurableObject<Env> implements RestTarget {
       });
     }
     const mons = this.monitorsThisEvent;
-    if (mons.length === 0) return;
+    if (mons.length === 0 && !this.streams.monitoring) return;
     const line = formatMonitorLine(Date.now(), s, argv);
+    if (this.streams.monitoring) this.streams.monitorLine(line);
     for (const m of mons) {
       try {
         m.ws.send(line);
@@ -597,7 +601,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
   readonly pubsub: PubSubHub = new PubSubHub({
     deliver: (s, r) => {
       const c = this.connBySession.get(s);
-      if (!c) return void this.sseBySession.get(s)?.send(sseEvents(r));
+      if (!c) return this.streams.deliver(s, r);
       if (c.out) return writeReply(c.out, r, s.resp);
       const w = new ByteWriter(64);
       writeReply(w, r, s.resp);
@@ -606,7 +610,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
     save: (s, subs) => {
       const c = this.connBySession.get(s);
       if (!c) return;
-      if (subs.channel.length + subs.pattern.length > 0) c.att.subs = subs;
+      if (subs.channel.length + subs.pattern.length + (subs.shard?.length ?? 0) > 0) c.att.subs = subs;
       else delete c.att.subs;
       try {
         c.ws.serializeAttachment(c.att);
@@ -614,7 +618,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
         /* gone */
       }
     },
-    hasConnection: (s) => this.connBySession.has(s) || this.sseBySession.has(s),
+    hasConnection: (s) => this.connBySession.has(s) || this.streams.has(s),
     restoreAll: () => {
       if (this.pubsubRestored) return;
       this.pubsubRestored = true;
@@ -622,26 +626,21 @@ export class Node extends DurableObject<Env> implements RestTarget {
     },
   });
 
-  /** Upstash SSE subscribers (`POST /subscribe/{channel}`, pubsub/sse.ts), by session. */
-  private readonly sseBySession = new Map<Session, SseStream>();
-
-  /** An SSE subscription: SUBSCRIBE/PSUBSCRIBE run as any client's, then events stream. */
-  private openSse(request: Request, command: string, names: string[]): Response {
-    const session = newSession({ readOnlyToken: request.headers.get(H_READONLY) === "1", addr: request.headers.get(H_CLIENT_ADDR) ?? "127.0.0.1:0" });
-    const stream = new SseStream(() => {
-      this.sseBySession.delete(session);
-      this.pubsub.drop(session);
-      this.engine.closeSession(session);
-    });
-    this.sseBySession.set(session, stream);
-    const r = this.engine.execute(session, [command, ...names].map(utf8));
-    if (r instanceof Promise || r instanceof RedisError) {
-      stream.close();
-      return errorResponse(400, r instanceof RedisError ? r.msg : "ERR internal error");
-    }
-    stream.send(sseEvents(r));
-    return stream.response;
-  }
+  /** Upstash SSE subscribers and `/monitor` streams (pubsub/streams.ts). */
+  private readonly streams = new StreamClients({
+    newSession: (readOnlyToken, addr) => newSession({ readOnlyToken, addr }),
+    execute: (s, argv) => this.engine.execute(s, argv),
+    closeSession: (s) => {
+      this.pubsub.drop(s);
+      this.engine.closeSession(s);
+    },
+    outputLimit: (cls) => this.config.outputLimit(cls),
+    outputLimitDisconnect: (why) => {
+      // One counter for every client class, as Redis's stat_client_outbuf_limit_disconnections.
+      this.master.obufDisconnects++;
+      log(`node ${this.name}: disconnecting a client for its output: ${why}`);
+    },
+  });
 
   // --- services for server commands ----------------------------------------------------
 
@@ -713,7 +712,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
           "blocked_clients:0",
         ].join("\r\n");
       case "stats":
-        return ["# Stats", ...this.master.stats()].join("\r\n");
+        return ["# Stats", ...this.master.stats(), ...this.pubsub.infoStats()].join("\r\n");
       case "replication":
         return ["# Replication", ...(this.meta.role === "master" ? this.master.info() : this.replica.info())].join("\r\n");
       default:
@@ -848,18 +847,18 @@ export class Node extends DurableObject<Env> implements RestTarget {
         case "replica":
         case "slave":
           return this.master.killReplicas();
-        case "normal": {
+        case "normal":
+        case "pubsub": {
+          // A connection holding subscriptions is of the pubsub type (Redis getClientType).
           let n = 0;
           for (const c of [...this.sockets("client"), ...this.sockets("monitor")]) {
-            if (c.session === s) continue;
+            if (c.session === s || (this.pubsub.count(c.session) > 0) !== (type === "pubsub")) continue;
             c.ws.close(1000, "killed");
             this.dropConn(c.ws);
             n++;
           }
-          return n;
+          return type === "pubsub" ? n + this.streams.closeSubscribers() : n;
         }
-        case "pubsub":
-          return 0;
         default:
           return new RedisError(`ERR Unknown client type '${type}'`);
       }

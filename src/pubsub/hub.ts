@@ -14,6 +14,8 @@ import { PUBSUB_NAME_BYTES_PER_CONN_MAX, PUBSUB_SUBSCRIPTIONS_PER_CONN_MAX } fro
 export interface SavedSubscriptions {
   channel: Uint8Array[];
   pattern: Uint8Array[];
+  /** Shard channels (absent in attachments saved before SSUBSCRIBE existed). */
+  shard?: Uint8Array[];
 }
 
 export interface PubSubHost {
@@ -30,17 +32,26 @@ export interface PubSubHost {
 /** Commands a RESP2 connection in subscribed mode may run (Redis 7.0 processCommand). */
 const SUBSCRIBED_CONTEXT_ALLOWED: ReadonlySet<string> = new Set(["subscribe", "ssubscribe", "unsubscribe", "sunsubscribe", "psubscribe", "punsubscribe", "ping", "quit", "reset"]);
 
+/** Redis 7.0's container commands: a refusal names their subcommand (`config|get`). */
+const CONTAINER_COMMANDS: ReadonlySet<string> = new Set(["acl", "client", "cluster", "command", "config", "function", "latency", "memory", "module", "object", "pubsub", "script", "slowlog", "xgroup", "xinfo"]);
+
+/** PUBSUB's subcommands and their arities (redis-server 7.0.15 COMMAND INFO). */
+const PUBSUB_SUBCOMMAND_ARITY: Readonly<Record<string, number>> = { channels: -2, help: 2, numpat: 2, numsub: -2, shardchannels: -2, shardnumsub: -2 };
+
 const WORD = {
   subscribe: utf8("subscribe"),
   psubscribe: utf8("psubscribe"),
   unsubscribe: utf8("unsubscribe"),
   punsubscribe: utf8("punsubscribe"),
+  ssubscribe: utf8("ssubscribe"),
+  sunsubscribe: utf8("sunsubscribe"),
   message: utf8("message"),
   pmessage: utf8("pmessage"),
+  smessage: utf8("smessage"),
   pong: utf8("pong"),
 };
 
-export const PUBSUB_LIMIT_ERROR = `ERR too many subscriptions on this connection (at most ${PUBSUB_SUBSCRIPTIONS_PER_CONN_MAX} channels and patterns, ${PUBSUB_NAME_BYTES_PER_CONN_MAX} bytes of names)`;
+export const PUBSUB_LIMIT_ERROR = `ERR too many subscriptions on this connection (at most ${PUBSUB_SUBSCRIPTIONS_PER_CONN_MAX} channels, patterns and shard channels, ${PUBSUB_NAME_BYTES_PER_CONN_MAX} bytes of names)`;
 
 export class PubSubHub {
   private readonly registry = new PubSubRegistry<Session>();
@@ -51,6 +62,7 @@ export class PubSubHub {
   adopt(s: Session, saved: SavedSubscriptions): void {
     for (const n of saved.channel) this.registry.add(s, "channel", n);
     for (const n of saved.pattern) this.registry.add(s, "pattern", n);
+    for (const n of saved.shard ?? []) this.registry.add(s, "shard", n);
   }
 
   /** The connection closed. */
@@ -63,35 +75,59 @@ export class PubSubHub {
     return this.host.hasConnection(s);
   }
 
-  /** Channels + patterns the session holds. */
+  /** Channels + patterns + shard channels the session holds (non-zero: it is in subscribed mode). */
   count(s: Session): number {
-    return this.registry.count(s);
+    return this.registry.total(s);
+  }
+
+  /** CLIENT LIST's sub=, psub=, ssub=. */
+  counts(s: Session): Record<SubscriptionKind, number> {
+    return this.registry.counts(s);
   }
 
   /**
    * Redis 7.0's refusal of other commands on a subscribed RESP2 connection (RESP3 has push
-   * frames, so it may run anything), or null.
+   * frames, so it may run anything), or null. Redis names a container's subcommand in full
+   * (`pubsub|numpat`), and checks that the subcommand exists and its arity before this refusal.
    */
-  contextError(s: Session, name: string): string | null {
-    if (s.resp !== 2 || SUBSCRIBED_CONTEXT_ALLOWED.has(name) || this.registry.count(s) === 0) return null;
-    return `ERR Can't execute '${name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`;
+  contextError(s: Session, name: string, argv?: Uint8Array[]): string | null {
+    if (s.resp !== 2 || SUBSCRIBED_CONTEXT_ALLOWED.has(name) || this.registry.total(s) === 0) return null;
+    let full = name;
+    if (argv && argv.length >= 2 && CONTAINER_COMMANDS.has(name)) {
+      const sub = new TextDecoder().decode(argv[1]!).toLowerCase();
+      if (name === "pubsub") {
+        const arity = PUBSUB_SUBCOMMAND_ARITY[sub];
+        if (arity === undefined) return `ERR unknown subcommand '${new TextDecoder().decode(argv[1]!).slice(0, 128)}'. Try PUBSUB HELP.`;
+        if (arity > 0 ? argv.length !== arity : argv.length < -arity) return `ERR wrong number of arguments for 'pubsub|${sub}' command`;
+      }
+      full = `${name}|${sub}`;
+    }
+    return `ERR Can't execute '${full}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`;
   }
 
   /** PING on a subscribed RESP2 connection answers ["pong", message] (null: the usual reply). */
   ping(s: Session, message: Uint8Array | undefined): Reply | null {
-    if (s.resp !== 2 || this.registry.count(s) === 0) return null;
+    if (s.resp !== 2 || this.registry.total(s) === 0) return null;
     return [WORD.pong, message ?? new Uint8Array()];
   }
 
-  /** SUBSCRIBE / PSUBSCRIBE: one confirmation per name, with the connection's count after it. */
+  /**
+   * The count a confirmation carries: channels + patterns for SUBSCRIBE/PSUBSCRIBE and their
+   * unsubscribes, shard channels alone for SSUBSCRIBE/SUNSUBSCRIBE (Redis 7.0's subscriptionCount).
+   */
+  private countFor(s: Session, kind: SubscriptionKind): number {
+    return kind === "shard" ? this.registry.shardCount(s) : this.registry.count(s);
+  }
+
+  /** SUBSCRIBE / PSUBSCRIBE / SSUBSCRIBE: one confirmation per name, with the connection's count after it. */
   subscribe(s: Session, kind: SubscriptionKind, names: Uint8Array[]): Reply {
-    const word = kind === "channel" ? WORD.subscribe : WORD.psubscribe;
+    const word = kind === "channel" ? WORD.subscribe : kind === "pattern" ? WORD.psubscribe : WORD.ssubscribe;
     const out: Reply[] = [];
     let result: AddResult = "added";
     for (const n of names) {
       result = this.registry.add(s, kind, n);
       if (result === "limit") break;
-      out.push(new Push([word, n, this.registry.count(s)]));
+      out.push(new Push([word, n, this.countFor(s, kind)]));
     }
     this.persist(s);
     if (result === "limit") {
@@ -102,15 +138,19 @@ export class PubSubHub {
     return new ReplySequence(out);
   }
 
-  /** UNSUBSCRIBE / PUNSUBSCRIBE: the names given, or all held; `nil` and 0 when none is held. */
+  /**
+   * UNSUBSCRIBE / PUNSUBSCRIBE / SUNSUBSCRIBE: the names given, or all held; `nil` and the
+   * count when none is held. (Redis lists "all held" in its dict's hash order, which depends
+   * on a random seed; ours is subscription order.)
+   */
   unsubscribe(s: Session, kind: SubscriptionKind, names: Uint8Array[]): Reply {
-    const word = kind === "channel" ? WORD.unsubscribe : WORD.punsubscribe;
+    const word = kind === "channel" ? WORD.unsubscribe : kind === "pattern" ? WORD.punsubscribe : WORD.sunsubscribe;
     const targets = names.length > 0 ? names : this.registry.list(s, kind);
-    if (targets.length === 0) return new ReplySequence([new Push([word, null, this.registry.count(s)])]);
+    if (targets.length === 0) return new ReplySequence([new Push([word, null, this.countFor(s, kind)])]);
     const out: Reply[] = [];
     for (const n of targets) {
       this.registry.remove(s, kind, n);
-      out.push(new Push([word, n, this.registry.count(s)]));
+      out.push(new Push([word, n, this.countFor(s, kind)]));
     }
     this.persist(s);
     return new ReplySequence(out);
@@ -118,7 +158,7 @@ export class PubSubHub {
 
   /** RESET: drop every subscription without confirmations. */
   reset(s: Session): void {
-    if (this.registry.count(s) === 0) return;
+    if (this.registry.total(s) === 0) return;
     this.registry.removeAll(s);
     this.persist(s);
   }
@@ -133,14 +173,22 @@ export class PubSubHub {
     return receivers.length;
   }
 
-  channels(pattern: Uint8Array | null): Uint8Array[] {
+  /** SPUBLISH: deliver `smessage` to the shard channel's subscribers; the number of receivers. */
+  publishShard(channel: Uint8Array, message: Uint8Array): number {
     this.host.restoreAll();
-    return this.registry.activeChannels(pattern);
+    const receivers = this.registry.shardReceivers(channel);
+    for (const sub of receivers) this.host.deliver(sub, new Push([WORD.smessage, channel, message]));
+    return receivers.length;
   }
 
-  numSub(channel: Uint8Array): number {
+  channels(pattern: Uint8Array | null, kind: "channel" | "shard" = "channel"): Uint8Array[] {
     this.host.restoreAll();
-    return this.registry.numSub(channel);
+    return this.registry.activeChannels(pattern, kind);
+  }
+
+  numSub(channel: Uint8Array, kind: "channel" | "shard" = "channel"): number {
+    this.host.restoreAll();
+    return this.registry.numSub(channel, kind);
   }
 
   numPat(): number {
@@ -148,7 +196,14 @@ export class PubSubHub {
     return this.registry.numPat();
   }
 
+  /** INFO stats: channels, patterns and shard channels with at least one subscriber. */
+  infoStats(): string[] {
+    this.host.restoreAll();
+    return [`pubsub_channels:${this.registry.activeChannels(null).length}`, `pubsub_patterns:${this.registry.numPat()}`, `pubsubshard_channels:${this.registry.activeChannels(null, "shard").length}`];
+  }
+
   private persist(s: Session): void {
-    this.host.save(s, { channel: this.registry.list(s, "channel"), pattern: this.registry.list(s, "pattern") });
+    const shard = this.registry.list(s, "shard");
+    this.host.save(s, { channel: this.registry.list(s, "channel"), pattern: this.registry.list(s, "pattern"), ...(shard.length > 0 ? { shard } : {}) });
   }
 }

@@ -81,16 +81,17 @@ export function applyOutputLimits(cur: Record<ClientClass, OutputLimit>, value: 
 }
 
 /**
- * One replica's limit state (Redis's obuf_soft_limit_reached_time). `check` answers why the
- * link must be dropped, or null.
+ * One client's limit state (Redis's obuf_soft_limit_reached_time): a replica's link, or a
+ * streaming subscriber (pubsub/output-bound.ts). `check` answers why it must be dropped, or null;
+ * `what` names the bytes counted in that answer.
  */
 export class OutputLimitWatch {
   /** When the soft limit was first seen exceeded without a break, or null. */
   softSinceMs: number | null = null;
 
-  check(usedBytes: number, limit: OutputLimit, nowMs: number): string | null {
+  check(usedBytes: number, limit: OutputLimit, nowMs: number, what = "unacknowledged bytes"): string | null {
     if (limit.hardBytes > 0 && usedBytes >= limit.hardBytes) {
-      return `hard limit: ${usedBytes} unacknowledged bytes >= ${limit.hardBytes}`;
+      return `hard limit: ${usedBytes} ${what} >= ${limit.hardBytes}`;
     }
     if (limit.softBytes > 0 && usedBytes >= limit.softBytes) {
       if (this.softSinceMs === null) {
@@ -99,7 +100,7 @@ export class OutputLimitWatch {
       }
       const elapsedMs = nowMs - this.softSinceMs;
       if (elapsedMs > limit.softSeconds * 1000) {
-        return `soft limit: ${usedBytes} unacknowledged bytes >= ${limit.softBytes} for ${Math.round(elapsedMs / 1000)} s`;
+        return `soft limit: ${usedBytes} ${what} >= ${limit.softBytes} for ${Math.round(elapsedMs / 1000)} s`;
       }
       return null;
     }

@@ -129,13 +129,100 @@ describe("PubSubHub", () => {
   });
 });
 
+describe("sharded pub/sub (SSUBSCRIBE, Redis 7.0 without cluster)", () => {
+  it("shard channels are their own namespace: own counts, smessage, no patterns", () => {
+    const { hub, got } = hubWith();
+    const s2 = newSession({ resp: 2 });
+    const s3 = newSession({ resp: 3 });
+    // The confirmation counts shard channels alone; SUBSCRIBE's counts channels + patterns alone.
+    expect(wire(hub.subscribe(s2, "shard", [b("q"), b("r")]), 2)).toBe("*3\r\n$10\r\nssubscribe\r\n$1\r\nq\r\n:1\r\n*3\r\n$10\r\nssubscribe\r\n$1\r\nr\r\n:2\r\n");
+    expect(wire(hub.subscribe(s2, "channel", [b("r")]), 2)).toBe("*3\r\n$9\r\nsubscribe\r\n$1\r\nr\r\n:1\r\n");
+    expect(wire(hub.subscribe(s2, "pattern", [b("*")]), 2)).toBe("*3\r\n$10\r\npsubscribe\r\n$1\r\n*\r\n:2\r\n");
+    expect(hub.counts(s2)).toEqual({ channel: 1, pattern: 1, shard: 2 });
+    expect(wire(hub.subscribe(s3, "shard", [b("r")]), 3)).toBe(">3\r\n$10\r\nssubscribe\r\n$1\r\nr\r\n:1\r\n");
+    // SPUBLISH reaches shard subscribers only (not the channel `r` nor the pattern `*`).
+    expect(hub.publishShard(b("r"), b("hi"))).toBe(2);
+    expect(got.get(s2)).toEqual(["*3\r\n$8\r\nsmessage\r\n$1\r\nr\r\n$2\r\nhi\r\n"]);
+    expect(got.get(s3)).toEqual([">3\r\n$8\r\nsmessage\r\n$1\r\nr\r\n$2\r\nhi\r\n"]);
+    // PUBLISH does not reach shard subscribers: s2 gets message + pmessage, s3 nothing.
+    expect(hub.publish(b("r"), b("x"))).toBe(2);
+    expect(got.get(s3)!.length).toBe(1);
+    expect(hub.channels(null, "shard").map(t).sort()).toEqual(["q", "r"]);
+    expect(hub.channels(b("q*"), "shard").map(t)).toEqual(["q"]);
+    expect(hub.channels(null).map(t)).toEqual(["r"]);
+    expect([hub.numSub(b("r"), "shard"), hub.numSub(b("q"), "shard"), hub.numSub(b("q"))]).toEqual([2, 1, 0]);
+    expect(hub.numPat()).toBe(1);
+    expect(hub.infoStats()).toEqual(["pubsub_channels:1", "pubsub_patterns:1", "pubsubshard_channels:2"]);
+  });
+
+  it("a connection holding only shard channels is in subscribed mode; SUNSUBSCRIBE answers shard counts", () => {
+    const { hub } = hubWith();
+    const s = newSession({ resp: 2 });
+    hub.subscribe(s, "shard", [b("a")]);
+    expect(hub.contextError(s, "get")).toMatch(/^ERR Can't execute 'get'/);
+    expect(wire(hub.ping(s, undefined)!, 2)).toBe("*2\r\n$4\r\npong\r\n$0\r\n\r\n");
+    // UNSUBSCRIBE with nothing held answers nil and the channel + pattern count (0), shard kept.
+    expect(wire(hub.unsubscribe(s, "channel", []), 2)).toBe("*3\r\n$11\r\nunsubscribe\r\n$-1\r\n:0\r\n");
+    expect(wire(hub.unsubscribe(s, "shard", [b("z")]), 2)).toBe("*3\r\n$12\r\nsunsubscribe\r\n$1\r\nz\r\n:1\r\n");
+    expect(wire(hub.unsubscribe(s, "shard", []), 2)).toBe("*3\r\n$12\r\nsunsubscribe\r\n$1\r\na\r\n:0\r\n");
+    expect(hub.contextError(s, "get")).toBeNull();
+    expect(wire(hub.unsubscribe(s, "shard", []), 2)).toBe("*3\r\n$12\r\nsunsubscribe\r\n$-1\r\n:0\r\n");
+  });
+
+  it("shard subscriptions are saved and adopted (hibernation), and count toward the per-connection limit", () => {
+    const { hub, saved } = hubWith();
+    const s = newSession();
+    hub.subscribe(s, "shard", [b("s1")]);
+    expect(saved.get(s)!.shard!.map(t)).toEqual(["s1"]);
+    const fresh = hubWith();
+    const woken = newSession();
+    fresh.hub.adopt(woken, saved.get(s)!);
+    expect(fresh.hub.publishShard(b("s1"), b("m"))).toBe(1);
+    // An attachment saved before shard channels existed has no `shard` field.
+    fresh.hub.adopt(newSession(), { channel: [b("c")], pattern: [] });
+    expect(fresh.hub.numSub(b("c"))).toBe(1);
+    const r = new PubSubRegistry<string>();
+    for (let i = 0; i < PUBSUB_SUBSCRIPTIONS_PER_CONN_MAX; i++) r.add("a", i % 3 === 0 ? "shard" : "channel", b(`c${i}`));
+    expect(r.add("a", "shard", b("more"))).toBe("limit");
+    expect(r.total("a")).toBe(PUBSUB_SUBSCRIPTIONS_PER_CONN_MAX);
+  });
+});
+
+describe("Redis 7.0 details the differential test found", () => {
+  it("no pattern but the empty one matches the empty channel (`*` neither delivers nor lists it)", () => {
+    const r = new PubSubRegistry<string>();
+    r.add("a", "pattern", b("*"));
+    r.add("b", "pattern", b(""));
+    r.add("c", "channel", b(""));
+    expect(r.receivers(b("")).map((x) => x.sub)).toEqual(["c", "b"]);
+    expect(r.receivers(b("x")).map((x) => x.sub)).toEqual(["a"]);
+    expect(r.activeChannels(b("*"))).toEqual([]);
+    expect(r.activeChannels(null).map(t)).toEqual([""]);
+  });
+
+  it("a subscribed RESP2 connection's refusal names a subcommand in full, after PUBSUB's own checks", () => {
+    const { hub } = hubWith();
+    const s = newSession({ resp: 2 });
+    hub.subscribe(s, "channel", [b("c")]);
+    const ctx = (...argv: string[]) => hub.contextError(s, argv[0]!.toLowerCase(), argv.map(b));
+    expect(ctx("PUBSUB", "NUMPAT")).toBe("ERR Can't execute 'pubsub|numpat': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context");
+    expect(ctx("CONFIG", "GET", "x")).toMatch(/^ERR Can't execute 'config\|get'/);
+    expect(ctx("PUBSUB", "NUMPAT", "x")).toBe("ERR wrong number of arguments for 'pubsub|numpat' command");
+    expect(ctx("PUBSUB", "Nope")).toBe("ERR unknown subcommand 'Nope'. Try PUBSUB HELP.");
+    expect(ctx("GET", "k")).toMatch(/^ERR Can't execute 'get'/);
+  });
+});
+
 describe("Upstash SSE framing", () => {
-  it("parses /subscribe and /psubscribe paths, percent-decoded", async () => {
-    const { parseSsePath } = await import("../../src/pubsub/sse.ts");
-    expect(parseSsePath("/subscribe/my%20chan")).toEqual({ command: "subscribe", names: ["my chan"] });
-    expect(parseSsePath("/PSUBSCRIBE/a*/b")).toEqual({ command: "psubscribe", names: ["a*", "b"] });
-    expect(parseSsePath("/subscribe")).toBeNull();
-    expect(parseSsePath("/get/k")).toBeNull();
+  it("parses /subscribe, /psubscribe (percent-decoded) and /monitor paths", async () => {
+    const { parseStreamPath } = await import("../../src/pubsub/streams.ts");
+    expect(parseStreamPath("/subscribe/my%20chan")).toEqual({ command: "subscribe", names: ["my chan"] });
+    expect(parseStreamPath("/PSUBSCRIBE/a*/b")).toEqual({ command: "psubscribe", names: ["a*", "b"] });
+    expect(parseStreamPath("/subscribe")).toBeNull();
+    expect(parseStreamPath("/get/k")).toBeNull();
+    expect(parseStreamPath("/monitor")).toEqual({ command: "monitor" });
+    expect(parseStreamPath("/MONITOR")).toEqual({ command: "monitor" });
+    expect(parseStreamPath("/monitor/x")).toBeNull();
   });
 
   it("turns pushes into `data:` events as @upstash/redis parses them", async () => {

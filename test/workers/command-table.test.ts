@@ -231,6 +231,9 @@ const REDIS_7_0_15: Record<string, [number, number, number, number, string]> = {
   punsubscribe: [-1, 0, 0, 0, ""],
   publish: [3, 0, 0, 0, "fast"],
   pubsub: [-2, 0, 0, 0, ""],
+  ssubscribe: [-2, 1, -1, 1, ""],
+  sunsubscribe: [-1, 1, -1, 1, ""],
+  spublish: [3, 1, 1, 1, "fast"],
   auth: [-2, 0, 0, 0, "fast"],
   // Issue 11 item 2 (redis-cli -p 16500 COMMAND INFO … against redis-server 7.0.15).
   zunion: [-3, 0, 0, 0, "readonly"],
@@ -280,7 +283,12 @@ const REDIS_7_0_15: Record<string, [number, number, number, number, string]> = {
 };
 
 const specs = [...COMMANDS.values()];
-const specsWithKeys = specs.filter((s) => s.firstKey > 0);
+/**
+ * Commands whose key positions name data keys. Sharded pub/sub (SSUBSCRIBE, SUNSUBSCRIBE,
+ * SPUBLISH) declares its channels as keys too (Redis 7.0's `not_key` key specs, for cluster slot
+ * routing): they neither read nor write, and SUNSUBSCRIBE may have none.
+ */
+const specsWithKeys = specs.filter((s) => s.firstKey > 0 && !s.flags.includes("pubsub"));
 
 describe("command table: shape of every entry", () => {
   it.each(specs.map((s) => [s.name, s] as const))("%s", (_name, s: CommandSpec) => {
@@ -296,6 +304,10 @@ describe("command table: shape of every entry", () => {
     expect(s.firstKey).toBeGreaterThanOrEqual(0);
     if (s.firstKey === 0) {
       expect([s.lastKey, s.step]).toEqual([0, 0]);
+    } else if (s.flags.includes("pubsub")) {
+      // Shard channels as keys (see specsWithKeys): positions valid, no data access.
+      expect([s.step, s.lastKey !== 0]).toEqual([1, true]);
+      expect(s.flags.some((f) => f === "write" || f === "readonly")).toBe(false);
     } else {
       expect(s.step).toBeGreaterThanOrEqual(1);
       expect(s.lastKey).not.toBe(0);

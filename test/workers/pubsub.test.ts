@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { createReplica, untilServedBy } from "./edge.ts";
 import { PUBSUB_LIMIT_ERROR } from "../../src/pubsub/hub.ts";
 import { PUBSUB_NAME_BYTES_PER_CONN_MAX, PUBSUB_SUBSCRIPTIONS_PER_CONN_MAX } from "../../src/pubsub/registry.ts";
-import { attach, cmd, freshDb, releaseReplicas, stub, until } from "./nodes.ts";
+import { attach, cmd, freshDb, info, releaseReplicas, stub, until } from "./nodes.ts";
 import type { Node } from "../../src/node/node.ts";
 
 afterAll(releaseReplicas);
@@ -160,6 +160,123 @@ describe("pub/sub over RESP WebSockets", () => {
     await s.expect("*3\r\n$7\r\nmessage\r\n$6\r\nevents\r\n$5\r\nlocal\r\n");
     s.close();
     s3.close();
+  });
+});
+
+describe("sharded pub/sub over RESP WebSockets (Redis 7.0 without cluster)", () => {
+  it("SSUBSCRIBE/SPUBLISH/SUNSUBSCRIBE and PUBSUB SHARD*: redis-server 7.0.15's bytes in RESP2 and RESP3", async () => {
+    const db = freshDb("sps");
+    await cmd(db, "master", "PING");
+    const s = await open(`/db/${db}/ws`);
+    const p = await open(`/db/${db}/ws`);
+    s.send("SSUBSCRIBE", "q", "r");
+    await s.expect(sub("ssubscribe", "q", 1) + sub("ssubscribe", "r", 2));
+    s.send("SUBSCRIBE", "r");
+    await s.expect(sub("subscribe", "r", 1));
+    s.send("GET", "k");
+    await s.expect("-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n");
+    // Refused there, EXEC answers EXECABORT and a container names its subcommand (redis-server 7.0.15).
+    s.sendAll(["EXEC"], ["PUBSUB", "NUMPAT"]);
+    await s.expect(
+      "-EXECABORT Transaction discarded because of: Can't execute 'exec': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n" +
+        "-ERR Can't execute 'pubsub|numpat': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n",
+    );
+    const s3 = await open(`/db/${db}/ws`);
+    s3.sendAll(["HELLO", "3"], ["SSUBSCRIBE", "r"]);
+    await s3.skipTo(">3\r\n$10\r\nssubscribe");
+    await s3.expect(push("ssubscribe", "r", 1));
+    // SPUBLISH reaches the shard subscribers only; PUBLISH the channel subscribers only.
+    p.send("SPUBLISH", "r", "hi");
+    await p.expect(":2\r\n");
+    await s.expect("*3\r\n$8\r\nsmessage\r\n$1\r\nr\r\n$2\r\nhi\r\n");
+    await s3.expect(">3\r\n$8\r\nsmessage\r\n$1\r\nr\r\n$2\r\nhi\r\n");
+    p.send("PUBLISH", "r", "yo");
+    await p.expect(":1\r\n");
+    await s.expect("*3\r\n$7\r\nmessage\r\n$1\r\nr\r\n$2\r\nyo\r\n");
+    const stats = await info(db, "master", "stats");
+    expect([stats.pubsub_channels, stats.pubsub_patterns, stats.pubsubshard_channels]).toEqual(["1", "0", "2"]);
+    p.send("PUBSUB", "SHARDNUMSUB", "r", "q", "none");
+    await p.expect("*6\r\n$1\r\nr\r\n:2\r\n$1\r\nq\r\n:1\r\n$4\r\nnone\r\n:0\r\n");
+    p.send("PUBSUB", "SHARDCHANNELS", "q*");
+    await p.expect("*1\r\n$1\r\nq\r\n");
+    p.send("PUBSUB", "NUMSUB", "q");
+    await p.expect("*2\r\n$1\r\nq\r\n:0\r\n");
+    p.send("PUBSUB", "SHARDCHANNELS", "a", "b");
+    await p.expect("-ERR unknown subcommand or wrong number of arguments for 'SHARDCHANNELS'. Try PUBSUB HELP.\r\n");
+    p.send("PUBSUB", "HELP", "x");
+    await p.expect("-ERR wrong number of arguments for 'pubsub|help' command\r\n");
+    p.send("PUBSUB", "HELP");
+    await p.expect("*14\r\n+PUBSUB <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+CHANNELS [<pattern>]\r\n");
+    await p.skipTo("+SHARDNUMSUB");
+    await p.expect("+SHARDNUMSUB [<shardchannel> ...]\r\n+    Return the number of subscribers for the specified shard level channel(s)\r\n+HELP\r\n+    Prints this help.\r\n");
+    // CLIENT INFO counts each kind (s3 is in RESP3, where any command may run).
+    s3.send("CLIENT", "INFO");
+    await s3.skipTo(" sub=");
+    await s3.expect(" sub=0 psub=0 ssub=1 ");
+    // SSUBSCRIBE inside EXEC is refused (EXEC's client is DENY_BLOCKING); SUBSCRIBE is not.
+    const m = await open(`/db/${db}/ws`);
+    m.sendAll(["MULTI"], ["SSUBSCRIBE", "a"], ["SUBSCRIBE", "b"], ["EXEC"]);
+    await m.expect("+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n-ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client\r\n" + sub("subscribe", "b", 1));
+    m.close();
+    s.send("SUNSUBSCRIBE", "z");
+    await s.expect(sub("sunsubscribe", "z", 2));
+    s.send("UNSUBSCRIBE");
+    await s.expect(sub("unsubscribe", "r", 0));
+    s.send("SUNSUBSCRIBE");
+    await s.expect(sub("sunsubscribe", "q", 1) + sub("sunsubscribe", "r", 0));
+    s.send("SUNSUBSCRIBE");
+    await s.expect(sub("sunsubscribe", null, 0));
+    s.send("PING");
+    await s.expect("+PONG\r\n");
+    s3.send("SUNSUBSCRIBE");
+    await s3.skipTo(">3\r\n$12");
+    await s3.expect(">3\r\n$12\r\nsunsubscribe\r\n$1\r\nr\r\n:0\r\n");
+    s.close();
+    s3.close();
+    p.close();
+  });
+
+  it("CLIENT KILL TYPE pubsub ends subscribed connections (WebSocket and SSE); TYPE normal leaves them", async () => {
+    const db = freshDb("pskill");
+    await cmd(db, "master", "PING");
+    const ws = await open(`/db/${db}/ws`);
+    ws.send("SSUBSCRIBE", "k1");
+    await ws.expect(sub("ssubscribe", "k1", 1));
+    const plain = await open(`/db/${db}/ws`);
+    plain.send("PING");
+    await plain.expect("+PONG\r\n");
+    const s = await sse(`/db/${db}/nodes/master/subscribe/k2`);
+    expect(await s.next()).toBe("data: subscribe,k2,1");
+    expect(await cmd(db, "master", "CLIENT", "KILL", "TYPE", "normal")).toBe(1);
+    expect(await cmd(db, "master", "PUBSUB", "SHARDNUMSUB", "k1")).toEqual(["k1", 1]);
+    expect(await cmd(db, "master", "CLIENT", "KILL", "TYPE", "pubsub")).toBe(2);
+    expect(await cmd(db, "master", "PUBSUB", "SHARDNUMSUB", "k1")).toEqual(["k1", 0]);
+    expect(await cmd(db, "master", "PUBSUB", "NUMSUB", "k2")).toEqual(["k2", 0]);
+    await expect(s.next()).rejects.toThrow("stream ended");
+  });
+
+  it("SPUBLISH at the master reaches a shard subscriber on a replica; shard channels are kept in the attachment", async () => {
+    const db = freshDb("spsrepl");
+    await cmd(db, "master", "PING");
+    await attach(db, "r1");
+    const s = await open(`/db/${db}/nodes/r1/ws`);
+    s.send("SSUBSCRIBE", "orders");
+    await s.expect(sub("ssubscribe", "orders", 1));
+    expect(await cmd(db, "master", "SPUBLISH", "orders", "from-master")).toBe(0);
+    await s.expect("*3\r\n$8\r\nsmessage\r\n$6\r\norders\r\n$11\r\nfrom-master\r\n");
+    // A client SPUBLISH on the replica is local to it, as PUBLISH.
+    expect(await cmd(db, "r1", "SPUBLISH", "orders", "local")).toBe(1);
+    await s.expect("*3\r\n$8\r\nsmessage\r\n$6\r\norders\r\n$5\r\nlocal\r\n");
+    const saved = await runInDurableObject(stub(db, "r1"), (_n: Node, state: DurableObjectState) =>
+      state.getWebSockets().flatMap((ws) => ((ws.deserializeAttachment() as { subs?: { shard?: Uint8Array[] } }).subs?.shard ?? []).map((x) => new TextDecoder().decode(x))),
+    );
+    expect(saved).toEqual(["orders"]);
+    // The read-only token may SSUBSCRIBE but not SPUBLISH.
+    const ro = await open(`/db/${db}/ws`, "test-readonly-token");
+    ro.sendAll(["SPUBLISH", "orders", "m"], ["SSUBSCRIBE", "orders"]);
+    await ro.expect("-NOPERM this user has no permissions to run the 'spublish' command\r\n" + sub("ssubscribe", "orders", 1));
+    ro.close();
+    s.close();
   });
 });
 

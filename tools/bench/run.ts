@@ -6,7 +6,7 @@
  *
  *   npm run bench                      full sizes (~10–15 min on 2 cores)
  *   BENCH_QUICK=1 npm run bench        everything small (< 2 min)
- *   BENCH_SECTIONS=throughput,collections,replication,burst,sustained,scripting,geography,interop,bitmaps,hll   run only some sections
+ *   BENCH_SECTIONS=throughput,collections,replication,burst,sustained,scripting,geography,interop,bitmaps,hll,pubsub   run only some sections
  *
  * Sizes (defaults full / quick):
  *   BENCH_THROUGHPUT_N 200000/20000, BENCH_THROUGHPUT_CLIENTS 50/20 (redis-benchmark -n, -c)
@@ -19,6 +19,7 @@
  *   BENCH_SCRIPT_CALLS 50/10 (sequential EVALs per figure), BENCH_RATELIMIT_OPS 20000/2000
  *   BENCH_INTEROP_KEYS 1000000/10000 (full syncs from and to a real redis-server)
  *   BENCH_HLL_ADDS 200000/20000 (PFADD elements), BENCH_HLL_OPS 200/30 (PFCOUNT requests per figure)
+ *   BENCH_PUBSUB_SUBSCRIBERS 10/4, BENCH_PUBSUB_MESSAGES 20000/2000, BENCH_PUBSUB_LATENCY_OPS 300/50
  *   BENCH_OUT bench-out
  *   BENCH_SOURCE=worktree   bundle the working tree instead of the committed HEAD (see worker.ts)
  *   BENCH_REPLY_TIMEOUT_S 300, BENCH_VERBOSE=1 (workerd logs, gateway connection log)
@@ -36,6 +37,7 @@ import { hll } from "./hll.ts";
 import { interop } from "./interop.ts";
 import { makeContext, type BenchContext } from "./context.ts";
 import { fmt, fmtRatio, missingTools, QUICK, Results, workerdRssMiB, type Row } from "./lib.ts";
+import { pubsub } from "./pubsub.ts";
 import { replication } from "./replication.ts";
 import { scripting } from "./scripting.ts";
 import { throughput } from "./throughput.ts";
@@ -56,6 +58,7 @@ const SECTIONS: Record<string, (ctx: BenchContext) => Promise<void>> = {
   interop,
   bitmaps,
   hll,
+  pubsub,
 };
 
 async function main(): Promise<number> {

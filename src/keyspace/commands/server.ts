@@ -157,7 +157,7 @@ function client(ctx: Ctx): Reply | Promise<Reply> {
       return s.name === null ? null : utf8(s.name);
     case "info":
       if (ctx.argv.length !== 2) fail(E.arity("client|info"));
-      return new Verbatim(`${clientLine(s, "client|info")}\n`);
+      return new Verbatim(`${clientLine(s, "client|info", ctx.node.pubsub?.counts(s))}\n`);
     case "list": {
       // Only the calling connection: sessions live in their transports (WebSockets, REST requests), not in the engine.
       for (let i = 2; i < ctx.argv.length; i++) {
@@ -176,7 +176,7 @@ function client(ctx: Ctx): Reply | Promise<Reply> {
           if (!ids.includes(s.id)) return new Verbatim("");
         } else fail(E.syntax);
       }
-      return new Verbatim(`${clientLine(s, "client|list")}\n`);
+      return new Verbatim(`${clientLine(s, "client|list", ctx.node.pubsub?.counts(s))}\n`);
     }
     case "no-evict": {
       if (ctx.argv.length !== 3) fail(E.arity("client|no-evict"));
@@ -196,8 +196,9 @@ function client(ctx: Ctx): Reply | Promise<Reply> {
 }
 
 /** One CLIENT LIST/INFO line in Redis 7.0's field order; buffers and memory are not tracked (0). */
-function clientLine(s: Ctx["session"], cmdName: string): string {
-  const flags = (s.multi ? "x" : "") + (s.readOnlyToken ? "r" : "") || "N";
+function clientLine(s: Ctx["session"], cmdName: string, subs = { channel: 0, pattern: 0, shard: 0 }): string {
+  const subscribed = subs.channel + subs.pattern + subs.shard > 0;
+  const flags = (subscribed ? "P" : "") + (s.multi ? "x" : "") + (s.readOnlyToken ? "r" : "") || "N";
   return [
     `id=${s.id}`,
     `addr=${s.addr}`,
@@ -208,9 +209,9 @@ function clientLine(s: Ctx["session"], cmdName: string): string {
     "idle=0",
     `flags=${flags}`,
     `db=${s.db}`,
-    "sub=0",
-    "psub=0",
-    "ssub=0",
+    `sub=${subs.channel}`,
+    `psub=${subs.pattern}`,
+    `ssub=${subs.shard}`,
     `multi=${s.multi ? s.multi.length : -1}`,
     "qbuf=0",
     "qbuf-free=0",
