@@ -3,7 +3,7 @@
  * calls of an operation (put, get, part) throw, as a flaky network would. Off by default
  * and reachable only when DEBUG is enabled.
  */
-import { isPieced, openObject, pieceKey, R2_DELETE_KEYS_MAX } from "./snapshot-objects.ts";
+import { deleteObject, openObject, pieceKey } from "./snapshot-objects.ts";
 
 export type R2Op = "put" | "get" | "part";
 
@@ -56,17 +56,8 @@ export class FaultyBucket {
   }
 
   /** Delete every object of a snapshot (a pieced one: whatever pieces exist, even of a failed write). */
-  async deleteSnapshot(key: string): Promise<void> {
-    if (!isPieced(key)) return this.bucket.delete(key);
-    while (true) {
-      const listed = await this.bucket.list({ prefix: key, limit: R2_DELETE_KEYS_MAX });
-      if (listed.objects.length === 0) return;
-      await this.bucket.delete(listed.objects.map((o) => o.key));
-    }
-  }
-
-  async delete(key: string): Promise<void> {
-    await this.bucket.delete(key);
+  deleteSnapshot(key: string): Promise<void> {
+    return deleteObject(this.bucket, key);
   }
 }
 

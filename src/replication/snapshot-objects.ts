@@ -35,12 +35,6 @@ export function pieceCount(size: number): number {
   return Math.max(1, Math.ceil(size / SNAPSHOT_PIECE_BYTES));
 }
 
-/** Every R2 key a snapshot occupies. */
-export function objectKeys(key: string, size: number): string[] {
-  if (!isPieced(key)) return [key];
-  return Array.from({ length: pieceCount(size) }, (_, i) => pieceKey(key, i));
-}
-
 /** The part of R2Bucket the readers need (R2Bucket itself, or a test's stand-in). */
 export type R2Reader = Pick<R2Bucket, "get">;
 
@@ -91,8 +85,16 @@ async function* readRanges(bucket: R2Reader, key: string, total: number, first: 
   }
 }
 
-/** Delete every object of a snapshot (bounded calls of at most R2_DELETE_KEYS_MAX keys). */
-export async function deleteObjects(bucket: Pick<R2Bucket, "delete">, key: string, size: number): Promise<void> {
-  const keys = objectKeys(key, size);
-  for (let i = 0; i < keys.length; i += R2_DELETE_KEYS_MAX) await bucket.delete(keys.slice(i, i + R2_DELETE_KEYS_MAX));
+/**
+ * Delete every object of a snapshot or plain object: for a pieced one whatever pieces exist
+ * (listed by prefix, so also those of a write that failed or was cut short by a restart),
+ * at most R2_DELETE_KEYS_MAX per call.
+ */
+export async function deleteObject(bucket: Pick<R2Bucket, "delete" | "list">, key: string): Promise<void> {
+  if (!isPieced(key)) return bucket.delete(key);
+  while (true) {
+    const listed = await bucket.list({ prefix: key, limit: R2_DELETE_KEYS_MAX });
+    if (listed.objects.length === 0) return;
+    await bucket.delete(listed.objects.map((o) => o.key));
+  }
 }
