@@ -271,10 +271,12 @@ export class SnapshotLoader {
     return this.result();
   }
 
-  /** Make the staged databases the live ones: O(1), the old data is deleted in the background. */
+  /**
+   * Make the staged databases the live ones: O(1), the old data is deleted in the background
+   * (a snapshot being written keeps reading the old numbers: they are pinned, generations.ts).
+   */
   swap(): void {
     this.flushStrings();
-    this.ks.hooks.beforeFlush?.(null);
     this.ks.dbs.adoptStaging();
     this.ks.dropped();
   }

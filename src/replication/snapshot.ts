@@ -12,6 +12,11 @@
  * FLUSHALL serialize every key they are about to drop first. So the file is exactly the
  * keyspace at O, and a write never waits for more than the keys it touches.
  *
+ * The walk reads the physical databases that were live at the cut, pinned until it ends
+ * (keyspace/generations.ts): a loaded snapshot swapped in or a SWAPDB meanwhile changes which
+ * numbers are live, not what the walk reads, so neither serializes anything first (before
+ * pins, a replica's swap during a snapshot serialized every remaining key in one event).
+ *
  * Output: the RDB goes to R2 as a sequence of SNAPSHOT_PIECE_BYTES objects (snapshot-objects.ts).
  * A full piece is put while the walk goes on (at most one put in flight: memory stays bounded by
  * about two pieces whatever the keyspace size; in production the walk overlaps R2's latency).
@@ -190,6 +195,7 @@ export class SnapshotManager {
 
   private finish(snap: Snapshot, error: string | null): void {
     this.job = null;
+    this.ks.pin(null);
     if (error) {
       snap.state = "failed";
       this.sql.exec("UPDATE snapshots SET state = 'failed' WHERE id = ?", snap.id);
@@ -239,6 +245,10 @@ export class SnapshotManager {
 /** One snapshot being written. */
 class SnapshotJob {
   readonly maxId: number;
+  /** Physical database of each logical database at the cut (pinned while the job runs). */
+  private readonly phys: readonly number[];
+  /** The logical database (at the cut) of each of those physical numbers. */
+  private readonly cutDb = new Map<number, number>();
   private cursor = 0;
   private readonly preDumped = new Set<number>();
   private readonly writer: RdbWriter;
@@ -261,6 +271,9 @@ class SnapshotJob {
     functions: Uint8Array[] = [],
   ) {
     this.maxId = ks.maxKeyId();
+    this.phys = [...ks.dbs.phys];
+    this.phys.forEach((p, l) => this.cutDb.set(p, l));
+    ks.pin(this.phys);
     // Function libraries need RDB 10 (redis-server 7.0 loads it); without them RDB 9 loads everywhere.
     this.writer = new RdbWriter({ write: (b) => this.buffer(b) }, { version: functions.length > 0 ? 10 : 9 });
     const aux: Record<string, string | number> = {
@@ -279,20 +292,30 @@ class SnapshotJob {
 
   // --- the write hook --------------------------------------------------------------------
 
+  /** `m` (in the live mapping) is about to change: dump it first if the walk has yet to reach it. */
   beforeWrite(m: KeyMeta): void {
     if (this.done || m.id <= this.cursor || m.id > this.maxId || this.preDumped.has(m.id)) return;
-    this.dump(m);
+    // Its database at the cut; none: the key lives in a generation loaded since (not in this file).
+    const db = this.cutDb.get(this.ks.physDb(m.db));
+    if (db === undefined) return;
+    this.dump(db === m.db ? m : { ...m, db });
     this.preDumped.add(m.id);
   }
 
+  /** Logical database `db` (null: all) is about to be emptied: dump what the walk has yet to reach. */
   beforeFlush(db: number | null): void {
     if (this.done) return;
+    const live = new Set((db === null ? this.ks.dbs.phys : [this.ks.physDb(db)]).filter((p) => this.cutDb.has(p)));
+    if (live.size === 0) return;
+    // The cut's numbers that are being flushed, at their cut positions (-1 matches nothing).
+    const sel = this.phys.map((p) => (live.has(p) ? p : -1));
     let after = this.cursor;
     while (true) {
-      const keys = this.ks.scanKeys(db, after, 512);
+      const keys = this.ks.scanPhysical(sel, after, this.maxId, 512);
       for (const m of keys) {
-        if (m.id > this.maxId) return;
-        this.beforeWrite(m);
+        if (this.preDumped.has(m.id)) continue;
+        this.dump(m);
+        this.preDumped.add(m.id);
       }
       if (keys.length < 512) return;
       after = keys[keys.length - 1]!.id;
@@ -322,9 +345,8 @@ class SnapshotJob {
 
   /** Serialize the next batch of keys; true when the walk is over. */
   private step(): boolean {
-    const keys = this.ks.scanKeys(null, this.cursor, SNAPSHOT_KEYS_PER_STEP);
+    const keys = this.ks.scanPhysical(this.phys, this.cursor, this.maxId, SNAPSHOT_KEYS_PER_STEP);
     for (const m of keys) {
-      if (m.id > this.maxId) break;
       this.cursor = m.id;
       if (this.preDumped.delete(m.id)) continue;
       this.dump(m);
