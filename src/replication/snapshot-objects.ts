@@ -40,7 +40,8 @@ export type R2Reader = Pick<R2Bucket, "get">;
 
 /**
  * The bytes of a snapshot (or plain object), one piece or range of at most
- * SNAPSHOT_PIECE_BYTES per call. Returns null when the object (or its first piece) does not
+ * SNAPSHOT_PIECE_BYTES per call; the next piece is fetched while the caller handles one
+ * (memory: two pieces). Returns null when the object (or its first piece) does not
  * exist; a later piece missing or of the wrong length throws (the snapshot was deleted or is
  * corrupt). `size` is what the writer recorded; for a plain object it may be null (read to
  * the end).
@@ -59,13 +60,17 @@ export async function openObject(bucket: R2Reader, key: string, size: number | n
 
 async function* readPieces(bucket: R2Reader, key: string, size: number, first: Uint8Array): AsyncGenerator<Uint8Array> {
   const n = pieceCount(size);
+  const fetch = async (i: number): Promise<Uint8Array> => {
+    const obj = await bucket.get(pieceKey(key, i));
+    if (!obj) throw new Error(`snapshot ${key}: piece ${i} of ${n} is missing`);
+    return new Uint8Array(await obj.arrayBuffer());
+  };
+  let next: Promise<Uint8Array> | null = null;
   for (let i = 0; i < n; i++) {
-    let bytes = first;
-    if (i > 0) {
-      const obj = await bucket.get(pieceKey(key, i));
-      if (!obj) throw new Error(`snapshot ${key}: piece ${i} of ${n} is missing`);
-      bytes = new Uint8Array(await obj.arrayBuffer());
-    }
+    const bytes = i === 0 ? first : await next!;
+    // The next piece is on its way while the caller loads this one (R2's latency overlaps the load).
+    next = i + 1 < n ? fetch(i + 1) : null;
+    next?.catch(() => {}); // a failure surfaces when awaited; never unhandled if the caller stops early
     const want = i < n - 1 ? SNAPSHOT_PIECE_BYTES : size - (n - 1) * SNAPSHOT_PIECE_BYTES;
     if (bytes.length !== want) throw new Error(`snapshot ${key}: piece ${i} has ${bytes.length} bytes, expected ${want}`);
     yield bytes;
