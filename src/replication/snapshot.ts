@@ -76,6 +76,7 @@ CREATE TABLE IF NOT EXISTS snapshots (
 );
 DROP TABLE IF EXISTS snap_stage;
 `;
+// snap_stage held a multipart upload's parts in SQLite before snapshots became pieces: dropped.
 
 function rowToSnapshot(r: Record<string, SqlStorageValue>): Snapshot {
   return {
