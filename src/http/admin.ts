@@ -16,6 +16,7 @@ import type { NodeStatus } from "../node/node.ts";
 import { authenticate } from "./auth.ts";
 import { H_DB, H_NODE } from "./node-protocol.ts";
 import { errorResponse } from "./rest.ts";
+import { openObject } from "../replication/snapshot-objects.ts";
 import { statusPage } from "./status-page.ts";
 
 /** Durable Object location hints (data-location docs). */
@@ -147,9 +148,12 @@ admin.get("/db/:db/admin/snapshot", async (c) => {
   const stub = await existing(c.env, db, node);
   if (!stub) return node === MASTER ? noSuchDb(db) : noSuchNode(db, node);
   const snap = await stub.snapshotForDownload();
-  const obj = await c.env.SNAPSHOTS.get(snap.key);
-  if (!obj) return errorResponse(404, "ERR the snapshot is gone; try again");
-  return new Response(obj.body, {
+  const body = await openObject(c.env.SNAPSHOTS, snap.key, snap.size);
+  if (!body) return errorResponse(404, "ERR the snapshot is gone; try again");
+  // A snapshot is a sequence of R2 objects (snapshot-objects.ts): piped one after the other.
+  const { readable, writable } = new FixedLengthStream(snap.size);
+  void pipeTo(body, writable);
+  return new Response(readable, {
     headers: {
       "content-type": "application/octet-stream",
       "content-length": String(snap.size),
@@ -182,3 +186,14 @@ admin.get("/db/:db/status", async (c) => {
   if (!(await existing(c.env, db, MASTER))) return noSuchDb(db);
   return c.html(statusPage(db));
 });
+
+/** Write every piece to the stream; a piece that fails to arrive aborts the response. */
+async function pipeTo(body: AsyncIterable<Uint8Array>, writable: WritableStream<Uint8Array>): Promise<void> {
+  const w = writable.getWriter();
+  try {
+    for await (const piece of body) await w.write(piece);
+    await w.close();
+  } catch (e) {
+    await w.abort(e).catch(() => {});
+  }
+}

@@ -7,9 +7,14 @@
  * in bounded steps (`Keyspace.collectGarbage`, driven by the node's cron), so no single event
  * pays for the size of the data it dropped.
  *
+ * A snapshot being written pins the physical numbers that were live at its cut: it reads
+ * them to the end even if they stop being live meanwhile (a swap, SWAPDB), so neither needs
+ * to serialize anything first, and their rows are not garbage until the pin is released.
+ *
  * Invariants: physical numbers are never reused (`next` only grows, persisted), so a number
- * that left the mapping can never come back to life half-deleted; a staging set exists only
- * in memory, so after a restart an interrupted load's rows are simply garbage.
+ * that left the mapping can never come back to life half-deleted; a staging set and a pin
+ * exist only in memory, so after a restart an interrupted load's rows (and a finished
+ * generation an interrupted snapshot was reading) are simply garbage.
  */
 import { DATABASES } from "../limits.ts";
 
@@ -24,6 +29,8 @@ export class DbMap {
   private readonly logical = new Map<number, number>();
   /** Physical numbers of a snapshot being loaded (not live, not garbage), or null. */
   staging: number[] | null = null;
+  /** Physical numbers a snapshot being written still reads (not garbage), or null. */
+  pinned: readonly number[] | null = null;
   private next = DATABASES;
 
   constructor(private readonly sql: SqlStorage) {
@@ -92,6 +99,6 @@ export class DbMap {
 
   /** Whether rows of this physical number are garbage. */
   isGarbage(p: number): boolean {
-    return !this.logical.has(p) && !(this.staging?.includes(p) ?? false);
+    return !this.logical.has(p) && !(this.staging?.includes(p) ?? false) && !(this.pinned?.includes(p) ?? false);
   }
 }

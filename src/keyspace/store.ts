@@ -410,6 +410,28 @@ export class Keyspace {
 
   // --- iteration -----------------------------------------------------------------------
 
+  /**
+   * Keys of the physical databases `phys` (logical database i at `phys[i]`, as a snapshot's
+   * cut saw them) in id order, `limit` at a time after `afterId`, with ids up to `maxId`.
+   */
+  scanPhysical(phys: readonly number[], afterId: number, maxId: number, limit: number): KeyMeta[] {
+    const cur = this.sql.exec(
+      `SELECT ${META_COLS} FROM kv_keys WHERE id > ? AND id <= ? AND +db IN (${phys.join(", ")}) ORDER BY id LIMIT ?`,
+      afterId,
+      maxId,
+      limit,
+    );
+    const out: KeyMeta[] = [];
+    for (const r of cur.raw()) out.push(rawMeta(r, r[0] as number, phys.indexOf(r[1] as number), blob(r[2]), 3));
+    return out;
+  }
+
+  /** Pin (or with null release) physical databases a snapshot reads: not garbage while pinned. */
+  pin(phys: readonly number[] | null): void {
+    this.dbs.pinned = phys;
+    if (phys === null) this.dropped();
+  }
+
   /** Keys of a database in id order, `limit` at a time after `afterId` (SCAN, KEYS, snapshot). */
   scanKeys(db: number | null, afterId: number, limit: number): KeyMeta[] {
     // Rows as arrays: the snapshot writer and DEBUG DIGEST walk every key through here.
@@ -556,12 +578,10 @@ export class Keyspace {
 
   /**
    * SWAPDB: databases `a` and `b` exchange their keys by exchanging their physical numbers
-   * (generations.ts): O(1). A snapshot being written dumps both databases' remaining keys
-   * first (as before a flush), so they keep their old numbers in it.
+   * (generations.ts): O(1). A snapshot being written reads the numbers of its cut, so its
+   * keys keep their old databases in it.
    */
   swapDatabases(a: number, b: number): void {
-    this.hooks.beforeFlush?.(a);
-    this.hooks.beforeFlush?.(b);
     this.dbs.swap(a, b);
     this.mapChanged();
   }

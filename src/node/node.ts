@@ -19,7 +19,7 @@ import { newSession, type NodeServices, type Session } from "../keyspace/command
 import { Engine } from "../keyspace/engine.ts";
 import { ACTIVE_EXPIRE_KEYS_PER_STEP, REPLICATION_CHAIN_MAX } from "../limits.ts";
 import { OK, RedisError, type Reply, Simple, Verbatim } from "../protocol/reply.ts";
-import { pushYielding, SnapshotLoader } from "../replication/loader.ts";
+import { newSlice, pushYielding, SnapshotLoader } from "../replication/loader.ts";
 import { ByteWriter, ProtocolError, RespParser, writeReply } from "../protocol/resp.ts";
 import { MasterSide, type ReplicaInfo } from "../replication/master.ts";
 import { type ReplicationHalt, ReplicaSide } from "../replication/replica.ts";
@@ -584,8 +584,8 @@ export class Node extends DurableObject<Env> implements RestTarget {
   }
 
   /** A snapshot's bytes from R2 (MasterHost: a real Redis replica's full sync). */
-  openSnapshot(key: string): Promise<AsyncIterable<Uint8Array> | null> {
-    return this.bucket.getStream(key);
+  openSnapshot(key: string, size: number): Promise<AsyncIterable<Uint8Array> | null> {
+    return this.bucket.open(key, size);
   }
 
   /** Function libraries' code for snapshots (SnapshotHost). */
@@ -1061,14 +1061,14 @@ export class Node extends DurableObject<Env> implements RestTarget {
     if (this.meta.role !== "master") throw new Error("RESTORE of a dataset is for masters (REPLICAOF NO ONE first)");
     // The load yields to other events: a second restore meanwhile would share the staging databases.
     if (this.engine.loading) throw new Error("another restore is in progress");
-    const body = await this.bucket.getStream(key);
+    const body = await this.bucket.open(key, null);
     if (!body) throw new Error(`no object ${key}`);
     if (this.engine.loading) throw new Error("another restore is in progress");
     const loader = new SnapshotLoader(this.engine.ks);
     this.engine.loading = true;
     try {
       let read = 0;
-      const slice = { startMs: Date.now() };
+      const slice = newSlice();
       for await (const chunk of body) {
         const b = chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk as ArrayBuffer);
         await pushYielding(loader, b, slice);

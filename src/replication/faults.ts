@@ -3,6 +3,8 @@
  * calls of an operation (put, get, part) throw, as a flaky network would. Off by default
  * and reachable only when DEBUG is enabled.
  */
+import { deleteObject, openObject, pieceKey } from "./snapshot-objects.ts";
+
 export type R2Op = "put" | "get" | "part";
 
 export class FaultyBucket {
@@ -24,19 +26,13 @@ export class FaultyBucket {
     }
   }
 
-  async put(key: string, value: Uint8Array, meta?: Record<string, string>): Promise<void> {
-    this.check("put");
-    await this.bucket.put(key, value, meta ? { customMetadata: meta } : undefined);
-  }
-
-  async createMultipart(key: string, meta?: Record<string, string>): Promise<R2MultipartUpload> {
-    this.check("put");
-    return this.bucket.createMultipartUpload(key, meta ? { customMetadata: meta } : undefined);
-  }
-
-  async uploadPart(up: R2MultipartUpload, n: number, value: Uint8Array): Promise<R2UploadedPart> {
-    this.check("part");
-    return up.uploadPart(n, value);
+  /**
+   * Piece `i` of a pieced snapshot (snapshot-objects.ts). The first piece counts as a `put`
+   * and the later ones as a `part`, as the multipart upload's create and parts did.
+   */
+  async putPiece(key: string, i: number, value: Uint8Array, meta: Record<string, string>): Promise<void> {
+    this.check(i === 0 ? "put" : "part");
+    await this.bucket.put(pieceKey(key, i), value, { customMetadata: meta });
   }
 
   /** Corrupt (flip a byte) or truncate the next object read: `DEBUG R2-CORRUPT flip|truncate`. */
@@ -45,24 +41,45 @@ export class FaultyBucket {
   }
   private corrupt: "flip" | "truncate" | null = null;
 
-  /** The bytes of an object as a stream of chunks, or null when it does not exist. */
-  async getStream(key: string): Promise<AsyncIterable<Uint8Array> | null> {
+  /**
+   * The bytes of a snapshot or plain object, a piece (≤ SNAPSHOT_PIECE_BYTES) at a time, or
+   * null when it does not exist. `size` as recorded (needed for a pieced snapshot).
+   */
+  async open(key: string, size: number | null): Promise<AsyncIterable<Uint8Array> | null> {
     this.check("get");
-    const obj = await this.bucket.get(key);
-    if (!obj) return null;
+    const body = await openObject(this.bucket, key, size);
     const mode = this.corrupt;
-    if (!mode) return obj.body as unknown as AsyncIterable<Uint8Array>;
+    if (!body || !mode) return body;
     this.corrupt = null;
     this.injected++;
-    const all = new Uint8Array(await obj.arrayBuffer());
-    const bad = mode === "truncate" ? all.subarray(0, Math.floor(all.length / 2)) : all.slice();
-    if (mode === "flip") bad[Math.floor(bad.length / 2)]! ^= 0xff;
-    return (async function* () {
-      yield bad;
-    })();
+    return corrupted(body, mode, size);
   }
 
-  async delete(key: string): Promise<void> {
-    await this.bucket.delete(key);
+  /** Delete every object of a snapshot (a pieced one: whatever pieces exist, even of a failed write). */
+  deleteSnapshot(key: string): Promise<void> {
+    return deleteObject(this.bucket, key);
+  }
+}
+
+/** A read that flips the middle byte or stops halfway (`size` unknown: the first piece's middle). */
+async function* corrupted(body: AsyncIterable<Uint8Array>, mode: "flip" | "truncate", size: number | null): AsyncGenerator<Uint8Array> {
+  let at = 0;
+  let middle = size === null ? null : Math.floor(size / 2);
+  for await (const piece of body) {
+    middle ??= Math.floor(piece.length / 2);
+    if (mode === "truncate") {
+      if (at + piece.length > middle) {
+        yield piece.subarray(0, middle - at);
+        return;
+      }
+    } else if (at <= middle && middle < at + piece.length) {
+      const bad = piece.slice();
+      bad[middle - at]! ^= 0xff;
+      at += piece.length;
+      yield bad;
+      continue;
+    }
+    at += piece.length;
+    yield piece;
   }
 }

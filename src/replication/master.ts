@@ -70,7 +70,7 @@ export interface MasterHost {
   /** INFO's master_failover_state. */
   failoverState?(): string;
   /** A snapshot's bytes from R2 (a real Redis replica's full sync streams them), or null. */
-  openSnapshot(key: string): Promise<AsyncIterable<Uint8Array> | null>;
+  openSnapshot(key: string, size: number): Promise<AsyncIterable<Uint8Array> | null>;
 }
 
 interface Attached {
@@ -391,7 +391,7 @@ export class MasterSide {
    */
   private async sendRdb(a: Attached, snap: Snapshot): Promise<void> {
     try {
-      const body = await this.host.openSnapshot(snap.key);
+      const body = await this.host.openSnapshot(snap.key, snap.size);
       if (!body) throw new Error(`snapshot ${snap.key} is gone`);
       a.t.sendBinary(utf8(`$${snap.size}\r\n`));
       for await (const chunk of body) {

@@ -28,7 +28,7 @@ import { str, utf8 } from "../util/bytes.ts";
 import { H_DB, H_NODE, NODE_ORIGIN } from "../http/node-protocol.ts";
 import type { Backlog } from "./backlog.ts";
 import type { FaultyBucket } from "./faults.ts";
-import { SnapshotLoader } from "./loader.ts";
+import { newSlice, pushYielding, SnapshotLoader } from "./loader.ts";
 import type { ReplMeta } from "./meta.ts";
 import { replicationIdLines } from "./master.ts";
 import { log } from "../util/log.ts";
@@ -72,9 +72,6 @@ export const RECONNECT_MIN_MS = 100;
 export const RECONNECT_MAX_MS = 5000;
 /** Stream bytes buffered during a transfer are spilled to SQLite rows of at most this size. */
 const PENDING_ROW_BYTES = 64 * 1024;
-/** A snapshot is loaded in pieces of this size, yielding to other events every LOAD_SLICE_MS. */
-const LOAD_PIECE_BYTES = 64 * 1024;
-const LOAD_SLICE_MS = 25;
 /** Pending rows read per query while replaying; a turn yields to other events after REPLAY_SLICE_MS. */
 const REPLAY_ROWS_PER_TURN = 8;
 const REPLAY_SLICE_MS = 25;
@@ -702,26 +699,15 @@ export class ReplicaSide {
     t.size = size;
     const loader = new SnapshotLoader(this.host.engine.ks);
     try {
-      const body = await this.host.bucket.getStream(key);
+      const body = await this.host.bucket.open(key, size);
       if (!body) throw new Error(`snapshot ${key} not found in R2`);
-      let sliceStart = Date.now();
+      // Fed in slices that yield to other events (client reads, the stream being buffered).
+      const slice = newSlice();
+      const wanted = () => seq === this.linkSeq && this.transfer === t;
       for await (const chunk of body) {
-        const bytes = chunk instanceof Uint8Array ? chunk : new Uint8Array(chunk as ArrayBuffer);
-        // Feed in slices and yield to other events (client reads, the stream being buffered)
-        // every LOAD_SLICE_MS: a chunk already in memory would otherwise load in one long event.
-        for (let o = 0; o < bytes.length; o += LOAD_PIECE_BYTES) {
-          if (seq !== this.linkSeq || this.transfer !== t) {
-            loader.discard(); // the link dropped meanwhile
-            return;
-          }
-          loader.push(bytes.subarray(o, o + LOAD_PIECE_BYTES));
-          t.read = loader.bytes;
-          this.lastIoMs = Date.now();
-          if (this.lastIoMs - sliceStart >= LOAD_SLICE_MS) {
-            await new Promise((r) => setTimeout(r, 0));
-            sliceStart = Date.now();
-          }
-        }
+        if (!(await pushYielding(loader, chunk, slice, wanted))) break;
+        t.read = loader.bytes;
+        this.lastIoMs = Date.now();
       }
       if (seq !== this.linkSeq || this.transfer !== t) {
         loader.discard();

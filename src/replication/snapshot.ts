@@ -12,25 +12,33 @@
  * FLUSHALL serialize every key they are about to drop first. So the file is exactly the
  * keyspace at O, and a write never waits for more than the keys it touches.
  *
- * Output: RDB bytes are staged in SQLite rows of STAGE_ROW_BYTES and uploaded to R2 as
- * multipart parts of PART_BYTES (R2 needs ≥ 5 MiB equal parts), so memory stays bounded by
- * one part whatever the keyspace size. A small snapshot is one plain put.
+ * The walk reads the physical databases that were live at the cut, pinned until it ends
+ * (keyspace/generations.ts): a loaded snapshot swapped in or a SWAPDB meanwhile changes which
+ * numbers are live, not what the walk reads, so neither serializes anything first (before
+ * pins, a replica's swap during a snapshot serialized every remaining key in one event).
+ *
+ * Output: the RDB goes to R2 as a sequence of SNAPSHOT_PIECE_BYTES objects (snapshot-objects.ts).
+ * A full piece is put while the walk goes on (at most one put in flight: memory stays bounded by
+ * about two pieces whatever the keyspace size; in production the walk overlaps R2's latency).
+ *
+ * Time: the walk runs SNAPSHOT_KEYS_PER_STEP keys per query, steps back to back until
+ * SNAPSHOT_SLICE_MS have passed or SNAPSHOT_SLICE_KEYS_MAX keys were written, then yields, so
+ * client commands wait about one slice at most. The key bound matters where the clock stands
+ * still while JavaScript runs (deployed Workers advance it only at I/O).
  */
 import type { KeyMeta, Keyspace } from "../keyspace/store.ts";
 import { TYPE } from "../keyspace/schema.ts";
 import { RdbWriter } from "../protocol/rdb/writer.ts";
-import { blob, concat } from "../util/bytes.ts";
 import type { FaultyBucket } from "./faults.ts";
 import { log } from "../util/log.ts";
+import { SNAPSHOT_PIECE_BYTES } from "./snapshot-objects.ts";
 
-/** R2 multipart part size (R2: at least 5 MiB, all parts but the last equal). */
-export const PART_BYTES = 5 * 1024 * 1024;
-/** Staging row size; PART_BYTES is a whole number of rows. */
-export const STAGE_ROW_BYTES = 1024 * 1024;
 /** Keys serialized per step of the walk (one query); steps run back to back for SNAPSHOT_SLICE_MS, then yield. */
 export const SNAPSHOT_KEYS_PER_STEP = 256;
 /** Longest run of the walk in one event: client commands wait at most about this long. */
-export const SNAPSHOT_SLICE_MS = 20;
+export const SNAPSHOT_SLICE_MS = 10;
+/** Most keys written in one slice whatever the clock says (~3.5 µs each: ~7 ms). */
+export const SNAPSHOT_SLICE_KEYS_MAX = 2048;
 /** Attempts per R2 call before the snapshot is declared failed. */
 export const R2_ATTEMPTS = 4;
 
@@ -66,8 +74,9 @@ CREATE TABLE IF NOT EXISTS snapshots (
   stream_db INTEGER NOT NULL, size INTEGER NOT NULL DEFAULT 0, crc TEXT NOT NULL DEFAULT '', state TEXT NOT NULL,
   created_ms INTEGER NOT NULL
 );
-CREATE TABLE IF NOT EXISTS snap_stage (seq INTEGER PRIMARY KEY, data BLOB NOT NULL);
+DROP TABLE IF EXISTS snap_stage;
 `;
+// snap_stage held a multipart upload's parts in SQLite before snapshots became pieces: dropped.
 
 function rowToSnapshot(r: Record<string, SqlStorageValue>): Snapshot {
   return {
@@ -111,7 +120,6 @@ export class SnapshotManager {
     sql.exec(SCHEMA);
     // A snapshot being written when the object stopped cannot be finished: drop it.
     sql.exec("UPDATE snapshots SET state = 'failed' WHERE state = 'writing'");
-    sql.exec("DELETE FROM snap_stage");
     ks.hooks.beforeWrite = (m) => this.job?.beforeWrite(m);
     ks.hooks.beforeFlush = (db) => this.job?.beforeFlush(db);
     ks.hooks.writesWatched = () => this.job !== null;
@@ -151,7 +159,8 @@ export class SnapshotManager {
   private cutNew(replid: string, cut: () => { offset: number; streamDb: number }): Snapshot {
     const { offset, streamDb } = cut();
     const createdMs = Date.now();
-    const key = `snapshots/${this.host.db}/${this.host.name}/${replid}-${offset}-${createdMs}.rdb`;
+    // A trailing "/": the snapshot is a sequence of piece objects under this prefix.
+    const key = `snapshots/${this.host.db}/${this.host.name}/${replid}-${offset}-${createdMs}.rdb/`;
     const id = this.sql
       .exec(
         "INSERT INTO snapshots (r2key, replid, offset, stream_db, state, created_ms) VALUES (?, ?, ?, ?, 'writing', ?) RETURNING id",
@@ -187,7 +196,7 @@ export class SnapshotManager {
 
   private finish(snap: Snapshot, error: string | null): void {
     this.job = null;
-    this.sql.exec("DELETE FROM snap_stage");
+    this.ks.pin(null);
     if (error) {
       snap.state = "failed";
       this.sql.exec("UPDATE snapshots SET state = 'failed' WHERE id = ?", snap.id);
@@ -222,7 +231,7 @@ export class SnapshotManager {
       if (s.state === "ready" && usable) newestReady = false;
       if (usable || inUse.has(s.id)) continue;
       try {
-        await this.bucket.delete(s.key);
+        await this.bucket.deleteSnapshot(s.key);
         this.sql.exec("DELETE FROM snapshots WHERE id = ?", s.id);
         log(`snapshot: #${s.id} deleted (${s.state})`);
       } catch (e) {
@@ -237,16 +246,21 @@ export class SnapshotManager {
 /** One snapshot being written. */
 class SnapshotJob {
   readonly maxId: number;
+  /** Physical database of each logical database at the cut (pinned while the job runs). */
+  private readonly phys: readonly number[];
+  /** The logical database (at the cut) of each of those physical numbers. */
+  private readonly cutDb = new Map<number, number>();
   private cursor = 0;
   private readonly preDumped = new Set<number>();
   private readonly writer: RdbWriter;
   private lastDb = -1;
+  /** RDB bytes not yet cut into a piece. */
   private tail: Uint8Array[] = [];
   private tailBytes = 0;
-  private stagedRows = 0;
-  private nextSeq = 0;
-  private upload: R2MultipartUpload | null = null;
-  private readonly parts: R2UploadedPart[] = [];
+  /** Number of the next piece to put. */
+  private nextPiece = 0;
+  /** The piece being put (at most one at a time). */
+  private inFlight: Promise<void> | null = null;
   /** Set when the walk is done and the trailer written. */
   private done = false;
 
@@ -258,8 +272,11 @@ class SnapshotJob {
     functions: Uint8Array[] = [],
   ) {
     this.maxId = ks.maxKeyId();
+    this.phys = [...ks.dbs.phys];
+    this.phys.forEach((p, l) => this.cutDb.set(p, l));
+    ks.pin(this.phys);
     // Function libraries need RDB 10 (redis-server 7.0 loads it); without them RDB 9 loads everywhere.
-    this.writer = new RdbWriter({ write: (b) => this.stage(b) }, { version: functions.length > 0 ? 10 : 9 });
+    this.writer = new RdbWriter({ write: (b) => this.buffer(b) }, { version: functions.length > 0 ? 10 : 9 });
     const aux: Record<string, string | number> = {
       "redis-ver": "7.0.15",
       "redis-bits": 64,
@@ -276,20 +293,30 @@ class SnapshotJob {
 
   // --- the write hook --------------------------------------------------------------------
 
+  /** `m` (in the live mapping) is about to change: dump it first if the walk has yet to reach it. */
   beforeWrite(m: KeyMeta): void {
     if (this.done || m.id <= this.cursor || m.id > this.maxId || this.preDumped.has(m.id)) return;
-    this.dump(m);
+    // Its database at the cut; none: the key lives in a generation loaded since (not in this file).
+    const db = this.cutDb.get(this.ks.physDb(m.db));
+    if (db === undefined) return;
+    this.dump(db === m.db ? m : { ...m, db });
     this.preDumped.add(m.id);
   }
 
+  /** Logical database `db` (null: all) is about to be emptied: dump what the walk has yet to reach. */
   beforeFlush(db: number | null): void {
     if (this.done) return;
+    const live = new Set((db === null ? this.ks.dbs.phys : [this.ks.physDb(db)]).filter((p) => this.cutDb.has(p)));
+    if (live.size === 0) return;
+    // The cut's numbers that are being flushed, at their cut positions (-1 matches nothing).
+    const sel = this.phys.map((p) => (live.has(p) ? p : -1));
     let after = this.cursor;
     while (true) {
-      const keys = this.ks.scanKeys(db, after, 512);
+      const keys = this.ks.scanPhysical(sel, after, this.maxId, 512);
       for (const m of keys) {
-        if (m.id > this.maxId) return;
-        this.beforeWrite(m);
+        if (this.preDumped.has(m.id)) continue;
+        this.dump(m);
+        this.preDumped.add(m.id);
       }
       if (keys.length < 512) return;
       after = keys[keys.length - 1]!.id;
@@ -300,31 +327,32 @@ class SnapshotJob {
 
   async run(): Promise<void> {
     let sliceStart = Date.now();
+    let sliceKeys = 0;
     while (!this.step()) {
-      if (this.stagedRows * STAGE_ROW_BYTES >= PART_BYTES) {
-        await this.uploadPart();
-        sliceStart = Date.now();
-      } else if (Date.now() - sliceStart >= SNAPSHOT_SLICE_MS) {
+      sliceKeys += SNAPSHOT_KEYS_PER_STEP;
+      if (this.tailBytes >= SNAPSHOT_PIECE_BYTES) await this.shipFullPieces();
+      if (Date.now() - sliceStart >= SNAPSHOT_SLICE_MS || sliceKeys >= SNAPSHOT_SLICE_KEYS_MAX) {
         await new Promise((r) => setTimeout(r, 0)); // let client writes in between slices
         sliceStart = Date.now();
+        sliceKeys = 0;
       }
     }
     this.snap.crc = this.writer.end();
     this.snap.size = this.writer.bytesWritten;
-    this.flushTail(true);
-    await this.complete();
+    await this.shipFullPieces();
+    if (this.tailBytes > 0) await this.ship(this.cut(this.tailBytes));
+    await this.inFlight;
   }
 
   /** Serialize the next batch of keys; true when the walk is over. */
   private step(): boolean {
-    const keys = this.ks.scanKeys(null, this.cursor, SNAPSHOT_KEYS_PER_STEP);
+    const keys = this.ks.scanPhysical(this.phys, this.cursor, this.maxId, SNAPSHOT_KEYS_PER_STEP);
     for (const m of keys) {
-      if (m.id > this.maxId) break;
       this.cursor = m.id;
       if (this.preDumped.delete(m.id)) continue;
       this.dump(m);
-      // A part is ready: upload it before serializing more (memory and staging stay bounded).
-      if (this.stagedRows * STAGE_ROW_BYTES >= PART_BYTES && m.id < this.maxId) return false;
+      // A piece is ready: put it before serializing more (memory stays bounded).
+      if (this.tailBytes >= SNAPSHOT_PIECE_BYTES && m.id < this.maxId) return false;
     }
     const last = keys[keys.length - 1];
     if (keys.length < SNAPSHOT_KEYS_PER_STEP || !last || last.id >= this.maxId) {
@@ -372,66 +400,42 @@ class SnapshotJob {
     w.endKey();
   }
 
-  // --- staging and upload ------------------------------------------------------------------
+  // --- pieces ------------------------------------------------------------------------------
 
-  private stage(b: Uint8Array): void {
+  private buffer(b: Uint8Array): void {
     this.tail.push(b);
     this.tailBytes += b.length;
-    if (this.tailBytes >= STAGE_ROW_BYTES) this.flushTail(false);
   }
 
-  /** Move whole rows (or, at the end, everything) from memory into staging rows. */
-  private flushTail(all: boolean): void {
-    if (this.tailBytes === 0) return;
-    const joined = concat(this.tail);
+  /** The first `n` buffered bytes as one array (the rest stays buffered). */
+  private cut(n: number): Uint8Array {
+    const out = new Uint8Array(n);
     let o = 0;
-    while (joined.length - o >= STAGE_ROW_BYTES || (all && o < joined.length)) {
-      const row = joined.subarray(o, Math.min(joined.length, o + STAGE_ROW_BYTES));
-      this.sql.exec("INSERT INTO snap_stage (seq, data) VALUES (?, ?)", this.nextSeq++, row.slice());
-      this.stagedRows++;
-      o += row.length;
+    while (o < n) {
+      const b = this.tail[0]!;
+      const take = Math.min(b.length, n - o);
+      out.set(take === b.length ? b : b.subarray(0, take), o);
+      o += take;
+      if (take === b.length) this.tail.shift();
+      else this.tail[0] = b.subarray(take);
     }
-    const rest = joined.subarray(o);
-    this.tail = rest.length ? [rest.slice()] : [];
-    this.tailBytes = rest.length;
+    this.tailBytes -= n;
+    return out;
   }
 
-  /** Take the oldest staged rows (a whole part, or all that is left at the end). */
-  private takeRows(maxRows: number): Uint8Array {
-    const rows = this.sql.exec("SELECT seq, data FROM snap_stage ORDER BY seq LIMIT ?", maxRows).toArray();
-    const data = concat(rows.map((r) => blob(r.data)));
-    if (rows.length) this.sql.exec("DELETE FROM snap_stage WHERE seq <= ?", rows[rows.length - 1]!.seq as number);
-    this.stagedRows -= rows.length;
-    return data;
+  /** Put every full piece buffered (each waits for the put before it). */
+  private async shipFullPieces(): Promise<void> {
+    while (this.tailBytes >= SNAPSHOT_PIECE_BYTES) await this.ship(this.cut(SNAPSHOT_PIECE_BYTES));
   }
 
-  private async uploadPart(): Promise<void> {
-    const rowsPerPart = PART_BYTES / STAGE_ROW_BYTES;
-    const data = this.takeRows(rowsPerPart);
-    if (!this.upload) {
-      this.upload = await retry("createMultipartUpload", () => this.bucket.createMultipart(this.snap.key, this.metadata()));
-    }
-    const up = this.upload;
-    const n = this.parts.length + 1;
-    this.parts.push(await retry(`uploadPart ${n}`, () => this.bucket.uploadPart(up, n, data)));
-  }
-
-  private metadata(): Record<string, string> {
-    return { replid: this.snap.replid, offset: String(this.snap.offset) };
-  }
-
-  private async complete(): Promise<void> {
-    const rowsPerPart = PART_BYTES / STAGE_ROW_BYTES;
-    if (!this.upload && this.stagedRows <= rowsPerPart) {
-      // Small enough for one plain put.
-      const data = this.takeRows(rowsPerPart);
-      const meta = { ...this.metadata(), crc64: this.snap.crc };
-      await retry("put", () => this.bucket.put(this.snap.key, data, meta));
-      return;
-    }
-    // Whole parts, then the remainder as the (smaller) last part.
-    while (this.stagedRows > 0) await this.uploadPart();
-    const up = this.upload!;
-    await retry("complete", () => up.complete(this.parts));
+  /** Start putting a piece once the previous put is done; returns without waiting for this one. */
+  private async ship(piece: Uint8Array): Promise<void> {
+    await this.inFlight;
+    const i = this.nextPiece++;
+    const meta = { replid: this.snap.replid, offset: String(this.snap.offset), piece: String(i) };
+    const put = retry(`put piece ${i}`, () => this.bucket.putPiece(this.snap.key, i, piece, meta));
+    // A failure surfaces at the next await of inFlight (the next piece or the end).
+    this.inFlight = put;
+    put.catch(() => {});
   }
 }

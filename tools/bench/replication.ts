@@ -6,7 +6,13 @@
  *   b) full-sync time for N keys (default 100k and 1M),
  *   c) bytes of a partial resync after `CLIENT KILL TYPE master`,
  *   d) master write latency idle vs while a full sync (snapshot) is in progress,
- *   e) workerd RSS before / during / after the largest full sync.
+ *   e) workerd RSS before / during / after the largest full sync,
+ *   f) a second full sync of the largest size into the replica that already holds the data
+ *      (ours: the loaded generation replaces the old one, deleted in the background; redis:
+ *      the replica flushes its old data first), with the worst stalls during it and for
+ *      BENCH_RESYNC_TAIL_MS after it.
+ * With BENCH_VERBOSE=1 every stall of at least BENCH_STALL_LOG_MS (50) is printed with its wall-clock
+ * start, to line it up with the workerd log.
  */
 import type { RedisServer } from "../../test/node/support/redis-server.ts";
 import type { BenchContext } from "./context.ts";
@@ -94,6 +100,13 @@ function* msetCmds(from: number, to: number, perCmd: number, tag: string): Gener
     for (let j = i; j < Math.min(to, i + perCmd); j++) c.push(`${tag}:${j}`, `value-${String(j).padStart(10, "0")}`);
     yield c;
   }
+}
+
+/** Stalls at least this long are printed (BENCH_VERBOSE=1) with their wall-clock start. */
+const STALL_LOG_MS = process.env.BENCH_VERBOSE === "1" ? envInt("BENCH_STALL_LOG_MS", 50, 50) : Infinity;
+
+function logStall(what: string, ms: number): void {
+  if (ms >= STALL_LOG_MS) console.log(`stall: ${what} ${ms.toFixed(0)} ms from ${new Date(Date.now() - ms).toISOString().slice(11, 23)}`);
 }
 
 export async function replication(ctx: BenchContext): Promise<void> {
@@ -259,12 +272,12 @@ async function partialResync(p: Pair, k: number): Promise<{ bytes: number; ms: n
 async function fullSyncs(ctx: BenchContext): Promise<void> {
   const sizes = envInts("BENCH_SYNC_KEYS", [100_000, 1_000_000], [10_000]).sort((a, b) => a - b);
   const latOps = envInt("BENCH_LAT_OPS", 300, 100);
-  const digestMax = envInt("BENCH_DIGEST_MAX_KEYS", 200_000, 200_000);
+  const digestMax = envInt("BENCH_DIGEST_MAX_KEYS", 1_000_000, 1_000_000);
+  const tailMs = envInt("BENCH_RESYNC_TAIL_MS", 5000, 1000);
   const { results } = ctx;
   if (sizes.some((n) => n > digestMax)) {
     results.problem(
-      `DEBUG DIGEST skipped above ${digestMax} keys (BENCH_DIGEST_MAX_KEYS): ours computes it at about 20k keys/s ` +
-        "(100k keys ≈ 5 s), so at 1M keys the replica is checked with DBSIZE and 200 sampled GETs instead.",
+      `DEBUG DIGEST skipped above ${digestMax} keys (BENCH_DIGEST_MAX_KEYS): the replica is checked with DBSIZE and 200 sampled GETs instead.`,
     );
   }
   const largest = sizes[sizes.length - 1]!;
@@ -274,6 +287,7 @@ async function fullSyncs(ctx: BenchContext): Promise<void> {
     const row: Record<string, Record<string, number>> = { ours: {}, redis: {} };
     const lat: Record<string, { idle: number[]; busy: number[] }> = {};
     const replicaPing: Record<string, number> = {};
+    const resync: Record<string, { s: number; masterMax: number; replicaMax: number }> = {};
     for (const who of ["ours", "redis"] as const) {
       const pair = who === "ours" ? await oursPair(ctx, ctx.freshDb(`fs${size}`)) : await redisPair(ctx);
       const f = row[who]!;
@@ -301,8 +315,8 @@ async function fullSyncs(ctx: BenchContext): Promise<void> {
           await sleep(250);
         }
       })();
-      const busyConn = isLargest ? await pair.masterConn() : null;
-      const pingConn = isLargest ? await pair.replicaConn() : null;
+      const busyConn = isLargest ? await warm(await pair.masterConn()) : null;
+      const pingConn = isLargest ? await warm(await pair.replicaConn()) : null;
       t = now();
       await pair.link();
       // The replica's longest stall: back-to-back PINGs to it from REPLICAOF until link up.
@@ -313,6 +327,7 @@ async function fullSyncs(ctx: BenchContext): Promise<void> {
               const t1 = now();
               await pingConn.call("PING"); // an error reply (redis: LOADING) is an answer too
               worst = Math.max(worst, now() - t1);
+              logStall(`${who} replica PING`, now() - t1);
             }
             replicaPing[who] = worst;
           })()
@@ -349,6 +364,7 @@ async function fullSyncs(ctx: BenchContext): Promise<void> {
           f.digest ??= NaN;
           f.total = NaN;
         }
+        if (isLargest) resync[who] = await resyncOverData(pair, timeoutMs, tailMs);
       } finally {
         sampling = false;
         await rssSampler;
@@ -417,8 +433,76 @@ async function fullSyncs(ctx: BenchContext): Promise<void> {
       results.add({ section: S, metric: `memory before the ${n}-key full sync (ours: workerd RSS; redis: master used_memory_rss)`, unit: "MiB", ours: o.rssBefore!, redis: r.rssMaster!, how: "ps -o rss of the workerd processes under this bench; redis INFO memory" });
       results.add({ section: S, metric: `memory peak during the ${n}-key full sync and digests (redis: replica RSS after)`, unit: "MiB", ours: o.rssPeak!, redis: r.rssReplica!, how: "workerd RSS sampled every 250 ms from REPLICAOF until both digests were computed (master and replica objects share the process); redis replica used_memory_rss (it holds the whole keyspace)" });
       results.add({ section: S, metric: `memory after the ${n}-key full sync`, unit: "MiB", ours: o.rssAfter!, redis: null, how: "workerd RSS" });
+      const ro = resync.ours!;
+      const rr = resync.redis!;
+      results.add({
+        section: S,
+        metric: `second full sync of ${n} keys into the replica holding them (REPLICAOF → link up)`,
+        unit: "s",
+        ours: ro.s,
+        redis: rr.s,
+        how: "after the above: REPLICAOF NO ONE then REPLICAOF <master> on the replica (its new replid forces a full resync); ours swaps the loaded generation in and deletes the old one in the background (and reuses the master's snapshot when its backlog still covers it), redis flushes the old data first and writes a new RDB",
+      });
+      results.add({
+        section: S,
+        metric: `master SET latency max / replica PING max during that second sync and ${tailMs / 1000} s after`,
+        unit: "ms",
+        ours: Math.max(ro.masterMax, ro.replicaMax),
+        redis: Math.max(rr.masterMax, rr.replicaMax),
+        how: `single SETs one at a time on the master and back-to-back PINGs to the replica, from REPLICAOF until ${tailMs} ms (BENCH_RESYNC_TAIL_MS) after link up (ours deletes the replaced rows meanwhile)`,
+        note: `ours master ${ro.masterMax.toFixed(0)} / replica ${ro.replicaMax.toFixed(0)}; redis ${rr.masterMax.toFixed(0)} / ${rr.replicaMax.toFixed(0)}`,
+      });
     }
   }
+}
+
+/**
+ * A second full sync into a replica that holds the data already (REPLICAOF NO ONE gives it a
+ * new replid, so the next REPLICAOF cannot continue): seconds to link up, and the longest
+ * master SET and replica PING from REPLICAOF until `tailMs` after link up.
+ */
+async function resyncOverData(p: Pair, timeoutMs: number, tailMs: number): Promise<{ s: number; masterMax: number; replicaMax: number }> {
+  console.log(`[3f] ${p.who}: a second full sync into the replica holding the data`);
+  await waitCaughtUp(p, 120_000);
+  ok(await p.replica.call("REPLICAOF", "NO", "ONE"), "REPLICAOF NO ONE");
+  const [setConn, pingConn] = [await warm(await p.masterConn()), await warm(await p.replicaConn())];
+  let watching = true;
+  const sets = setLatencies(setConn, Number.MAX_SAFE_INTEGER, () => !watching, "resync");
+  const pings = (async () => {
+    let worst = 0;
+    while (watching) {
+      const t1 = now();
+      await pingConn.call("PING");
+      worst = Math.max(worst, now() - t1);
+      logStall(`${p.who} replica PING (second sync)`, now() - t1);
+    }
+    return worst;
+  })();
+  const t = now();
+  let s = NaN;
+  try {
+    await p.link();
+    await waitLinkUp(p, timeoutMs, 20);
+    s = (now() - t) / 1000;
+    await sleep(tailMs);
+  } finally {
+    watching = false;
+  }
+  const masterMax = Math.max(0, ...(await sets));
+  const replicaMax = await pings;
+  await waitCaughtUp(p, 120_000);
+  const [dm, dr] = [await p.master.call("DBSIZE"), await p.replica.call("DBSIZE")];
+  if (dm !== dr) throw new Error(`${p.who}: DBSIZE differs after the second full sync: ${String(dm)} vs ${String(dr)}`);
+  return { s, masterMax, replicaMax };
+}
+
+/**
+ * A connection that has answered once: the first command on a new connection pays for its
+ * setup (locally up to ~100 ms through wrangler's proxy), which is not a stall of the node.
+ */
+async function warm(c: RespClient): Promise<RespClient> {
+  await c.call("PING");
+  return c;
 }
 
 /** DBSIZE equal and `n` random keys equal on master and replica. */
@@ -440,6 +524,7 @@ async function setLatencies(c: RespClient, n: number, stop: () => boolean, tag: 
     const t = now();
     ok(await c.call("SET", `lat:${tag}:${i}`, "x"), "SET");
     out.push(now() - t);
+    logStall(`master SET (${tag})`, now() - t);
   }
   return out;
 }
