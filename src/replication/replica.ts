@@ -19,7 +19,7 @@
  * events (reads, the cron) are not stalled. The bytes applied are forwarded
  * exactly as received (slices of the frames, never re-encoded).
  */
-import type { Engine } from "../keyspace/engine.ts";
+import { isPlainSet, type Engine } from "../keyspace/engine.ts";
 import { newSession, type Session } from "../keyspace/command.ts";
 import type { NodeConfig } from "../node/config.ts";
 import type { Reply } from "../protocol/reply.ts";
@@ -80,6 +80,16 @@ const REPLAY_ROWS_PER_TURN = 8;
 const REPLAY_SLICE_MS = 25;
 /** Frames queued while a batch was applied go together in the next run, up to about this many bytes (~1,300 SETs). */
 const APPLY_BATCH_BYTES_MAX = 64 * 1024;
+/**
+ * One synchronous run of the live stream's apply ends between two commands after this long
+ * or this many bytes, whichever comes first, and the rest goes on in a later event: other
+ * events (reads, PING, the cron, the other objects on the thread) wait at most about one
+ * slice. The byte bound holds where a Worker's clock stands still while JavaScript runs.
+ */
+export const REPLICA_APPLY_SLICE_MS = 10;
+export const REPLICA_APPLY_SLICE_BYTES = 128 * 1024;
+/** Plain SETs gathered before they are applied together (bounds the run's memory). */
+const APPLY_SETS_MAX = 1000;
 
 export interface ReplicaHost {
   db: string;
@@ -135,6 +145,8 @@ export class ReplicaSide {
   /** Frames received while a batch was being committed, applied together next. */
   private inbox: Uint8Array[] = [];
   private draining = false;
+  /** The last run stopped at its slice's end while its link changed or it was paused: more to apply. */
+  private unfinished = false;
   /** DEBUG REPL-PAUSE: stop applying and acknowledging the stream (a stalled replica). */
   paused = false;
   /** Batches applied and frames they held (INFO, tests). */
@@ -410,6 +422,7 @@ export class ReplicaSide {
     this.carry.clear();
     this.carryParsed = 0;
     this.inbox = [];
+    this.unfinished = false;
   }
 
   /** The link is gone: back to `connect`, retry after a backoff. Data and offset are kept. */
@@ -552,21 +565,24 @@ export class ReplicaSide {
   }
 
   /**
-   * Apply what the inbox holds in one synchronous run, yield to other events, and go again
-   * with whatever arrived meanwhile.
+   * Apply what the inbox holds in synchronous runs of at most one slice each
+   * (REPLICA_APPLY_SLICE_MS / REPLICA_APPLY_SLICE_BYTES), yielding to other events between
+   * runs, with whatever arrived meanwhile going into the next run.
    */
   private async drain(): Promise<void> {
     const seq = this.linkSeq;
     this.draining = true;
     try {
-      while (this.inbox.length && !this.paused && seq === this.linkSeq && this.state === "connected") {
-        // Everything queued, up to APPLY_BATCH_BYTES_MAX (at least one frame).
+      // `more`: the last run stopped at its slice's end with complete commands still parsed-to-be.
+      let more = false;
+      while ((this.inbox.length || more) && !this.paused && seq === this.linkSeq && this.state === "connected") {
+        // Everything queued, up to APPLY_BATCH_BYTES_MAX (at least one frame unless a run is unfinished).
         let n = 0;
         let bytes = 0;
-        while (n < this.inbox.length && (n === 0 || bytes + this.inbox[n]!.length <= APPLY_BATCH_BYTES_MAX)) bytes += this.inbox[n++]!.length;
+        while (n < this.inbox.length && ((n === 0 && !more) || bytes + this.inbox[n]!.length <= APPLY_BATCH_BYTES_MAX)) bytes += this.inbox[n++]!.length;
         const frames = this.inbox.splice(0, n);
         try {
-          this.apply(frames);
+          more = this.apply(frames, { ms: REPLICA_APPLY_SLICE_MS, bytes: REPLICA_APPLY_SLICE_BYTES });
         } catch (e) {
           // An unexpected failure applying the stream: resync from the last applied offset.
           this.linkDown(`error applying the stream: ${e instanceof Error ? e.message : String(e)}`);
@@ -575,17 +591,24 @@ export class ReplicaSide {
         // Yield: frames that arrive meanwhile queue up and go in the next run together.
         await new Promise((r) => setTimeout(r, 0));
       }
+      if (more && seq === this.linkSeq) this.unfinished = true;
     } finally {
       this.draining = false;
     }
     // A new link may have queued frames while the old one's last commit was awaited.
-    if (this.inbox.length && !this.paused && this.state === "connected") void this.drain();
+    if ((this.inbox.length || this.unfinished) && !this.paused && this.state === "connected") {
+      this.unfinished = false;
+      void this.drain();
+    }
   }
 
   /** DEBUG REPL-PAUSE 1|0: stop (or resume) applying and acknowledging the stream. */
   setPaused(on: boolean): void {
     this.paused = on;
-    if (!on && this.inbox.length && !this.draining && this.state === "connected") void this.drain();
+    if (!on && (this.inbox.length || this.unfinished) && !this.draining && this.state === "connected") {
+      this.unfinished = false;
+      void this.drain();
+    }
   }
 
   /** Buffer stream bytes during a transfer, in SQLite (bounded memory whatever its size). */
@@ -598,35 +621,64 @@ export class ReplicaSide {
   /**
    * Apply stream bytes: every complete command is executed, and its bytes, exactly as
    * received, go to our backlog and sub-replicas in the same synchronous run (one SQLite
-   * transaction). A MULTI block waits in `carry` until its EXEC arrives.
+   * transaction). A MULTI block waits in `carry` until its EXEC arrives. Consecutive plain
+   * SETs are applied together (Engine.applyPlainSetsFromMaster), always before anything
+   * after them is executed, forwarded or acknowledged.
+   *
+   * With a `slice`, the run stops between two commands once it has applied that many bytes
+   * or run that long (never inside a MULTI block's EXEC), leaving the rest parsed-to-be in
+   * the parser: returns true when it stopped so (call again, with no new frames, to go on).
    */
-  private apply(frames: Uint8Array[]): void {
+  private apply(frames: Uint8Array[], slice?: { ms: number; bytes: number }): boolean {
     this.applyBatches++;
     this.applyFrames += frames.length;
     for (const f of frames) {
       this.parser.push(f);
       this.carry.push(f);
     }
+    const startMs = slice ? Date.now() : 0;
+    const firstByte = this.carryParsed;
     let parsed = this.carryParsed; // position in `carry` of the parser
     let forwarded = 0; // bytes of `carry` already fed to the backlog
+    let sets: Uint8Array[][] = []; // plain SETs parsed and not applied yet
+    const applySets = () => {
+      if (sets.length === 0) return;
+      const failed = this.host.engine.applyPlainSetsFromMaster(this.session, sets);
+      for (const f of failed) this.logFailure(f.argv, f.error);
+      sets = [];
+    };
     const forward = (upTo: number) => {
+      applySets();
       if (upTo <= forwarded) return;
       this.host.feedStream(this.carry.slice(forwarded, upTo));
       forwarded = upTo;
     };
+    let stopped = false;
+    let count = 0;
     while (true) {
+      // Between commands outside a MULTI block; the clock is read every few commands only.
+      if (slice && this.tx === null && (parsed - firstByte >= slice.bytes || ((++count & 31) === 0 && Date.now() - startMs >= slice.ms))) {
+        stopped = true;
+        break;
+      }
       let argv: Uint8Array[] | undefined;
       try {
         argv = this.parser.next() as Uint8Array[] | undefined;
       } catch (e) {
         forward(this.tx ? this.tx.start : parsed); // what was applied keeps its offset
         this.linkDown(`protocol error in the stream: ${String(e)}`);
-        return;
+        return false;
       }
       if (argv === undefined) break;
       const at = parsed;
       parsed += this.parser.lastBytes;
       if (argv.length === 0) continue;
+      if (this.tx === null && this.outside === null && isPlainSet(argv)) {
+        sets.push(argv);
+        if (sets.length >= APPLY_SETS_MAX) applySets();
+        continue;
+      }
+      applySets();
       const name = str(argv[0]!).toLowerCase();
       if (this.tx) {
         if (name === "exec") {
@@ -635,7 +687,7 @@ export class ReplicaSide {
             forward(this.tx.start);
             this.host.meta.saveStreamDb(this.session.db);
             this.halt(why);
-            return;
+            return false;
           }
           for (const c of this.tx.cmds) this.exec(c);
           this.tx = null;
@@ -661,7 +713,7 @@ export class ReplicaSide {
           forward(at);
           this.host.meta.saveStreamDb(this.session.db);
           this.halt(why);
-          return;
+          return false;
         }
       }
       const r = this.exec(argv);
@@ -670,7 +722,7 @@ export class ReplicaSide {
         forward(at);
         this.host.meta.saveStreamDb(this.session.db);
         this.halt(`command '${name.slice(0, 64)}' failed: ${r.message}`);
-        return;
+        return false;
       }
     }
     forward(this.tx ? this.tx.start : parsed);
@@ -679,12 +731,17 @@ export class ReplicaSide {
     if (this.tx) this.tx.start -= forwarded;
     this.carryParsed = parsed - forwarded;
     this.host.meta.saveStreamDb(this.session.db);
+    return stopped;
   }
 
   private exec(argv: Uint8Array[]): Reply {
     const r = this.host.engine.applyFromMaster(this.session, argv);
-    if (r instanceof Error) log(`replication[${this.host.name}]: command from master failed: ${str(argv[0]!)}: ${r.message}`);
+    if (r instanceof Error) this.logFailure(argv, r);
     return r;
+  }
+
+  private logFailure(argv: Uint8Array[], e: Error): void {
+    log(`replication[${this.host.name}]: command from master failed: ${str(argv[0]!)}: ${e.message}`);
   }
 
   private sendAck(): void {
