@@ -12,12 +12,12 @@
  * applied offset (Redis's reploff) and it survives restarts: that is our cached master.
  * A MULTI … EXEC block from the master is applied only once EXEC has arrived, atomically.
  *
- * Throughput: frames that arrive while a batch is being applied queue up in `inbox` and are
- * applied together in the next synchronous run (one SQLite transaction, one backlog row, one
- * frame to each sub-replica), so a replica that falls behind catches up in larger batches
- * instead of paying a commit per frame; a run is bounded (APPLY_BATCH_BYTES_MAX) so other
- * events (reads, the cron) are not stalled. The bytes applied are forwarded
- * exactly as received (slices of the frames, never re-encoded).
+ * Throughput: each frame that arrives applies one slice of what is queued (`pump`), so a
+ * replica that falls behind catches up in larger batches (one SQLite transaction, one backlog
+ * row, one frame to each sub-replica per slice) instead of paying a commit per frame; a slice
+ * is bounded (REPLICA_APPLY_SLICE_MS / _BYTES) so other events are not stalled. Runs of plain
+ * SETs are applied as multi-row statements. The bytes applied are forwarded exactly as
+ * received (slices of the frames, never re-encoded).
  */
 import { isPlainSet, type Engine } from "../keyspace/engine.ts";
 import { newSession, type Session } from "../keyspace/command.ts";
@@ -78,13 +78,10 @@ const LOAD_SLICE_MS = 25;
 /** Pending rows read per query while replaying; a turn yields to other events after REPLAY_SLICE_MS. */
 const REPLAY_ROWS_PER_TURN = 8;
 const REPLAY_SLICE_MS = 25;
-/** Frames queued while a batch was applied go together in the next run, up to about this many bytes (~1,300 SETs). */
-const APPLY_BATCH_BYTES_MAX = 64 * 1024;
 /**
  * One synchronous run of the live stream's apply ends between two commands after this long
- * or this many bytes, whichever comes first, and the rest goes on in a later event: other
- * events (reads, PING, the cron, the other objects on the thread) wait at most about one
- * slice. The byte bound holds where a Worker's clock stands still while JavaScript runs.
+ * or this many bytes (~2,600 SETs), whichever comes first, and the rest goes on in a later
+ * event. The byte bound holds where a Worker's clock stands still while JavaScript runs.
  */
 export const REPLICA_APPLY_SLICE_MS = 10;
 export const REPLICA_APPLY_SLICE_BYTES = 128 * 1024;
@@ -142,11 +139,14 @@ export class ReplicaSide {
   private readonly carry = new ByteQueue();
   /** How many bytes of `carry` the parser has consumed already. */
   private carryParsed = 0;
-  /** Frames received while a batch was being committed, applied together next. */
+  /** Frames received and not yet applied (a replica behind its master applies them together). */
   private inbox: Uint8Array[] = [];
-  private draining = false;
-  /** The last run stopped at its slice's end while its link changed or it was paused: more to apply. */
+  /** The last run stopped at its slice's end: the parser holds more to apply. */
   private unfinished = false;
+  /** A slice is being applied (no re-entry from what it calls). */
+  private pumping = false;
+  /** A timer will run the next slice. */
+  private pumpTimer = false;
   /** DEBUG REPL-PAUSE: stop applying and acknowledging the stream (a stalled replica). */
   paused = false;
   /** Batches applied and frames they held (INFO, tests). */
@@ -560,55 +560,50 @@ export class ReplicaSide {
     if (this.state === "transfer") this.spill(bytes);
     else if (this.state === "connected") {
       this.inbox.push(bytes);
-      if (!this.draining) void this.drain();
+      this.pump();
     }
   }
 
   /**
-   * Apply what the inbox holds in synchronous runs of at most one slice each
-   * (REPLICA_APPLY_SLICE_MS / REPLICA_APPLY_SLICE_BYTES), yielding to other events between
-   * runs, with whatever arrived meanwhile going into the next run.
+   * Apply one slice of what the inbox and the parser hold, now, in this event: at most
+   * REPLICA_APPLY_SLICE_MS / REPLICA_APPLY_SLICE_BYTES, so other events (reads, PING, the
+   * cron, the other objects on the thread) wait at most about one slice. Every frame that
+   * arrives runs one, so a replica that fell behind catches up by up to a slice per frame
+   * while the stream flows; what is left when frames stop goes on from a timer (which a busy
+   * runtime may fire late: it is not what keeps a replica up with a loaded master).
    */
-  private async drain(): Promise<void> {
+  private pump(): void {
+    if (this.pumping || this.paused || this.state !== "connected") return;
+    if (this.inbox.length === 0 && !this.unfinished) return;
+    this.pumping = true;
     const seq = this.linkSeq;
-    this.draining = true;
     try {
-      // `more`: the last run stopped at its slice's end with complete commands still parsed-to-be.
-      let more = false;
-      while ((this.inbox.length || more) && !this.paused && seq === this.linkSeq && this.state === "connected") {
-        // Everything queued, up to APPLY_BATCH_BYTES_MAX (at least one frame unless a run is unfinished).
-        let n = 0;
-        let bytes = 0;
-        while (n < this.inbox.length && ((n === 0 && !more) || bytes + this.inbox[n]!.length <= APPLY_BATCH_BYTES_MAX)) bytes += this.inbox[n++]!.length;
-        const frames = this.inbox.splice(0, n);
-        try {
-          more = this.apply(frames, { ms: REPLICA_APPLY_SLICE_MS, bytes: REPLICA_APPLY_SLICE_BYTES });
-        } catch (e) {
-          // An unexpected failure applying the stream: resync from the last applied offset.
-          this.linkDown(`error applying the stream: ${e instanceof Error ? e.message : String(e)}`);
-          return;
-        }
-        // Yield: frames that arrive meanwhile queue up and go in the next run together.
-        await new Promise((r) => setTimeout(r, 0));
-      }
-      if (more && seq === this.linkSeq) this.unfinished = true;
+      // Frames up to a slice's bytes (at least one, unless the last run left some unapplied).
+      let n = 0;
+      let bytes = 0;
+      while (n < this.inbox.length && ((n === 0 && !this.unfinished) || bytes + this.inbox[n]!.length <= REPLICA_APPLY_SLICE_BYTES)) bytes += this.inbox[n++]!.length;
+      const frames = this.inbox.splice(0, n);
+      const more = this.apply(frames, { ms: REPLICA_APPLY_SLICE_MS, bytes: REPLICA_APPLY_SLICE_BYTES });
+      if (seq === this.linkSeq) this.unfinished = more;
+    } catch (e) {
+      // An unexpected failure applying the stream: resync from the last applied offset.
+      this.linkDown(`error applying the stream: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
-      this.draining = false;
+      this.pumping = false;
     }
-    // A new link may have queued frames while the old one's last commit was awaited.
-    if ((this.inbox.length || this.unfinished) && !this.paused && this.state === "connected") {
-      this.unfinished = false;
-      void this.drain();
+    if ((this.inbox.length || this.unfinished) && !this.pumpTimer && seq === this.linkSeq) {
+      this.pumpTimer = true;
+      setTimeout(() => {
+        this.pumpTimer = false;
+        this.pump();
+      }, 0);
     }
   }
 
   /** DEBUG REPL-PAUSE 1|0: stop (or resume) applying and acknowledging the stream. */
   setPaused(on: boolean): void {
     this.paused = on;
-    if (!on && (this.inbox.length || this.unfinished) && !this.draining && this.state === "connected") {
-      this.unfinished = false;
-      void this.drain();
-    }
+    if (!on) this.pump();
   }
 
   /** Buffer stream bytes during a transfer, in SQLite (bounded memory whatever its size). */
