@@ -18,6 +18,13 @@ export const KEY_BYTES_MAX = 64 * 1024;
 export const RDB_BLOB_BYTES_MAX = 16 * 1024 * 1024;
 /** Largest REST request body or WebSocket message (the platform's own receive limit). */
 export const REQUEST_BYTES_MAX = 32 * 1024 * 1024;
+/**
+ * A WebSocket message's commands run in slices of about this many bytes, each its own event
+ * (replies of a slice go out before the next starts): a gateway write of 10,000 SETs arrives
+ * as one ~600 KB message, which as one event held the node (and every object sharing its
+ * thread) for ~280 ms. A pipeline of 1,000 SETs (~50 KB) stays one event.
+ */
+export const CLIENT_SLICE_BYTES = 64 * 1024;
 /** Most commands in one REST /pipeline or /multi-exec request. */
 export const PIPELINE_COMMANDS_MAX = 1000;
 /** Most commands queued in one MULTI. */

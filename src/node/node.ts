@@ -17,7 +17,7 @@ import { checkAuth } from "../http/auth.ts";
 import { handleRest } from "../http/rest.ts";
 import { newSession, type NodeServices, type Session } from "../keyspace/command.ts";
 import { Engine } from "../keyspace/engine.ts";
-import { ACTIVE_EXPIRE_KEYS_PER_STEP, REPLICATION_CHAIN_MAX } from "../limits.ts";
+import { ACTIVE_EXPIRE_KEYS_PER_STEP, CLIENT_SLICE_BYTES, REPLICATION_CHAIN_MAX } from "../limits.ts";
 import { OK, RedisError, type Reply, Simple, Verbatim } from "../protocol/reply.ts";
 import { pushYielding, SnapshotLoader } from "../replication/loader.ts";
 import { ByteWriter, ProtocolError, RespParser, writeReply } from "../protocol/resp.ts";
@@ -344,7 +344,14 @@ export class Node extends DurableObject<Env> implements RestTarget {
 
   private async processInto(c: Conn, bytes: Uint8Array, out: ByteWriter): Promise<void> {
     c.parser.push(bytes);
+    let sliceBytes = 0;
     while (true) {
+      if (sliceBytes >= CLIENT_SLICE_BYTES && c.parser.buffered > 0) {
+        // A big message (a gateway write of thousands of commands) goes on in a later event.
+        sliceBytes = 0;
+        this.send(c, out);
+        await new Promise((r) => setTimeout(r, 0));
+      }
       let argv: Uint8Array[] | undefined;
       try {
         argv = c.parser.next() as Uint8Array[] | undefined;
@@ -358,6 +365,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
         throw e;
       }
       if (argv === undefined) break;
+      sliceBytes += c.parser.lastBytes;
       if (argv.length === 0) continue;
       let r = this.dispatch(c, argv);
       if (r instanceof Promise) {
