@@ -25,6 +25,12 @@ export const REQUEST_BYTES_MAX = 32 * 1024 * 1024;
  * thread) for ~280 ms. A pipeline of 1,000 SETs (~50 KB) stays one event.
  */
 export const CLIENT_SLICE_BYTES = 64 * 1024;
+/**
+ * A REST /pipeline runs in slices of at most this many commands (or CLIENT_SLICE_BYTES of
+ * arguments), each its own event: ten pipelines of 1,000 arriving together otherwise kept
+ * every other request of the node waiting for all 10,000 commands. /multi-exec is one event.
+ */
+export const REST_SLICE_COMMANDS = 250;
 /** Most commands in one REST /pipeline or /multi-exec request. */
 export const PIPELINE_COMMANDS_MAX = 1000;
 /** Most commands queued in one MULTI. */

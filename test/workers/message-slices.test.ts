@@ -1,13 +1,14 @@
 /**
  * One big WebSocket message runs in slices of CLIENT_SLICE_BYTES (each its own event): the
  * replies of each slice go out before the next slice runs, all in order, and a MULTI block
- * that straddles a slice boundary stays one atomic EXEC.
+ * that straddles a slice boundary stays one atomic EXEC. A REST /pipeline runs in slices of
+ * REST_SLICE_COMMANDS (seen as one stream frame per slice), /multi-exec in one event.
  */
 import { describe, expect, it } from "vitest";
-import { CLIENT_SLICE_BYTES } from "../../src/limits.ts";
+import { CLIENT_SLICE_BYTES, REST_SLICE_COMMANDS } from "../../src/limits.ts";
 import { encodeCommand } from "../../src/protocol/resp.ts";
 import { concat } from "../../src/util/bytes.ts";
-import { cmd, freshDb } from "./nodes.ts";
+import { attach, cmd, freshDb, info, inNode, pipeline, until } from "./nodes.ts";
 import { openWs } from "./ws-client.ts";
 
 describe("a big client message runs in slices", () => {
@@ -53,5 +54,24 @@ describe("a big client message runs in slices", () => {
     expect(got).toBe(expected);
     expect(messages).toBeGreaterThanOrEqual(3);
     expect(await cmd(db, "master", "GET", "n")).toBe(String(total));
+  });
+
+  it("a REST pipeline runs in slices of REST_SLICE_COMMANDS: one stream frame per slice, replies in order", async () => {
+    const db = freshDb("restslices");
+    await cmd(db, "master", "CONFIG", "SET", "repl-ping-replica-period", "3600");
+    await cmd(db, "master", "SET", "seed", "1");
+    await attach(db, "r1");
+    const offset = async (node: string) => Number((await info(db, node)).master_repl_offset);
+    const sent = () => inNode(db, "master", (n) => n.master.list()[0]!.framesSent);
+    await until("r1 caught up", async () => (await offset("r1")) === (await offset("master")));
+    const before = await sent();
+    const n = REST_SLICE_COMMANDS * 3 + 1;
+    const cmds: string[][] = [];
+    for (let i = 0; i < n; i++) cmds.push(i % 2 === 0 ? ["SET", "k", String(i)] : ["GET", "k"]);
+    const res = await pipeline(db, "master", cmds);
+    expect(res).toEqual(cmds.map((c, i) => (c[0] === "SET" ? "OK" : String(i - 1))));
+    expect((await sent()) - before).toBe(4);
+    await until("r1 caught up", async () => (await offset("r1")) === (await offset("master")));
+    expect(await cmd(db, "r1", "GET", "k")).toBe(String(n - 1));
   });
 });
