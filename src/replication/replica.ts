@@ -15,7 +15,8 @@
  * Throughput: each frame that arrives applies one slice of what is queued (`pump`), so a
  * replica that falls behind catches up in larger batches (one SQLite transaction, one backlog
  * row, one frame to each sub-replica per slice) instead of paying a commit per frame; a slice
- * is bounded (REPLICA_APPLY_SLICE_MS / _BYTES) so other events are not stalled. Runs of plain
+ * is bounded (REPLICA_APPLY_SLICE_MS / _BYTES) so other events are not stalled, and ACKs at
+ * least every REPLICA_STREAM_ACK_MS while frames arrive. Runs of plain
  * SETs are applied as multi-row statements. The bytes applied are forwarded exactly as
  * received (slices of the frames, never re-encoded).
  */
@@ -85,6 +86,12 @@ const REPLAY_SLICE_MS = 25;
  */
 export const REPLICA_APPLY_SLICE_MS = 10;
 export const REPLICA_APPLY_SLICE_BYTES = 128 * 1024;
+/**
+ * While the stream flows, a slice sends REPLCONF ACK when the last one is older than this
+ * (besides the cron's every second): timers fire late on a busy runtime (seconds measured in
+ * local workerd), and the master's WAIT, lag and output-buffer limits read our ACKs.
+ */
+export const REPLICA_STREAM_ACK_MS = 100;
 /** Plain SETs gathered before they are applied together (bounds the run's memory). */
 const APPLY_SETS_MAX = 1000;
 
@@ -147,6 +154,8 @@ export class ReplicaSide {
   private pumping = false;
   /** A timer will run the next slice. */
   private pumpTimer = false;
+  /** When we last sent REPLCONF ACK. */
+  private lastAckSentMs = 0;
   /** DEBUG REPL-PAUSE: stop applying and acknowledging the stream (a stalled replica). */
   paused = false;
   /** Batches applied and frames they held (INFO, tests). */
@@ -584,7 +593,11 @@ export class ReplicaSide {
       while (n < this.inbox.length && ((n === 0 && !this.unfinished) || bytes + this.inbox[n]!.length <= REPLICA_APPLY_SLICE_BYTES)) bytes += this.inbox[n++]!.length;
       const frames = this.inbox.splice(0, n);
       const more = this.apply(frames, { ms: REPLICA_APPLY_SLICE_MS, bytes: REPLICA_APPLY_SLICE_BYTES });
-      if (seq === this.linkSeq) this.unfinished = more;
+      if (seq === this.linkSeq) {
+        this.unfinished = more;
+        // The cron's ACK every second is a timer too: under load the master would see us stand still.
+        if (this.state === "connected" && Date.now() - this.lastAckSentMs >= REPLICA_STREAM_ACK_MS) this.sendAck();
+      }
     } catch (e) {
       // An unexpected failure applying the stream: resync from the last applied offset.
       this.linkDown(`error applying the stream: ${e instanceof Error ? e.message : String(e)}`);
@@ -741,6 +754,7 @@ export class ReplicaSide {
 
   private sendAck(): void {
     if (this.paused) return; // a stalled replica acknowledges nothing (DEBUG REPL-PAUSE)
+    this.lastAckSentMs = Date.now();
     if (this.outside !== null) this.outside.ack(this.host.backlog.offset);
     else this.send(["REPLCONF", "ACK", String(this.host.backlog.offset)]);
   }

@@ -9,7 +9,7 @@ import { SET_ROWS_PER_STATEMENT } from "../../src/keyspace/store.ts";
 import { encodeCommand } from "../../src/protocol/resp.ts";
 import { concat, utf8 } from "../../src/util/bytes.ts";
 import type { Node } from "../../src/node/node.ts";
-import { cmd, digest, freshDb, inNode } from "./nodes.ts";
+import { attach, cmd, digest, freshDb, info, inNode, until } from "./nodes.ts";
 
 interface ApplyHook {
   apply(frames: Uint8Array[], slice?: { ms: number; bytes: number }): boolean;
@@ -138,5 +138,29 @@ describe("replica apply: plain SET runs and slices", () => {
     expect(await observe(db, "fast")).toEqual(want);
     expect(await observe(db, "sliced")).toEqual(want);
     expect(want.digest).not.toBe("0".repeat(40));
+  });
+
+  it("a slice of the live stream acknowledges what it applied (no wait for the cron's timer)", async () => {
+    const db = freshDb("sliceack");
+    await cmd(db, "master", "SET", "seed", "1");
+    await attach(db, "r1");
+    const offset = async (node: string) => Number((await info(db, node)).master_repl_offset);
+    await until("r1 caught up", async () => (await offset("r1")) === (await offset("master")));
+    const acks = await inNode(db, "r1", (n) => {
+      type Hooks = { send(argv: string[]): void; onStream(b: Uint8Array): void; lastAckSentMs: number };
+      const rep = n.replica as unknown as Hooks;
+      const sent: string[][] = [];
+      const real = rep.send;
+      rep.send = (argv) => void sent.push(argv);
+      try {
+        rep.lastAckSentMs = 0; // the last ACK is old
+        rep.onStream(new Uint8Array(0)); // a frame arrives: one slice runs
+        rep.onStream(new Uint8Array(0)); // another at once: no second ACK yet
+      } finally {
+        rep.send = real;
+      }
+      return { sent, offset: n.backlog.offset };
+    });
+    expect(acks.sent).toEqual([["REPLCONF", "ACK", String(acks.offset)]]);
   });
 });
