@@ -39,6 +39,7 @@ import { parseSsePath, sseEvents, SseStream } from "../pubsub/sse.ts";
 const SUBSCRIBING_COMMANDS: ReadonlySet<string> = new Set(["subscribe", "psubscribe", "unsubscribe", "punsubscribe"]);
 // --- edge reads and FAILOVER (issue 8) ---
 import { Failover } from "../replication/failover.ts";
+import type { AckLagSummary } from "../replication/ack-lag.ts";
 import { LagClock } from "../replication/lag-clock.ts";
 import { admit, H_ROUTE, H_SERVED_BY, H_SYNC_WAIT_MS, rerouteResponse, routeKind, type AdmissionHost } from "../routing/admission.ts";
 import { regionOrNull, type NodeView } from "../routing/topology.ts";
@@ -587,6 +588,11 @@ export class Node extends DurableObject<Env> implements RestTarget {
     }
   }
 
+  /** MasterHost: a replica's lag in time at its ACK (the stream's timeline, lag-clock.ts). */
+  ackLagMs(ackOffset: number): number | null {
+    return this.lagClock.lagMs(ackOffset, this.backlog.offset, Date.now());
+  }
+
   /** A snapshot's bytes from R2 (MasterHost: a real Redis replica's full sync). */
   openSnapshot(key: string): Promise<AsyncIterable<Uint8Array> | null> {
     return this.bucket.getStream(key);
@@ -956,6 +962,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
         unackedBytes: r.unackedBytes,
         framesSent: r.framesSent,
         bytesSent: r.bytesSent,
+        ackLag: r.ackLag,
       })),
       outputBufferLimit: this.config.outputLimit("slave"),
       outputBufferLimitDisconnections: this.master.obufDisconnects,
@@ -1134,6 +1141,8 @@ export interface NodeStatus {
     unackedBytes: number;
     framesSent: number;
     bytesSent: number;
+    /** Its lag at each ACK, as this master measured it (replication/ack-lag.ts). */
+    ackLag: AckLagSummary | null;
   }[];
   /** client-output-buffer-limit replica (hard, soft, soft seconds). */
   outputBufferLimit: { hardBytes: number; softBytes: number; softSeconds: number };

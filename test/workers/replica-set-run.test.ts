@@ -162,5 +162,13 @@ describe("replica apply: plain SET runs and slices", () => {
       return { sent, offset: n.backlog.offset };
     });
     expect(acks.sent).toEqual([["REPLCONF", "ACK", String(acks.offset)]]);
+
+    // The master keeps the replica's lag at each ACK (admin API: replicas[].ackLag).
+    await cmd(db, "master", "SET", "after", "1");
+    await until("an ACK of r1 with a lag sample", async () => (await inNode(db, "master", (n) => n.status().replicas[0]?.ackLag?.samples ?? 0)) > 0);
+    const lag = await inNode(db, "master", (n) => n.status().replicas[0]!.ackLag!);
+    expect(lag.p50).toBeGreaterThanOrEqual(0);
+    expect(lag.p99).toBeGreaterThanOrEqual(lag.p50);
+    expect(lag.max).toBeGreaterThanOrEqual(lag.p99);
   });
 });
