@@ -343,13 +343,15 @@ export class Node extends DurableObject<Env> implements RestTarget {
     }
   }
 
+  /** Bytes of WebSocket commands run since the last yield (CLIENT_SLICE_BYTES). */
+  private sliceBytes = 0;
+
   private async processInto(c: Conn, bytes: Uint8Array, out: ByteWriter): Promise<void> {
     c.parser.push(bytes);
-    let sliceBytes = 0;
     while (true) {
-      if (sliceBytes >= CLIENT_SLICE_BYTES && c.parser.buffered > 0) {
-        // A big message (a gateway write of thousands of commands) goes on in a later event.
-        sliceBytes = 0;
+      if (this.sliceBytes >= CLIENT_SLICE_BYTES && c.parser.buffered > 0) {
+        // Counted across messages: a big message, or a client that always has the next one queued.
+        this.sliceBytes = 0;
         this.send(c, out);
         await new Promise((r) => setTimeout(r, 0));
       }
@@ -366,7 +368,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
         throw e;
       }
       if (argv === undefined) break;
-      sliceBytes += c.parser.lastBytes;
+      this.sliceBytes += c.parser.lastBytes;
       if (argv.length === 0) continue;
       let r = this.dispatch(c, argv);
       if (r instanceof Promise) {
