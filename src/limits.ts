@@ -18,6 +18,21 @@ export const KEY_BYTES_MAX = 64 * 1024;
 export const RDB_BLOB_BYTES_MAX = 16 * 1024 * 1024;
 /** Largest REST request body or WebSocket message (the platform's own receive limit). */
 export const REQUEST_BYTES_MAX = 32 * 1024 * 1024;
+/**
+ * WebSocket commands run in slices of about this many bytes, counted across messages and
+ * connections; the next slice starts after a yield (replies of a slice go out before it): a
+ * gateway write of 10,000 SETs arrives as one ~600 KB message, which as one event held the
+ * node (and every object sharing its thread) for ~280 ms; and a client that always has its
+ * next pipeline queued kept local workerd from reading any other socket or firing any timer
+ * (PING to an idle object: 0.8–3.4 s; 3–58 ms with one pipeline in flight).
+ */
+export const CLIENT_SLICE_BYTES = 64 * 1024;
+/**
+ * A REST /pipeline runs in slices of at most this many commands (or CLIENT_SLICE_BYTES of
+ * arguments), each its own event: ten pipelines of 1,000 arriving together otherwise kept
+ * every other request of the node waiting for all 10,000 commands. /multi-exec is one event.
+ */
+export const REST_SLICE_COMMANDS = 250;
 /** Most commands in one REST /pipeline or /multi-exec request. */
 export const PIPELINE_COMMANDS_MAX = 1000;
 /** Most commands queued in one MULTI. */

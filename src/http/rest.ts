@@ -23,7 +23,7 @@
  * presenting a larger token first waits up to SYNC_WAIT_MS for this node to reach it; if it
  * does not, the request is still answered, and the answer's smaller token says so.
  */
-import { PIPELINE_COMMANDS_MAX, REQUEST_BYTES_MAX } from "../limits.ts";
+import { CLIENT_SLICE_BYTES, PIPELINE_COMMANDS_MAX, REQUEST_BYTES_MAX, REST_SLICE_COMMANDS } from "../limits.ts";
 import type { Session } from "../keyspace/command.ts";
 import { RedisError, type Reply } from "../protocol/reply.ts";
 import { H_CLIENT_ADDR, H_READONLY, type RestTarget } from "./node-protocol.ts";
@@ -83,8 +83,17 @@ export async function handleRest(request: Request, target: RestTarget): Promise<
       }
       case "pipeline": {
         const replies: Reply[] = [];
+        let sliceCommands = 0;
+        let sliceBytes = 0;
         for (const argv of parsed.commands) {
-          // Synchronous commands run back to back in this event; only async ones yield.
+          // Synchronous commands run back to back in slices (each its own event); async ones yield too.
+          if (sliceCommands >= REST_SLICE_COMMANDS || sliceBytes >= CLIENT_SLICE_BYTES) {
+            sliceCommands = 0;
+            sliceBytes = 0;
+            await new Promise((r) => setTimeout(r, 0));
+          }
+          sliceCommands++;
+          for (const a of argv) sliceBytes += a.length;
           const r = target.execute(session, argv);
           replies.push(isPromise(r) ? await r : r);
         }

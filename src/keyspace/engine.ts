@@ -5,7 +5,7 @@
  * unit that propagated more than one command (Redis 7.0's propagatePendingCommands).
  * Plain TypeScript: the node wires `sink` to its backlog and replicas.
  */
-import { KEY_BYTES_MAX } from "../limits.ts";
+import { KEY_BYTES_MAX, STRING_CHUNK_BYTES } from "../limits.ts";
 import { Scripting, type ScriptEnv, type ScriptingCtx, scriptKeyId } from "../scripting/scripting.ts";
 import { NIL_ARRAY, OK, QUEUED, RedisError, type Reply } from "../protocol/reply.ts";
 import { StreamEncoder } from "../replication/stream-encoder.ts";
@@ -198,9 +198,9 @@ export class Engine {
    * Apply one command of our master's replication stream (a replica). Never refused, never
    * re-propagated here: the replica forwards the raw stream bytes to its own sub-replicas.
    */
-  applyFromMaster(s: Session, argv: Uint8Array[]): Reply {
+  applyFromMaster(s: Session, argv: Uint8Array[], monitored = false): Reply {
     const name = str(argv[0]!).toLowerCase();
-    this.monitor?.(s, argv);
+    if (!monitored) this.monitor?.(s, argv);
     const mode = this.ks.expiryMode;
     this.ks.expiryMode = "stream";
     const sink = this.sink;
@@ -216,6 +216,38 @@ export class Engine {
       this.sink = sink;
       this.ks.expiryMode = mode;
     }
+  }
+
+  /**
+   * A run of plain `SET key value` (see isPlainSet) from our master's stream, with exactly
+   * the effect of applyFromMaster on each in order, but as multi-row statements and without
+   * a command context per SET (the stream is trusted: no checks to repeat). Keys holding
+   * another type or a chunked value go through the general path. Returns the errors, if any.
+   */
+  applyPlainSetsFromMaster(s: Session, cmds: readonly Uint8Array[][]): { argv: Uint8Array[]; error: RedisError }[] {
+    const errors: { argv: Uint8Array[]; error: RedisError }[] = [];
+    const general = (argv: Uint8Array[]) => {
+      const r = this.applyFromMaster(s, argv, true);
+      if (r instanceof RedisError) errors.push({ argv, error: r });
+    };
+    if (this.monitor) for (const c of cmds) this.monitor(s, c);
+    // A snapshot being written must see each old value before it changes (serialize-before-mutate).
+    if (this.ks.hooks.writesWatched?.()) {
+      for (const c of cmds) general(c);
+      return errors;
+    }
+    const keys = cmds.map((c) => c[1]!);
+    const skipped = this.ks.setPlainStringsFromStream(
+      s.db,
+      keys,
+      cmds.map((c) => c[2]!),
+    );
+    const applied = cmds.length - skipped.length;
+    this.stats.commands += applied;
+    this.stats.calls.set("set", (this.stats.calls.get("set") ?? 0) + applied);
+    if (this.watchers.size) for (const k of keys) this.touched(s.db, k);
+    for (const i of skipped) general(cmds[i]! as Uint8Array[]);
+    return errors;
   }
 
   private check(s: Session, name: string, argv: Uint8Array[]): RedisError | null {
@@ -528,6 +560,13 @@ export class Engine {
     }
     return keys.length;
   }
+}
+
+/** `SET key value` with a value that fits one row: what applyPlainSetsFromMaster takes. */
+export function isPlainSet(argv: readonly Uint8Array[]): boolean {
+  if (argv.length !== 3 || argv[2]!.length > STRING_CHUNK_BYTES) return false;
+  const n = argv[0]!;
+  return n.length === 3 && (n[0]! | 0x20) === 0x73 && (n[1]! | 0x20) === 0x65 && (n[2]! | 0x20) === 0x74;
 }
 
 function toErrorReply(e: unknown): RedisError {

@@ -8,7 +8,7 @@
  * that it has not dumped yet before the key changes (serialize-before-mutate).
  */
 import { DATABASES, STRING_CHUNK_BYTES } from "../limits.ts";
-import { blob, own } from "../util/bytes.ts";
+import { bkey, blob, own } from "../util/bytes.ts";
 import { DbMap } from "./generations.ts";
 import { KEYSPACE_SCHEMA, TYPE, type TypeCode } from "./schema.ts";
 
@@ -104,6 +104,28 @@ const SET_PLAIN_SQL =
   "ON CONFLICT(db, key) DO UPDATE SET val = excluded.val, card = excluded.card, expire_ms = NULL " +
   "WHERE type = 0 AND nchunks = 0 AND (expire_ms IS NULL OR expire_ms > ?)";
 
+/** Rows per multi-row upsert of `setPlainStringsFromStream` (2 bound parameters each, within the 100 a Durable Object's SQLite allows). */
+export const SET_ROWS_PER_STATEMENT = 50;
+/** Bytes of keys and values bound to one such statement (a row with a bigger value goes alone). */
+const SET_STATEMENT_BYTES_MAX = 1024 * 1024;
+const setPlainRowsSqls = new Map<string, string>();
+/**
+ * `n` rows of `SET_PLAIN_SQL` for a replica applying its stream (no expiry condition: keys as
+ * stored); `phys` is a database number we chose, inlined as a literal like the loader does.
+ */
+function setPlainRowsSql(phys: number, n: number): string {
+  const k = `${phys}:${n}`;
+  let sql = setPlainRowsSqls.get(k);
+  if (sql === undefined) {
+    sql =
+      `INSERT INTO kv_keys (db, key, type, expire_ms, val, card, nchunks, lhead, ltail) SELECT ${phys}, column1, 0, NULL, column2, length(column2), 0, 0, 0 ` +
+      `FROM (VALUES ${Array(n).fill("(?, ?)").join(", ")}) WHERE true ` + // WHERE: SQLite's parsing of an upsert after a SELECT
+      "ON CONFLICT(db, key) DO UPDATE SET val = excluded.val, card = excluded.card, expire_ms = NULL WHERE type = 0 AND nchunks = 0";
+    if (setPlainRowsSqls.size < 4096) setPlainRowsSqls.set(k, sql);
+  }
+  return sql;
+}
+
 /** Rows of garbage databases deleted per step of `collectGarbage` (bounds the step's time). */
 export const GC_ROWS_PER_STEP = 4000;
 /** Keys with elements looked at per query while collecting garbage. */
@@ -172,6 +194,47 @@ export class Keyspace {
     // Whether the upsert wrote (cursor.rowsWritten counts index probes too: a no-op reports 1).
     for (const r of this.sql.exec("SELECT changes()").raw()) return r[0] === 1;
     return false;
+  }
+
+  /**
+   * SET key value for a run of pairs of one database, as a replica applying its master's
+   * stream does (every key as stored, expired or not): multi-row upserts of
+   * SET_ROWS_PER_STATEMENT rows, each row behaving exactly as `setPlainString`'s upsert in
+   * order (a key twice in a run ends with its last value). Returns the indexes of the pairs
+   * left untouched because another type or a chunked value is there: the caller runs the
+   * general path for those (their keys are untouched by the rest of the run). Callers check
+   * `writesWatched` first and keep values within STRING_CHUNK_BYTES.
+   */
+  setPlainStringsFromStream(db: number, keys: readonly Uint8Array[], values: readonly Uint8Array[]): number[] {
+    const phys = this.physDb(db);
+    const skipped: number[] = [];
+    for (let from = 0; from < keys.length; ) {
+      let to = from;
+      let bytes = 0;
+      while (to < keys.length && to - from < SET_ROWS_PER_STATEMENT && (to === from || bytes + keys[to]!.length + values[to]!.length <= SET_STATEMENT_BYTES_MAX)) {
+        bytes += keys[to]!.length + values[to]!.length;
+        to++;
+      }
+      const n = to - from;
+      const args: Uint8Array[] = new Array(2 * n);
+      for (let i = 0; i < n; i++) {
+        args[2 * i] = own(keys[from + i]!);
+        args[2 * i + 1] = own(values[from + i]!);
+      }
+      this.sql.exec(setPlainRowsSql(phys, n), ...args);
+      let changed = 0;
+      for (const r of this.sql.exec("SELECT changes()").raw()) changed = r[0] as number;
+      if (changed !== n) {
+        // Some keys hold another type or a chunked value (the upsert left them as they were).
+        const held = new Set<string>();
+        for (const r of this.sql.exec(`SELECT key FROM kv_keys WHERE db = ${phys} AND key IN (${Array(n).fill("?").join(", ")}) AND NOT (type = 0 AND nchunks = 0)`, ...args.filter((_, j) => j % 2 === 0)).raw()) {
+          held.add(bkey(blob(r[0])));
+        }
+        for (let i = from; i < to; i++) if (held.has(bkey(keys[i]!))) skipped.push(i);
+      }
+      from = to;
+    }
+    return skipped;
   }
 
   byId(id: number): KeyMeta | null {

@@ -17,7 +17,7 @@ import { checkAuth } from "../http/auth.ts";
 import { handleRest } from "../http/rest.ts";
 import { newSession, type NodeServices, type Session } from "../keyspace/command.ts";
 import { Engine } from "../keyspace/engine.ts";
-import { ACTIVE_EXPIRE_KEYS_PER_STEP, REPLICATION_CHAIN_MAX } from "../limits.ts";
+import { ACTIVE_EXPIRE_KEYS_PER_STEP, CLIENT_SLICE_BYTES, REPLICATION_CHAIN_MAX } from "../limits.ts";
 import { OK, RedisError, type Reply, Simple, Verbatim } from "../protocol/reply.ts";
 import { newSlice, pushYielding, SnapshotLoader } from "../replication/loader.ts";
 import { ByteWriter, ProtocolError, RespParser, writeReply } from "../protocol/resp.ts";
@@ -39,6 +39,7 @@ import { parseStreamPath, StreamClients } from "../pubsub/streams.ts";
 const SUBSCRIBING_COMMANDS: ReadonlySet<string> = new Set(["subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ssubscribe", "sunsubscribe"]);
 // --- edge reads and FAILOVER (issue 8) ---
 import { Failover } from "../replication/failover.ts";
+import type { AckLagSummary } from "../replication/ack-lag.ts";
 import { LagClock } from "../replication/lag-clock.ts";
 import { admit, H_ROUTE, H_SERVED_BY, H_SYNC_WAIT_MS, rerouteResponse, routeKind, type AdmissionHost } from "../routing/admission.ts";
 import { regionOrNull, type NodeView } from "../routing/topology.ts";
@@ -345,9 +346,18 @@ export class Node extends DurableObject<Env> implements RestTarget {
     }
   }
 
+  /** Bytes of WebSocket commands run since the last yield (CLIENT_SLICE_BYTES). */
+  private sliceBytes = 0;
+
   private async processInto(c: Conn, bytes: Uint8Array, out: ByteWriter): Promise<void> {
     c.parser.push(bytes);
     while (true) {
+      if (this.sliceBytes >= CLIENT_SLICE_BYTES && c.parser.buffered > 0) {
+        // Counted across messages: a big message, or a client that always has the next one queued.
+        this.sliceBytes = 0;
+        this.send(c, out);
+        await new Promise((r) => setTimeout(r, 0));
+      }
       let argv: Uint8Array[] | undefined;
       try {
         argv = c.parser.next() as Uint8Array[] | undefined;
@@ -361,6 +371,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
         throw e;
       }
       if (argv === undefined) break;
+      this.sliceBytes += c.parser.lastBytes;
       if (argv.length === 0) continue;
       let r = this.dispatch(c, argv);
       if (r instanceof Promise) {
@@ -581,6 +592,11 @@ export class Node extends DurableObject<Env> implements RestTarget {
         w.resolve(true);
       }
     }
+  }
+
+  /** MasterHost: a replica's lag in time at its ACK (the stream's timeline, lag-clock.ts). */
+  ackLagMs(ackOffset: number): number | null {
+    return this.lagClock.lagMs(ackOffset, this.backlog.offset, Date.now());
   }
 
   /** A snapshot's bytes from R2 (MasterHost: a real Redis replica's full sync). */
@@ -947,6 +963,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
         unackedBytes: r.unackedBytes,
         framesSent: r.framesSent,
         bytesSent: r.bytesSent,
+        ackLag: r.ackLag,
       })),
       outputBufferLimit: this.config.outputLimit("slave"),
       outputBufferLimitDisconnections: this.master.obufDisconnects,
@@ -1125,6 +1142,8 @@ export interface NodeStatus {
     unackedBytes: number;
     framesSent: number;
     bytesSent: number;
+    /** Its lag at each ACK, as this master measured it (replication/ack-lag.ts). */
+    ackLag: AckLagSummary | null;
   }[];
   /** client-output-buffer-limit replica (hard, soft, soft seconds). */
   outputBufferLimit: { hardBytes: number; softBytes: number; softSeconds: number };

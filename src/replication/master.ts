@@ -14,6 +14,7 @@ import { RedisError, type Reply } from "../protocol/reply.ts";
 import { str, utf8 } from "../util/bytes.ts";
 import type { Backlog } from "./backlog.ts";
 import type { ReplMeta } from "./meta.ts";
+import { AckLagSamples, type AckLagSummary } from "./ack-lag.ts";
 import { OutputLimitWatch } from "./output-limit.ts";
 import type { Snapshot, SnapshotManager } from "./snapshot.ts";
 import { log } from "../util/log.ts";
@@ -71,6 +72,8 @@ export interface MasterHost {
   failoverState?(): string;
   /** A snapshot's bytes from R2 (a real Redis replica's full sync streams them), or null. */
   openSnapshot(key: string, size: number): Promise<AsyncIterable<Uint8Array> | null>;
+  /** How long the oldest byte after `ackOffset` has been waiting, in ms (0: caught up; null: unknown). */
+  ackLagMs?(ackOffset: number): number | null;
 }
 
 interface Attached {
@@ -92,10 +95,12 @@ interface StreamOut {
   frames: number;
   bytes: number;
   watch: OutputLimitWatch;
+  /** The replica's lag at each ACK (ack-lag.ts). */
+  ackLags: AckLagSamples;
 }
 
 function newStreamOut(): StreamOut {
-  return { sentOffset: Number.NaN, catchUpEnd: 0, frames: 0, bytes: 0, watch: new OutputLimitWatch() };
+  return { sentOffset: Number.NaN, catchUpEnd: 0, frames: 0, bytes: 0, watch: new OutputLimitWatch(), ackLags: new AckLagSamples() };
 }
 
 /** Bytes sent that the replica has not acknowledged, catch-ups excluded (see output-limit.ts). */
@@ -110,6 +115,8 @@ export interface ReplicaListing extends ReplicaInfo {
   framesSent: number;
   bytesSent: number;
   unackedBytes: number;
+  /** Lag at the ACKs of this link (ack-lag.ts), null before the first while online. */
+  ackLag: AckLagSummary | null;
 }
 
 let nextReplicaId = 1;
@@ -249,6 +256,10 @@ export class MasterSide {
           const off = Number(val);
           if (Number.isFinite(off) && off > a.info.ackOffset) a.info.ackOffset = off;
           a.info.lastAckMs = Date.now();
+          if (a.info.state === "online") {
+            const lag = this.host.ackLagMs?.(a.info.ackOffset);
+            if (lag !== null && lag !== undefined) a.out.ackLags.add(lag);
+          }
           if (a.info.state === "send_bulk" && a.info.ackOffset >= a.info.syncOffset) {
             a.info.state = "online";
             a.info.snapshotId = null;
@@ -494,6 +505,7 @@ export class MasterSide {
       framesSent: a.out.frames,
       bytesSent: a.out.bytes,
       unackedBytes: unackedBytes(a),
+      ackLag: a.out.ackLags.summary(),
     }));
   }
 

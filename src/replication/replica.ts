@@ -12,14 +12,15 @@
  * applied offset (Redis's reploff) and it survives restarts: that is our cached master.
  * A MULTI … EXEC block from the master is applied only once EXEC has arrived, atomically.
  *
- * Throughput: frames that arrive while a batch is being applied queue up in `inbox` and are
- * applied together in the next synchronous run (one SQLite transaction, one backlog row, one
- * frame to each sub-replica), so a replica that falls behind catches up in larger batches
- * instead of paying a commit per frame; a run is bounded (APPLY_BATCH_BYTES_MAX) so other
- * events (reads, the cron) are not stalled. The bytes applied are forwarded
- * exactly as received (slices of the frames, never re-encoded).
+ * Throughput: each frame that arrives applies one slice of what is queued (`pump`), so a
+ * replica that falls behind catches up in larger batches (one SQLite transaction, one backlog
+ * row, one frame to each sub-replica per slice) instead of paying a commit per frame; a slice
+ * is bounded (REPLICA_APPLY_SLICE_MS / _BYTES) so other events are not stalled, and ACKs at
+ * least every REPLICA_STREAM_ACK_MS while frames arrive. Runs of plain
+ * SETs are applied as multi-row statements. The bytes applied are forwarded exactly as
+ * received (slices of the frames, never re-encoded).
  */
-import type { Engine } from "../keyspace/engine.ts";
+import { isPlainSet, type Engine } from "../keyspace/engine.ts";
 import { newSession, type Session } from "../keyspace/command.ts";
 import type { NodeConfig } from "../node/config.ts";
 import type { Reply } from "../protocol/reply.ts";
@@ -75,8 +76,21 @@ const PENDING_ROW_BYTES = 64 * 1024;
 /** Pending rows read per query while replaying; a turn yields to other events after REPLAY_SLICE_MS. */
 const REPLAY_ROWS_PER_TURN = 8;
 const REPLAY_SLICE_MS = 25;
-/** Frames queued while a batch was applied go together in the next run, up to about this many bytes (~1,300 SETs). */
-const APPLY_BATCH_BYTES_MAX = 64 * 1024;
+/**
+ * One synchronous run of the live stream's apply ends between two commands after this long
+ * or this many bytes (~2,600 SETs), whichever comes first, and the rest goes on in a later
+ * event. The byte bound holds where a Worker's clock stands still while JavaScript runs.
+ */
+export const REPLICA_APPLY_SLICE_MS = 10;
+export const REPLICA_APPLY_SLICE_BYTES = 128 * 1024;
+/**
+ * While the stream flows, a slice sends REPLCONF ACK when the last one is older than this
+ * (besides the cron's every second): timers fire late on a busy runtime (seconds measured in
+ * local workerd), and the master's WAIT, lag and output-buffer limits read our ACKs.
+ */
+export const REPLICA_STREAM_ACK_MS = 100;
+/** Plain SETs gathered before they are applied together (bounds the run's memory). */
+const APPLY_SETS_MAX = 1000;
 
 export interface ReplicaHost {
   db: string;
@@ -129,9 +143,16 @@ export class ReplicaSide {
   private readonly carry = new ByteQueue();
   /** How many bytes of `carry` the parser has consumed already. */
   private carryParsed = 0;
-  /** Frames received while a batch was being committed, applied together next. */
+  /** Frames received and not yet applied (a replica behind its master applies them together). */
   private inbox: Uint8Array[] = [];
-  private draining = false;
+  /** The last run stopped at its slice's end: the parser holds more to apply. */
+  private unfinished = false;
+  /** A slice is being applied (no re-entry from what it calls). */
+  private pumping = false;
+  /** A timer will run the next slice. */
+  private pumpTimer = false;
+  /** When we last sent REPLCONF ACK. */
+  private lastAckSentMs = 0;
   /** DEBUG REPL-PAUSE: stop applying and acknowledging the stream (a stalled replica). */
   paused = false;
   /** Batches applied and frames they held (INFO, tests). */
@@ -407,6 +428,7 @@ export class ReplicaSide {
     this.carry.clear();
     this.carryParsed = 0;
     this.inbox = [];
+    this.unfinished = false;
   }
 
   /** The link is gone: back to `connect`, retry after a backoff. Data and offset are kept. */
@@ -544,45 +566,54 @@ export class ReplicaSide {
     if (this.state === "transfer") this.spill(bytes);
     else if (this.state === "connected") {
       this.inbox.push(bytes);
-      if (!this.draining) void this.drain();
+      this.pump();
     }
   }
 
   /**
-   * Apply what the inbox holds in one synchronous run, yield to other events, and go again
-   * with whatever arrived meanwhile.
+   * Apply one slice of what the inbox and the parser hold, now, in this event: at most
+   * REPLICA_APPLY_SLICE_MS / REPLICA_APPLY_SLICE_BYTES, so other events (reads, PING, the
+   * cron, the other objects on the thread) wait at most about one slice. Every frame that
+   * arrives runs one, so a replica that fell behind catches up by up to a slice per frame
+   * while the stream flows; what is left when frames stop goes on from a timer (which a busy
+   * runtime may fire late: it is not what keeps a replica up with a loaded master).
    */
-  private async drain(): Promise<void> {
+  private pump(): void {
+    if (this.pumping || this.paused || this.state !== "connected") return;
+    if (this.inbox.length === 0 && !this.unfinished) return;
+    this.pumping = true;
     const seq = this.linkSeq;
-    this.draining = true;
     try {
-      while (this.inbox.length && !this.paused && seq === this.linkSeq && this.state === "connected") {
-        // Everything queued, up to APPLY_BATCH_BYTES_MAX (at least one frame).
-        let n = 0;
-        let bytes = 0;
-        while (n < this.inbox.length && (n === 0 || bytes + this.inbox[n]!.length <= APPLY_BATCH_BYTES_MAX)) bytes += this.inbox[n++]!.length;
-        const frames = this.inbox.splice(0, n);
-        try {
-          this.apply(frames);
-        } catch (e) {
-          // An unexpected failure applying the stream: resync from the last applied offset.
-          this.linkDown(`error applying the stream: ${e instanceof Error ? e.message : String(e)}`);
-          return;
-        }
-        // Yield: frames that arrive meanwhile queue up and go in the next run together.
-        await new Promise((r) => setTimeout(r, 0));
+      // Frames up to a slice's bytes (at least one, unless the last run left some unapplied).
+      let n = 0;
+      let bytes = 0;
+      while (n < this.inbox.length && ((n === 0 && !this.unfinished) || bytes + this.inbox[n]!.length <= REPLICA_APPLY_SLICE_BYTES)) bytes += this.inbox[n++]!.length;
+      const frames = this.inbox.splice(0, n);
+      const more = this.apply(frames, { ms: REPLICA_APPLY_SLICE_MS, bytes: REPLICA_APPLY_SLICE_BYTES });
+      if (seq === this.linkSeq) {
+        this.unfinished = more;
+        // The cron's ACK every second is a timer too: under load the master would see us stand still.
+        if (this.state === "connected" && Date.now() - this.lastAckSentMs >= REPLICA_STREAM_ACK_MS) this.sendAck();
       }
+    } catch (e) {
+      // An unexpected failure applying the stream: resync from the last applied offset.
+      this.linkDown(`error applying the stream: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
-      this.draining = false;
+      this.pumping = false;
     }
-    // A new link may have queued frames while the old one's last commit was awaited.
-    if (this.inbox.length && !this.paused && this.state === "connected") void this.drain();
+    if ((this.inbox.length || this.unfinished) && !this.pumpTimer && seq === this.linkSeq) {
+      this.pumpTimer = true;
+      setTimeout(() => {
+        this.pumpTimer = false;
+        this.pump();
+      }, 0);
+    }
   }
 
   /** DEBUG REPL-PAUSE 1|0: stop (or resume) applying and acknowledging the stream. */
   setPaused(on: boolean): void {
     this.paused = on;
-    if (!on && this.inbox.length && !this.draining && this.state === "connected") void this.drain();
+    if (!on) this.pump();
   }
 
   /** Buffer stream bytes during a transfer, in SQLite (bounded memory whatever its size). */
@@ -595,35 +626,64 @@ export class ReplicaSide {
   /**
    * Apply stream bytes: every complete command is executed, and its bytes, exactly as
    * received, go to our backlog and sub-replicas in the same synchronous run (one SQLite
-   * transaction). A MULTI block waits in `carry` until its EXEC arrives.
+   * transaction). A MULTI block waits in `carry` until its EXEC arrives. Consecutive plain
+   * SETs are applied together (Engine.applyPlainSetsFromMaster), always before anything
+   * after them is executed, forwarded or acknowledged.
+   *
+   * With a `slice`, the run stops between two commands once it has applied that many bytes
+   * or run that long (never inside a MULTI block's EXEC), leaving the rest parsed-to-be in
+   * the parser: returns true when it stopped so (call again, with no new frames, to go on).
    */
-  private apply(frames: Uint8Array[]): void {
+  private apply(frames: Uint8Array[], slice?: { ms: number; bytes: number }): boolean {
     this.applyBatches++;
     this.applyFrames += frames.length;
     for (const f of frames) {
       this.parser.push(f);
       this.carry.push(f);
     }
+    const startMs = slice ? Date.now() : 0;
+    const firstByte = this.carryParsed;
     let parsed = this.carryParsed; // position in `carry` of the parser
     let forwarded = 0; // bytes of `carry` already fed to the backlog
+    let sets: Uint8Array[][] = []; // plain SETs parsed and not applied yet
+    const applySets = () => {
+      if (sets.length === 0) return;
+      const failed = this.host.engine.applyPlainSetsFromMaster(this.session, sets);
+      for (const f of failed) this.logFailure(f.argv, f.error);
+      sets = [];
+    };
     const forward = (upTo: number) => {
+      applySets();
       if (upTo <= forwarded) return;
       this.host.feedStream(this.carry.slice(forwarded, upTo));
       forwarded = upTo;
     };
+    let stopped = false;
+    let count = 0;
     while (true) {
+      // Between commands outside a MULTI block; the clock is read every few commands only.
+      if (slice && this.tx === null && (parsed - firstByte >= slice.bytes || ((++count & 31) === 0 && Date.now() - startMs >= slice.ms))) {
+        stopped = true;
+        break;
+      }
       let argv: Uint8Array[] | undefined;
       try {
         argv = this.parser.next() as Uint8Array[] | undefined;
       } catch (e) {
         forward(this.tx ? this.tx.start : parsed); // what was applied keeps its offset
         this.linkDown(`protocol error in the stream: ${String(e)}`);
-        return;
+        return false;
       }
       if (argv === undefined) break;
       const at = parsed;
       parsed += this.parser.lastBytes;
       if (argv.length === 0) continue;
+      if (this.tx === null && this.outside === null && isPlainSet(argv)) {
+        sets.push(argv);
+        if (sets.length >= APPLY_SETS_MAX) applySets();
+        continue;
+      }
+      applySets();
       const name = str(argv[0]!).toLowerCase();
       if (this.tx) {
         if (name === "exec") {
@@ -632,7 +692,7 @@ export class ReplicaSide {
             forward(this.tx.start);
             this.host.meta.saveStreamDb(this.session.db);
             this.halt(why);
-            return;
+            return false;
           }
           for (const c of this.tx.cmds) this.exec(c);
           this.tx = null;
@@ -658,7 +718,7 @@ export class ReplicaSide {
           forward(at);
           this.host.meta.saveStreamDb(this.session.db);
           this.halt(why);
-          return;
+          return false;
         }
       }
       const r = this.exec(argv);
@@ -667,7 +727,7 @@ export class ReplicaSide {
         forward(at);
         this.host.meta.saveStreamDb(this.session.db);
         this.halt(`command '${name.slice(0, 64)}' failed: ${r.message}`);
-        return;
+        return false;
       }
     }
     forward(this.tx ? this.tx.start : parsed);
@@ -676,16 +736,22 @@ export class ReplicaSide {
     if (this.tx) this.tx.start -= forwarded;
     this.carryParsed = parsed - forwarded;
     this.host.meta.saveStreamDb(this.session.db);
+    return stopped;
   }
 
   private exec(argv: Uint8Array[]): Reply {
     const r = this.host.engine.applyFromMaster(this.session, argv);
-    if (r instanceof Error) log(`replication[${this.host.name}]: command from master failed: ${str(argv[0]!)}: ${r.message}`);
+    if (r instanceof Error) this.logFailure(argv, r);
     return r;
+  }
+
+  private logFailure(argv: Uint8Array[], e: Error): void {
+    log(`replication[${this.host.name}]: command from master failed: ${str(argv[0]!)}: ${e.message}`);
   }
 
   private sendAck(): void {
     if (this.paused) return; // a stalled replica acknowledges nothing (DEBUG REPL-PAUSE)
+    this.lastAckSentMs = Date.now();
     if (this.outside !== null) this.outside.ack(this.host.backlog.offset);
     else this.send(["REPLCONF", "ACK", String(this.host.backlog.offset)]);
   }

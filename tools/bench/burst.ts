@@ -34,6 +34,8 @@ interface Cluster {
   restUrl?: string;
   headers?: Record<string, string>;
   gatewayPort?: number;
+  /** Ours: each replica's lag at its ACKs as the master measured it (admin API replicas[].ackLag). */
+  ackLags?(): Promise<{ name: string; samples: number; p50: number; p99: number; max: number }[]>;
   close(): Promise<void>;
 }
 
@@ -58,6 +60,12 @@ async function oursCluster(ctx: BenchContext, tag: string, nReplicas: number): P
     restUrl: `${ctx.worker.url}/db/${db}/pipeline`,
     headers: { authorization: `Bearer ${ctx.worker.token}`, "content-type": "application/json" },
     gatewayPort: gw.port,
+    ackLags: async () => {
+      const res = await fetch(`${ctx.worker.url}/db/${db}/admin/nodes/master`, { headers: { authorization: `Bearer ${ctx.worker.token}` } });
+      if (!res.ok) throw new Error(`admin: HTTP ${res.status}`);
+      const body = (await res.json()) as { replicas: { name: string; ackLag: { samples: number; p50: number; p99: number; max: number } | null }[] };
+      return body.replicas.map((r) => ({ name: r.name, ...(r.ackLag ?? { samples: 0, p50: NaN, p99: NaN, max: NaN }) }));
+    },
     close: async () => {
       await gw.close();
       // Replicas still behind must not keep applying (on the same workerd thread) into the next measurement.
@@ -308,6 +316,7 @@ export async function sustainedSection(ctx: BenchContext): Promise<void> {
   const seconds = envInt("BENCH_SUSTAIN_SECONDS", 60, 5);
   const S = "5 sustained";
   const r: Record<string, { with2: Awaited<ReturnType<typeof sustained>>; none: number }> = {};
+  let ackLags: Awaited<ReturnType<NonNullable<Cluster["ackLags"]>>> = [];
   for (const who of ["ours", "redis"] as const) {
     const solo = who === "ours" ? await oursCluster(ctx, "sus0", 0) : await redisCluster(ctx, 0);
     console.log(`[5] ${who}: ${seconds} s of max-rate pipelined SETs, no replica`);
@@ -316,6 +325,7 @@ export async function sustainedSection(ctx: BenchContext): Promise<void> {
     const two = who === "ours" ? await oursCluster(ctx, "sus2", 2) : await redisCluster(ctx, 2);
     console.log(`[5] ${who}: ${seconds} s of max-rate pipelined SETs, 2 replicas`);
     const with2 = await sustained(two, seconds);
+    if (two.ackLags) ackLags = await two.ackLags();
     await two.close();
     if (with2.missing) ctx.results.problem(`${who}: ${with2.missing} lag samples never reached by a replica within 60 s of the end`);
     r[who] = { with2, none };
@@ -327,6 +337,19 @@ export async function sustainedSection(ctx: BenchContext): Promise<void> {
   const sr = stats(r.redis!.with2.lagMs);
   for (const q of ["p50", "p99", "max"] as const) {
     ctx.results.add({ section: S, metric: `replica lag ${q}, 2 replicas, max write rate`, unit: "ms", ours: so[q], redis: sr[q], how, note: `${so.n} / ${sr.n} samples` });
+  }
+  // Ours only: measured inside the master, without the time a client's GET waits to reach a replica.
+  const worst = (q: "p50" | "p99" | "max") => Math.max(...ackLags.map((l) => l[q]));
+  for (const q of ["p50", "p99", "max"] as const) {
+    ctx.results.add({
+      section: S,
+      metric: `replica lag at its ACKs (master's view) ${q}, worst replica`,
+      unit: "ms",
+      ours: ackLags.length ? worst(q) : null,
+      redis: null,
+      how: "admin API replicas[].ackLag of the master after the run: at each REPLCONF ACK, how long the oldest byte the replica had not acknowledged had been waiting (replicas ACK at least every 100 ms while the stream flows)",
+      note: ackLags.map((l) => `${l.name}: ${l.samples} ACKs`).join(", "),
+    });
   }
   ctx.results.add({ section: S, metric: "replica lag trend: mean of the last third / first third", unit: "×", ours: r.ours!.with2.lastThirdMs / r.ours!.with2.firstThirdMs, redis: r.redis!.with2.lastThirdMs / r.redis!.with2.firstThirdMs, how: "worst replica's lag per sample, averaged over the first and the last third of the run (≈1 or below: bounded, not growing)" });
   ctx.results.add({ section: S, metric: "master SETs/s, no replica", unit: "ops/s", ours: r.ours!.none, redis: r.redis!.none, how });
