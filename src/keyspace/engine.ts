@@ -10,7 +10,9 @@ import { Scripting, type ScriptEnv, type ScriptingCtx, scriptKeyId } from "../sc
 import { NIL_ARRAY, OK, QUEUED, RedisError, type Reply } from "../protocol/reply.ts";
 import { StreamEncoder } from "../replication/stream-encoder.ts";
 import { bkey, str } from "../util/bytes.ts";
-import type { Ctx, EngineStats, NodeServices, Session } from "./command.ts";
+import type { BlockingCtx, Ctx, EngineStats, NodeServices, Session } from "./command.ts";
+import { type BlockKind, BlockingRegistry } from "./blocking.ts";
+import { TYPE } from "./schema.ts";
 import { E } from "./errors.ts";
 import { Keyspace } from "./store.ts";
 import { readOnlyDenial } from "./permissions.ts";
@@ -25,6 +27,25 @@ interface Effect {
   db: number; // -1: no SELECT needed (FLUSHALL, PING)
   argv: (Uint8Array | string)[];
 }
+
+/** A blocked client, as the engine serves it (keyspace/blocking.ts holds the order). */
+interface Waiter {
+  session: Session;
+  name: string;
+  argv: Uint8Array[];
+  /** Delivers the client's reply: served, timed out, unblocked, or null when it went away. */
+  resolve(r: Reply): void;
+}
+
+/** How a command may wait: blocking is for a client's own command only (not MULTI, scripts, the stream). */
+interface RunMode {
+  canBlock: boolean;
+  servingKey: Uint8Array | null;
+}
+const NO_BLOCKING: RunMode = { canBlock: false, servingKey: null };
+
+/** setTimeout's largest delay (2^31-1 ms); longer timeouts re-arm. */
+const TIMER_DELAY_MS_MAX = 2 ** 31 - 1;
 
 /** Commands that run immediately even inside MULTI. */
 const MULTI_CONTROL = new Set(["exec", "discard", "multi", "watch", "unwatch", "quit", "reset"]);
@@ -85,6 +106,13 @@ export class Engine {
    * then runs as if just sent (on a node that became a replica meanwhile: READONLY).
    */
   writePause: Promise<void> | null = null;
+  /** Clients blocked on keys (BLPOP…), served after each execution unit. */
+  readonly blocked = new BlockingRegistry<Waiter>();
+  /** A blocking command of the running unit asked to block (ctx.blocking.block). */
+  private blockRequest: { keys: Uint8Array[]; kind: BlockKind; deadlineMs: number | null } | null = null;
+  private serving = false;
+  private blockTimer: ReturnType<typeof setTimeout> | null = null;
+  private blockTimerAt: number | null = null;
 
   constructor(sql: SqlStorage, opts: EngineOptions = {}) {
     this.clock = opts.clock ?? Date.now;
@@ -114,7 +142,14 @@ export class Engine {
    */
   execute(s: Session, argv: Uint8Array[]): Reply | Promise<Reply> {
     const r = this.executeOne(s, argv);
-    if (r instanceof Promise) return r.then((x) => this.tally(x));
+    // Clients blocked on keys this command (EXEC, script) made ready are served after it.
+    if (this.blocked.hasReady) this.serveReady();
+    if (r instanceof Promise) {
+      return r.then((x) => {
+        if (this.blocked.hasReady) this.serveReady();
+        return this.tally(x);
+      });
+    }
     return this.tally(r);
   }
 
@@ -136,6 +171,8 @@ export class Engine {
       return this.writePause.then(() => this.execute(s, argv));
     }
     this.monitor?.(s, argv);
+    s.lastCmdMs = this.clock();
+    s.lastCmd = commandFullName(name, argv);
     if (s.multi && !MULTI_CONTROL.has(name)) return this.queue(s, name, argv);
     const txArity = TX_ARITY[name];
     if (txArity !== undefined && !arityOk(txArity, argv.length)) {
@@ -174,11 +211,18 @@ export class Engine {
     const checked = this.check(s, name, argv);
     if (checked instanceof RedisError) return checked;
     this.unit = [];
+    let r: Reply | Promise<Reply>;
     try {
-      return this.run(s, name, argv);
+      r = this.run(s, name, argv, { canBlock: !s.isMasterLink, servingKey: null });
     } finally {
       this.flushUnit();
     }
+    const req = this.blockRequest;
+    if (req) {
+      this.blockRequest = null;
+      return this.blockClient(s, name, argv, req.keys, req.kind, req.deadlineMs);
+    }
+    return r;
   }
 
   /** Whether a write pause holds this command: a write, or an EXEC of a queue with one. */
@@ -288,7 +332,7 @@ export class Engine {
   }
 
   /** Run a checked command inside the current unit. Errors thrown by handlers become replies. */
-  private run(s: Session, name: string, argv: Uint8Array[]): Reply | Promise<Reply> {
+  private run(s: Session, name: string, argv: Uint8Array[], mode: RunMode = NO_BLOCKING): Reply | Promise<Reply> {
     const spec = COMMANDS.get(name)!;
     const now = this.clock();
     this.ks.now = now;
@@ -324,6 +368,7 @@ export class Engine {
         ownSignals = true;
       },
       scripting: this.scriptingCtx,
+      blocking: this.blockingCtx(mode),
     };
     const finish = (reply: Reply): Reply => {
       if (ctx.dirty > 0 && spec.flags.includes("write")) {
@@ -473,8 +518,9 @@ export class Engine {
     s.watchDirty = false;
   }
 
-  /** A key changed: invalidate the transactions watching it. */
+  /** A key changed: invalidate the transactions watching it; clients blocked on it may be served. */
   touched(db: number, key: Uint8Array): void {
+    if (this.blocked.size) this.blocked.signal(db, key);
     if (this.watchers.size === 0) return;
     const w = this.watchers.get(`${db}:${bkey(key)}`);
     if (w) for (const s of w.sessions) s.watchDirty = true;
@@ -487,6 +533,11 @@ export class Engine {
    * changes nothing, so a WATCH on a missing key survives it. Costs one lookup per watched key.
    */
   touchedAll(db: number | null, swappedWith?: number): void {
+    // SWAPDB brings other keys in under the blocked clients (Redis scanDatabaseForReadyKeys).
+    if (swappedWith !== undefined && db !== null && this.blocked.size) {
+      this.blocked.signalDb(db);
+      this.blocked.signalDb(swappedWith);
+    }
     for (const w of this.watchers.values()) {
       if (db !== null && w.db !== db) continue;
       const exists = this.ks.peek(w.db, w.key) !== null || (swappedWith !== undefined && this.ks.peek(swappedWith, w.key) !== null);
@@ -499,10 +550,118 @@ export class Engine {
     for (const w of this.watchers.values()) for (const s of w.sessions) s.watchDirty = true;
   }
 
-  /** A connection went away. */
+  /** A connection went away: its block (if any) is released with no reply to deliver. */
   closeSession(s: Session): void {
     this.unwatchAll(s);
     s.multi = null;
+    const w = this.blocked.unblock(s.id);
+    if (w) {
+      w.data.resolve(null);
+      this.armBlockTimer();
+    }
+  }
+
+  // --- blocked clients (keyspace/blocking.ts; commands in commands/blocking.ts) ----------
+
+  private blockingCtx(mode: RunMode): BlockingCtx {
+    return {
+      canBlock: mode.canBlock,
+      servingKey: mode.servingKey,
+      block: (keys, kind, deadlineMs) => {
+        this.blockRequest = { keys, kind, deadlineMs };
+        return null;
+      },
+      unblock: (id, how) => this.unblockClient(id, how),
+      isBlocked: (id) => this.blocked.has(id),
+    };
+  }
+
+  /** Register a client whose command found no data; its reply comes later. */
+  private blockClient(s: Session, name: string, argv: Uint8Array[], keys: Uint8Array[], kind: BlockKind, deadlineMs: number | null): Promise<Reply> {
+    // A REST request waits at most until its cap (http/rest.ts), then answers as a timeout.
+    const cap = s.blockCapAtMs;
+    const deadline = cap === null ? deadlineMs : deadlineMs === null ? cap : Math.min(deadlineMs, cap);
+    return new Promise<Reply>((resolve) => {
+      this.blocked.block({ id: s.id, db: s.db, keys, kind, deadlineMs: deadline, data: { session: s, name, argv, resolve } });
+      this.armBlockTimer();
+    });
+  }
+
+  /**
+   * Serve the clients blocked on keys that became ready (Redis handleClientsBlockedOnKeys):
+   * keys in the order they became ready, clients first-blocked first; each served client's
+   * pop is its own execution unit (its non-blocking form in the stream, after the write that
+   * served it). Keys made ready meanwhile (BLMOVE's push) are served in a next round.
+   */
+  private serveReady(): void {
+    if (this.serving) return;
+    this.serving = true;
+    try {
+      while (this.blocked.hasReady) {
+        for (const { db, key } of this.blocked.takeReady()) {
+          for (const w of this.blocked.waiters(db, key)) {
+            this.ks.now = this.clock();
+            const m = this.ks.lookupRead(db, key);
+            if (!m || m.card === 0) break;
+            const kind: BlockKind | null = m.type === TYPE.list ? "list" : m.type === TYPE.zset ? "zset" : null;
+            if (kind === null) break;
+            if (w.kind !== kind) continue;
+            this.blocked.unblock(w.id);
+            const { session, name, argv, resolve } = w.data;
+            this.unit = [];
+            let r: Reply | Promise<Reply>;
+            try {
+              r = this.run(session, name, argv, { canBlock: false, servingKey: key });
+            } finally {
+              this.flushUnit();
+            }
+            resolve(r instanceof Promise ? new RedisError("ERR async command served") : r);
+          }
+        }
+      }
+    } finally {
+      this.serving = false;
+      this.armBlockTimer();
+    }
+  }
+
+  /** CLIENT UNBLOCK: a timeout's reply, or the UNBLOCKED error. */
+  unblockClient(id: number, how: "timeout" | "error"): boolean {
+    const w = this.blocked.unblock(id);
+    if (!w) return false;
+    w.data.resolve(how === "error" ? new RedisError("UNBLOCKED client unblocked via CLIENT UNBLOCK") : NIL_ARRAY);
+    this.armBlockTimer();
+    return true;
+  }
+
+  /** Release every blocked client with an error (the node became a replica: Redis disconnectAllBlockedClients). */
+  unblockAll(msg: string): void {
+    if (this.blocked.size === 0) return;
+    for (const w of this.blocked.all()) {
+      this.blocked.unblock(w.id);
+      w.data.resolve(new RedisError(msg));
+    }
+    this.armBlockTimer();
+  }
+
+  /** One timer for the earliest deadline; expired clients get the timeout reply (null array). */
+  private armBlockTimer(): void {
+    const next = this.blocked.nextDeadline();
+    if (next === this.blockTimerAt) return;
+    if (this.blockTimer !== null) clearTimeout(this.blockTimer);
+    this.blockTimer = null;
+    this.blockTimerAt = next;
+    if (next === null) return;
+    const delay = Math.min(TIMER_DELAY_MS_MAX, Math.max(0, next - this.clock()));
+    this.blockTimer = setTimeout(() => {
+      this.blockTimer = null;
+      this.blockTimerAt = null;
+      for (const w of this.blocked.expired(this.clock())) {
+        this.blocked.unblock(w.id);
+        w.data.resolve(NIL_ARRAY);
+      }
+      this.armBlockTimer();
+    }, delay);
   }
 
   // --- active expiry -------------------------------------------------------------------
@@ -523,6 +682,15 @@ export class Engine {
     }
     return keys.length;
   }
+}
+
+/** Commands whose CLIENT LIST cmd= names the subcommand too (Redis's container commands). */
+const CONTAINER_COMMANDS: ReadonlySet<string> = new Set(["client", "config", "command", "script", "object", "memory", "pubsub", "function", "xinfo", "acl", "latency", "module", "slowlog", "cluster"]);
+
+/** The command's name as CLIENT LIST shows it: `get`, `client|list`. */
+function commandFullName(name: string, argv: Uint8Array[]): string {
+  if (!CONTAINER_COMMANDS.has(name) || argv.length < 2 || !COMMANDS.has(name)) return name;
+  return `${name}|${str(argv[1]!).toLowerCase()}`;
 }
 
 function toErrorReply(e: unknown): RedisError {
