@@ -56,6 +56,13 @@ export class BlockingRegistry<T> {
     return this.byKey.size;
   }
 
+  /** Clients with a timeout (INFO clients_in_timeout_table). */
+  get withDeadline(): number {
+    let n = 0;
+    for (const c of this.byId.values()) if (c.deadlineMs !== null) n++;
+    return n;
+  }
+
   has(id: number): boolean {
     return this.byId.has(id);
   }

@@ -9,6 +9,7 @@ import type { ScriptingCtx } from "../scripting/scripting.ts";
 import type { Keyspace } from "./store.ts";
 import type { PubSubHub } from "../pubsub/hub.ts";
 import type { BlockKind } from "./blocking.ts";
+import type { ClientView } from "./client-info.ts";
 
 /**
  * Command flags, as Redis's COMMAND reply names them.
@@ -139,6 +140,8 @@ export interface NodeServices {
   checkToken(token: string): Promise<"read-write" | "read-only" | "replication" | null>;
   /** This node's pub/sub (src/pubsub/); absent where no node runs the engine. */
   pubsub?: PubSubHub;
+  /** Every open client connection of the node (CLIENT LIST); absent where no node runs the engine. */
+  clients?(): ClientView[];
   /** FAILOVER (arguments after the name); absent where no node runs the engine. */
   failover?(args: string[]): Reply;
 }
