@@ -34,12 +34,24 @@ export function timeoutArg(b: Uint8Array, nowMs: number): number | null {
   const v = parseLongDouble(b);
   if (v === null) fail(NOT_FLOAT);
   if (v === "inf") fail(NEGATIVE);
-  // v = ±m·2^e exactly; ms = ceil(v · 1000).
-  const num = v.m * 1000n;
+  // v = ±m·2^e exactly; t·1000 is rounded to long double's 64-bit significand (x87), then ceil.
+  let num = v.m * 1000n;
+  let e = v.e;
+  const bits = num.toString(2).length;
+  if (num > 0n && bits > 64) {
+    const shift = BigInt(bits - 64);
+    let q = num >> shift;
+    const rem = num - (q << shift);
+    const half = 1n << (shift - 1n);
+    if (rem > half || (rem === half && (q & 1n) === 1n)) q++;
+    num = q;
+    e += Number(shift);
+  }
+  const exp = e;
   let ms: bigint;
-  if (v.e >= 0) ms = num << BigInt(v.e);
+  if (exp >= 0) ms = num << BigInt(exp);
   else {
-    const den = 1n << BigInt(-v.e);
+    const den = 1n << BigInt(-exp);
     ms = v.neg ? num / den : (num + den - 1n) / den; // ceil of +x; for -x, ceil(-x) = -floor(x)
   }
   if (v.neg) ms = -ms;
