@@ -8,6 +8,9 @@ import { afterAll, describe, expect, it } from "vitest";
 import { attach, cmd, CommandError, converged, freshDb, info, pipeline, releaseReplicas, restart, stub, until } from "./nodes.ts";
 import { arr, bulk, openResp } from "./resp-socket.ts";
 import { H_DB, H_NODE } from "../../src/http/node-protocol.ts";
+import { withEngine } from "./harness.ts";
+import { newSession } from "../../src/keyspace/command.ts";
+import { NilArray, Simple } from "../../src/protocol/reply.ts";
 
 afterAll(releaseReplicas);
 
@@ -199,5 +202,127 @@ describe("blocking commands over WebSocket", () => {
       }),
     );
     expect(await res.json()).toEqual([{ result: null }, { result: null }]);
+  });
+});
+
+describe("blocking commands in the engine: propagation, caps, role change", () => {
+  const enc = (...a: string[]) => a.map((x) => new TextEncoder().encode(x));
+  /** The stream as commands, one per line (RESP arrays of bulk strings). */
+  const commands = (bytes: Uint8Array): string[] => {
+    const parts = new TextDecoder().decode(bytes).split("\r\n");
+    const out: string[] = [];
+    for (let i = 0; i < parts.length; i++) {
+      if (!parts[i]!.startsWith("*")) continue;
+      const n = Number(parts[i]!.slice(1));
+      const args: string[] = [];
+      for (let j = 0; j < n; j++) args.push(parts[i + 2 + 2 * j]!);
+      out.push(args.join(" "));
+      i += 2 * n;
+    }
+    return out.filter((c) => !c.startsWith("SELECT"));
+  };
+
+  it("a served client's pop is propagated after the write, as its non-blocking form (Redis 7.0.15's AOF)", async () => {
+    await withEngine(async (h) => {
+      const e = h.engine;
+      const s = () => newSession();
+      const waits = [
+        e.execute(s(), enc("BLPOP", "l1", "l2", "0")),
+        e.execute(s(), enc("BLMOVE", "l3", "d", "LEFT", "RIGHT", "0")),
+        e.execute(s(), enc("BLMPOP", "0", "1", "l4", "RIGHT", "COUNT", "5")),
+        e.execute(s(), enc("BZPOPMIN", "z1", "0")),
+        e.execute(s(), enc("BZMPOP", "0", "1", "z2", "MAX")),
+        e.execute(s(), enc("BRPOPLPUSH", "l5", "d2", "0")),
+      ];
+      expect(e.blocked.size).toBe(6);
+      h.run("MULTI");
+      h.run("RPUSH", "l2", "a");
+      h.run("RPUSH", "l3", "b");
+      h.run("RPUSH", "l4", "c", "d");
+      h.run("ZADD", "z1", "1", "m");
+      h.run("ZADD", "z2", "1", "m", "2", "n");
+      h.run("RPUSH", "l5", "e");
+      h.run("EXEC");
+      const replies = await Promise.all(waits);
+      expect(replies.map((r) => JSON.stringify(r, (_k, v) => (v instanceof Uint8Array ? new TextDecoder().decode(v) : v)))).toEqual([
+        '["l2","a"]',
+        '"b"',
+        '["l4",["d","c"]]',
+        '["z1","m",{"v":1}]', // scores are doubles (a bulk string in RESP2)
+        '["z2",[["n",{"v":2}]]]',
+        '"e"',
+      ]);
+      // Non-blocking forms too (keys with data): LPOP / LMOVE with the caller's words.
+      h.run("RPUSH", "n", "x", "y");
+      h.run("BLPOP", "n", "0");
+      h.run("BLMOVE", "n", "n", "Left", "RIGHT", "0");
+      expect(commands(h.stream())).toEqual([
+        "MULTI",
+        "RPUSH l2 a",
+        "RPUSH l3 b",
+        "RPUSH l4 c d",
+        "ZADD z1 1 m",
+        "ZADD z2 1 m 2 n",
+        "RPUSH l5 e",
+        "EXEC",
+        "LPOP l2",
+        "LMOVE l3 d left right",
+        "RPOP l4 2",
+        "ZPOPMIN z1",
+        "ZPOPMAX z2 1",
+        "RPOPLPUSH l5 d2",
+        "RPUSH n x y",
+        "LPOP n",
+        "LMOVE n n Left RIGHT",
+      ]);
+    });
+  });
+
+  it("a session's cap (REST_BLOCK_MS_MAX) ends its wait with the timeout reply; forever becomes the cap", async () => {
+    await withEngine(async (h) => {
+      const t0 = 1_700_000_000_000;
+      h.setNow(t0);
+      const s = newSession({ blockCapAtMs: t0 + 30 });
+      const p = h.engine.execute(s, enc("BLPOP", "k", "0"));
+      expect(h.engine.blocked.size).toBe(1);
+      h.setNow(t0 + 30); // the engine's clock reaches the cap; its timer fires ~30 ms later
+      const r = await p;
+      expect(r).toBeInstanceOf(NilArray);
+      expect(h.engine.blocked.size).toBe(0);
+    });
+  });
+
+  it("WATCH: a served pop invalidates a watcher of the popped key only", async () => {
+    await withEngine(async (h) => {
+      const e = h.engine;
+      const w = newSession();
+      e.execute(w, enc("WATCH", "other"));
+      const served = e.execute(newSession(), enc("BLPOP", "k", "other", "0"));
+      h.run("RPUSH", "k", "v");
+      await served;
+      e.execute(w, enc("MULTI"));
+      e.execute(w, enc("PING"));
+      expect(e.execute(w, enc("EXEC"))).toEqual([new Simple("PONG")]);
+      e.execute(w, enc("WATCH", "k"));
+      const again = e.execute(newSession(), enc("BLPOP", "k", "0"));
+      h.run("RPUSH", "k", "v2");
+      await again;
+      e.execute(w, enc("MULTI"));
+      e.execute(w, enc("PING"));
+      expect(e.execute(w, enc("EXEC"))).toBeInstanceOf(NilArray);
+    });
+  });
+});
+
+describe("blocked clients when the master becomes a replica", () => {
+  it("are released with Redis's UNBLOCKED error", async () => {
+    const db = freshDb("blrole");
+    await cmd(db, "other", "PING");
+    const a = await openResp(`/db/${db}/nodes/master/ws`);
+    a.send("BLPOP", "k", "0");
+    await blocked(db, 1);
+    expect(await cmd(db, "master", "REPLICAOF", "other")).toBe("OK");
+    await a.expect("-UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)\r\n");
+    await cmd(db, "master", "REPLICAOF", "NO", "ONE");
   });
 });
