@@ -73,7 +73,11 @@ class Side {
    * served by a write is unblocked in that write's event, so once CLIENT LIST (sent after it)
    * answers, an unblocked client's reply is on its way.
    */
-  async settle(): Promise<Set<number>> {
+  async settle(stepClient: number | null = null): Promise<Set<number>> {
+    // First the step's command must have run: its reply came, or CLIENT LIST (on another
+    // connection, which the server may read first) shows its client blocked. Only then is a
+    // CLIENT LIST causally after it.
+    if (stepClient !== null) while (this.got[stepClient] === undefined && !(await this.blocked()).has(stepClient));
     for (;;) {
       const blocked = await this.blocked();
       if (process.env.BLOCKING_DIFF_TRACE) console.log(`  ${this.name} blocked [${[...blocked]}] ids ${this.ids} got ${this.got.map((g) => g !== undefined)}`);
@@ -137,7 +141,15 @@ function writeCommands(r: Rng): Cmd[] {
   const zset = () => `z${r.int(2)}`;
   const elems = () => Array.from({ length: r.range(1, 3) }, () => `e${r.int(20)}`);
   const one = (): Cmd => {
-    switch (r.int(9)) {
+    switch (r.int(13)) {
+      case 9:
+        return ["SORT", list(), "ALPHA", "STORE", list()];
+      case 10:
+        return ["ZUNIONSTORE", zset(), "2", zset(), zset()];
+      case 11:
+        return ["COPY", list(), list()];
+      case 12:
+        return r.int(3) === 0 ? ["SWAPDB", "0", "1"] : ["ZRANGESTORE", zset(), zset(), "0", "-1"];
       case 0:
         return ["RPUSH", list(), ...elems()];
       case 1:
@@ -199,7 +211,7 @@ describe("blocking commands: differential against redis-server 7.0 with several 
       if (process.env.BLOCKING_DIFF_TRACE) console.log(`step ${steps}: c${i} ${cmds.map(showArgv).join(" ; ")}`);
       for (const s of sides) s.start(i, cmds);
       if (awaitReply) await Promise.all(sides.map((s) => s.pending[i]));
-      const [ba, bb] = await Promise.all(sides.map((s) => s.settle()));
+      const [ba, bb] = await Promise.all(sides.map((s) => s.settle(i)));
       const [ra, rb] = sides.map((s) => s.take());
       const show = (x: Set<number>) => [...x].sort().join(",");
       if (ra!.join("\n") !== rb!.join("\n") || show(ba!) !== show(bb!)) {

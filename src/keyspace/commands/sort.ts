@@ -198,6 +198,8 @@ function sortGeneric(readonly: boolean) {
       ctx.ks.saveCollection(l);
       ctx.dirty += out.length;
     }
+    // The STORE key is not among the spec's keys: WATCH and clients blocked on it (BLPOP) learn of it here.
+    if (old || out.length) ctx.touched(ctx.db, storeKey);
     return out.length;
   };
 }
