@@ -187,6 +187,17 @@ describe("blocking commands over WebSocket", () => {
     await expect(cmd(db, "r1", "BLPOP", "k", "0")).rejects.toThrow(new CommandError("READONLY You can't write against a read only replica."));
   });
 
+  it("the read-only token gets NOPERM (they are @write), CLIENT UNBLOCK too (@admin)", async () => {
+    const db = freshDb("bl");
+    const ro = await openResp(`/db/${db}/ws`, "test-readonly-token");
+    ro.sendAll(["BLPOP", "k", "0"], ["BZMPOP", "0", "1", "z", "MIN"], ["CLIENT", "UNBLOCK", "1"]);
+    await ro.expect(
+      "-NOPERM this user has no permissions to run the 'blpop' command\r\n" +
+        "-NOPERM this user has no permissions to run the 'bzmpop' command\r\n" +
+        "-NOPERM this user has no permissions to run the 'client|unblock' command\r\n",
+    );
+  });
+
   it("REST: a blocking command waits for a push (capped by REST_BLOCK_MS_MAX); times out with null; /multi-exec does not block", async () => {
     const db = freshDb("bl");
     expect(await cmd(db, "master", "BLPOP", "k", "0.05")).toBeNull();
