@@ -9,6 +9,7 @@ import type { ScriptingCtx } from "../scripting/scripting.ts";
 import type { Keyspace } from "./store.ts";
 import type { PubSubHub } from "../pubsub/hub.ts";
 import type { BlockKind } from "./blocking.ts";
+import type { TypeCode } from "./schema.ts";
 import type { ClientView } from "./client-info.ts";
 
 /**
@@ -221,6 +222,12 @@ export interface BlockingCtx {
   block(keys: Uint8Array[], kind: BlockKind, deadlineMs: number | null): Reply;
   /** CLIENT UNBLOCK id [TIMEOUT|ERROR]: whether client `id` was blocked (and now is not). */
   unblock(id: number, mode: "timeout" | "error"): boolean;
+  /**
+   * A STORE (SORT, ZUNIONSTORE, ZRANGESTORE, GEO…) replaced `key`, which held `oldType`, in
+   * place. Redis 7.0's setKey → dbOverwrite signals the key ready with the OLD type, so a key
+   * that was a string, set or hash does not wake clients blocked on it (a DEL then a push does).
+   */
+  overwritten(db: number, key: Uint8Array, oldType: TypeCode): void;
   /** Whether client `id` is blocked (CLIENT LIST flag b). */
   isBlocked(id: number): boolean;
 }

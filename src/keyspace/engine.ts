@@ -11,7 +11,8 @@ import { NIL_ARRAY, OK, QUEUED, RedisError, type Reply } from "../protocol/reply
 import { StreamEncoder } from "../replication/stream-encoder.ts";
 import { bkey, str } from "../util/bytes.ts";
 import type { BlockingCtx, Ctx, EngineStats, NodeServices, Session } from "./command.ts";
-import { type BlockKind, BlockingRegistry } from "./blocking.ts";
+import type { BlockKind } from "./blocking.ts";
+import { BlockedClients } from "./blocked-clients.ts";
 import { TYPE } from "./schema.ts";
 import { E } from "./errors.ts";
 import { Keyspace } from "./store.ts";
@@ -28,24 +29,13 @@ interface Effect {
   argv: (Uint8Array | string)[];
 }
 
-/** A blocked client, as the engine serves it (keyspace/blocking.ts holds the order). */
-interface Waiter {
-  session: Session;
-  name: string;
-  argv: Uint8Array[];
-  /** Delivers the client's reply: served, timed out, unblocked, or null when it went away. */
-  resolve(r: Reply): void;
-}
-
 /** How a command may wait: blocking is for a client's own command only (not MULTI, scripts, the stream). */
 interface RunMode {
   canBlock: boolean;
   servingKey: Uint8Array | null;
 }
 const NO_BLOCKING: RunMode = { canBlock: false, servingKey: null };
-
-/** setTimeout's largest delay (2^31-1 ms); longer timeouts re-arm. */
-const TIMER_DELAY_MS_MAX = 2 ** 31 - 1;
+const CLIENT_BLOCKING: RunMode = { canBlock: true, servingKey: null };
 
 /** Commands that run immediately even inside MULTI. */
 const MULTI_CONTROL = new Set(["exec", "discard", "multi", "watch", "unwatch", "quit", "reset"]);
@@ -107,12 +97,13 @@ export class Engine {
    */
   writePause: Promise<void> | null = null;
   /** Clients blocked on keys (BLPOP…), served after each execution unit. */
-  readonly blocked = new BlockingRegistry<Waiter>();
+  readonly blocked: BlockedClients = new BlockedClients({
+    clock: () => this.clock(),
+    kindAt: (db, key) => this.blockableKind(db, key),
+    serve: (s, name, argv, key) => this.serveBlocked(s, name, argv, key),
+  });
   /** A blocking command of the running unit asked to block (ctx.blocking.block). */
   private blockRequest: { keys: Uint8Array[]; kind: BlockKind; deadlineMs: number | null } | null = null;
-  private serving = false;
-  private blockTimer: ReturnType<typeof setTimeout> | null = null;
-  private blockTimerAt: number | null = null;
 
   constructor(sql: SqlStorage, opts: EngineOptions = {}) {
     this.clock = opts.clock ?? Date.now;
@@ -128,6 +119,10 @@ export class Engine {
         this.effect({ db, argv: ["DEL", key] });
       },
       expireSet: opts.expireSet,
+      // Redis signals a key ready in dbAdd only: a push onto an existing list wakes nobody.
+      added: (db, key, type) => {
+        if (type === TYPE.list || type === TYPE.zset) this.blocked.signal(db, key);
+      },
     });
   }
 
@@ -143,10 +138,10 @@ export class Engine {
   execute(s: Session, argv: Uint8Array[]): Reply | Promise<Reply> {
     const r = this.executeOne(s, argv);
     // Clients blocked on keys this command (EXEC, script) made ready are served after it.
-    if (this.blocked.hasReady) this.serveReady();
+    this.blocked.serveReady();
     if (r instanceof Promise) {
       return r.then((x) => {
-        if (this.blocked.hasReady) this.serveReady();
+        this.blocked.serveReady();
         return this.tally(x);
       });
     }
@@ -213,14 +208,14 @@ export class Engine {
     this.unit = [];
     let r: Reply | Promise<Reply>;
     try {
-      r = this.run(s, name, argv, { canBlock: !s.isMasterLink, servingKey: null });
+      r = this.run(s, name, argv, s.isMasterLink ? NO_BLOCKING : CLIENT_BLOCKING);
     } finally {
       this.flushUnit();
     }
     const req = this.blockRequest;
     if (req) {
       this.blockRequest = null;
-      return this.blockClient(s, name, argv, req.keys, req.kind, req.deadlineMs);
+      return this.blocked.block(s, name, argv, req.keys, req.kind, req.deadlineMs);
     }
     return r;
   }
@@ -336,6 +331,7 @@ export class Engine {
     const spec = COMMANDS.get(name)!;
     const now = this.clock();
     this.ks.now = now;
+    this.blocked.endCommand(); // a command that failed before finishing leaves nothing quieted
     this.stats.commands++;
     this.stats.calls.set(name, (this.stats.calls.get(name) ?? 0) + 1);
     let replaced: (Uint8Array | string)[] | null = null;
@@ -368,13 +364,14 @@ export class Engine {
         ownSignals = true;
       },
       scripting: this.scriptingCtx,
-      blocking: this.blockingCtx(mode),
+      blocking: mode === NO_BLOCKING ? this.noBlocking : mode === CLIENT_BLOCKING ? this.clientBlocking : this.blockingCtx(mode),
     };
     const finish = (reply: Reply): Reply => {
       if (ctx.dirty > 0 && spec.flags.includes("write")) {
         if (!ownSignals) for (const i of keyIndexes(spec, argv.length)) this.touched(ctx.db, argv[i]!);
         if (!prevented) this.effect({ db: ctx.db, argv: replaced ?? argv });
       }
+      this.blocked.endCommand();
       for (const e of extra) this.effect(e);
       return reply;
     };
@@ -518,9 +515,8 @@ export class Engine {
     s.watchDirty = false;
   }
 
-  /** A key changed: invalidate the transactions watching it; clients blocked on it may be served. */
+  /** A key changed: invalidate the transactions watching it. */
   touched(db: number, key: Uint8Array): void {
-    if (this.blocked.size) this.blocked.signal(db, key);
     if (this.watchers.size === 0) return;
     const w = this.watchers.get(`${db}:${bkey(key)}`);
     if (w) for (const s of w.sessions) s.watchDirty = true;
@@ -534,10 +530,7 @@ export class Engine {
    */
   touchedAll(db: number | null, swappedWith?: number): void {
     // SWAPDB brings other keys in under the blocked clients (Redis scanDatabaseForReadyKeys).
-    if (swappedWith !== undefined && db !== null && this.blocked.size) {
-      this.blocked.signalDb(db);
-      this.blocked.signalDb(swappedWith);
-    }
+    if (swappedWith !== undefined && db !== null) this.blocked.signalSwap(db, swappedWith);
     for (const w of this.watchers.values()) {
       if (db !== null && w.db !== db) continue;
       const exists = this.ks.peek(w.db, w.key) !== null || (swappedWith !== undefined && this.ks.peek(swappedWith, w.key) !== null);
@@ -554,14 +547,14 @@ export class Engine {
   closeSession(s: Session): void {
     this.unwatchAll(s);
     s.multi = null;
-    const w = this.blocked.unblock(s.id);
-    if (w) {
-      w.data.resolve(null);
-      this.armBlockTimer();
-    }
+    this.blocked.drop(s);
   }
 
   // --- blocked clients (keyspace/blocking.ts; commands in commands/blocking.ts) ----------
+
+  /** The two common contexts, made once (one per command would be an allocation per command). */
+  private readonly noBlocking = this.blockingCtx(NO_BLOCKING);
+  private readonly clientBlocking = this.blockingCtx(CLIENT_BLOCKING);
 
   private blockingCtx(mode: RunMode): BlockingCtx {
     return {
@@ -571,97 +564,32 @@ export class Engine {
         this.blockRequest = { keys, kind, deadlineMs };
         return null;
       },
-      unblock: (id, how) => this.unblockClient(id, how),
+      unblock: (id, how) => this.blocked.unblock(id, how),
       isBlocked: (id) => this.blocked.has(id),
+      overwritten: (db, key, oldType) => {
+        if (oldType !== TYPE.list && oldType !== TYPE.zset) this.blocked.quiet(db, key);
+      },
     };
   }
 
-  /** Register a client whose command found no data; its reply comes later. */
-  private blockClient(s: Session, name: string, argv: Uint8Array[], keys: Uint8Array[], kind: BlockKind, deadlineMs: number | null): Promise<Reply> {
-    // A REST request waits at most until its cap (http/rest.ts), then answers as a timeout.
-    const cap = s.blockCapAtMs;
-    const deadline = cap === null ? deadlineMs : deadlineMs === null ? cap : Math.min(deadlineMs, cap);
-    return new Promise<Reply>((resolve) => {
-      this.blocked.block({ id: s.id, db: s.db, keys, kind, deadlineMs: deadline, data: { session: s, name, argv, resolve } });
-      this.armBlockTimer();
-    });
+  /** What a key holds that a blocked client could take (keyspace/blocked-clients.ts). */
+  private blockableKind(db: number, key: Uint8Array): BlockKind | null {
+    this.ks.now = this.clock();
+    const m = this.ks.lookupRead(db, key);
+    if (!m || m.card === 0) return null;
+    return m.type === TYPE.list ? "list" : m.type === TYPE.zset ? "zset" : null;
   }
 
-  /**
-   * Serve the clients blocked on keys that became ready (Redis handleClientsBlockedOnKeys):
-   * keys in the order they became ready, clients first-blocked first; each served client's
-   * pop is its own execution unit (its non-blocking form in the stream, after the write that
-   * served it). Keys made ready meanwhile (BLMOVE's push) are served in a next round.
-   */
-  private serveReady(): void {
-    if (this.serving) return;
-    this.serving = true;
+  /** A blocked client's command, run again for the key that became ready, as its own unit. */
+  private serveBlocked(s: Session, name: string, argv: Uint8Array[], key: Uint8Array): Reply {
+    this.unit = [];
+    let r: Reply | Promise<Reply>;
     try {
-      while (this.blocked.hasReady) {
-        for (const { db, key } of this.blocked.takeReady()) {
-          for (const w of this.blocked.waiters(db, key)) {
-            this.ks.now = this.clock();
-            const m = this.ks.lookupRead(db, key);
-            if (!m || m.card === 0) break;
-            const kind: BlockKind | null = m.type === TYPE.list ? "list" : m.type === TYPE.zset ? "zset" : null;
-            if (kind === null) break;
-            if (w.kind !== kind) continue;
-            this.blocked.unblock(w.id);
-            const { session, name, argv, resolve } = w.data;
-            this.unit = [];
-            let r: Reply | Promise<Reply>;
-            try {
-              r = this.run(session, name, argv, { canBlock: false, servingKey: key });
-            } finally {
-              this.flushUnit();
-            }
-            resolve(r instanceof Promise ? new RedisError("ERR async command served") : r);
-          }
-        }
-      }
+      r = this.run(s, name, argv, { canBlock: false, servingKey: key });
     } finally {
-      this.serving = false;
-      this.armBlockTimer();
+      this.flushUnit();
     }
-  }
-
-  /** CLIENT UNBLOCK: a timeout's reply, or the UNBLOCKED error. */
-  unblockClient(id: number, how: "timeout" | "error"): boolean {
-    const w = this.blocked.unblock(id);
-    if (!w) return false;
-    w.data.resolve(how === "error" ? new RedisError("UNBLOCKED client unblocked via CLIENT UNBLOCK") : NIL_ARRAY);
-    this.armBlockTimer();
-    return true;
-  }
-
-  /** Release every blocked client with an error (the node became a replica: Redis disconnectAllBlockedClients). */
-  unblockAll(msg: string): void {
-    if (this.blocked.size === 0) return;
-    for (const w of this.blocked.all()) {
-      this.blocked.unblock(w.id);
-      w.data.resolve(new RedisError(msg));
-    }
-    this.armBlockTimer();
-  }
-
-  /** One timer for the earliest deadline; expired clients get the timeout reply (null array). */
-  private armBlockTimer(): void {
-    const next = this.blocked.nextDeadline();
-    if (next === this.blockTimerAt) return;
-    if (this.blockTimer !== null) clearTimeout(this.blockTimer);
-    this.blockTimer = null;
-    this.blockTimerAt = next;
-    if (next === null) return;
-    const delay = Math.min(TIMER_DELAY_MS_MAX, Math.max(0, next - this.clock()));
-    this.blockTimer = setTimeout(() => {
-      this.blockTimer = null;
-      this.blockTimerAt = null;
-      for (const w of this.blocked.expired(this.clock())) {
-        this.blocked.unblock(w.id);
-        w.data.resolve(NIL_ARRAY);
-      }
-      this.armBlockTimer();
-    }, delay);
+    return r instanceof Promise ? new RedisError("ERR async command served") : r;
   }
 
   // --- active expiry -------------------------------------------------------------------

@@ -222,7 +222,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
     this.engine.ks.expiryMode = replica || this.engine.writePause !== null ? "replica" : "master";
     this.engine.masterDown = replica && !this.config.bool("replica-serve-stale-data") && this.replica.state !== "connected";
     // Blocked clients cannot be served by a replica (Redis disconnectAllBlockedClients).
-    if (this.engine.replicaMode) this.engine.unblockAll("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)");
+    if (this.engine.replicaMode) this.engine.blocked.unblockAll("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)");
   }
 
   // --- HTTP / WebSocket entry ----------------------------------------------------------

@@ -360,9 +360,9 @@ function zrangeGeneric(ctx: Ctx, type0: RangeType, dir0: Direction, store = fals
 export function storeEntries(ctx: Ctx, dst: Uint8Array, rows: Entry[]): number {
   // Only the destination changes (ZRANGESTORE's source is a key argument too).
   ctx.signalsOwnKeys();
-  if (rows.length) ctx.touched(ctx.db, dst);
   const old = ctx.ks.lookupWrite(ctx.db, dst);
-  if (old) ctx.touched(ctx.db, dst);
+  if (old && rows.length) ctx.blocking.overwritten(ctx.db, dst, old.type);
+  if (old || rows.length) ctx.touched(ctx.db, dst);
   if (old) {
     ctx.ks.deleteKey(old);
     ctx.dirty++;
