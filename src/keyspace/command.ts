@@ -9,7 +9,6 @@ import type { ScriptingCtx } from "../scripting/scripting.ts";
 import type { Keyspace } from "./store.ts";
 import type { PubSubHub } from "../pubsub/hub.ts";
 import type { BlockKind } from "./blocking.ts";
-import type { TypeCode } from "./schema.ts";
 import type { ClientView } from "./client-info.ts";
 
 /**
@@ -223,11 +222,11 @@ export interface BlockingCtx {
   /** CLIENT UNBLOCK id [TIMEOUT|ERROR]: whether client `id` was blocked (and now is not). */
   unblock(id: number, mode: "timeout" | "error"): boolean;
   /**
-   * A STORE (SORT, ZUNIONSTORE, ZRANGESTORE, GEO…) replaced `key`, which held `oldType`, in
-   * place. Redis 7.0's setKey → dbOverwrite signals the key ready with the OLD type, so a key
-   * that was a string, set or hash does not wake clients blocked on it (a DEL then a push does).
+   * A STORE (SORT, ZUNIONSTORE, ZRANGESTORE, GEO…) replaced an existing `key` in place. Redis
+   * 7.0's setKey → dbOverwrite readies nothing (only dbAdd does, and only streams there), so
+   * clients blocked on the key keep waiting (until it is deleted and created again).
    */
-  overwritten(db: number, key: Uint8Array, oldType: TypeCode): void;
+  overwritten(db: number, key: Uint8Array): void;
   /** Whether client `id` is blocked (CLIENT LIST flag b). */
   isBlocked(id: number): boolean;
 }

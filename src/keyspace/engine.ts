@@ -566,9 +566,7 @@ export class Engine {
       },
       unblock: (id, how) => this.blocked.unblock(id, how),
       isBlocked: (id) => this.blocked.has(id),
-      overwritten: (db, key, oldType) => {
-        if (oldType !== TYPE.list && oldType !== TYPE.zset) this.blocked.quiet(db, key);
-      },
+      overwritten: (db, key) => this.blocked.quiet(db, key),
     };
   }
 

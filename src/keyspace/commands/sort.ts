@@ -185,7 +185,7 @@ function sortGeneric(readonly: boolean) {
     if (!storeKey) return out;
 
     const old = ctx.ks.lookupWrite(ctx.db, storeKey);
-    if (old && out.length) ctx.blocking.overwritten(ctx.db, storeKey, old.type);
+    if (old && out.length) ctx.blocking.overwritten(ctx.db, storeKey);
     if (old) {
       ctx.ks.deleteKey(old);
       ctx.dirty++;

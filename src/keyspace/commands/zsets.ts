@@ -361,7 +361,7 @@ export function storeEntries(ctx: Ctx, dst: Uint8Array, rows: Entry[]): number {
   // Only the destination changes (ZRANGESTORE's source is a key argument too).
   ctx.signalsOwnKeys();
   const old = ctx.ks.lookupWrite(ctx.db, dst);
-  if (old && rows.length) ctx.blocking.overwritten(ctx.db, dst, old.type);
+  if (old && rows.length) ctx.blocking.overwritten(ctx.db, dst);
   if (old || rows.length) ctx.touched(ctx.db, dst);
   if (old) {
     ctx.ks.deleteKey(old);
