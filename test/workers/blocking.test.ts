@@ -153,6 +153,18 @@ describe("blocking commands over WebSocket", () => {
     expect(await cmd(db, "master", "LLEN", "k")).toBe(1);
   });
 
+  it("a client blocked forever stays blocked through an idle node (no event, no timer) and is then served", async () => {
+    const db = freshDb("bl");
+    const a = await openResp(`/db/${db}/ws`);
+    a.send("BLPOP", "k", "0");
+    await blocked(db, 1);
+    // The scenario is an idle period: nothing reaches the node for 3 s (workerd must neither
+    // cancel the pending message event as hung nor hibernate the object under it).
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await cmd(db, "master", "RPUSH", "k", "late")).toBe(1);
+    await a.expect(arr("k", "late"));
+  });
+
   it("DEBUG RESTART drops a blocked client's socket (no hibernation while blocked); nothing is left blocked", async () => {
     const db = freshDb("bl");
     const a = await openResp(`/db/${db}/ws`);
