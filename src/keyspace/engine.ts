@@ -616,7 +616,9 @@ const CONTAINER_COMMANDS: ReadonlySet<string> = new Set(["client", "config", "co
 /** The command's name as CLIENT LIST shows it: `get`, `client|list`. */
 function commandFullName(name: string, argv: Uint8Array[]): string {
   if (!CONTAINER_COMMANDS.has(name) || argv.length < 2 || !COMMANDS.has(name)) return name;
-  return `${name}|${str(argv[1]!).toLowerCase()}`;
+  const sub = str(argv[1]!).toLowerCase();
+  // Only a subcommand-like word: a client's junk argument is not echoed into CLIENT LIST.
+  return /^[a-z][a-z0-9_-]{0,31}$/.test(sub) ? `${name}|${sub}` : name;
 }
 
 function toErrorReply(e: unknown): RedisError {

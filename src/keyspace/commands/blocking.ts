@@ -100,8 +100,8 @@ function bpop(end: End) {
     const keys = argv.slice(1, -1);
     const key = firstWithData(ctx, keys, TYPE.list);
     if (!key) return blockOr(ctx, keys, "list", deadline, NIL_ARRAY);
-    const value = runAs(ctx, [end === "left" ? "LPOP" : "RPOP", key], popOne);
     const name = end === "left" ? "LPOP" : "RPOP";
+    const value = runAs(ctx, [name, key], popOne);
     ctx.rewrite([name, key]);
     ctx.signalsOwnKeys();
     ctx.touched(ctx.db, key);
