@@ -157,10 +157,7 @@ export class BlockedClients {
     this.timer = setTimeout(() => {
       this.timer = null;
       this.timerAt = null;
-      for (const w of this.registry.expired(this.host.clock())) {
-        this.registry.unblock(w.id);
-        w.data.resolve(NIL_ARRAY);
-      }
+      for (const w of this.registry.takeExpired(this.host.clock())) w.data.resolve(NIL_ARRAY);
       this.arm();
     }, delay);
   }

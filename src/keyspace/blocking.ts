@@ -11,6 +11,8 @@
  *   form the next round (handleClientsBlockedOnKeys swaps server.ready_keys);
  * - a client blocked on several keys is queued on each (a key named twice counts once),
  *   and leaves every queue when it is served, times out, is unblocked or disconnects.
+ * Deadlines sit in a min-heap (stale entries dropped lazily), so blocking, unblocking and
+ * finding the next timeout cost O(log n) in the number of blocked clients, not O(n).
  */
 import { bkey } from "../util/bytes.ts";
 
@@ -45,6 +47,9 @@ export class BlockingRegistry<T> {
   /** Keys signalled since the last round, in signal order; the set dedups them. */
   private ready: ReadyKey[] = [];
   private readonly readySet = new Set<string>();
+  /** Deadlines, earliest first; an entry whose client left (or re-blocked) is stale. */
+  private readonly deadlines = new MinHeap<{ at: number; entry: BlockedClient<T> }>();
+  private timed = 0;
 
   /** Clients blocked (INFO blocked_clients). */
   get size(): number {
@@ -58,9 +63,7 @@ export class BlockingRegistry<T> {
 
   /** Clients with a timeout (INFO clients_in_timeout_table). */
   get withDeadline(): number {
-    let n = 0;
-    for (const c of this.byId.values()) if (c.deadlineMs !== null) n++;
-    return n;
+    return this.timed;
   }
 
   has(id: number): boolean {
@@ -90,6 +93,10 @@ export class BlockingRegistry<T> {
       q.push(entry);
     }
     this.byId.set(c.id, entry);
+    if (entry.deadlineMs !== null) {
+      this.timed++;
+      this.deadlines.push({ at: entry.deadlineMs, entry });
+    }
     return entry;
   }
 
@@ -98,6 +105,7 @@ export class BlockingRegistry<T> {
     const entry = this.byId.get(id);
     if (!entry) return undefined;
     this.byId.delete(id);
+    if (entry.deadlineMs !== null) this.timed--;
     for (const k of entry.keys) {
       const kid = keyId(entry.db, k);
       const q = this.byKey.get(kid);
@@ -149,20 +157,70 @@ export class BlockingRegistry<T> {
 
   /** The earliest deadline, or null when no client has a timeout. */
   nextDeadline(): number | null {
-    let next: number | null = null;
-    for (const c of this.byId.values()) if (c.deadlineMs !== null && (next === null || c.deadlineMs < next)) next = c.deadlineMs;
-    return next;
+    this.dropStale();
+    return this.deadlines.peek()?.at ?? null;
   }
 
-  /** Clients whose deadline has passed at `nowMs`, in blocking order; they stay registered. */
-  expired(nowMs: number): BlockedClient<T>[] {
+  /** Unblock and return the clients whose deadline has passed at `nowMs`, earliest first. */
+  takeExpired(nowMs: number): BlockedClient<T>[] {
     const out: BlockedClient<T>[] = [];
-    for (const c of this.byId.values()) if (c.deadlineMs !== null && c.deadlineMs <= nowMs) out.push(c);
+    for (;;) {
+      this.dropStale();
+      const top = this.deadlines.peek();
+      if (!top || top.at > nowMs) break;
+      this.deadlines.pop();
+      this.unblock(top.entry.id);
+      out.push(top.entry);
+    }
     return out;
+  }
+
+  /** Pop heap entries of clients no longer blocked (each entry is popped once: amortized O(log n)). */
+  private dropStale(): void {
+    for (let top = this.deadlines.peek(); top && this.byId.get(top.entry.id) !== top.entry; top = this.deadlines.peek()) this.deadlines.pop();
   }
 
   /** Every blocked client, in blocking order. */
   all(): BlockedClient<T>[] {
     return [...this.byId.values()];
+  }
+}
+
+/** A binary min-heap on `at`. */
+class MinHeap<E extends { at: number }> {
+  private readonly a: E[] = [];
+
+  push(e: E): void {
+    const a = this.a;
+    a.push(e);
+    for (let i = a.length - 1; i > 0; ) {
+      const p = (i - 1) >> 1;
+      if (a[p]!.at <= a[i]!.at) break;
+      [a[p], a[i]] = [a[i]!, a[p]!];
+      i = p;
+    }
+  }
+
+  peek(): E | undefined {
+    return this.a[0];
+  }
+
+  pop(): E | undefined {
+    const a = this.a;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length === 0 || last === undefined) return top;
+    a[0] = last;
+    for (let i = 0; ; ) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < a.length && a[l]!.at < a[m]!.at) m = l;
+      if (r < a.length && a[r]!.at < a[m]!.at) m = r;
+      if (m === i) break;
+      [a[m], a[i]] = [a[i]!, a[m]!];
+      i = m;
+    }
+    return top;
   }
 }

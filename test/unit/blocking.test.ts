@@ -67,18 +67,45 @@ describe("BlockingRegistry", () => {
     expect(r.takeReady().map((x) => `${x.db}:${str(x.key)}`)).toEqual(["2:x", "2:y"]);
   });
 
-  it("deadlines: the earliest one, the clients past theirs, and those that have one", () => {
+  it("deadlines: the earliest one, the clients past theirs (taken out), and those that have one", () => {
     const r = reg();
     expect(r.nextDeadline()).toBeNull();
     r.block({ id: 1, db: 0, keys: [k("a")], kind: "list", deadlineMs: 500, data: "" });
     r.block({ id: 2, db: 0, keys: [k("a")], kind: "list", deadlineMs: null, data: "" });
     r.block({ id: 3, db: 0, keys: [k("a")], kind: "list", deadlineMs: 200, data: "" });
+    r.block({ id: 4, db: 0, keys: [k("b")], kind: "list", deadlineMs: 300, data: "" });
     expect(r.nextDeadline()).toBe(200);
-    expect(r.withDeadline).toBe(2);
-    expect(ids(r.expired(199))).toEqual([]);
-    expect(ids(r.expired(500))).toEqual([1, 3]);
-    r.unblock(3);
-    expect(r.nextDeadline()).toBe(500);
+    expect(r.withDeadline).toBe(3);
+    expect(ids(r.takeExpired(199))).toEqual([]);
+    r.unblock(3); // left before its deadline: its heap entry is stale
+    expect(r.nextDeadline()).toBe(300);
+    expect(ids(r.takeExpired(500))).toEqual([4, 1]);
+    expect(r.nextDeadline()).toBeNull();
+    expect(r.withDeadline).toBe(0);
+    expect(ids(r.waiters(0, k("a")))).toEqual([2]);
+    // A client that blocks again with another deadline: only the new one counts.
+    r.block({ id: 4, db: 0, keys: [k("c")], kind: "list", deadlineMs: 900, data: "" });
+    r.unblock(4);
+    r.block({ id: 4, db: 0, keys: [k("c")], kind: "list", deadlineMs: 1000, data: "" });
+    expect(ids(r.takeExpired(950))).toEqual([]);
+    expect(ids(r.takeExpired(1000))).toEqual([4]);
+  });
+
+  it("20,000 clients with scattered deadlines time out in deadline order (the heap)", () => {
+    const r = reg();
+    const n = 20_000;
+    for (let i = 0; i < n; i++) r.block({ id: i + 1, db: 0, keys: [k(`k${i % 100}`)], kind: "list", deadlineMs: (i * 7919) % n, data: "" });
+    let last = -1;
+    let count = 0;
+    for (let t = 0; t < n; t += 1000) {
+      for (const c of r.takeExpired(t)) {
+        expect(c.deadlineMs!).toBeGreaterThanOrEqual(last);
+        last = c.deadlineMs!;
+        count++;
+      }
+    }
+    expect(count + r.size).toBe(n);
+    expect(r.nextDeadline()).toBe(19_001);
   });
 });
 
