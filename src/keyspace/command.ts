@@ -129,7 +129,10 @@ export interface NodeServices {
   /** REPLICAOF host port of an outside Redis master (replication/outside-hosts.ts). */
   replicaOfOutside(host: string, port: number): Promise<Reply>;
   clientKill(args: Uint8Array[], session: Session): Promise<Reply>;
-  wait(numReplicas: number, timeoutMs: number): Promise<Reply>;
+  /** WAIT of client `client` (its session id: CLIENT UNBLOCK and CLIENT LIST find it). */
+  wait(numReplicas: number, timeoutMs: number, client?: number): Promise<Reply>;
+  /** CLIENT UNBLOCK of a client waiting in WAIT; whether it was. */
+  unblockWait?(client: number, how: "timeout" | "error"): boolean;
   /** Replication offset the stream has reached. */
   replOffset(): number;
   /** A random id of this running instance (changes at every restart, as Redis's run_id). */

@@ -662,7 +662,8 @@ export class Node extends DurableObject<Env> implements RestTarget {
       replicaOfOutside: (host, port) => this.replicaOfOutside(host, port),
       clientKill: (args, s) => this.clientKill(args, s),
       clients: () => this.clientViews(),
-      wait: (n, t) => this.master.wait(n, t),
+      wait: (n, t, client) => this.master.wait(n, t, client),
+      unblockWait: (client, how) => this.master.unblockWait(client, how),
       replOffset: () => this.backlog.offset,
       isReplica: () => this.meta.role === "replica",
       pubsub: this.pubsub,
@@ -720,7 +721,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
           "maxclients:10000",
           "client_recent_max_input_buffer:0",
           "client_recent_max_output_buffer:0",
-          `blocked_clients:${this.engine.blocked.size}`,
+          `blocked_clients:${this.engine.blocked.size + this.master.waitingClients().length}`,
           "tracking_clients:0",
           `clients_in_timeout_table:${this.engine.blocked.withDeadline}`,
         ].join("\r\n");
@@ -853,8 +854,12 @@ export class Node extends DurableObject<Env> implements RestTarget {
   /** Every open client socket as CLIENT LIST shows it (node/clients.ts). */
   private clientViews(): ClientView[] {
     const out: ClientView[] = [];
+    const waiting = new Set(this.master.waitingClients());
     for (const kind of ["client", "monitor", "replication"] as const) {
-      for (const c of this.sockets(kind)) out.push(clientView({ session: c.session, kind, subs: c.att.subs }, this.engine.blocked.has(c.session.id)));
+      for (const c of this.sockets(kind)) {
+        const blocked = this.engine.blocked.has(c.session.id) || waiting.has(c.session.id);
+        out.push(clientView({ session: c.session, kind, subs: c.att.subs }, blocked));
+      }
     }
     return out;
   }

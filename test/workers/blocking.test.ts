@@ -118,6 +118,26 @@ describe("blocking commands over WebSocket", () => {
     await a.expect("*-1\r\n");
   });
 
+  it("CLIENT UNBLOCK also ends a WAIT (TIMEOUT: the replicas acked so far; ERROR: UNBLOCKED); WAIT shows as blocked", async () => {
+    const db = freshDb("bl");
+    const [a, p] = [await openResp(`/db/${db}/ws`), await openResp(`/db/${db}/ws`)];
+    a.send("CLIENT", "ID");
+    const id = Number((await a.line()).slice(1));
+    a.send("WAIT", "1", "0");
+    await blocked(db, 1);
+    p.send("CLIENT", "LIST", "ID", String(id));
+    expect(await p.bulkText()).toMatch(/ flags=b .* cmd=wait /);
+    p.send("CLIENT", "UNBLOCK", String(id), "TIMEOUT");
+    await p.expect(":1\r\n");
+    await a.expect(":0\r\n");
+    a.send("WAIT", "1", "0");
+    await blocked(db, 1);
+    p.send("CLIENT", "UNBLOCK", String(id), "ERROR");
+    await p.expect(":1\r\n");
+    await a.expect("-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n");
+    await blocked(db, 0);
+  });
+
   it("CLIENT LIST lists every open connection; TYPE and ID filters; CLIENT KILL ID closes another one", async () => {
     const db = freshDb("bl");
     const [a, b] = [await openResp(`/db/${db}/ws`), await openResp(`/db/${db}/ws`)];

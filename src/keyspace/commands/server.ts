@@ -179,7 +179,8 @@ function client(ctx: Ctx): Reply | Promise<Reply> {
       }
       const id = parseI64(ctx.argv[2]!);
       if (id === null) fail(E.notInt);
-      return ctx.blocking.unblock(Number(id), how) ? 1 : 0;
+      // Blocked on keys (the engine), or in WAIT (the node): Redis unblocks both.
+      return ctx.blocking.unblock(Number(id), how) || ctx.node.unblockWait?.(Number(id), how) ? 1 : 0;
     }
     case "no-evict": {
       if (ctx.argv.length !== 3) fail(E.arity("client|no-evict"));
@@ -315,7 +316,7 @@ export const serverCommands: CommandSpec[] = [
       const n = intArg(ctx.argv[1]!);
       const t = intArg(ctx.argv[2]!, "ERR timeout is not an integer or out of range");
       if (t < 0) fail("ERR timeout is negative");
-      return ctx.node.wait(n, t);
+      return ctx.node.wait(n, t, ctx.session.id);
     },
     CONNECTION,
   ),
