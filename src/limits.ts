@@ -63,3 +63,11 @@ export const QUERY_BUFFER_BYTES_MAX = 48 * 1024 * 1024;
  * so that a million empty arguments cannot take 200 MB while sending 6 MB.
  */
 export const RESP_ARG_OVERHEAD_BYTES = 256;
+
+/**
+ * Longest a REST request waits in blocking commands (BLPOP…), whatever their own timeout
+ * (0 = forever becomes this): one budget per request, shared by every blocking command of a
+ * /pipeline. Well below the platform's limits on a request (and client libraries' HTTP
+ * timeouts); a WebSocket/RESP client blocks as long as it asks.
+ */
+export const REST_BLOCK_MS_MAX = 25_000;

@@ -6,6 +6,8 @@
  *   /rest                 body form: POST `["SET","k","v"]`
  *   /rest/pipeline        POST `[["SET","k","v"],["GET","k"]]`, not atomic
  *   /rest/multi-exec      the same, atomic (MULTI … EXEC in one event)
+ * A blocking command (BLPOP…) waits for data at most its own timeout and REST_BLOCK_MS_MAX
+ * for the whole request (0 = forever becomes that cap); in /multi-exec it does not block.
  *   /rest/CMD/arg/…       path form (GET or POST; a POST body is the next argument,
  *                         query parameters follow as `name value`)
  *
@@ -23,7 +25,7 @@
  * presenting a larger token first waits up to SYNC_WAIT_MS for this node to reach it; if it
  * does not, the request is still answered, and the answer's smaller token says so.
  */
-import { CLIENT_SLICE_BYTES, PIPELINE_COMMANDS_MAX, REQUEST_BYTES_MAX, REST_SLICE_COMMANDS } from "../limits.ts";
+import { CLIENT_SLICE_BYTES, PIPELINE_COMMANDS_MAX, REQUEST_BYTES_MAX, REST_BLOCK_MS_MAX, REST_SLICE_COMMANDS } from "../limits.ts";
 import type { Session } from "../keyspace/command.ts";
 import { RedisError, type Reply } from "../protocol/reply.ts";
 import { H_CLIENT_ADDR, H_READONLY, type RestTarget } from "./node-protocol.ts";
@@ -74,6 +76,9 @@ export async function handleRest(request: Request, target: RestTarget): Promise<
   }
 
   const session = target.newSession(request.headers.get(H_READONLY) === "1", request.headers.get(H_CLIENT_ADDR) ?? "127.0.0.1:0");
+  // Blocking commands (BLPOP…) wait at most REST_BLOCK_MS_MAX per request, then answer as a
+  // timeout; in /multi-exec they never block (Redis: not inside MULTI).
+  session.blockCapAtMs = Date.now() + REST_BLOCK_MS_MAX;
   try {
     switch (parsed.mode) {
       case "single": {

@@ -8,6 +8,8 @@ import { categoriesFromFlags } from "./permissions.ts";
 import type { ScriptingCtx } from "../scripting/scripting.ts";
 import type { Keyspace } from "./store.ts";
 import type { PubSubHub } from "../pubsub/hub.ts";
+import type { BlockKind } from "./blocking.ts";
+import type { ClientView } from "./client-info.ts";
 
 /**
  * Command flags, as Redis's COMMAND reply names them.
@@ -18,9 +20,10 @@ import type { PubSubHub } from "../pubsub/hub.ts";
  * - stale: allowed on a replica whose link is down with replica-serve-stale-data no.
  * - no-multi: cannot be queued inside MULTI (answers an error when tried).
  * - async: the handler may return a Promise (node operations); never queued inside MULTI.
+ * - blocking: may block the client (BLPOP…, keyspace/commands/blocking.ts); informational.
  * - loading, pubsub…: not used.
  */
-export type CommandFlag = "write" | "readonly" | "admin" | "noscript" | "fast" | "denyoom" | "stale" | "no-multi" | "async" | "pubsub" | "loading";
+export type CommandFlag = "write" | "readonly" | "admin" | "noscript" | "fast" | "denyoom" | "stale" | "no-multi" | "async" | "pubsub" | "loading" | "blocking";
 
 /**
  * Redis ACL categories, the subset the permission model uses (keyspace/permissions.ts):
@@ -72,6 +75,16 @@ export interface Session {
   monitoring: boolean;
   /** Set by AUTH with the replication secret: the transport makes the connection a replication link. */
   replicationLink: boolean;
+  /** When the connection opened and last ran a command (ms; CLIENT LIST age and idle). */
+  createdMs: number;
+  lastCmdMs: number;
+  /** The last command run, as CLIENT LIST's cmd= names it (`client|list`). */
+  lastCmd: string;
+  /**
+   * A blocking command of this session waits at most until this time (ms), whatever its own
+   * timeout: REST requests (REST_BLOCK_MS_MAX). null: no cap (sockets).
+   */
+  blockCapAtMs: number | null;
 }
 
 let nextSessionId = 1;
@@ -92,6 +105,10 @@ export function newSession(partial: Partial<Session> = {}): Session {
     closed: false,
     monitoring: false,
     replicationLink: false,
+    createdMs: Date.now(),
+    lastCmdMs: Date.now(),
+    lastCmd: "NULL",
+    blockCapAtMs: null,
     ...partial,
   };
 }
@@ -112,7 +129,10 @@ export interface NodeServices {
   /** REPLICAOF host port of an outside Redis master (replication/outside-hosts.ts). */
   replicaOfOutside(host: string, port: number): Promise<Reply>;
   clientKill(args: Uint8Array[], session: Session): Promise<Reply>;
-  wait(numReplicas: number, timeoutMs: number): Promise<Reply>;
+  /** WAIT of client `client` (its session id: CLIENT UNBLOCK and CLIENT LIST find it). */
+  wait(numReplicas: number, timeoutMs: number, client?: number): Promise<Reply>;
+  /** CLIENT UNBLOCK of a client waiting in WAIT; whether it was. */
+  unblockWait?(client: number, how: "timeout" | "error"): boolean;
   /** Replication offset the stream has reached. */
   replOffset(): number;
   /** A random id of this running instance (changes at every restart, as Redis's run_id). */
@@ -123,6 +143,8 @@ export interface NodeServices {
   checkToken(token: string): Promise<"read-write" | "read-only" | "replication" | null>;
   /** This node's pub/sub (src/pubsub/); absent where no node runs the engine. */
   pubsub?: PubSubHub;
+  /** Every open client connection of the node (CLIENT LIST); absent where no node runs the engine. */
+  clients?(): ClientView[];
   /** FAILOVER (arguments after the name); absent where no node runs the engine. */
   failover?(args: string[]): Reply;
 }
@@ -182,6 +204,34 @@ export interface Ctx {
   signalsOwnKeys(): void;
   /** The node's scripts and a way to run one inside this execution unit (EVAL, SCRIPT). */
   scripting?: ScriptingCtx;
+  /** Blocking commands and the blocked clients (keyspace/blocking.ts). */
+  blocking: BlockingCtx;
+}
+
+/** What a command sees of the engine's blocked clients. */
+export interface BlockingCtx {
+  /** The client may block: a connection's own command, not inside MULTI or a script. */
+  readonly canBlock: boolean;
+  /**
+   * Set when the engine serves a blocked client: the key that became ready. The command
+   * pops from it only (Redis serves from the ready key, not the first key named).
+   */
+  readonly servingKey: Uint8Array | null;
+  /**
+   * Block the client on `keys` until `deadlineMs` (null: forever). The handler returns what
+   * this returns; the client's reply comes when a write serves it or it times out.
+   */
+  block(keys: Uint8Array[], kind: BlockKind, deadlineMs: number | null): Reply;
+  /** CLIENT UNBLOCK id [TIMEOUT|ERROR]: whether client `id` was blocked (and now is not). */
+  unblock(id: number, mode: "timeout" | "error"): boolean;
+  /**
+   * A STORE (SORT, ZUNIONSTORE, ZRANGESTORE, GEO…) replaced an existing `key` in place. Redis
+   * 7.0's setKey → dbOverwrite readies nothing (only dbAdd does, and only streams there), so
+   * clients blocked on the key keep waiting (until it is deleted and created again).
+   */
+  overwritten(db: number, key: Uint8Array): void;
+  /** Whether client `id` is blocked (CLIENT LIST flag b). */
+  isBlocked(id: number): boolean;
 }
 
 /**

@@ -10,7 +10,10 @@ import { Scripting, type ScriptEnv, type ScriptingCtx, scriptKeyId } from "../sc
 import { NIL_ARRAY, OK, QUEUED, RedisError, type Reply } from "../protocol/reply.ts";
 import { StreamEncoder } from "../replication/stream-encoder.ts";
 import { bkey, str } from "../util/bytes.ts";
-import type { Ctx, EngineStats, NodeServices, Session } from "./command.ts";
+import type { BlockingCtx, Ctx, EngineStats, NodeServices, Session } from "./command.ts";
+import type { BlockKind } from "./blocking.ts";
+import { BlockedClients } from "./blocked-clients.ts";
+import { TYPE } from "./schema.ts";
 import { E } from "./errors.ts";
 import { Keyspace } from "./store.ts";
 import { readOnlyDenial } from "./permissions.ts";
@@ -25,6 +28,14 @@ interface Effect {
   db: number; // -1: no SELECT needed (FLUSHALL, PING)
   argv: (Uint8Array | string)[];
 }
+
+/** How a command may wait: blocking is for a client's own command only (not MULTI, scripts, the stream). */
+interface RunMode {
+  canBlock: boolean;
+  servingKey: Uint8Array | null;
+}
+const NO_BLOCKING: RunMode = { canBlock: false, servingKey: null };
+const CLIENT_BLOCKING: RunMode = { canBlock: true, servingKey: null };
 
 /** Commands that run immediately even inside MULTI. */
 const MULTI_CONTROL = new Set(["exec", "discard", "multi", "watch", "unwatch", "quit", "reset"]);
@@ -85,6 +96,14 @@ export class Engine {
    * then runs as if just sent (on a node that became a replica meanwhile: READONLY).
    */
   writePause: Promise<void> | null = null;
+  /** Clients blocked on keys (BLPOP…), served after each execution unit. */
+  readonly blocked: BlockedClients = new BlockedClients({
+    clock: () => this.clock(),
+    kindAt: (db, key) => this.blockableKind(db, key),
+    serve: (s, name, argv, key) => this.serveBlocked(s, name, argv, key),
+  });
+  /** A blocking command of the running unit asked to block (ctx.blocking.block). */
+  private blockRequest: { keys: Uint8Array[]; kind: BlockKind; deadlineMs: number | null } | null = null;
 
   constructor(sql: SqlStorage, opts: EngineOptions = {}) {
     this.clock = opts.clock ?? Date.now;
@@ -100,6 +119,10 @@ export class Engine {
         this.effect({ db, argv: ["DEL", key] });
       },
       expireSet: opts.expireSet,
+      // Redis signals a key ready in dbAdd only: a push onto an existing list wakes nobody.
+      added: (db, key, type) => {
+        if (type === TYPE.list || type === TYPE.zset) this.blocked.signal(db, key);
+      },
     });
   }
 
@@ -114,7 +137,14 @@ export class Engine {
    */
   execute(s: Session, argv: Uint8Array[]): Reply | Promise<Reply> {
     const r = this.executeOne(s, argv);
-    if (r instanceof Promise) return r.then((x) => this.tally(x));
+    // Clients blocked on keys this command (EXEC, script) made ready are served after it.
+    this.blocked.serveReady();
+    if (r instanceof Promise) {
+      return r.then((x) => {
+        this.blocked.serveReady();
+        return this.tally(x);
+      });
+    }
     return this.tally(r);
   }
 
@@ -136,6 +166,8 @@ export class Engine {
       return this.writePause.then(() => this.execute(s, argv));
     }
     this.monitor?.(s, argv);
+    s.lastCmdMs = this.clock();
+    s.lastCmd = commandFullName(name, argv);
     if (s.multi && !MULTI_CONTROL.has(name)) return this.queue(s, name, argv);
     const txArity = TX_ARITY[name];
     if (txArity !== undefined && !arityOk(txArity, argv.length)) {
@@ -179,11 +211,18 @@ export class Engine {
     const checked = this.check(s, name, argv);
     if (checked instanceof RedisError) return checked;
     this.unit = [];
+    let r: Reply | Promise<Reply>;
     try {
-      return this.run(s, name, argv);
+      r = this.run(s, name, argv, s.isMasterLink ? NO_BLOCKING : CLIENT_BLOCKING);
     } finally {
       this.flushUnit();
     }
+    const req = this.blockRequest;
+    if (req) {
+      this.blockRequest = null;
+      return this.blocked.block(s, name, argv, req.keys, req.kind, req.deadlineMs);
+    }
+    return r;
   }
 
   /** Whether a write pause holds this command: a write, or an EXEC of a queue with one. */
@@ -325,10 +364,11 @@ export class Engine {
   }
 
   /** Run a checked command inside the current unit. Errors thrown by handlers become replies. */
-  private run(s: Session, name: string, argv: Uint8Array[]): Reply | Promise<Reply> {
+  private run(s: Session, name: string, argv: Uint8Array[], mode: RunMode = NO_BLOCKING): Reply | Promise<Reply> {
     const spec = COMMANDS.get(name)!;
     const now = this.clock();
     this.ks.now = now;
+    this.blocked.endCommand(); // a command that failed before finishing leaves nothing quieted
     this.stats.commands++;
     this.stats.calls.set(name, (this.stats.calls.get(name) ?? 0) + 1);
     let replaced: (Uint8Array | string)[] | null = null;
@@ -361,12 +401,14 @@ export class Engine {
         ownSignals = true;
       },
       scripting: this.scriptingCtx,
+      blocking: mode === NO_BLOCKING ? this.noBlocking : mode === CLIENT_BLOCKING ? this.clientBlocking : this.blockingCtx(mode),
     };
     const finish = (reply: Reply): Reply => {
       if (ctx.dirty > 0 && spec.flags.includes("write")) {
         if (!ownSignals) for (const i of keyIndexes(spec, argv.length)) this.touched(ctx.db, argv[i]!);
         if (!prevented) this.effect({ db: ctx.db, argv: replaced ?? argv });
       }
+      this.blocked.endCommand();
       for (const e of extra) this.effect(e);
       return reply;
     };
@@ -524,6 +566,8 @@ export class Engine {
    * changes nothing, so a WATCH on a missing key survives it. Costs one lookup per watched key.
    */
   touchedAll(db: number | null, swappedWith?: number): void {
+    // SWAPDB brings other keys in under the blocked clients (Redis scanDatabaseForReadyKeys).
+    if (swappedWith !== undefined && db !== null) this.blocked.signalSwap(db, swappedWith);
     for (const w of this.watchers.values()) {
       if (db !== null && w.db !== db) continue;
       const exists = this.ks.peek(w.db, w.key) !== null || (swappedWith !== undefined && this.ks.peek(swappedWith, w.key) !== null);
@@ -536,10 +580,51 @@ export class Engine {
     for (const w of this.watchers.values()) for (const s of w.sessions) s.watchDirty = true;
   }
 
-  /** A connection went away. */
+  /** A connection went away: its block (if any) is released with no reply to deliver. */
   closeSession(s: Session): void {
     this.unwatchAll(s);
     s.multi = null;
+    this.blocked.drop(s);
+  }
+
+  // --- blocked clients (keyspace/blocking.ts; commands in commands/blocking.ts) ----------
+
+  /** The two common contexts, made once (one per command would be an allocation per command). */
+  private readonly noBlocking = this.blockingCtx(NO_BLOCKING);
+  private readonly clientBlocking = this.blockingCtx(CLIENT_BLOCKING);
+
+  private blockingCtx(mode: RunMode): BlockingCtx {
+    return {
+      canBlock: mode.canBlock,
+      servingKey: mode.servingKey,
+      block: (keys, kind, deadlineMs) => {
+        this.blockRequest = { keys, kind, deadlineMs };
+        return null;
+      },
+      unblock: (id, how) => this.blocked.unblock(id, how),
+      isBlocked: (id) => this.blocked.has(id),
+      overwritten: (db, key) => this.blocked.quiet(db, key),
+    };
+  }
+
+  /** What a key holds that a blocked client could take (keyspace/blocked-clients.ts). */
+  private blockableKind(db: number, key: Uint8Array): BlockKind | null {
+    this.ks.now = this.clock();
+    const m = this.ks.lookupRead(db, key);
+    if (!m || m.card === 0) return null;
+    return m.type === TYPE.list ? "list" : m.type === TYPE.zset ? "zset" : null;
+  }
+
+  /** A blocked client's command, run again for the key that became ready, as its own unit. */
+  private serveBlocked(s: Session, name: string, argv: Uint8Array[], key: Uint8Array): Reply {
+    this.unit = [];
+    let r: Reply | Promise<Reply>;
+    try {
+      r = this.run(s, name, argv, { canBlock: false, servingKey: key });
+    } finally {
+      this.flushUnit();
+    }
+    return r instanceof Promise ? new RedisError("ERR async command served") : r;
   }
 
   // --- active expiry -------------------------------------------------------------------
@@ -567,6 +652,17 @@ export function isPlainSet(argv: readonly Uint8Array[]): boolean {
   if (argv.length !== 3 || argv[2]!.length > STRING_CHUNK_BYTES) return false;
   const n = argv[0]!;
   return n.length === 3 && (n[0]! | 0x20) === 0x73 && (n[1]! | 0x20) === 0x65 && (n[2]! | 0x20) === 0x74;
+}
+
+/** Commands whose CLIENT LIST cmd= names the subcommand too (Redis's container commands). */
+const CONTAINER_COMMANDS: ReadonlySet<string> = new Set(["client", "config", "command", "script", "object", "memory", "pubsub", "function", "xinfo", "acl", "latency", "module", "slowlog", "cluster"]);
+
+/** The command's name as CLIENT LIST shows it: `get`, `client|list`. */
+function commandFullName(name: string, argv: Uint8Array[]): string {
+  if (!CONTAINER_COMMANDS.has(name) || argv.length < 2 || !COMMANDS.has(name)) return name;
+  const sub = str(argv[1]!).toLowerCase();
+  // Only a subcommand-like word: a client's junk argument is not echoed into CLIENT LIST.
+  return /^[a-z][a-z0-9_-]{0,31}$/.test(sub) ? `${name}|${sub}` : name;
 }
 
 function toErrorReply(e: unknown): RedisError {

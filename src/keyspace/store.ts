@@ -55,6 +55,11 @@ export interface KeyspaceHooks {
   garbage?(): void;
   /** Whether `beforeWrite` must see every change now (a snapshot is being written). */
   writesWatched?(): boolean;
+  /**
+   * A key came into existence under a name (Redis dbAdd: created, restored, copied, renamed or
+   * moved there): clients blocked on it may be served (keyspace/blocked-clients.ts).
+   */
+  added?(db: number, key: Uint8Array, type: TypeCode): void;
 }
 
 type Row = Record<string, SqlStorageValue>;
@@ -277,6 +282,7 @@ export class Keyspace {
   create(db: number, key: Uint8Array, type: TypeCode, expireMs: number | null = null): KeyMeta {
     const m = this.createIn(this.physDb(db), key, type, expireMs);
     m.db = db;
+    this.hooks.added?.(db, key, type);
     return m;
   }
 
@@ -366,6 +372,7 @@ export class Keyspace {
     this.sql.exec("UPDATE kv_keys SET db = ?, key = ? WHERE id = ?", this.physDb(db), own(key), m.id);
     m.db = db;
     m.key = key;
+    this.hooks.added?.(db, key, m.type);
   }
 
   // --- strings -------------------------------------------------------------------------

@@ -34,6 +34,8 @@ import { hideSecrets, NodeConfig } from "./config.ts";
 import { formatMonitorLine } from "./monitor.ts";
 import { PubSubHub, type SavedSubscriptions } from "../pubsub/hub.ts";
 import { parseStreamPath, StreamClients } from "../pubsub/streams.ts";
+import { clientView, killTargets, parseKill } from "./clients.ts";
+import type { ClientView } from "../keyspace/client-info.ts";
 
 /** Commands that turn a connection into a subscriber: sockets only, never REST. */
 const SUBSCRIBING_COMMANDS: ReadonlySet<string> = new Set(["subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ssubscribe", "sunsubscribe"]);
@@ -220,6 +222,8 @@ export class Node extends DurableObject<Env> implements RestTarget {
     // While a FAILOVER pauses writes, expired keys are not deleted (nor propagated) either.
     this.engine.ks.expiryMode = replica || this.engine.writePause !== null ? "replica" : "master";
     this.engine.masterDown = replica && !this.config.bool("replica-serve-stale-data") && this.replica.state !== "connected";
+    // Blocked clients cannot be served by a replica (Redis disconnectAllBlockedClients).
+    if (this.engine.replicaMode) this.engine.blocked.unblockAll("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)");
   }
 
   // --- HTTP / WebSocket entry ----------------------------------------------------------
@@ -672,7 +676,9 @@ export class Node extends DurableObject<Env> implements RestTarget {
       replicaOf: (target) => this.replicaOf(target),
       replicaOfOutside: (host, port) => this.replicaOfOutside(host, port),
       clientKill: (args, s) => this.clientKill(args, s),
-      wait: (n, t) => this.master.wait(n, t),
+      clients: () => this.clientViews(),
+      wait: (n, t, client) => this.master.wait(n, t, client),
+      unblockWait: (client, how) => this.master.unblockWait(client, how),
       replOffset: () => this.backlog.offset,
       isReplica: () => this.meta.role === "replica",
       pubsub: this.pubsub,
@@ -722,10 +728,17 @@ export class Node extends DurableObject<Env> implements RestTarget {
   private infoSection(name: string): string | null {
     switch (name) {
       case "clients":
+        // Redis 7.0's fields; blocked clients count REST requests waiting too.
         return [
           "# Clients",
           `connected_clients:${this.sockets("client").length + this.sockets("monitor").length}`,
-          "blocked_clients:0",
+          "cluster_connections:0",
+          "maxclients:10000",
+          "client_recent_max_input_buffer:0",
+          "client_recent_max_output_buffer:0",
+          `blocked_clients:${this.engine.blocked.size + this.master.waitingClients().length}`,
+          "tracking_clients:0",
+          `clients_in_timeout_table:${this.engine.blocked.withDeadline}`,
         ].join("\r\n");
       case "stats":
         return ["# Stats", ...this.master.stats(), ...this.pubsub.infoStats()].join("\r\n");
@@ -853,33 +866,50 @@ export class Node extends DurableObject<Env> implements RestTarget {
     return this.meta.role === "replica" ? this.meta.masterName : null;
   }
 
-  private async clientKill(args: Uint8Array[], s: Session): Promise<Reply> {
-    // CLIENT KILL TYPE master|replica|slave|normal|pubsub (the filter form, which answers a count).
-    if (args.length === 2 && str(args[0]!).toLowerCase() === "type") {
-      const type = str(args[1]!).toLowerCase();
-      switch (type) {
-        case "master":
-          return this.replica.killLink();
-        case "replica":
-        case "slave":
-          return this.master.killReplicas();
-        case "normal":
-        case "pubsub": {
-          // A connection holding subscriptions is of the pubsub type (Redis getClientType).
-          let n = 0;
-          for (const c of [...this.sockets("client"), ...this.sockets("monitor")]) {
-            if (c.session === s || (this.pubsub.count(c.session) > 0) !== (type === "pubsub")) continue;
-            c.ws.close(1000, "killed");
-            this.dropConn(c.ws);
-            n++;
-          }
-          return type === "pubsub" ? n + this.streams.closeSubscribers() : n;
-        }
-        default:
-          return new RedisError(`ERR Unknown client type '${type}'`);
+  /** Every open client socket as CLIENT LIST shows it (node/clients.ts). */
+  private clientViews(): ClientView[] {
+    const out: ClientView[] = [];
+    const waiting = new Set(this.master.waitingClients());
+    for (const kind of ["client", "monitor", "replication"] as const) {
+      for (const c of this.sockets(kind)) {
+        const blocked = this.engine.blocked.has(c.session.id) || waiting.has(c.session.id);
+        out.push(clientView({ session: c.session, kind, subs: this.pubsub.counts(c.session) }, blocked));
       }
     }
-    return new RedisError("ERR syntax error");
+    return out;
+  }
+
+  /**
+   * CLIENT KILL addr:port | [ID id] [TYPE type] [ADDR addr] [SKIPME yes|no]. TYPE master
+   * drops a replica's link to its master and TYPE replica drops our replicas' links (their
+   * own state machines, replication/); other filters close the matching sockets.
+   */
+  private async clientKill(args: Uint8Array[], s: Session): Promise<Reply> {
+    const req = parseKill(args);
+    if (req.form === "filter" && req.ids.length === 0 && req.addr === null) {
+      if (req.type === "master") return this.replica.killLink();
+      if (req.type === "replica") return this.master.killReplicas();
+    }
+    const views = this.clientViews();
+    const targets = req.form === "addr" ? views.filter((v) => v.session.addr === req.addr).slice(0, 1) : killTargets(views, req, s);
+    if (req.form === "addr" && targets.length === 0) return new RedisError("ERR No such client");
+    for (const t of targets) {
+      const c = this.connBySession.get(t.session);
+      if (!c) continue;
+      if (c.session === s) {
+        s.closed = true; // our own socket: closed after the reply (Redis CLIENT_CLOSE_AFTER_REPLY)
+        continue;
+      }
+      try {
+        c.ws.close(1000, "killed");
+      } catch {
+        /* gone */
+      }
+      this.dropConn(c.ws);
+    }
+    // SSE subscribers (pubsub/streams.ts) are pubsub clients too, though not sockets of ours.
+    const streams = req.form === "filter" && req.type === "pubsub" && req.ids.length === 0 && req.addr === null ? this.streams.closeSubscribers() : 0;
+    return req.form === "addr" ? OK : targets.length + streams;
   }
 
   // --- the cron (one alarm does all the timing, like replicationCron) --------------------

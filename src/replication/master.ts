@@ -126,7 +126,7 @@ export class MasterSide {
   private rehydrated = false;
   private lastPingMs = Date.now();
   private noReplicasSinceMs: number | null = Date.now();
-  private readonly waiters: { offset: number; need: number; resolve: (n: number) => void }[] = [];
+  private readonly waiters: { offset: number; need: number; client: number; resolve: (n: Reply) => void }[] = [];
   /** INFO stats counters. */
   syncFull = 0;
   syncPartialOk = 0;
@@ -517,7 +517,7 @@ export class MasterSide {
     return n;
   }
 
-  async wait(need: number, timeoutMs: number): Promise<Reply> {
+  async wait(need: number, timeoutMs: number, client = 0): Promise<Reply> {
     if (this.host.meta.role === "replica") {
       return new RedisError("ERR WAIT cannot be used with replica instances.");
     }
@@ -527,8 +527,8 @@ export class MasterSide {
     if (have >= need) return have;
     // No GETACK while a FAILOVER pauses writes: the offset must stand still (Redis too).
     if (this.host.engine.writePause === null) this.host.engine.propagateRaw(["REPLCONF", "GETACK", "*"]);
-    return new Promise<number>((resolve) => {
-      const w = { offset, need, resolve };
+    return new Promise<Reply>((resolve) => {
+      const w = { offset, need, client, resolve };
       this.waiters.push(w);
       if (timeoutMs > 0) {
         setTimeout(() => {
@@ -538,6 +538,23 @@ export class MasterSide {
         }, timeoutMs);
       }
     });
+  }
+
+  /** Clients blocked in WAIT (INFO blocked_clients, CLIENT LIST flag b). */
+  waitingClients(): number[] {
+    return this.waiters.map((w) => w.client);
+  }
+
+  /**
+   * CLIENT UNBLOCK of a client in WAIT: TIMEOUT answers the replicas that acked so far (Redis
+   * replyToBlockedClientTimedOut), ERROR the UNBLOCKED error. Whether it was waiting.
+   */
+  unblockWait(client: number, how: "timeout" | "error"): boolean {
+    const i = this.waiters.findIndex((w) => w.client === client);
+    if (i < 0) return false;
+    const [w] = this.waiters.splice(i, 1);
+    w!.resolve(how === "error" ? new RedisError("UNBLOCKED client unblocked via CLIENT UNBLOCK") : this.acked(w!.offset));
+    return true;
   }
 
   private checkWaiters(): void {

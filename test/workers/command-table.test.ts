@@ -63,6 +63,7 @@ const VALID_FLAGS: ReadonlySet<CommandFlag> = new Set<CommandFlag>([
   "stale",
   "no-multi",
   "async",
+  "blocking",
 ]);
 
 /** Every command /work/shared/SPEC.md §2 lists (copied from there), lowercase. */
@@ -280,6 +281,15 @@ const REDIS_7_0_15: Record<string, [number, number, number, number, string]> = {
   pfadd: [-2, 1, 1, 1, "denyoom fast write"],
   pfcount: [-2, 1, -1, 1, "readonly"],
   pfmerge: [-2, 1, -1, 1, "denyoom write"],
+  // redis-cli command info blpop brpop brpoplpush blmove blmpop bzpopmin bzpopmax bzmpop (7.0.15)
+  blpop: [-3, 1, -2, 1, "write"],
+  brpop: [-3, 1, -2, 1, "write"],
+  brpoplpush: [4, 1, 2, 1, "denyoom write"],
+  blmove: [6, 1, 2, 1, "denyoom write"],
+  blmpop: [-5, 0, 0, 0, "write"],
+  bzpopmin: [-3, 1, -2, 1, "fast write"],
+  bzpopmax: [-3, 1, -2, 1, "fast write"],
+  bzmpop: [-5, 0, 0, 0, "write"],
 };
 
 const specs = [...COMMANDS.values()];
@@ -337,6 +347,8 @@ describe("command table: keyIndexes", () => {
     ["msetnx", 3, [1]],
     ["rename", 3, [1, 2]],
     ["lmove", 5, [1, 2]],
+    ["blpop", 4, [1, 2]],
+    ["bzpopmin", 3, [1]],
     ["smove", 4, [1, 2]],
     ["sunionstore", 4, [1, 2, 3]],
     ["copy", 5, [1, 2]],

@@ -25,7 +25,7 @@ const PARK = 2 ** 50;
 
 const NOT_POSITIVE = "ERR value is out of range, must be positive";
 
-type End = "left" | "right";
+export type End = "left" | "right";
 
 // --- helpers -------------------------------------------------------------------------------
 
@@ -40,7 +40,7 @@ function positiveArg(b: Uint8Array, msg: string): number {
 const readList = (ctx: Ctx, key: Uint8Array): KeyMeta | null => readKey(ctx, key, TYPE.list);
 const writeList = (ctx: Ctx, key: Uint8Array): KeyMeta | null => writeKey(ctx, key, TYPE.list);
 
-function parseEnd(b: Uint8Array): End {
+export function parseEnd(b: Uint8Array): End {
   const s = opt(b);
   if (s === "left") return "left";
   if (s === "right") return "right";
@@ -104,7 +104,7 @@ function push(end: End, onlyExisting: boolean) {
   };
 }
 
-function pop(end: End) {
+export function pop(end: End) {
   return (ctx: Ctx): Reply => {
     if (ctx.argv.length > 3) fail(E.arity(ctx.name));
     const hasCount = ctx.argv.length === 3;
@@ -124,7 +124,7 @@ function pop(end: End) {
  * Replicated as [LR]POP key count (Redis's mpopGenericCommand); keys are movable, so the
  * popped key is signalled to WATCH here.
  */
-function lmpop(ctx: Ctx): Reply {
+export function lmpop(ctx: Ctx): Reply {
   const argv = ctx.argv;
   const { firstKey, endKey, where: end, count } = mpopArgs(argv, parseEnd);
   for (let j = firstKey; j < endKey; j++) {
@@ -143,7 +143,7 @@ function lmpop(ctx: Ctx): Reply {
 }
 
 /** LMOVE/RPOPLPUSH: pop from one end of `src`, push onto an end of `dst` (may be the same key). */
-function move(ctx: Ctx, from: End, to: End): Reply {
+export function move(ctx: Ctx, from: End, to: End): Reply {
   const srcKey = ctx.argv[1]!;
   const dstKey = ctx.argv[2]!;
   const src = writeList(ctx, srcKey);

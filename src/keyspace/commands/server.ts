@@ -9,6 +9,8 @@ import { str, utf8 } from "../../util/bytes.ts";
 import { floatArg, intArg, opt } from "../args.ts";
 import { type AclCategory, type CommandSpec, type Ctx, cmd } from "../command.ts";
 import { bySubcommand } from "../permissions.ts";
+import { type ClientView, clientLine, clientList, parseClientListFilter } from "../client-info.ts";
+import { parseI64 } from "../../util/numbers.ts";
 import { datasetDigest, valueDigest } from "../digest.ts";
 import { E, fail } from "../errors.ts";
 import { info } from "./info.ts";
@@ -157,26 +159,28 @@ function client(ctx: Ctx): Reply | Promise<Reply> {
       return s.name === null ? null : utf8(s.name);
     case "info":
       if (ctx.argv.length !== 2) fail(E.arity("client|info"));
-      return new Verbatim(`${clientLine(s, "client|info", ctx.node.pubsub?.counts(s))}\n`);
+      return new Verbatim(`${clientLine(ownView(ctx), ctx.now, "client|info")}\n`);
     case "list": {
-      // Only the calling connection: sessions live in their transports (WebSockets, REST requests), not in the engine.
-      for (let i = 2; i < ctx.argv.length; i++) {
-        const o = opt(ctx.argv[i]!);
-        if (o === "type" && i + 1 < ctx.argv.length) {
-          const t = opt(ctx.argv[++i]!);
-          if (!["normal", "master", "replica", "slave", "pubsub"].includes(t)) fail(`ERR Unknown client type '${str(ctx.argv[i]!)}'`);
-          if (t !== "normal") return new Verbatim("");
-        } else if (o === "id" && i + 1 < ctx.argv.length) {
-          const ids: number[] = [];
-          for (i++; i < ctx.argv.length; i++) {
-            const v = intArg(ctx.argv[i]!, "ERR Invalid client ID");
-            if (v <= 0) fail("ERR Invalid client ID");
-            ids.push(v);
-          }
-          if (!ids.includes(s.id)) return new Verbatim("");
-        } else fail(E.syntax);
+      const filter = parseClientListFilter(ctx.argv.slice(2));
+      // Every open connection of the node (node/clients.ts); the caller's own session is one
+      // of them, or a REST request's, listed as well.
+      const views = ctx.node.clients?.() ?? [];
+      if (!views.some((v) => v.session === s)) views.push(ownView(ctx));
+      views.sort((a, b) => a.session.id - b.session.id);
+      return new Verbatim(clientList(views, filter, ctx.now, s.id));
+    }
+    case "unblock": {
+      if (ctx.argv.length !== 3 && ctx.argv.length !== 4) fail(`ERR unknown subcommand or wrong number of arguments for '${str(ctx.argv[1]!)}'. Try CLIENT HELP.`);
+      let how: "timeout" | "error" = "timeout";
+      if (ctx.argv.length === 4) {
+        const o = opt(ctx.argv[3]!);
+        if (o === "error") how = "error";
+        else if (o !== "timeout") fail("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
       }
-      return new Verbatim(`${clientLine(s, "client|list", ctx.node.pubsub?.counts(s))}\n`);
+      const id = parseI64(ctx.argv[2]!);
+      if (id === null) fail(E.notInt);
+      // Blocked on keys (the engine), or in WAIT (the node): Redis unblocks both.
+      return ctx.blocking.unblock(Number(id), how) || ctx.node.unblockWait?.(Number(id), how) ? 1 : 0;
     }
     case "no-evict": {
       if (ctx.argv.length !== 3) fail(E.arity("client|no-evict"));
@@ -195,40 +199,13 @@ function client(ctx: Ctx): Reply | Promise<Reply> {
   }
 }
 
-/** One CLIENT LIST/INFO line in Redis 7.0's field order; buffers and memory are not tracked (0). */
-function clientLine(s: Ctx["session"], cmdName: string, subs = { channel: 0, pattern: 0, shard: 0 }): string {
-  const subscribed = subs.channel + subs.pattern + subs.shard > 0;
-  const flags = (subscribed ? "P" : "") + (s.multi ? "x" : "") + (s.readOnlyToken ? "r" : "") || "N";
-  return [
-    `id=${s.id}`,
-    `addr=${s.addr}`,
-    "laddr=",
-    "fd=-1",
-    `name=${s.name ?? ""}`,
-    "age=0",
-    "idle=0",
-    `flags=${flags}`,
-    `db=${s.db}`,
-    `sub=${subs.channel}`,
-    `psub=${subs.pattern}`,
-    `ssub=${subs.shard}`,
-    `multi=${s.multi ? s.multi.length : -1}`,
-    "qbuf=0",
-    "qbuf-free=0",
-    "argv-mem=0",
-    "multi-mem=0",
-    "rbs=0",
-    "rbp=0",
-    "obl=0",
-    "oll=0",
-    "omem=0",
-    "tot-mem=0",
-    "events=r",
-    `cmd=${cmdName}`,
-    "user=default",
-    "redir=-1",
-    `resp=${s.resp}`,
-  ].join(" ");
+/** The calling connection as CLIENT INFO shows it. */
+function ownView(ctx: Ctx): ClientView {
+  const s = ctx.session;
+  const listed = ctx.node.clients?.().find((v) => v.session === s);
+  if (listed) return listed;
+  const subs = ctx.node.pubsub?.counts(s) ?? { channel: 0, pattern: 0, shard: 0 };
+  return { session: s, role: "normal", sub: subs.channel, psub: subs.pattern, ssub: subs.shard, blocked: false };
 }
 
 function hello(ctx: Ctx): Reply {
@@ -339,7 +316,7 @@ export const serverCommands: CommandSpec[] = [
       const n = intArg(ctx.argv[1]!);
       const t = intArg(ctx.argv[2]!, "ERR timeout is not an integer or out of range");
       if (t < 0) fail("ERR timeout is negative");
-      return ctx.node.wait(n, t);
+      return ctx.node.wait(n, t, ctx.session.id);
     },
     CONNECTION,
   ),

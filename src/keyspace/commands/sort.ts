@@ -185,6 +185,7 @@ function sortGeneric(readonly: boolean) {
     if (!storeKey) return out;
 
     const old = ctx.ks.lookupWrite(ctx.db, storeKey);
+    if (old && out.length) ctx.blocking.overwritten(ctx.db, storeKey);
     if (old) {
       ctx.ks.deleteKey(old);
       ctx.dirty++;
@@ -198,6 +199,8 @@ function sortGeneric(readonly: boolean) {
       ctx.ks.saveCollection(l);
       ctx.dirty += out.length;
     }
+    // The STORE key is not among the spec's keys: WATCH and clients blocked on it (BLPOP) learn of it here.
+    if (old || out.length) ctx.touched(ctx.db, storeKey);
     return out.length;
   };
 }

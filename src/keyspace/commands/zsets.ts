@@ -360,9 +360,9 @@ function zrangeGeneric(ctx: Ctx, type0: RangeType, dir0: Direction, store = fals
 export function storeEntries(ctx: Ctx, dst: Uint8Array, rows: Entry[]): number {
   // Only the destination changes (ZRANGESTORE's source is a key argument too).
   ctx.signalsOwnKeys();
-  if (rows.length) ctx.touched(ctx.db, dst);
   const old = ctx.ks.lookupWrite(ctx.db, dst);
-  if (old) ctx.touched(ctx.db, dst);
+  if (old && rows.length) ctx.blocking.overwritten(ctx.db, dst);
+  if (old || rows.length) ctx.touched(ctx.db, dst);
   if (old) {
     ctx.ks.deleteKey(old);
     ctx.dirty++;
@@ -421,7 +421,7 @@ function popEntries(ctx: Ctx, m: KeyMeta, max: boolean, count: number): Entry[] 
  * set; replicated as ZPOPMIN/ZPOPMAX key count, as Redis does. Keys are movable: the
  * popped key is signalled to WATCH here.
  */
-function zmpop(ctx: Ctx): Reply {
+export function zmpop(ctx: Ctx): Reply {
   const argv = ctx.argv;
   const { firstKey, endKey, where, count } = mpopArgs(argv, (b) => {
     const w = opt(b);
@@ -486,7 +486,7 @@ function zrem(ctx: Ctx): Reply {
   return removed;
 }
 
-function zpop(max: boolean) {
+export function zpop(max: boolean) {
   return (ctx: Ctx): Reply => {
     if (ctx.argv.length > 3) fail(E.syntax);
     const hasCount = ctx.argv.length === 3;
