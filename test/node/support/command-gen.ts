@@ -233,6 +233,8 @@ const LEX_KEYS = ["zl"];
 /** Bitmaps: strings written mostly by the bit commands (any string command may read them). */
 const B_KEYS = ["bm0", "bm1", "bm2"];
 const MISSING = "nokey";
+/** Timeouts of blocking pops in the single-connection stream: short, never 0 (forever). */
+const BLOCK_TIMEOUTS = ["0.01", "0.002", "0.001"];
 /** HyperLogLogs: written only by PFADD/PFMERGE (and PFCOUNT's cached cardinality). */
 const PF_KEYS = ["pf0", "pf1", "pf2"];
 /** Crafted HLL-like strings (see Gen.hll). */
@@ -765,7 +767,28 @@ class Gen {
     const r = this.r;
     const lk = () => this.key(L_KEYS);
     const e = () => r.pick(ELEMS);
-    switch (r.int(29)) {
+    switch (r.int(31)) {
+      case 29:
+      case 30: {
+        // Blocking pops on one connection: with data they answer at once as their non-blocking
+        // form; on empty keys they wait their (short) timeout and answer nil, as nothing else
+        // writes meanwhile; inside MULTI they never block. Never timeout 0 (forever).
+        const t = () => (r.chance(0.95) ? r.pick(BLOCK_TIMEOUTS) : r.pick(["-1", "x", "inf"]));
+        const keys = r.some([...L_KEYS, MISSING, ...(r.chance(0.1) ? ["z0"] : [])], 1, 3);
+        switch (r.int(5)) {
+          case 0:
+            return [[r.pick(["blpop", "brpop"]), ...keys, t()]];
+          case 1:
+            return [["brpoplpush", lk(), lk(), t()]];
+          case 2:
+            return [["blmove", lk(), lk(), r.pick(["LEFT", "RIGHT"]), r.chance(0.95) ? r.pick(["LEFT", "RIGHT"]) : "UP", t()]];
+          default: {
+            const argv: Arg[] = ["blmpop", t(), String(keys.length), ...keys, r.pick(["LEFT", "RIGHT"])];
+            if (r.chance(0.5)) argv.push("COUNT", r.pick(["1", "2", "5", "0"]));
+            return [argv];
+          }
+        }
+      }
       case 26:
       case 27:
       case 28: {
@@ -916,7 +939,17 @@ class Gen {
       if (r.chance(0.3)) argv.push("LIMIT", r.pick(["0", "1", "2", "-1"]), r.pick(["1", "2", "-1", "0", "10"]));
       return argv;
     };
-    switch (r.int(46)) {
+    switch (r.int(48)) {
+      case 46:
+      case 47: {
+        // BZPOPMIN/BZPOPMAX/BZMPOP: see the blocking list pops above.
+        const t = () => (r.chance(0.95) ? r.pick(BLOCK_TIMEOUTS) : r.pick(["-1", "x"]));
+        const keys = r.some([...Z_KEYS, MISSING, ...(r.chance(0.1) ? ["l0"] : [])], 1, 3);
+        if (r.chance(0.6)) return [[r.pick(["bzpopmin", "bzpopmax"]), ...keys, t()]];
+        const argv: Arg[] = ["bzmpop", t(), String(keys.length), ...keys, r.pick(["MIN", "MAX"])];
+        if (r.chance(0.5)) argv.push("COUNT", r.pick(["1", "2", "5"]));
+        return [argv];
+      }
       case 34:
       case 35:
       case 36: {
@@ -1365,6 +1398,7 @@ const ARITIES: readonly [string, number][] = [
   ["zintercard", -3], ["zrangestore", -5], ["zmpop", -4], ["zrandmember", -2], ["zlexcount", 4], ["zremrangebylex", 4],
   ["lmpop", -4], ["sintercard", -3], ["lcs", -3], ["substr", 4], ["touch", -2], ["swapdb", 3], ["object", -2], ["memory", -2], ["dump", 2], ["restore", -4], ["sort", -2], ["sort_ro", -2],
   ["pfadd", -2], ["pfcount", -2], ["pfmerge", -2],
+  ["blpop", -3], ["brpop", -3], ["brpoplpush", 4], ["blmove", 6], ["blmpop", -5], ["bzpopmin", -3], ["bzpopmax", -3], ["bzmpop", -5],
   ["setbit", 4], ["getbit", 3], ["bitcount", -2], ["bitpos", -3], ["bitop", -4], ["bitfield", -2], ["bitfield_ro", -2],
   ["get", 2], ["set", -3], ["setnx", 3], ["setex", 4], ["psetex", 4], ["mget", -2], ["mset", -3], ["msetnx", -3],
   ["getset", 3], ["getdel", 2], ["getex", -2], ["incr", 2], ["incrby", 3], ["decr", 2], ["decrby", 3],
