@@ -5,7 +5,7 @@
  * - a dump.rdb that redis-server writes (intset, listpack and quicklist encodings) loads
  *   into our master (admin restore) with the same DEBUG DIGEST.
  * The dataset is the differential test's seeded command stream plus small and big
- * collections of every type.
+ * collections of every type, HyperLogLogs, a bitmap and GEO points.
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -45,6 +45,12 @@ function dataset(): Arg[][] {
     bigzset.push(String(i / 4), `z-${i}`);
   }
   cmds.push(big, bigset, bighash, bigzset);
+  // Issue 11's types, explicitly (the seeded stream has them too): a sparse and a dense
+  // HyperLogLog, a bitmap, GEO points (a sorted set of geohash scores).
+  const dense: Arg[] = ["PFADD", "hll-dense"];
+  for (let i = 0; i < 3000; i++) dense.push(`e${i}`);
+  cmds.push(["PFADD", "hll-sparse", "a", "b", "c"], dense, ["PFCOUNT", "hll-dense"]);
+  cmds.push(["SETBIT", "bitmap", "100003", "1"], ["GEOADD", "geo", "13.361389", "38.115556", "Palermo", "15.087269", "37.502669", "Catania"]);
   cmds.push(["SET", "binary", Uint8Array.from([0, 255, 13, 10, 0x80, 0])], ["SET", "int", "12345"], ["SET", "long", "y".repeat(5000)]);
   cmds.push(["SET", "ttl", "v", "EX", "100000"], ["SELECT", "3"], ["SET", "in-db3", "v"], ["HSET", "h3", "a", "b"], ["SELECT", "0"]);
   return cmds;
