@@ -128,9 +128,11 @@ export interface NodeServices {
   replicaOf(target: string | null): Promise<Reply>;
   /** REPLICAOF host port of an outside Redis master (replication/outside-hosts.ts). */
   replicaOfOutside(host: string, port: number): Promise<Reply>;
-  clientKill(args: Uint8Array[], session: Session): Promise<Reply>;
+  clientKill(args: Uint8Array[], session: Session): Reply;
   /** WAIT of client `client` (its session id: CLIENT UNBLOCK and CLIENT LIST find it). */
   wait(numReplicas: number, timeoutMs: number, client?: number): Promise<Reply>;
+  /** WAIT inside MULTI: the replicas that acknowledged the current offset, without waiting. */
+  waitNow(): Reply;
   /** CLIENT UNBLOCK of a client waiting in WAIT; whether it was. */
   unblockWait?(client: number, how: "timeout" | "error"): boolean;
   /** Replication offset the stream has reached. */

@@ -678,6 +678,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
       clientKill: (args, s) => this.clientKill(args, s),
       clients: () => this.clientViews(),
       wait: (n, t, client) => this.master.wait(n, t, client),
+      waitNow: () => this.master.waitNow(),
       unblockWait: (client, how) => this.master.unblockWait(client, how),
       replOffset: () => this.backlog.offset,
       isReplica: () => this.meta.role === "replica",
@@ -884,7 +885,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
    * drops a replica's link to its master and TYPE replica drops our replicas' links (their
    * own state machines, replication/); other filters close the matching sockets.
    */
-  private async clientKill(args: Uint8Array[], s: Session): Promise<Reply> {
+  private clientKill(args: Uint8Array[], s: Session): Reply {
     const req = parseKill(args);
     if (req.form === "filter" && req.ids.length === 0 && req.addr === null) {
       if (req.type === "master") return this.replica.killLink();

@@ -517,6 +517,13 @@ export class MasterSide {
     return n;
   }
 
+  /** WAIT inside MULTI (Redis 7.0 waitCommand): the replicas acked so far, never blocking. */
+  waitNow(): Reply {
+    if (this.host.meta.role === "replica") return new RedisError("ERR WAIT cannot be used with replica instances.");
+    this.ensureLoaded();
+    return this.acked(this.host.backlog.offset);
+  }
+
   async wait(need: number, timeoutMs: number, client = 0): Promise<Reply> {
     if (this.host.meta.role === "replica") {
       return new RedisError("ERR WAIT cannot be used with replica instances.");

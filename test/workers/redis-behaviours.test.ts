@@ -5,9 +5,9 @@
  */
 import { describe, expect, it } from "vitest";
 import { newSession } from "../../src/keyspace/command.ts";
-import { Verbatim } from "../../src/protocol/reply.ts";
+import { type Reply, Verbatim } from "../../src/protocol/reply.ts";
 import { utf8 } from "../../src/util/bytes.ts";
-import { run, withEngine } from "./harness.ts";
+import { norm, run, withEngine } from "./harness.ts";
 
 describe("WATCH: a write that changes nothing keeps the transaction", () => {
   it("WATCH on a missing key survives FLUSHALL and FLUSHDB of an empty database", async () => {
@@ -79,6 +79,32 @@ describe("MULTI: commands Redis 7.0 queues", () => {
       expect(r[0]).toEqual({ err: "ERR unsupported in the harness" });
       expect(r[2]).toBe("+" + "0".repeat(40));
       expect(r[4]).toEqual({ err: "ERR DEBUG RESTART is not allowed inside MULTI" });
+    });
+  });
+});
+
+describe("MULTI: CLIENT and WAIT queue as in Redis 7.0", () => {
+  // redis-server 7.0.15: MULTI, CLIENT SETNAME x, CLIENT GETNAME, WAIT 0 0, WAIT 1 100,
+  // CLIENT UNBLOCK 99999, CLIENT KILL ID 99999, EXEC → [OK, "x", 0, 0, 0, 0]: WAIT inside a
+  // transaction answers the replicas acked so far without waiting.
+  it("CLIENT subcommands and WAIT are queued and run by EXEC without blocking", async () => {
+    await withEngine((h) => {
+      expect(run(h, "multi")).toBe("+OK");
+      for (const argv of [
+        ["client", "setname", "x"],
+        ["client", "getname"],
+        ["wait", "0", "0"],
+        ["wait", "1", "100"],
+        ["client", "unblock", "99999"],
+        ["client", "kill", "id", "99999"],
+      ]) {
+        expect(run(h, ...argv)).toBe("+QUEUED");
+      }
+      const r = h.run("exec");
+      expect(r instanceof Promise).toBe(false);
+      expect(norm(r as Reply)).toEqual(["+OK", "x", 0, 0, 0, 0]);
+      // Scripts still refuse WAIT (noscript), as redis-server does.
+      expect(run(h, "eval", "return redis.call('wait', 0, 0)", "0")).toMatchObject({ err: expect.stringContaining("This Redis command is not allowed from script") });
     });
   });
 });

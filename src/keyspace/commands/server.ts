@@ -297,7 +297,8 @@ export const serverCommands: CommandSpec[] = [
   cmd(
     "client",
     -2,
-    ["admin", "stale", "async", "no-multi"],
+    // Synchronous (CLIENT KILL included), so it queues inside MULTI as in Redis 7.0.
+    ["admin", "noscript", "stale"],
     [0, 0, 0],
     client,
     bySubcommand("client", each(["id", "setname", "getname", "info", "setinfo", "no-evict", "no-touch", "reply", "help"], CONNECTION)),
@@ -310,12 +311,14 @@ export const serverCommands: CommandSpec[] = [
   cmd(
     "wait",
     3,
-    ["async", "no-multi"],
+    // Not "async": inside MULTI it queues and EXEC answers at once (below), as in Redis 7.0.
+    ["noscript"],
     [0, 0, 0],
     (ctx) => {
       const n = intArg(ctx.argv[1]!);
       const t = intArg(ctx.argv[2]!, "ERR timeout is not an integer or out of range");
       if (t < 0) fail("ERR timeout is negative");
+      if (ctx.inTransaction) return ctx.node.waitNow();
       return ctx.node.wait(n, t, ctx.session.id);
     },
     CONNECTION,
