@@ -8,7 +8,8 @@
  * The gateway also tells the node how much of its output the TCP client has consumed, so that
  * the node can apply `client-output-buffer-limit` to it (src/pubsub/socket-output.ts): it asks
  * with `x-edge-replica-acks: 1`, and when the node's 101 echoes it, sends `ACK <bytes flushed>`
- * text frames every 64 KiB flushed to the client and when the client has caught up.
+ * text frames every 64 KiB flushed to the client, and when the client has caught up with 16 KiB
+ * or more unacknowledged.
  *
  *   npx tsx tools/gateway.ts --port 6380 [--url http://127.0.0.1:8787] [--db default]
  *                            [--node NAME | --read-nearest [--region R]] [--token T] [--host 127.0.0.1]

@@ -18,6 +18,10 @@
  * may then underestimate (never overestimate) what waits, until the next limit check after that.
  * Until that first ACK, everything sent since waking counts as unconsumed, which is true of it.
  *
+ * Granularity: a client that reads can hold up to ACK_INTERVAL_BYTES (plus what is in flight)
+ * unacknowledged while messages stream, ACK_IDLE_BYTES_MIN once idle; limits below 64 KiB can
+ * therefore disconnect a client that reads. Redis's defaults (pubsub 32mb 8mb 60) are far above.
+ *
  * Plain logic; the node owns one per flagged socket and decides when to check.
  */
 import { OutputLimitWatch, type OutputLimit } from "../replication/output-limit.ts";
@@ -26,8 +30,12 @@ import { OutputLimitWatch, type OutputLimit } from "../replication/output-limit.
 export const ACK_HEADER = "x-edge-replica-acks";
 /** The gateway acknowledges at least every this many bytes flushed to its client. */
 export const ACK_INTERVAL_BYTES = 64 * 1024;
-/** …and, once its client has caught up, when at least this many bytes are unacknowledged. */
-export const ACK_IDLE_BYTES_MIN = 1024;
+/**
+ * …and, once its client has caught up, when at least this many bytes are unacknowledged: a
+ * reading client keeps fewer unacknowledged than that while idle. Not every reply: small replies
+ * (GET/SET through `redis-benchmark -P 100`) would then cost the node one ACK message per batch.
+ */
+export const ACK_IDLE_BYTES_MIN = 16 * 1024;
 /** Longest text frame read as an ACK (`ACK ` + up to 16 digits); longer ones are ignored. */
 export const ACK_FRAME_CHARS_MAX = 20;
 
