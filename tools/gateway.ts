@@ -5,6 +5,12 @@
  * bearer token, and bytes are piped both ways unchanged: RESP over binary frames, whose
  * boundaries carry no meaning. When one side closes, the other is closed.
  *
+ * The gateway also tells the node how much of its output the TCP client has consumed, so that
+ * the node can apply `client-output-buffer-limit` to it (src/pubsub/socket-output.ts): it asks
+ * with `x-edge-replica-acks: 1`, and when the node's 101 echoes it, sends `ACK <bytes flushed>`
+ * text frames every 64 KiB flushed to the client, and when the client has caught up with 16 KiB
+ * or more unacknowledged.
+ *
  *   npx tsx tools/gateway.ts --port 6380 [--url http://127.0.0.1:8787] [--db default]
  *                            [--node NAME | --read-nearest [--region R]] [--token T] [--host 127.0.0.1]
  *
@@ -21,6 +27,7 @@ import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import WebSocket from "ws";
 import { encodeCommand, RespParser } from "../src/protocol/resp.ts";
+import { ACK_HEADER, ACK_IDLE_BYTES_MIN, ACK_INTERVAL_BYTES, formatAck } from "../src/pubsub/socket-output.ts";
 
 export interface GatewayOptions {
   /** TCP port to listen on; 0 picks a free one. */
@@ -207,7 +214,11 @@ function bridge(sock: Socket, wsUrl: string, opts: GatewayOptions, auth?: Openin
     if (opts.verbose) process.stderr.write(`[gateway] ${peer} ${msg}\n`);
   };
   const ws = new WebSocket(wsUrl, {
-    headers: { authorization: `Bearer ${opts.token}`, ...(opts.region ? { "x-debug-client-region": opts.region } : {}) },
+    headers: {
+      authorization: `Bearer ${opts.token}`,
+      [ACK_HEADER]: "1",
+      ...(opts.region ? { "x-debug-client-region": opts.region } : {}),
+    },
     perMessageDeflate: false,
     maxPayload: 0, // the node bounds what it sends; do not cut a big reply
   });
@@ -217,6 +228,23 @@ function bridge(sock: Socket, wsUrl: string, opts: GatewayOptions, auth?: Openin
   /** Parts of `pending` this bridge was given (not the client's later bytes). */
   const givenParts = pending.length;
   let closed = false;
+  /** The node understood ACK_HEADER: it reads our text frames as acknowledgements. */
+  let acks = false;
+  /** Bytes of the node's messages handed to the client's socket, flushed to it, and acknowledged. */
+  let written = 0;
+  let flushed = 0;
+  let acked = 0;
+  const ack = () => {
+    if (!acks || flushed <= acked || ws.readyState !== WebSocket.OPEN) return;
+    acked = flushed;
+    ws.send(formatAck(acked), { binary: false });
+  };
+  /** Called when `n` more bytes reached the client's kernel buffer. */
+  const onFlushed = (n: number) => {
+    flushed += n;
+    if (flushed - acked >= ACK_INTERVAL_BYTES) ack();
+    else if (flushed === written && flushed - acked >= ACK_IDLE_BYTES_MIN) ack(); // caught up
+  };
 
   const closeBoth = (why: string) => {
     if (closed) return;
@@ -261,6 +289,9 @@ function bridge(sock: Socket, wsUrl: string, opts: GatewayOptions, auth?: Openin
     return Buffer.concat((pending ?? []).slice(givenParts));
   };
 
+  ws.on("upgrade", (res) => {
+    acks = res.headers[ACK_HEADER] === "1";
+  });
   ws.on("open", () => {
     log(`connected to ${wsUrl}`);
     auth?.onOpen?.();
@@ -276,7 +307,9 @@ function bridge(sock: Socket, wsUrl: string, opts: GatewayOptions, auth?: Openin
   ws.on("message", (data: Buffer | ArrayBuffer | Buffer[], isBinary: boolean) => {
     const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
     void isBinary; // text frames carry RESP too; pass their bytes through alike
-    if (!sock.write(buf)) {
+    written += buf.length;
+    const n = buf.length;
+    if (!sock.write(buf, (err) => err || onFlushed(n))) {
       ws.pause();
       sock.once("drain", () => ws.resume());
     }

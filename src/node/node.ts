@@ -34,6 +34,7 @@ import { hideSecrets, NodeConfig } from "./config.ts";
 import { formatMonitorLine } from "./monitor.ts";
 import { PubSubHub, type SavedSubscriptions } from "../pubsub/hub.ts";
 import { parseStreamPath, StreamClients } from "../pubsub/streams.ts";
+import { ACK_HEADER, parseAck, SocketOutput } from "../pubsub/socket-output.ts";
 import { clientView, killTargets, parseKill } from "./clients.ts";
 import type { ClientView } from "../keyspace/client-info.ts";
 
@@ -62,6 +63,10 @@ interface Attachment {
   replica?: ReplicaInfo;
   /** Its pub/sub subscriptions (bounded by pubsub/registry.ts's limits to fit the 16 KiB). */
   subs?: SavedSubscriptions;
+  /** Its peer is our gateway, which acknowledges consumed bytes in text frames (pubsub/socket-output.ts). */
+  acks?: boolean;
+  /** Disconnected for its output: whatever it still sends is ignored. */
+  outputDropped?: boolean;
 }
 
 interface Conn {
@@ -73,6 +78,8 @@ interface Conn {
   chain: Promise<void>;
   /** Replies being gathered for this socket: pub/sub messages to it join them, in order. */
   out: ByteWriter | null;
+  /** Sent and acknowledged bytes of a gateway socket (att.acks), else null. */
+  output: SocketOutput | null;
 }
 
 /** Period of the replication cron while replication is active (Redis replicationCron: 1 s). */
@@ -244,6 +251,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
         addr: request.headers.get(H_CLIENT_ADDR) ?? "127.0.0.1:0",
       };
       if (path === "/replication" && request.headers.get(H_REPLICA_TRANSPORT) === "resp") att.respReplica = true;
+      if (path === "/ws" && request.headers.get(ACK_HEADER) === "1") att.acks = true;
       if (att.kind === "client" && routeKind(request.headers.get(H_ROUTE)) === "read") {
         // `/ws?read=nearest`: the router picked this node as a replica; it must still be one.
         const refused = await admit(this.admission(), "read", 0, 0);
@@ -251,8 +259,10 @@ export class Node extends DurableObject<Env> implements RestTarget {
       }
       this.ctx.acceptWebSocket(server, [att.kind]);
       server.serializeAttachment(att);
-      this.conn(server);
-      return new Response(null, { status: 101, webSocket: client, headers: { [H_SERVED_BY]: this.name } });
+      this.conn(server, true);
+      const headers: Record<string, string> = { [H_SERVED_BY]: this.name };
+      if (att.acks) headers[ACK_HEADER] = "1"; // the gateway sends ACKs only when they are understood
+      return new Response(null, { status: 101, webSocket: client, headers });
     }
     if (path === "/rest" || path.startsWith("/rest/")) {
       const kind = routeKind(request.headers.get(H_ROUTE));
@@ -305,8 +315,8 @@ export class Node extends DurableObject<Env> implements RestTarget {
     };
   }
 
-  /** Runtime state of a socket, rebuilt from its attachment after hibernation. */
-  private conn(ws: WebSocket): Conn {
+  /** Runtime state of a socket, rebuilt from its attachment after hibernation (`opened`: just accepted). */
+  private conn(ws: WebSocket, opened = false): Conn {
     let c = this.conns.get(ws);
     if (c) return c;
     const att = (ws.deserializeAttachment() as Attachment | null) ?? { kind: "client", db: 0, resp: 2, readonly: false, addr: "?" };
@@ -317,6 +327,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
       parser: new RespParser("request"),
       chain: Promise.resolve(),
       out: null,
+      output: att.acks ? new SocketOutput(opened) : null,
     };
     this.conns.set(ws, c);
     this.connBySession.set(c.session, c);
@@ -327,6 +338,13 @@ export class Node extends DurableObject<Env> implements RestTarget {
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const c = this.conn(ws);
+    if (c.att.outputDropped) return;
+    if (c.output && typeof message === "string") {
+      // From our gateway a text frame is a control message, never RESP.
+      const total = parseAck(message);
+      if (total !== null) c.output.acked(total);
+      return;
+    }
     const bytes = typeof message === "string" ? utf8(message) : new Uint8Array(message);
     // A bug in one command must not wedge the socket: the chain always continues.
     c.chain = c.chain
@@ -356,6 +374,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
   private async processInto(c: Conn, bytes: Uint8Array, out: ByteWriter): Promise<void> {
     c.parser.push(bytes);
     while (true) {
+      if (c.output?.dropped) return; // disconnected for its output while its commands ran
       if (this.sliceBytes >= CLIENT_SLICE_BYTES && c.parser.buffered > 0) {
         // Counted across messages: a big message, or a client that always has the next one queued.
         this.sliceBytes = 0;
@@ -395,10 +414,48 @@ export class Node extends DurableObject<Env> implements RestTarget {
 
   private send(c: Conn, out: ByteWriter): void {
     if (out.length === 0) return;
+    if (c.output?.dropped) return void out.take();
+    const bytes = out.take();
     try {
-      c.ws.send(out.take());
+      c.ws.send(bytes);
     } catch {
       // The peer is gone; its close event cleans up.
+      return;
+    }
+    this.countOutput(c, bytes.length);
+  }
+
+  /**
+   * Count bytes sent to a gateway socket and apply client-output-buffer-limit (socket-output.ts):
+   * a subscriber by the pubsub class, others by the normal class (unlimited by default, as in
+   * Redis); replication links never (the replica class is the master's business, on offsets).
+   */
+  private countOutput(c: Conn, bytes: number): void {
+    const o = c.output;
+    if (o === null || o.dropped) return;
+    o.sent(bytes);
+    if (c.att.kind === "replication") return;
+    const cls = c.att.kind === "client" && this.pubsub.count(c.session) > 0 ? "pubsub" : "normal";
+    const why = o.check(this.config.outputLimit(cls), Date.now());
+    if (why === null) return;
+    // Like Redis: the client is disconnected and counted with every class's disconnections.
+    o.dropped = true;
+    this.master.obufDisconnects++;
+    log(`node ${this.name}: disconnecting ${c.att.addr} (${cls}) for its output: ${why}`);
+    // Its subscriptions go now (no more deliveries); the close frame waits behind what is
+    // queued, so a woken socket that still talks is ignored (att.outputDropped).
+    c.att.outputDropped = true;
+    delete c.att.subs;
+    try {
+      c.ws.serializeAttachment(c.att);
+    } catch {
+      /* gone */
+    }
+    this.dropConn(c.ws);
+    try {
+      c.ws.close(1008, "client-output-buffer-limit");
+    } catch {
+      /* already closed */
     }
   }
 
@@ -512,7 +569,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
     for (const ws of this.ctx.getWebSockets()) {
       if (ws.readyState !== WebSocket.OPEN) continue;
       const c = this.conn(ws);
-      if (c.att.kind === kind) out.push(c);
+      if (c.att.kind === kind && !c.att.outputDropped) out.push(c);
     }
     return out;
   }
@@ -545,11 +602,13 @@ export class Node extends DurableObject<Env> implements RestTarget {
     const line = formatMonitorLine(Date.now(), s, argv);
     if (this.streams.monitoring) this.streams.monitorLine(line);
     for (const m of mons) {
+      if (m.output?.dropped) continue;
       try {
         m.ws.send(line);
       } catch {
-        /* gone */
+        continue; // gone
       }
+      if (m.output) this.countOutput(m, utf8(line).length);
     }
   }
 

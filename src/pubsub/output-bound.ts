@@ -11,9 +11,10 @@
  * (unlimited) cannot be honoured there: one stream may hold at most
  * STREAM_PENDING_BYTES_MAX unread, all streams of a node STREAM_PENDING_BYTES_TOTAL_MAX.
  *
- * A WebSocket subscriber is not bounded here: workerd gives a server-side WebSocket no
- * `bufferedAmount` (its outgoing queue is internal and unbounded), so there is nothing honest
- * to measure. See NOTES.
+ * WebSocket subscribers are not bounded here: workerd gives a server-side WebSocket no
+ * `bufferedAmount` (its outgoing queue is internal and unbounded). Those that come through our
+ * gateway are bounded by what the gateway acknowledges (socket-output.ts); a direct WebSocket
+ * client is not. See NOTES.
  */
 import { OutputLimitWatch, type OutputLimit } from "../replication/output-limit.ts";
 

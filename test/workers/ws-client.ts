@@ -9,6 +9,10 @@ import { stub } from "./nodes.ts";
 export interface RawWs {
   /** Send one frame (binary), without waiting. Throws once the socket is closed. */
   frame(b: string | Uint8Array): void;
+  /** Send one TEXT frame. */
+  text(s: string): void;
+  /** The headers of the 101 answer. */
+  upgrade: Headers;
   /** The next message, one char per byte (latin1: lossless), waiting for it; undefined once the socket closed with nothing queued. */
   read(): Promise<string | undefined>;
   /** Read until the texts read so far add up to `n` bytes. */
@@ -24,10 +28,10 @@ export interface RawWs {
  * forwards it (SELF.fetch gets slower with every call in this pool: a long fuzz run
  * goes direct).
  */
-export async function openWs(db: string, token = "test-token", direct = false): Promise<RawWs> {
+export async function openWs(db: string, token = "test-token", direct = false, headers: Record<string, string> = {}): Promise<RawWs> {
   const res = direct
-    ? await stub(db, "master").fetch(new Request(`${NODE_ORIGIN}/ws`, { headers: { Upgrade: "websocket", [H_DB]: db, [H_NODE]: "master" } }))
-    : await SELF.fetch(`https://example.com/db/${db}/ws`, { headers: { Upgrade: "websocket", authorization: `Bearer ${token}` } });
+    ? await stub(db, "master").fetch(new Request(`${NODE_ORIGIN}/ws`, { headers: { ...headers, Upgrade: "websocket", [H_DB]: db, [H_NODE]: "master" } }))
+    : await SELF.fetch(`https://example.com/db/${db}/ws`, { headers: { ...headers, Upgrade: "websocket", authorization: `Bearer ${token}` } });
   const sock = res.webSocket;
   if (!sock) throw new Error(`no WebSocket: ${res.status} ${await res.text()}`);
   (sock as unknown as { binaryType: string }).binaryType = "arraybuffer";
@@ -54,6 +58,10 @@ export async function openWs(db: string, token = "test-token", direct = false): 
     frame(b) {
       sock.send(typeof b === "string" ? new TextEncoder().encode(b) : b);
     },
+    text(t) {
+      sock.send(t);
+    },
+    upgrade: res.headers,
     read,
     async readBytes(n) {
       let s = "";
