@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWorker, type TestWorker } from "./support/worker.ts";
+import { sseEvents } from "../shared/sse-events.ts";
 
 let w: TestWorker;
 
@@ -28,21 +29,9 @@ async function open(path: string) {
   const ac = new AbortController();
   const res = await fetch(`${w.url}${path}`, { method: "POST", headers: { authorization: `Bearer ${w.token}`, accept: "text/event-stream" }, signal: ac.signal });
   expect(res.status).toBe(200);
-  const reader = res.body!.getReader();
-  const dec = new TextDecoder();
-  let buf = "";
+  const { next } = sseEvents(res.body!);
   return {
-    async next(): Promise<string> {
-      while (!buf.includes("\n\n")) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error("stream ended");
-        buf += dec.decode(value, { stream: true });
-      }
-      const i = buf.indexOf("\n\n");
-      const ev = buf.slice(0, i);
-      buf = buf.slice(i + 2);
-      return ev;
-    },
+    next,
     close: () => ac.abort(),
   };
 }

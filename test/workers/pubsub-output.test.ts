@@ -8,28 +8,17 @@ import type { Node } from "../../src/node/node.ts";
 import { STREAM_PENDING_BYTES_MAX } from "../../src/pubsub/output-bound.ts";
 import type { StreamClients } from "../../src/pubsub/streams.ts";
 import { cmd, freshDb, info, releaseReplicas, stub, until } from "./nodes.ts";
+import { sseEvents } from "../shared/sse-events.ts";
 
 afterAll(releaseReplicas);
 
 /** A streaming POST through the router; `next` waits for the next SSE event. */
 async function stream(path: string, token = "test-token") {
   const res = await SELF.fetch(`https://example.com${path}`, { method: "POST", headers: { authorization: `Bearer ${token}`, accept: "text/event-stream" }, body: "[]" });
-  const reader = res.body!.getReader();
-  const dec = new TextDecoder();
-  let buf = "";
+  const { reader, next } = sseEvents(res.body!);
   return {
     res,
-    async next(): Promise<string> {
-      while (!buf.includes("\n\n")) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error("stream ended");
-        buf += dec.decode(value, { stream: true });
-      }
-      const i = buf.indexOf("\n\n");
-      const ev = buf.slice(0, i);
-      buf = buf.slice(i + 2);
-      return ev;
-    },
+    next,
     /** Read what is left; resolves with how the stream ended. */
     async drain(): Promise<"ended" | "errored"> {
       try {

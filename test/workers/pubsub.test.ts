@@ -6,6 +6,7 @@
 import { runInDurableObject, SELF } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
 import { createReplica, untilServedBy } from "./edge.ts";
+import { sseEvents } from "../shared/sse-events.ts";
 import { PUBSUB_LIMIT_ERROR } from "../../src/pubsub/hub.ts";
 import { PUBSUB_NAME_BYTES_PER_CONN_MAX, PUBSUB_SUBSCRIPTIONS_PER_CONN_MAX } from "../../src/pubsub/registry.ts";
 import { attach, cmd, freshDb, info, releaseReplicas, stub, until } from "./nodes.ts";
@@ -288,21 +289,9 @@ async function sse(path: string, servedBy?: string, region?: string) {
   expect(res.status).toBe(200);
   if (servedBy) expect(res.headers.get("x-served-by")).toBe(servedBy);
   expect(res.headers.get("content-type")).toBe("text/event-stream");
-  const reader = res.body!.getReader();
-  const dec = new TextDecoder();
-  let buf = "";
+  const { reader, next } = sseEvents(res.body!);
   return {
-    async next(): Promise<string> {
-      while (!buf.includes("\n\n")) {
-        const { value, done } = await reader.read();
-        if (done) throw new Error("stream ended");
-        buf += dec.decode(value, { stream: true });
-      }
-      const i = buf.indexOf("\n\n");
-      const ev = buf.slice(0, i);
-      buf = buf.slice(i + 2);
-      return ev;
-    },
+    next,
     cancel: () => reader.cancel(),
   };
 }
