@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomSeed, Rng, showArgv, showReply } from "./support/command-gen.ts";
 import { type RedisServer, startRedisServer } from "./support/redis-server.ts";
 import { connectWs, type RespClient, type RespValue } from "./support/resp-client.ts";
-import { startWorker, type TestWorker } from "./support/worker.ts";
+import { restCommand, startWorker, type TestWorker } from "./support/worker.ts";
 
 const SEED = process.env.BLOCKING_DIFF_SEED !== undefined ? Number(process.env.BLOCKING_DIFF_SEED) >>> 0 : randomSeed();
 /** Random steps after the scripted ones. */
@@ -186,14 +186,7 @@ afterAll(async () => {
   await Promise.all([redis?.stop(), worker?.dispose()]);
 });
 
-async function rest(db: string, node: string, argv: Cmd): Promise<{ result?: unknown; error?: string }> {
-  const res = await fetch(`${worker.url}/db/${db}/nodes/${node}`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${worker.token}`, "content-type": "application/json" },
-    body: JSON.stringify(argv),
-  });
-  return (await res.json()) as { result?: unknown; error?: string };
-}
+const rest = (db: string, node: string, argv: Cmd) => restCommand(worker, db, node, argv);
 
 describe("blocking commands: differential against redis-server 7.0 with several connections", () => {
   it(`replies, blocked clients and DEBUG DIGEST equal for the scripted steps and ${STEPS} random ones (seed ${SEED})`, async () => {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { randomSeed, showArgv, showReply } from "./support/command-gen.ts";
 import { type RedisServer, startRedisServer } from "./support/redis-server.ts";
 import { connectWs, type RespClient, type RespValue } from "./support/resp-client.ts";
-import { startWorker, type TestWorker } from "./support/worker.ts";
+import { restCommand, startWorker, type TestWorker } from "./support/worker.ts";
 
 const SEED = process.env.SCRIPT_DIFF_SEED !== undefined ? Number(process.env.SCRIPT_DIFF_SEED) >>> 0 : randomSeed();
 /** Generated scripts on top of the hand-written ones. */
@@ -198,14 +198,7 @@ afterAll(async () => {
   await Promise.all([redis?.stop(), worker?.dispose()]);
 });
 
-async function rest(db: string, node: string, argv: Cmd): Promise<{ result?: unknown; error?: string }> {
-  const res = await fetch(`${worker.url}/db/${db}/nodes/${node}`, {
-    method: "POST",
-    headers: { authorization: `Bearer ${worker.token}`, "content-type": "application/json" },
-    body: JSON.stringify(argv),
-  });
-  return (await res.json()) as { result?: unknown; error?: string };
-}
+const rest = (db: string, node: string, argv: Cmd) => restCommand(worker, db, node, argv);
 
 const text = (v: RespValue): string =>
   v instanceof Uint8Array ? new TextDecoder().decode(v) : v !== null && typeof v === "object" && "s" in v ? String(v.s) : showReply(v);

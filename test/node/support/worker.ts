@@ -34,6 +34,16 @@ export interface TestWorker {
   dispose(): Promise<void>;
 }
 
+/** One command over REST to a node (`/db/{db}/nodes/{node}`), answered as Upstash's JSON. */
+export async function restCommand(w: TestWorker, db: string, node: string, argv: (string | number)[]): Promise<{ result?: unknown; error?: string }> {
+  const res = await fetch(`${w.url}/db/${db}/nodes/${node}`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${w.token}`, "content-type": "application/json" },
+    body: JSON.stringify(argv),
+  });
+  return (await res.json()) as { result?: unknown; error?: string };
+}
+
 const ROOT = resolve(fileURLToPath(new URL("../../..", import.meta.url)));
 
 export interface StartOptions {
