@@ -7,6 +7,7 @@ import { runInDurableObject, SELF } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
 import { createReplica, untilServedBy } from "./edge.ts";
 import { sseEvents } from "../shared/sse-events.ts";
+import { openResp } from "./resp-socket.ts";
 import { PUBSUB_LIMIT_ERROR } from "../../src/pubsub/hub.ts";
 import { PUBSUB_NAME_BYTES_PER_CONN_MAX, PUBSUB_SUBSCRIPTIONS_PER_CONN_MAX } from "../../src/pubsub/registry.ts";
 import { attach, cmd, freshDb, info, releaseReplicas, stub, until } from "./nodes.ts";
@@ -15,36 +16,7 @@ import type { Node } from "../../src/node/node.ts";
 afterAll(releaseReplicas);
 
 /** A RESP WebSocket through the router; `expect` waits for exactly these bytes next. */
-async function open(path: string, token = "test-token") {
-  const res = await SELF.fetch(`https://example.com${path}`, { headers: { Upgrade: "websocket", authorization: `Bearer ${token}` } });
-  const ws = res.webSocket!;
-  (ws as unknown as { binaryType: string }).binaryType = "arraybuffer";
-  ws.accept();
-  let buf = "";
-  let wake: (() => void) | null = null;
-  ws.addEventListener("message", (e) => {
-    buf += typeof e.data === "string" ? e.data : new TextDecoder().decode(e.data as ArrayBuffer);
-    wake?.();
-  });
-  const enc = (args: string[]) => `*${args.length}\r\n` + args.map((a) => `$${new TextEncoder().encode(a).length}\r\n${a}\r\n`).join("");
-  return {
-    send: (...args: string[]) => ws.send(enc(args)),
-    /** Several commands in one frame: the test pool may reorder frames sent back to back. */
-    sendAll: (...cmds: string[][]) => ws.send(cmds.map(enc).join("")),
-    async expect(bytes: string): Promise<void> {
-      while (buf.length < bytes.length) await new Promise<void>((r) => (wake = r));
-      const got = buf.slice(0, bytes.length);
-      buf = buf.slice(bytes.length);
-      expect(got).toBe(bytes);
-    },
-    /** Drop everything before the next occurrence of `marker` (a reply whose bytes vary). */
-    async skipTo(marker: string): Promise<void> {
-      while (!buf.includes(marker)) await new Promise<void>((r) => (wake = r));
-      buf = buf.slice(buf.indexOf(marker));
-    },
-    close: () => ws.close(1000, "done"),
-  };
-}
+const open = openResp;
 
 const sub = (kind: string, name: string | null, n: number) => `*3\r\n$${kind.length}\r\n${kind}\r\n${name === null ? "$-1" : `$${name.length}\r\n${name}`}\r\n:${n}\r\n`;
 const push = (kind: string, name: string, n: number) => `>3\r\n$${kind.length}\r\n${kind}\r\n$${name.length}\r\n${name}\r\n:${n}\r\n`;

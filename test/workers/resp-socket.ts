@@ -15,6 +15,8 @@ export interface RespSocket {
   line(): Promise<string>;
   /** The next reply, a bulk string: its text. */
   bulkText(): Promise<string>;
+  /** Drop everything before the next occurrence of `marker` (a reply whose bytes vary). */
+  skipTo(marker: string): Promise<void>;
   /** Resolves with the close code once the node closed the socket. */
   closed: Promise<number>;
   close(): void;
@@ -67,6 +69,10 @@ export async function openResp(path: string, token = "test-token"): Promise<Resp
       const text = buf.slice(i + 2, i + 2 + n);
       buf = buf.slice(i + 2 + n + 2);
       return text;
+    },
+    async skipTo(marker) {
+      while (!buf.includes(marker)) await new Promise<void>((r) => (wake = r));
+      buf = buf.slice(buf.indexOf(marker));
     },
     closed,
     close: () => ws.close(1000, "done"),
