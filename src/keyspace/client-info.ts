@@ -1,8 +1,8 @@
 /**
  * CLIENT LIST / CLIENT INFO lines and CLIENT LIST's filters, in Redis 7.0's format
  * (networking.c catClientInfoString, getClientFlags). The node (node/clients.ts) says which
- * connections exist; this module only formats and filters them. Buffers and memory are not
- * tracked here and read 0.
+ * connections exist; this module only formats and filters them. Buffers and memory read 0,
+ * except `omem` of a gateway socket: the bytes its gateway has not acknowledged yet.
  */
 import type { Session } from "./command.ts";
 import { E, fail } from "./errors.ts";
@@ -19,6 +19,8 @@ export interface ClientView {
   psub: number;
   ssub: number;
   blocked: boolean;
+  /** Output bytes known to wait for the client (a gateway socket's unacknowledged bytes), else 0. */
+  omem?: number;
 }
 
 /** CLIENT LIST TYPE names (getClientTypeByName). */
@@ -69,7 +71,7 @@ export function clientLine(v: ClientView, nowMs: number, cmd?: string): string {
     "rbp=0",
     "obl=0",
     "oll=0",
-    "omem=0",
+    `omem=${v.omem ?? 0}`,
     "tot-mem=0",
     "events=r",
     `cmd=${cmd ?? s.lastCmd}`,

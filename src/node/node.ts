@@ -933,7 +933,9 @@ export class Node extends DurableObject<Env> implements RestTarget {
     for (const kind of ["client", "monitor", "replication"] as const) {
       for (const c of this.sockets(kind)) {
         const blocked = this.engine.blocked.has(c.session.id) || waiting.has(c.session.id);
-        out.push(clientView({ session: c.session, kind, subs: this.pubsub.counts(c.session) }, blocked));
+        const v = clientView({ session: c.session, kind, subs: this.pubsub.counts(c.session) }, blocked);
+        if (c.output) v.omem = c.output.unackedBytes;
+        out.push(v);
       }
     }
     return out;

@@ -45,6 +45,7 @@ describe("CLIENT LIST lines", () => {
     expect(clientType(view({ id: 1, psub: 1 }))).toBe("pubsub");
     // A shard-channel subscriber (SSUBSCRIBE) is a pubsub client too, flagged P, counted in ssub.
     expect(clientType(view({ id: 3, ssub: 1 }))).toBe("pubsub");
+    expect(clientLine(view({ id: 4, omem: 5000 }), 0)).toMatch(/ oll=0 omem=5000 tot-mem=0 /);
     expect(clientLine(view({ id: 3, ssub: 2 }), 0)).toMatch(/ flags=P db=0 sub=0 psub=0 ssub=2 /);
     expect(clientType(view({ id: 1, role: "replica" }))).toBe("replica");
   });

@@ -74,6 +74,13 @@ describe("gateway sockets (x-edge-replica-acks)", () => {
       expect((await acking.readBytes(frameLen)).length).toBe(frameLen);
       consumed += frameLen;
       acking.text(formatAck(consumed));
+      if (published === 4) {
+        // CLIENT LIST's omem of a gateway socket: what its gateway has not acknowledged.
+        const list = String(await cmd(db, "master", "CLIENT", "LIST", "TYPE", "pubsub"));
+        const omems = [...list.matchAll(/ omem=(\d+) /g)].map((m) => Number(m[1]));
+        expect(omems).toHaveLength(2);
+        expect(Math.max(...omems)).toBe(confirm.length + 4 * frameLen);
+      }
     }
     // The message that crosses the limit still counts the subscriber (as in Redis, whose client
     // is freed after the PUBLISH); the next PUBLISH reaches one.
