@@ -3,7 +3,7 @@
  * replica can feed sub-replicas). It wires the plain-TypeScript engine and replication state
  * machines to SQLite storage, hibernatable WebSockets, the alarm and R2.
  *
- * Connections (all WebSockets accepted here hibernate):
+ * Connections (all WebSockets accepted here hibernate; node/sockets.ts handles them):
  * - `/ws`: RESP clients (pipelining, MULTI/EXEC/WATCH, MONITOR).
  * - `/replication`: replicas of this node (handshake, PSYNC, then the stream).
  * The replica side's link to its own master is an outbound WebSocket (see replication/link.ts);
@@ -17,11 +17,10 @@ import { checkAuth } from "../http/auth.ts";
 import { handleRest } from "../http/rest.ts";
 import { newSession, type NodeServices, type Session } from "../keyspace/command.ts";
 import { Engine } from "../keyspace/engine.ts";
-import { ACTIVE_EXPIRE_KEYS_PER_STEP, CLIENT_SLICE_BYTES, REPLICATION_CHAIN_MAX } from "../limits.ts";
+import { ACTIVE_EXPIRE_KEYS_PER_STEP, REPLICATION_CHAIN_MAX } from "../limits.ts";
 import { OK, RedisError, type Reply, Simple, Verbatim } from "../protocol/reply.ts";
 import { newSlice, pushYielding, SnapshotLoader } from "../replication/loader.ts";
-import { ByteWriter, ProtocolError, RespParser, writeReply } from "../protocol/resp.ts";
-import { MasterSide, type ReplicaInfo } from "../replication/master.ts";
+import { MasterSide } from "../replication/master.ts";
 import { type ReplicationHalt, ReplicaSide } from "../replication/replica.ts";
 import { notAllowedError, outsideHostAllowed } from "../replication/outside-hosts.ts";
 import { openTcp, type TcpLink } from "../replication/tcp.ts";
@@ -31,12 +30,10 @@ import { SnapshotManager } from "../replication/snapshot.ts";
 import { FaultyBucket } from "../replication/faults.ts";
 import { randomHex40, str, utf8 } from "../util/bytes.ts";
 import { hideSecrets, NodeConfig } from "./config.ts";
-import { formatMonitorLine } from "./monitor.ts";
-import { PubSubHub, type SavedSubscriptions } from "../pubsub/hub.ts";
+import { PubSubHub } from "../pubsub/hub.ts";
 import { parseStreamPath, StreamClients } from "../pubsub/streams.ts";
-import { ACK_HEADER, parseAck, SocketOutput } from "../pubsub/socket-output.ts";
-import { clientView, killTargets, parseKill } from "./clients.ts";
-import type { ClientView } from "../keyspace/client-info.ts";
+import { ACK_HEADER } from "../pubsub/socket-output.ts";
+import { type Attachment, type Conn, NodeSockets, type SocketHost } from "./sockets.ts";
 
 /** Commands that turn a connection into a subscriber: sockets only, never REST. */
 const SUBSCRIBING_COMMANDS: ReadonlySet<string> = new Set(["subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ssubscribe", "sunsubscribe"]);
@@ -46,41 +43,9 @@ import type { AckLagSummary } from "../replication/ack-lag.ts";
 import { LagClock } from "../replication/lag-clock.ts";
 import { admit, H_ROUTE, H_SERVED_BY, H_SYNC_WAIT_MS, rerouteResponse, routeKind, type AdmissionHost } from "../routing/admission.ts";
 import { regionOrNull, type NodeView } from "../routing/topology.ts";
-import { latencyScale, oneWayDelayMs } from "../routing/simulate.ts";
+import { latencyScale } from "../routing/simulate.ts";
 import { parseSyncToken, SYNC_TOKEN_HEADER } from "../http/rest.ts";
 import { configureLog, log } from "../util/log.ts";
-
-/** What a hibernatable socket remembers across hibernation (serializeAttachment, ≤ 16 KiB). */
-interface Attachment {
-  kind: "client" | "monitor" | "replication";
-  db: number;
-  resp: 2 | 3;
-  readonly: boolean;
-  addr: string;
-  /** A replication socket whose peer is a real Redis replica through a byte pipe (the gateway). */
-  respReplica?: boolean;
-  /** Set once the socket is an attached replica (after PSYNC). */
-  replica?: ReplicaInfo;
-  /** Its pub/sub subscriptions (bounded by pubsub/registry.ts's limits to fit the 16 KiB). */
-  subs?: SavedSubscriptions;
-  /** Its peer is our gateway, which acknowledges consumed bytes in text frames (pubsub/socket-output.ts). */
-  acks?: boolean;
-  /** Disconnected for its output: whatever it still sends is ignored. */
-  outputDropped?: boolean;
-}
-
-interface Conn {
-  ws: WebSocket;
-  att: Attachment;
-  session: Session;
-  parser: RespParser;
-  /** Serializes message processing per socket when a command awaits (ordering of replies). */
-  chain: Promise<void>;
-  /** Replies being gathered for this socket: pub/sub messages to it join them, in order. */
-  out: ByteWriter | null;
-  /** Sent and acknowledged bytes of a gateway socket (att.acks), else null. */
-  output: SocketOutput | null;
-}
 
 /** Period of the replication cron while replication is active (Redis replicationCron: 1 s). */
 export const CRON_PERIOD_MS = 1000;
@@ -97,7 +62,8 @@ export class Node extends DurableObject<Env> implements RestTarget {
   readonly replica: ReplicaSide;
   readonly snapshots: SnapshotManager;
   readonly bucket: FaultyBucket;
-  private readonly conns = new Map<WebSocket, Conn>();
+  /** Client, MONITOR and replication sockets (node/sockets.ts). */
+  private readonly connections = new NodeSockets(this.socketHost());
   private dbName: string | null = null;
   private nodeName: string | null = null;
   private alarmAt: number | null = null;
@@ -127,7 +93,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
     this.backlog = new Backlog(this.sql, this.config.int("repl-backlog-size"), (start, data) => this.master.sendStream(start, data));
     this.engine = new Engine(this.sql, {
       sink: { feed: (b) => this.feedStream(b) },
-      monitor: (s, argv) => this.monitorFeed(s, argv),
+      monitor: (s, argv) => this.connections.monitorFeed(s, argv),
       expireSet: (ms) => this.scheduleCron(Math.max(10, ms - Date.now())),
       transaction: (fn) => ctx.storage.transactionSync(fn),
     });
@@ -259,7 +225,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
       }
       this.ctx.acceptWebSocket(server, [att.kind]);
       server.serializeAttachment(att);
-      this.conn(server, true);
+      this.connections.conn(server, true);
       const headers: Record<string, string> = { [H_SERVED_BY]: this.name };
       if (att.acks) headers[ACK_HEADER] = "1"; // the gateway sends ACKs only when they are understood
       return new Response(null, { status: 101, webSocket: client, headers });
@@ -315,263 +281,58 @@ export class Node extends DurableObject<Env> implements RestTarget {
     };
   }
 
-  /** Runtime state of a socket, rebuilt from its attachment after hibernation (`opened`: just accepted). */
-  private conn(ws: WebSocket, opened = false): Conn {
-    let c = this.conns.get(ws);
-    if (c) return c;
-    const att = (ws.deserializeAttachment() as Attachment | null) ?? { kind: "client", db: 0, resp: 2, readonly: false, addr: "?" };
-    c = {
-      ws,
-      att,
-      session: newSession({ db: att.db, resp: att.resp, readOnlyToken: att.readonly, addr: att.addr }),
-      parser: new RespParser("request"),
-      chain: Promise.resolve(),
-      out: null,
-      output: att.acks ? new SocketOutput(opened) : null,
-    };
-    this.conns.set(ws, c);
-    this.connBySession.set(c.session, c);
-    if (att.subs) this.pubsub.adopt(c.session, att.subs);
-    if (att.replica) this.master.reattach(this.replicaTransport(c), att.replica);
-    return c;
-  }
+  // --- sockets (node/sockets.ts) -------------------------------------------------------
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
-    const c = this.conn(ws);
-    if (c.att.outputDropped) return;
-    if (c.output && typeof message === "string") {
-      // From our gateway a text frame is a control message, never RESP.
-      const total = parseAck(message);
-      if (total !== null) c.output.acked(total);
-      return;
-    }
-    const bytes = typeof message === "string" ? utf8(message) : new Uint8Array(message);
-    // A bug in one command must not wedge the socket: the chain always continues.
-    c.chain = c.chain
-      .then(() => this.process(c, bytes))
-      .catch((e: unknown) => {
-        log(`node ${this.name}: error on a client socket: ${e instanceof Error ? e.stack : String(e)}`);
-        const out = new ByteWriter(64);
-        writeReply(out, new RedisError(`ERR internal error: ${e instanceof Error ? e.message : String(e)}`));
-        this.send(c, out);
-      });
-    await c.chain;
-  }
-
-  private async process(c: Conn, bytes: Uint8Array): Promise<void> {
-    const out = new ByteWriter(256);
-    c.out = out;
-    try {
-      await this.processInto(c, bytes, out);
-    } finally {
-      c.out = null;
-    }
-  }
-
-  /** Bytes of WebSocket commands run since the last yield (CLIENT_SLICE_BYTES). */
-  private sliceBytes = 0;
-
-  private async processInto(c: Conn, bytes: Uint8Array, out: ByteWriter): Promise<void> {
-    c.parser.push(bytes);
-    while (true) {
-      if (c.output?.dropped) return; // disconnected for its output while its commands ran
-      if (this.sliceBytes >= CLIENT_SLICE_BYTES && c.parser.buffered > 0) {
-        // Counted across messages: a big message, or a client that always has the next one queued.
-        this.sliceBytes = 0;
-        this.send(c, out);
-        await new Promise((r) => setTimeout(r, 0));
-      }
-      let argv: Uint8Array[] | undefined;
-      try {
-        argv = c.parser.next() as Uint8Array[] | undefined;
-      } catch (e) {
-        if (e instanceof ProtocolError) {
-          writeReply(out, new RedisError(`ERR ${e.message}`));
-          this.send(c, out);
-          c.ws.close(1002, "protocol error");
-          return;
-        }
-        throw e;
-      }
-      if (argv === undefined) break;
-      this.sliceBytes += c.parser.lastBytes;
-      if (argv.length === 0) continue;
-      let r = this.dispatch(c, argv);
-      if (r instanceof Promise) {
-        this.send(c, out);
-        r = await r;
-      }
-      if (r !== undefined) writeReply(out, r, c.session.resp);
-      if (c.session.closed) {
-        this.send(c, out);
-        c.ws.close(1000, "bye");
-        return;
-      }
-    }
-    this.send(c, out);
-    this.saveAttachment(c);
-  }
-
-  private send(c: Conn, out: ByteWriter): void {
-    if (out.length === 0) return;
-    if (c.output?.dropped) return void out.take();
-    const bytes = out.take();
-    try {
-      c.ws.send(bytes);
-    } catch {
-      // The peer is gone; its close event cleans up.
-      return;
-    }
-    this.countOutput(c, bytes.length);
-  }
-
-  /**
-   * Count bytes sent to a gateway socket and apply client-output-buffer-limit (socket-output.ts):
-   * a subscriber by the pubsub class, others by the normal class (unlimited by default, as in
-   * Redis); replication links never (the replica class is the master's business, on offsets).
-   */
-  private countOutput(c: Conn, bytes: number): void {
-    const o = c.output;
-    if (o === null || o.dropped) return;
-    o.sent(bytes);
-    if (c.att.kind === "replication") return;
-    const cls = c.att.kind === "client" && this.pubsub.count(c.session) > 0 ? "pubsub" : "normal";
-    const why = o.check(this.config.outputLimit(cls), Date.now());
-    if (why === null) return;
-    // Like Redis: the client is disconnected and counted with every class's disconnections.
-    o.dropped = true;
-    this.master.obufDisconnects++;
-    log(`node ${this.name}: disconnecting ${c.att.addr} (${cls}) for its output: ${why}`);
-    // Its subscriptions go now (no more deliveries); the close frame waits behind what is
-    // queued, so a woken socket that still talks is ignored (att.outputDropped).
-    c.att.outputDropped = true;
-    delete c.att.subs;
-    try {
-      c.ws.serializeAttachment(c.att);
-    } catch {
-      /* gone */
-    }
-    this.dropConn(c.ws);
-    try {
-      c.ws.close(1008, "client-output-buffer-limit");
-    } catch {
-      /* already closed */
-    }
-  }
-
-  private saveAttachment(c: Conn): void {
-    if (c.att.db === c.session.db && c.att.resp === c.session.resp) return;
-    c.att.db = c.session.db;
-    c.att.resp = c.session.resp;
-    c.ws.serializeAttachment(c.att);
-  }
-
-  /** One command from a socket. `undefined` means no reply (REPLCONF ACK). */
-  private dispatch(c: Conn, argv: Uint8Array[]): Reply | Promise<Reply> | undefined {
-    const name = str(argv[0]!).toLowerCase();
-    if (c.att.kind === "replication" || name === "replconf" || name === "psync" || name === "sync") {
-      if (c.att.kind !== "replication") {
-        return new RedisError(`NOPERM replication commands need the replication endpoint`);
-      }
-      return this.master.command(this.replicaTransport(c), argv);
-    }
-    const r = this.engine.execute(c.session, argv);
-    if (r instanceof Promise && name === "auth") {
-      // AUTH <replication secret>: from its next command on, this socket is a real Redis
-      // replica's link (the gateway pipes its TCP bytes), answered as a master answers one.
-      return r.then((reply) => {
-        if (c.session.replicationLink && c.att.kind === "client") {
-          c.att.kind = "replication";
-          c.att.respReplica = true;
-          c.ws.serializeAttachment(c.att);
-        }
-        return reply;
-      });
-    }
-    if (c.session.monitoring && c.att.kind === "client") {
-      c.att.kind = "monitor";
-      c.ws.serializeAttachment(c.att);
-      this.monitorsThisEvent = null;
-    }
-    return r;
+    await this.connections.message(ws, message);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, _reason: string, _wasClean: boolean): Promise<void> {
-    this.dropConn(ws);
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
-    } catch {
-      // already closed
-    }
+    this.connections.closed(ws, code);
   }
 
   override async webSocketError(ws: WebSocket, _error: unknown): Promise<void> {
-    this.dropConn(ws);
+    this.connections.dropConn(ws);
   }
 
-  private dropConn(ws: WebSocket): void {
-    const c = this.conns.get(ws) ?? this.conn(ws);
-    this.conns.delete(ws);
-    this.connBySession.delete(c.session);
-    this.pubsub.drop(c.session);
-    this.engine.closeSession(c.session);
-    if (c.att.kind === "replication") this.master.detach(this.replicaTransport(c));
-  }
-
-  /** The master side's view of a replica socket. */
-  private replicaTransport(c: Conn) {
-    const node = this;
-    const send = (m: string | Uint8Array) => {
-      try {
-        c.ws.send(m);
-      } catch {
-        /* gone */
-      }
-    };
-    // DEBUG SIMULATE-LATENCY: every frame to this replica waits the same one-way delay (order kept).
-    const delayed = (m: string | Uint8Array) => {
-      const ms = node.simLatencyScale ? oneWayDelayMs(regionOrNull(node.regionName), regionOrNull(c.att.replica?.region), node.simLatencyScale) : 0;
-      if (ms > 0) setTimeout(() => send(m), ms);
-      else send(m);
-    };
-    return {
-      ws: c.ws,
-      resp: c.att.respReplica === true,
-      addr: c.att.addr,
-      sendText(s: string) {
-        delayed(s);
-      },
-      sendBinary(b: Uint8Array) {
-        delayed(b);
-      },
-      close(reason: string) {
-        try {
-          c.ws.close(4000, reason.slice(0, 120));
-        } catch {
-          /* gone */
-        }
-        node.conns.delete(c.ws);
-      },
-      save(info: ReplicaInfo) {
-        c.att.replica = info;
-        try {
-          c.ws.serializeAttachment(c.att);
-        } catch {
-          /* gone */
-        }
-      },
-    };
-  }
-
-  /** Sockets of a kind that are still open (after hibernation the map is rebuilt lazily). */
+  /** Sockets of a kind that are still open (MasterHost; after hibernation the map is rebuilt lazily). */
   sockets(kind: Attachment["kind"]): Conn[] {
-    const out: Conn[] = [];
-    for (const ws of this.ctx.getWebSockets()) {
-      if (ws.readyState !== WebSocket.OPEN) continue;
-      const c = this.conn(ws);
-      if (c.att.kind === kind && !c.att.outputDropped) out.push(c);
-    }
-    return out;
+    return this.connections.sockets(kind);
+  }
+
+  /** What the sockets see of this node (read when used). */
+  private socketHost(): SocketHost {
+    const node = this;
+    return {
+      get name() {
+        return node.name;
+      },
+      get engine() {
+        return node.engine;
+      },
+      get config() {
+        return node.config;
+      },
+      get master() {
+        return node.master;
+      },
+      get replica() {
+        return node.replica;
+      },
+      get pubsub() {
+        return node.pubsub;
+      },
+      get streams() {
+        return node.streams;
+      },
+      get region() {
+        return node.regionName;
+      },
+      get latencyScale() {
+        return node.simLatencyScale;
+      },
+      webSockets: () => this.ctx.getWebSockets(),
+    };
   }
 
   // --- the stream ----------------------------------------------------------------------
@@ -585,31 +346,6 @@ export class Node extends DurableObject<Env> implements RestTarget {
     this.backlog.append(bytes);
     this.lagClock.note(this.backlog.offset, Date.now());
     if (this.offsetWaiters.length) this.wakeOffsetWaiters();
-  }
-
-  /** MONITOR sockets, looked up once per event (not once per command: a pipeline runs many). */
-  private monitorsThisEvent: Conn[] | null = null;
-
-  private monitorFeed(s: Session, argv: Uint8Array[]): void {
-    if (this.monitorsThisEvent === null) {
-      this.monitorsThisEvent = this.sockets("monitor");
-      queueMicrotask(() => {
-        this.monitorsThisEvent = null;
-      });
-    }
-    const mons = this.monitorsThisEvent;
-    if (mons.length === 0 && !this.streams.monitoring) return;
-    const line = formatMonitorLine(Date.now(), s, argv);
-    if (this.streams.monitoring) this.streams.monitorLine(line);
-    for (const m of mons) {
-      if (m.output?.dropped) continue;
-      try {
-        m.ws.send(line);
-      } catch {
-        continue; // gone
-      }
-      if (m.output) this.countOutput(m, utf8(line).length);
-    }
   }
 
   // --- RestTarget ----------------------------------------------------------------------
@@ -672,38 +408,9 @@ export class Node extends DurableObject<Env> implements RestTarget {
     return this.engine.scripting.functions.all().map((l) => l.code);
   }
 
-  // --- pub/sub (src/pubsub/hub.ts): delivery to sockets, subscriptions in attachments ---
+  // --- pub/sub (src/pubsub/hub.ts): delivery to sockets (node/sockets.ts), subscriptions in attachments ---
 
-  private readonly connBySession = new Map<Session, Conn>();
-  /** Every socket woken from hibernation was adopted (its subscriptions registered). */
-  private pubsubRestored = false;
-  readonly pubsub: PubSubHub = new PubSubHub({
-    deliver: (s, r) => {
-      const c = this.connBySession.get(s);
-      if (!c) return this.streams.deliver(s, r);
-      if (c.out) return writeReply(c.out, r, s.resp);
-      const w = new ByteWriter(64);
-      writeReply(w, r, s.resp);
-      this.send(c, w);
-    },
-    save: (s, subs) => {
-      const c = this.connBySession.get(s);
-      if (!c) return;
-      if (subs.channel.length + subs.pattern.length + (subs.shard?.length ?? 0) > 0) c.att.subs = subs;
-      else delete c.att.subs;
-      try {
-        c.ws.serializeAttachment(c.att);
-      } catch {
-        /* gone */
-      }
-    },
-    hasConnection: (s) => this.connBySession.has(s) || this.streams.has(s),
-    restoreAll: () => {
-      if (this.pubsubRestored) return;
-      this.pubsubRestored = true;
-      for (const ws of this.ctx.getWebSockets()) if (ws.readyState === WebSocket.OPEN) this.conn(ws);
-    },
-  });
+  readonly pubsub: PubSubHub = new PubSubHub(this.connections.pubsubHost);
 
   /** Upstash SSE subscribers and `/monitor` streams (pubsub/streams.ts). */
   private readonly streams = new StreamClients({
@@ -734,8 +441,8 @@ export class Node extends DurableObject<Env> implements RestTarget {
       debugFault: (sub, args) => this.debugFault(sub, args),
       replicaOf: (target) => this.replicaOf(target),
       replicaOfOutside: (host, port) => this.replicaOfOutside(host, port),
-      clientKill: (args, s) => this.clientKill(args, s),
-      clients: () => this.clientViews(),
+      clientKill: (args, s) => this.connections.clientKill(args, s),
+      clients: () => this.connections.clientViews(),
       wait: (n, t, client) => this.master.wait(n, t, client),
       waitNow: () => this.master.waitNow(),
       unblockWait: (client, how) => this.master.unblockWait(client, how),
@@ -924,54 +631,6 @@ export class Node extends DurableObject<Env> implements RestTarget {
   /** The node this node replicates from, or null for a master (replication cycle checks). */
   masterOf(): string | null {
     return this.meta.role === "replica" ? this.meta.masterName : null;
-  }
-
-  /** Every open client socket as CLIENT LIST shows it (node/clients.ts). */
-  private clientViews(): ClientView[] {
-    const out: ClientView[] = [];
-    const waiting = new Set(this.master.waitingClients());
-    for (const kind of ["client", "monitor", "replication"] as const) {
-      for (const c of this.sockets(kind)) {
-        const blocked = this.engine.blocked.has(c.session.id) || waiting.has(c.session.id);
-        const v = clientView({ session: c.session, kind, subs: this.pubsub.counts(c.session) }, blocked);
-        if (c.output) v.omem = c.output.unackedBytes;
-        out.push(v);
-      }
-    }
-    return out;
-  }
-
-  /**
-   * CLIENT KILL addr:port | [ID id] [TYPE type] [ADDR addr] [SKIPME yes|no]. TYPE master
-   * drops a replica's link to its master and TYPE replica drops our replicas' links (their
-   * own state machines, replication/); other filters close the matching sockets.
-   */
-  private clientKill(args: Uint8Array[], s: Session): Reply {
-    const req = parseKill(args);
-    if (req.form === "filter" && req.ids.length === 0 && req.addr === null) {
-      if (req.type === "master") return this.replica.killLink();
-      if (req.type === "replica") return this.master.killReplicas();
-    }
-    const views = this.clientViews();
-    const targets = req.form === "addr" ? views.filter((v) => v.session.addr === req.addr).slice(0, 1) : killTargets(views, req, s);
-    if (req.form === "addr" && targets.length === 0) return new RedisError("ERR No such client");
-    for (const t of targets) {
-      const c = this.connBySession.get(t.session);
-      if (!c) continue;
-      if (c.session === s) {
-        s.closed = true; // our own socket: closed after the reply (Redis CLIENT_CLOSE_AFTER_REPLY)
-        continue;
-      }
-      try {
-        c.ws.close(1000, "killed");
-      } catch {
-        /* gone */
-      }
-      this.dropConn(c.ws);
-    }
-    // SSE subscribers (pubsub/streams.ts) are pubsub clients too, though not sockets of ours.
-    const streams = req.form === "filter" && req.type === "pubsub" && req.ids.length === 0 && req.addr === null ? this.streams.closeSubscribers() : 0;
-    return req.form === "addr" ? OK : targets.length + streams;
   }
 
   // --- the cron (one alarm does all the timing, like replicationCron) --------------------

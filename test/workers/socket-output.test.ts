@@ -5,6 +5,7 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
+import type { Session } from "../../src/keyspace/command.ts";
 import type { Node } from "../../src/node/node.ts";
 import { ACK_HEADER, formatAck } from "../../src/pubsub/socket-output.ts";
 import { cmd, freshDb, info, releaseReplicas, stub } from "./nodes.ts";
@@ -24,8 +25,9 @@ const FRAME = resp("message", "feed", PAYLOAD);
  */
 async function forgetRuntimeState(db: string): Promise<void> {
   await runInDurableObject(stub(db, "master"), (n: Node) => {
-    const x = n as unknown as { conns: Map<unknown, { session: unknown }>; connBySession: Map<unknown, unknown>; pubsub: { drop(s: unknown): void }; pubsubRestored: boolean };
-    for (const c of x.conns.values()) x.pubsub.drop(c.session);
+    // The sockets' runtime state lives in node/sockets.ts (NodeSockets), the node's `connections`.
+    const x = (n as unknown as { connections: { conns: Map<unknown, { session: Session }>; connBySession: Map<unknown, unknown>; pubsubRestored: boolean } }).connections;
+    for (const c of x.conns.values()) n.pubsub.drop(c.session);
     x.conns.clear();
     x.connBySession.clear();
     x.pubsubRestored = false;

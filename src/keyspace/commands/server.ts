@@ -368,7 +368,7 @@ export const serverCommands: CommandSpec[] = [
     CONNECTION,
   ),
   cmd("monitor", 1, ["admin", "noscript", "stale", "no-multi"], [0, 0, 0], (ctx) => {
-    // The transport turns the connection into a MONITOR stream once this answers (node.ts).
+    // The transport turns the connection into a MONITOR stream once this answers (node/sockets.ts).
     ctx.session.monitoring = true;
     return OK;
   }),

@@ -1,0 +1,444 @@
+/**
+ * The node's WebSocket connections (node.ts accepts them and hands every event here): RESP
+ * clients, MONITOR sockets and replication sockets. Each socket's runtime state is rebuilt
+ * from its attachment after hibernation; messages run in order per socket, with the
+ * CLIENT_SLICE_BYTES accounting across all sockets; CLIENT LIST / KILL, MONITOR lines and
+ * pub/sub delivery reach the sockets through here.
+ */
+import type { Engine } from "../keyspace/engine.ts";
+import { newSession, type Session } from "../keyspace/command.ts";
+import type { ClientView } from "../keyspace/client-info.ts";
+import { CLIENT_SLICE_BYTES } from "../limits.ts";
+import { OK, RedisError, type Reply } from "../protocol/reply.ts";
+import { ByteWriter, ProtocolError, RespParser, writeReply } from "../protocol/resp.ts";
+import type { MasterSide, ReplicaInfo, ReplicaTransport } from "../replication/master.ts";
+import type { ReplicaSide } from "../replication/replica.ts";
+import type { PubSubHost, PubSubHub, SavedSubscriptions } from "../pubsub/hub.ts";
+import type { StreamClients } from "../pubsub/streams.ts";
+import { parseAck, SocketOutput } from "../pubsub/socket-output.ts";
+import { regionOrNull } from "../routing/topology.ts";
+import { oneWayDelayMs } from "../routing/simulate.ts";
+import { str, utf8 } from "../util/bytes.ts";
+import { log } from "../util/log.ts";
+import type { NodeConfig } from "./config.ts";
+import { clientView, killTargets, parseKill } from "./clients.ts";
+import { formatMonitorLine } from "./monitor.ts";
+
+/** What a hibernatable socket remembers across hibernation (serializeAttachment, ≤ 16 KiB). */
+export interface Attachment {
+  kind: "client" | "monitor" | "replication";
+  db: number;
+  resp: 2 | 3;
+  readonly: boolean;
+  addr: string;
+  /** A replication socket whose peer is a real Redis replica through a byte pipe (the gateway). */
+  respReplica?: boolean;
+  /** Set once the socket is an attached replica (after PSYNC). */
+  replica?: ReplicaInfo;
+  /** Its pub/sub subscriptions (bounded by pubsub/registry.ts's limits to fit the 16 KiB). */
+  subs?: SavedSubscriptions;
+  /** Its peer is our gateway, which acknowledges consumed bytes in text frames (pubsub/socket-output.ts). */
+  acks?: boolean;
+  /** Disconnected for its output: whatever it still sends is ignored. */
+  outputDropped?: boolean;
+}
+
+export interface Conn {
+  ws: WebSocket;
+  att: Attachment;
+  session: Session;
+  parser: RespParser;
+  /** Serializes message processing per socket when a command awaits (ordering of replies). */
+  chain: Promise<void>;
+  /** Replies being gathered for this socket: pub/sub messages to it join them, in order. */
+  out: ByteWriter | null;
+  /** Sent and acknowledged bytes of a gateway socket (att.acks), else null. */
+  output: SocketOutput | null;
+}
+
+/** What the sockets need from their node (read when used: the node's state changes). */
+export interface SocketHost {
+  readonly name: string;
+  readonly engine: Engine;
+  readonly config: NodeConfig;
+  readonly master: Pick<MasterSide, "reattach" | "detach" | "command" | "waitingClients" | "killReplicas" | "obufDisconnects">;
+  readonly replica: Pick<ReplicaSide, "killLink">;
+  readonly pubsub: PubSubHub;
+  /** SSE subscribers and `/monitor` streams: pub/sub and MONITOR clients that are not sockets. */
+  readonly streams: StreamClients;
+  /** This node's region and the DEBUG SIMULATE-LATENCY scale (0: off), for frames to replicas. */
+  readonly region: string | null;
+  readonly latencyScale: number;
+  /** The sockets the Durable Object accepted (ctx.getWebSockets()), hibernated ones included. */
+  webSockets(): WebSocket[];
+}
+
+export class NodeSockets {
+  private readonly conns = new Map<WebSocket, Conn>();
+  private readonly connBySession = new Map<Session, Conn>();
+  /** Every socket woken from hibernation was adopted (its subscriptions registered). */
+  private pubsubRestored = false;
+  /** Bytes of WebSocket commands run since the last yield (CLIENT_SLICE_BYTES). */
+  private sliceBytes = 0;
+  /** MONITOR sockets, looked up once per event (not once per command: a pipeline runs many). */
+  private monitorsThisEvent: Conn[] | null = null;
+
+  constructor(private readonly host: SocketHost) {}
+
+  /** Runtime state of a socket, rebuilt from its attachment after hibernation (`opened`: just accepted). */
+  conn(ws: WebSocket, opened = false): Conn {
+    let c = this.conns.get(ws);
+    if (c) return c;
+    const att = (ws.deserializeAttachment() as Attachment | null) ?? { kind: "client", db: 0, resp: 2, readonly: false, addr: "?" };
+    c = {
+      ws,
+      att,
+      session: newSession({ db: att.db, resp: att.resp, readOnlyToken: att.readonly, addr: att.addr }),
+      parser: new RespParser("request"),
+      chain: Promise.resolve(),
+      out: null,
+      output: att.acks ? new SocketOutput(opened) : null,
+    };
+    this.conns.set(ws, c);
+    this.connBySession.set(c.session, c);
+    if (att.subs) this.host.pubsub.adopt(c.session, att.subs);
+    if (att.replica) this.host.master.reattach(this.replicaTransport(c), att.replica);
+    return c;
+  }
+
+  /** A frame from a socket (the Durable Object's webSocketMessage). */
+  async message(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const c = this.conn(ws);
+    if (c.att.outputDropped) return;
+    if (c.output && typeof message === "string") {
+      // From our gateway a text frame is a control message, never RESP.
+      const total = parseAck(message);
+      if (total !== null) c.output.acked(total);
+      return;
+    }
+    const bytes = typeof message === "string" ? utf8(message) : new Uint8Array(message);
+    // A bug in one command must not wedge the socket: the chain always continues.
+    c.chain = c.chain
+      .then(() => this.process(c, bytes))
+      .catch((e: unknown) => {
+        log(`node ${this.host.name}: error on a client socket: ${e instanceof Error ? e.stack : String(e)}`);
+        const out = new ByteWriter(64);
+        writeReply(out, new RedisError(`ERR internal error: ${e instanceof Error ? e.message : String(e)}`));
+        this.send(c, out);
+      });
+    await c.chain;
+  }
+
+  private async process(c: Conn, bytes: Uint8Array): Promise<void> {
+    const out = new ByteWriter(256);
+    c.out = out;
+    try {
+      await this.processInto(c, bytes, out);
+    } finally {
+      c.out = null;
+    }
+  }
+
+  private async processInto(c: Conn, bytes: Uint8Array, out: ByteWriter): Promise<void> {
+    c.parser.push(bytes);
+    while (true) {
+      if (c.output?.dropped) return; // disconnected for its output while its commands ran
+      if (this.sliceBytes >= CLIENT_SLICE_BYTES && c.parser.buffered > 0) {
+        // Counted across messages: a big message, or a client that always has the next one queued.
+        this.sliceBytes = 0;
+        this.send(c, out);
+        await new Promise((r) => setTimeout(r, 0));
+      }
+      let argv: Uint8Array[] | undefined;
+      try {
+        argv = c.parser.next() as Uint8Array[] | undefined;
+      } catch (e) {
+        if (e instanceof ProtocolError) {
+          writeReply(out, new RedisError(`ERR ${e.message}`));
+          this.send(c, out);
+          c.ws.close(1002, "protocol error");
+          return;
+        }
+        throw e;
+      }
+      if (argv === undefined) break;
+      this.sliceBytes += c.parser.lastBytes;
+      if (argv.length === 0) continue;
+      let r = this.dispatch(c, argv);
+      if (r instanceof Promise) {
+        this.send(c, out);
+        r = await r;
+      }
+      if (r !== undefined) writeReply(out, r, c.session.resp);
+      if (c.session.closed) {
+        this.send(c, out);
+        c.ws.close(1000, "bye");
+        return;
+      }
+    }
+    this.send(c, out);
+    this.saveAttachment(c);
+  }
+
+  private send(c: Conn, out: ByteWriter): void {
+    if (out.length === 0) return;
+    if (c.output?.dropped) return void out.take();
+    const bytes = out.take();
+    try {
+      c.ws.send(bytes);
+    } catch {
+      // The peer is gone; its close event cleans up.
+      return;
+    }
+    this.countOutput(c, bytes.length);
+  }
+
+  /**
+   * Count bytes sent to a gateway socket and apply client-output-buffer-limit (socket-output.ts):
+   * a subscriber by the pubsub class, others by the normal class (unlimited by default, as in
+   * Redis); replication links never (the replica class is the master's business, on offsets).
+   */
+  private countOutput(c: Conn, bytes: number): void {
+    const o = c.output;
+    if (o === null || o.dropped) return;
+    o.sent(bytes);
+    if (c.att.kind === "replication") return;
+    const cls = c.att.kind === "client" && this.host.pubsub.count(c.session) > 0 ? "pubsub" : "normal";
+    const why = o.check(this.host.config.outputLimit(cls), Date.now());
+    if (why === null) return;
+    // Like Redis: the client is disconnected and counted with every class's disconnections.
+    o.dropped = true;
+    this.host.master.obufDisconnects++;
+    log(`node ${this.host.name}: disconnecting ${c.att.addr} (${cls}) for its output: ${why}`);
+    // Its subscriptions go now (no more deliveries); the close frame waits behind what is
+    // queued, so a woken socket that still talks is ignored (att.outputDropped).
+    c.att.outputDropped = true;
+    delete c.att.subs;
+    try {
+      c.ws.serializeAttachment(c.att);
+    } catch {
+      /* gone */
+    }
+    this.dropConn(c.ws);
+    try {
+      c.ws.close(1008, "client-output-buffer-limit");
+    } catch {
+      /* already closed */
+    }
+  }
+
+  private saveAttachment(c: Conn): void {
+    if (c.att.db === c.session.db && c.att.resp === c.session.resp) return;
+    c.att.db = c.session.db;
+    c.att.resp = c.session.resp;
+    c.ws.serializeAttachment(c.att);
+  }
+
+  /** One command from a socket. `undefined` means no reply (REPLCONF ACK). */
+  private dispatch(c: Conn, argv: Uint8Array[]): Reply | Promise<Reply> | undefined {
+    const name = str(argv[0]!).toLowerCase();
+    if (c.att.kind === "replication" || name === "replconf" || name === "psync" || name === "sync") {
+      if (c.att.kind !== "replication") {
+        return new RedisError(`NOPERM replication commands need the replication endpoint`);
+      }
+      return this.host.master.command(this.replicaTransport(c), argv);
+    }
+    const r = this.host.engine.execute(c.session, argv);
+    if (r instanceof Promise && name === "auth") {
+      // AUTH <replication secret>: from its next command on, this socket is a real Redis
+      // replica's link (the gateway pipes its TCP bytes), answered as a master answers one.
+      return r.then((reply) => {
+        if (c.session.replicationLink && c.att.kind === "client") {
+          c.att.kind = "replication";
+          c.att.respReplica = true;
+          c.ws.serializeAttachment(c.att);
+        }
+        return reply;
+      });
+    }
+    if (c.session.monitoring && c.att.kind === "client") {
+      c.att.kind = "monitor";
+      c.ws.serializeAttachment(c.att);
+      this.monitorsThisEvent = null;
+    }
+    return r;
+  }
+
+  /** The peer closed the socket (the Durable Object's webSocketClose). */
+  closed(ws: WebSocket, code: number): void {
+    this.dropConn(ws);
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
+    } catch {
+      // already closed
+    }
+  }
+
+  /** Forget a socket: its session, subscriptions, blocked commands and replica state go. */
+  dropConn(ws: WebSocket): void {
+    const c = this.conns.get(ws) ?? this.conn(ws);
+    this.conns.delete(ws);
+    this.connBySession.delete(c.session);
+    this.host.pubsub.drop(c.session);
+    this.host.engine.closeSession(c.session);
+    if (c.att.kind === "replication") this.host.master.detach(this.replicaTransport(c));
+  }
+
+  /** The master side's view of a replica socket. */
+  private replicaTransport(c: Conn): ReplicaTransport {
+    const host = this.host;
+    const conns = this.conns;
+    const send = (m: string | Uint8Array) => {
+      try {
+        c.ws.send(m);
+      } catch {
+        /* gone */
+      }
+    };
+    // DEBUG SIMULATE-LATENCY: every frame to this replica waits the same one-way delay (order kept).
+    const delayed = (m: string | Uint8Array) => {
+      const ms = host.latencyScale ? oneWayDelayMs(regionOrNull(host.region), regionOrNull(c.att.replica?.region), host.latencyScale) : 0;
+      if (ms > 0) setTimeout(() => send(m), ms);
+      else send(m);
+    };
+    return {
+      ws: c.ws,
+      resp: c.att.respReplica === true,
+      addr: c.att.addr,
+      sendText(s: string) {
+        delayed(s);
+      },
+      sendBinary(b: Uint8Array) {
+        delayed(b);
+      },
+      close(reason: string) {
+        try {
+          c.ws.close(4000, reason.slice(0, 120));
+        } catch {
+          /* gone */
+        }
+        conns.delete(c.ws);
+      },
+      save(info: ReplicaInfo) {
+        c.att.replica = info;
+        try {
+          c.ws.serializeAttachment(c.att);
+        } catch {
+          /* gone */
+        }
+      },
+    };
+  }
+
+  /** Sockets of a kind that are still open (after hibernation the map is rebuilt lazily). */
+  sockets(kind: Attachment["kind"]): Conn[] {
+    const out: Conn[] = [];
+    for (const ws of this.host.webSockets()) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      const c = this.conn(ws);
+      if (c.att.kind === kind && !c.att.outputDropped) out.push(c);
+    }
+    return out;
+  }
+
+  /** A command as MONITOR sockets and `/monitor` streams see it (the engine's monitor hook). */
+  monitorFeed(s: Session, argv: Uint8Array[]): void {
+    if (this.monitorsThisEvent === null) {
+      this.monitorsThisEvent = this.sockets("monitor");
+      queueMicrotask(() => {
+        this.monitorsThisEvent = null;
+      });
+    }
+    const mons = this.monitorsThisEvent;
+    const streams = this.host.streams;
+    if (mons.length === 0 && !streams.monitoring) return;
+    const line = formatMonitorLine(Date.now(), s, argv);
+    if (streams.monitoring) streams.monitorLine(line);
+    for (const m of mons) {
+      if (m.output?.dropped) continue;
+      try {
+        m.ws.send(line);
+      } catch {
+        continue; // gone
+      }
+      if (m.output) this.countOutput(m, utf8(line).length);
+    }
+  }
+
+  /** Delivery to sockets for the pub/sub hub (pubsub/hub.ts); subscriptions kept in attachments. */
+  readonly pubsubHost: PubSubHost = {
+    deliver: (s, r) => {
+      const c = this.connBySession.get(s);
+      if (!c) return this.host.streams.deliver(s, r);
+      if (c.out) return writeReply(c.out, r, s.resp);
+      const w = new ByteWriter(64);
+      writeReply(w, r, s.resp);
+      this.send(c, w);
+    },
+    save: (s, subs) => {
+      const c = this.connBySession.get(s);
+      if (!c) return;
+      if (subs.channel.length + subs.pattern.length + (subs.shard?.length ?? 0) > 0) c.att.subs = subs;
+      else delete c.att.subs;
+      try {
+        c.ws.serializeAttachment(c.att);
+      } catch {
+        /* gone */
+      }
+    },
+    hasConnection: (s) => this.connBySession.has(s) || this.host.streams.has(s),
+    restoreAll: () => {
+      if (this.pubsubRestored) return;
+      this.pubsubRestored = true;
+      for (const ws of this.host.webSockets()) if (ws.readyState === WebSocket.OPEN) this.conn(ws);
+    },
+  };
+
+  /** Every open client socket as CLIENT LIST shows it (node/clients.ts). */
+  clientViews(): ClientView[] {
+    const out: ClientView[] = [];
+    const waiting = new Set(this.host.master.waitingClients());
+    for (const kind of ["client", "monitor", "replication"] as const) {
+      for (const c of this.sockets(kind)) {
+        const blocked = this.host.engine.blocked.has(c.session.id) || waiting.has(c.session.id);
+        const v = clientView({ session: c.session, kind, subs: this.host.pubsub.counts(c.session) }, blocked);
+        if (c.output) v.omem = c.output.unackedBytes;
+        out.push(v);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * CLIENT KILL addr:port | [ID id] [TYPE type] [ADDR addr] [SKIPME yes|no]. TYPE master
+   * drops a replica's link to its master and TYPE replica drops our replicas' links (their
+   * own state machines, replication/); other filters close the matching sockets.
+   */
+  clientKill(args: Uint8Array[], s: Session): Reply {
+    const req = parseKill(args);
+    if (req.form === "filter" && req.ids.length === 0 && req.addr === null) {
+      if (req.type === "master") return this.host.replica.killLink();
+      if (req.type === "replica") return this.host.master.killReplicas();
+    }
+    const views = this.clientViews();
+    const targets = req.form === "addr" ? views.filter((v) => v.session.addr === req.addr).slice(0, 1) : killTargets(views, req, s);
+    if (req.form === "addr" && targets.length === 0) return new RedisError("ERR No such client");
+    for (const t of targets) {
+      const c = this.connBySession.get(t.session);
+      if (!c) continue;
+      if (c.session === s) {
+        s.closed = true; // our own socket: closed after the reply (Redis CLIENT_CLOSE_AFTER_REPLY)
+        continue;
+      }
+      try {
+        c.ws.close(1000, "killed");
+      } catch {
+        /* gone */
+      }
+      this.dropConn(c.ws);
+    }
+    // SSE subscribers (pubsub/streams.ts) are pubsub clients too, though not sockets of ours.
+    const streams = req.form === "filter" && req.type === "pubsub" && req.ids.length === 0 && req.addr === null ? this.host.streams.closeSubscribers() : 0;
+    return req.form === "addr" ? OK : targets.length + streams;
+  }
+}
