@@ -37,6 +37,7 @@ import {
   pathCommand,
   pipelineJson,
 } from "./rest-json.ts";
+import { yieldToOtherEvents } from "../util/yield.ts";
 
 /** Header of the read-your-writes token (the SDK's spelling). */
 export const SYNC_TOKEN_HEADER = "upstash-sync-token";
@@ -95,7 +96,7 @@ export async function handleRest(request: Request, target: RestTarget): Promise<
           if (sliceCommands >= REST_SLICE_COMMANDS || sliceBytes >= CLIENT_SLICE_BYTES) {
             sliceCommands = 0;
             sliceBytes = 0;
-            await new Promise((r) => setTimeout(r, 0));
+            await yieldToOtherEvents();
           }
           sliceCommands++;
           for (const a of argv) sliceBytes += a.length;

@@ -23,6 +23,7 @@ import { log } from "../util/log.ts";
 import type { NodeConfig } from "./config.ts";
 import { clientView, killTargets, parseKill } from "./clients.ts";
 import { formatMonitorLine } from "./monitor.ts";
+import { yieldToOtherEvents } from "../util/yield.ts";
 
 /** What a hibernatable socket remembers across hibernation (serializeAttachment, ≤ 16 KiB). */
 export interface Attachment {
@@ -147,7 +148,7 @@ export class NodeSockets {
         // Counted across messages: a big message, or a client that always has the next one queued.
         this.sliceBytes = 0;
         this.send(c, out);
-        await new Promise((r) => setTimeout(r, 0));
+        await yieldToOtherEvents();
       }
       let argv: Uint8Array[] | undefined;
       try {

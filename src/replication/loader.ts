@@ -25,6 +25,7 @@ import { RdbError } from "../protocol/rdb/format.ts";
 import { RdbReader } from "../protocol/rdb/reader.ts";
 import { FUNCTION_LIBRARIES_MAX } from "../scripting/functions.ts";
 import { own } from "../util/bytes.ts";
+import { yieldToOtherEvents } from "../util/yield.ts";
 
 /** One-row string keys per INSERT (3 bound parameters each, within SQLite's 100). */
 const STRING_ROWS_PER_INSERT = 33;
@@ -324,7 +325,7 @@ export async function pushYielding(
     loader.push(piece);
     slice.bytes += piece.length;
     if (Date.now() - slice.startMs >= LOAD_SLICE_MS || slice.bytes >= LOAD_SLICE_BYTES_MAX) {
-      await new Promise((r) => setTimeout(r, 0));
+      await yieldToOtherEvents();
       slice.startMs = Date.now();
       slice.bytes = 0;
     }

@@ -37,6 +37,7 @@ import { COMMANDS } from "../keyspace/table.ts";
 import type { LoadResult } from "./loader.ts";
 import { OutsideConnection } from "./outside-link.ts";
 import type { TcpLink } from "./tcp.ts";
+import { yieldToOtherEvents } from "../util/yield.ts";
 
 /**
  * The master's stream is not held to the client query buffer limit, as Redis exempts its
@@ -831,7 +832,7 @@ export class ReplicaSide {
         this.host.sql.exec("DELETE FROM repl_pending WHERE seq = ?", r.seq as number);
         if (seq !== this.linkSeq || this.transfer !== t || Date.now() - sliceStart >= REPLAY_SLICE_MS) break;
       }
-      await new Promise((r) => setTimeout(r, 0));
+      await yieldToOtherEvents();
     }
   }
 

@@ -32,6 +32,7 @@ import { RdbWriter } from "../protocol/rdb/writer.ts";
 import type { FaultyBucket } from "./faults.ts";
 import { log } from "../util/log.ts";
 import { SNAPSHOT_PIECE_BYTES } from "./snapshot-objects.ts";
+import { yieldToOtherEvents } from "../util/yield.ts";
 
 /** Keys serialized per step of the walk (one query); steps run back to back for SNAPSHOT_SLICE_MS, then yield. */
 export const SNAPSHOT_KEYS_PER_STEP = 256;
@@ -332,7 +333,7 @@ class SnapshotJob {
       sliceKeys += SNAPSHOT_KEYS_PER_STEP;
       if (this.tailBytes >= SNAPSHOT_PIECE_BYTES) await this.shipFullPieces();
       if (Date.now() - sliceStart >= SNAPSHOT_SLICE_MS || sliceKeys >= SNAPSHOT_SLICE_KEYS_MAX) {
-        await new Promise((r) => setTimeout(r, 0)); // let client writes in between slices
+        await yieldToOtherEvents(); // let client writes in between slices
         sliceStart = Date.now();
         sliceKeys = 0;
       }
