@@ -5,6 +5,7 @@
  * are dropped by the router).
  */
 import type { Session } from "../keyspace/command.ts";
+import type { RunKind } from "../keyspace/engine.ts";
 import type { Reply } from "../protocol/reply.ts";
 
 /** Database name (`/db/{db}`). */
@@ -30,6 +31,8 @@ export interface RestTarget {
   newSession(readOnlyToken: boolean, addr: string): Session;
   /** Run one command (sync for data commands; a Promise for node operations). */
   execute(session: Session, argv: Uint8Array[]): Reply | Promise<Reply>;
+  /** Run a run of plain SETs or GETs together (Engine.executeRun); null: execute each instead. */
+  executeRun(session: Session, kind: RunKind, cmds: readonly Uint8Array[][]): Reply[] | null;
   /** End of a session (WATCH state etc. released). */
   closeSession(session: Session): void;
   /** The replication offset this node's data has reached (the sync token). */

@@ -27,6 +27,7 @@
  */
 import { CLIENT_SLICE_BYTES, PIPELINE_COMMANDS_MAX, REQUEST_BYTES_MAX, REST_BLOCK_MS_MAX, REST_SLICE_COMMANDS } from "../limits.ts";
 import type { Session } from "../keyspace/command.ts";
+import { runKindOf } from "../keyspace/engine.ts";
 import { RedisError, type Reply } from "../protocol/reply.ts";
 import { H_CLIENT_ADDR, H_READONLY, type RestTarget } from "./node-protocol.ts";
 import {
@@ -89,19 +90,36 @@ export async function handleRest(request: Request, target: RestTarget): Promise<
       }
       case "pipeline": {
         const replies: Reply[] = [];
+        const cmds = parsed.commands;
         let sliceCommands = 0;
         let sliceBytes = 0;
-        for (const argv of parsed.commands) {
+        for (let i = 0; i < cmds.length; ) {
           // Synchronous commands run back to back in slices (each its own event); async ones yield too.
           if (sliceCommands >= REST_SLICE_COMMANDS || sliceBytes >= CLIENT_SLICE_BYTES) {
             sliceCommands = 0;
             sliceBytes = 0;
             await yieldToOtherEvents();
           }
-          sliceCommands++;
-          for (const a of argv) sliceBytes += a.length;
-          const r = target.execute(session, argv);
-          replies.push(isPromise(r) ? await r : r);
+          // Plain SETs or GETs in a row go together, within the slice.
+          const kind = runKindOf(cmds[i]!);
+          let end = i + 1;
+          for (const a of cmds[i]!) sliceBytes += a.length;
+          if (kind !== null) {
+            while (end < cmds.length && end - i < REST_SLICE_COMMANDS - sliceCommands && sliceBytes < CLIENT_SLICE_BYTES && runKindOf(cmds[end]!) === kind) {
+              for (const a of cmds[end]!) sliceBytes += a.length;
+              end++;
+            }
+          }
+          sliceCommands += end - i;
+          const run = end - i > 1 ? target.executeRun(session, kind!, cmds.slice(i, end)) : null;
+          if (run !== null) replies.push(...run);
+          else {
+            for (let j = i; j < end; j++) {
+              const r = target.execute(session, cmds[j]!);
+              replies.push(isPromise(r) ? await r : r);
+            }
+          }
+          i = end;
         }
         return jsonResponse(200, pipelineJson(replies, b64), token(target));
       }

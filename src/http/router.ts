@@ -35,7 +35,7 @@ import type { Env } from "../env.ts";
 import { REQUEST_BYTES_MAX } from "../limits.ts";
 import { H_MASTER, H_REROUTE, H_ROUTE, H_SERVED_BY, H_SYNC_WAIT_MS, REROUTE_STATUS, type RouteKind } from "../routing/admission.ts";
 import { invalidateTopology, TOPOLOGY_CACHE_MS, topologyOf } from "../routing/cache.ts";
-import { isReadRequest, restCommandNames } from "../routing/classify.ts";
+import { firstCommandName, isReadOnlyCommand, isReadRequest, restCommandNames } from "../routing/classify.ts";
 import { callerRegion, REGIONS, type CallerLocation } from "../routing/regions.ts";
 import { DEBUG_LATENCY_HEADER, hopDelayMs, latencyScale } from "../routing/simulate.ts";
 import { ENTRY_NODE, healthy, readTarget, regionOfNode, type DbTopology, type HealthRules } from "../routing/topology.ts";
@@ -306,7 +306,10 @@ async function forward(c: Ctx, kind: Kind, baseSegments: number): Promise<Respon
   }
   const first = rest.split("/")[1] ?? "";
   const bodyForm = first === "" || first === "pipeline" || first === "multi-exec";
-  const { mode, names } = restCommandNames(rest, bodyForm && body !== null ? new TextDecoder().decode(body) : null);
+  // A request that is a write by its first command (or /multi-exec) goes to the master unparsed.
+  const opening = bodyForm && body !== null && first !== "multi-exec" ? firstCommandName(first === "" ? "single" : "pipeline", body) : null;
+  const maybeRead = first !== "multi-exec" && (opening === null || isReadOnlyCommand(opening));
+  const { mode, names } = maybeRead ? restCommandNames(rest, bodyForm && body !== null ? new TextDecoder().decode(body) : null) : { mode: "pipeline" as const, names: null };
 
   if (isReadRequest(mode, names)) {
     const near = readTarget(topo, caller, healthRules(c.env));

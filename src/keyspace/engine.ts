@@ -276,10 +276,11 @@ export class Engine {
       return errors;
     }
     const keys = cmds.map((c) => c[1]!);
-    const skipped = this.ks.setPlainStringsFromStream(
+    const skipped = this.ks.setPlainStrings(
       s.db,
       keys,
       cmds.map((c) => c[2]!),
+      Number.MIN_SAFE_INTEGER,
     );
     const applied = cmds.length - skipped.length;
     this.stats.commands += applied;
@@ -287,6 +288,74 @@ export class Engine {
     if (this.watchers.size) for (const k of keys) this.touched(s.db, k);
     for (const i of skipped) general(cmds[i]! as Uint8Array[]);
     return errors;
+  }
+
+  /**
+   * A run of plain SETs (`isPlainSet`) or of GETs (`isPlainGet`) from one client, with the
+   * replies, data, stream and INFO counts of executing them one by one, but with many keys
+   * per statement and one command context for the run. null when the run cannot take this
+   * path now (inside MULTI, during a write pause, a refusal such as READONLY or NOPERM, a
+   * snapshot being written): the caller then executes each command. A key that needs more
+   * than the common case (another type, a chunked value, an expired key to delete and
+   * propagate as DEL) runs the general path; its effects reach the stream after the run's
+   * (keys of the run are distinct from it, so the result is the same).
+   */
+  executeRun(s: Session, kind: RunKind, cmds: readonly Uint8Array[][]): Reply[] | null {
+    if (s.multi || cmds.length === 0) return null;
+    const write = kind === "set";
+    if (write && (this.writePause !== null || this.ks.expiryMode !== "master" || this.ks.hooks.writesWatched?.())) return null;
+    for (const c of cmds) if (c[1]!.length > KEY_BYTES_MAX) return null;
+    if (this.check(s, kind, cmds[0] as Uint8Array[]) !== null) return null;
+    const now = this.clock();
+    this.ks.now = now;
+    s.lastCmdMs = now;
+    s.lastCmd = kind;
+    this.blocked.endCommand();
+    if (this.monitor) for (const c of cmds) this.monitor(s, c as Uint8Array[]);
+    const keys = cmds.map((c) => c[1]!);
+    const replies: Reply[] = new Array(cmds.length);
+    const general: number[] = [];
+    if (write) {
+      const skipped = this.ks.setPlainStrings(s.db, keys, cmds.map((c) => c[2]!), now);
+      general.push(...skipped);
+      let at = 0;
+      const effects: Effect[] = [];
+      for (let i = 0; i < cmds.length; i++) {
+        if (skipped[at] === i) {
+          at++;
+          continue;
+        }
+        replies[i] = OK;
+        effects.push({ db: s.db, argv: cmds[i]! as Uint8Array[] });
+        this.touched(s.db, keys[i]!);
+      }
+      this.emitEach(effects);
+    } else {
+      const metas = this.ks.peekMany(s.db, keys);
+      for (let i = 0; i < cmds.length; i++) {
+        const m = metas[i]!;
+        if (m === null) replies[i] = null;
+        else if (this.ks.isExpired(m)) {
+          // A master deletes it and propagates DEL (the general path); a replica answers nil.
+          if (this.ks.expiryMode === "master") general.push(i);
+          else replies[i] = null;
+        } else if (m.type !== TYPE.string) replies[i] = this.tally(new RedisError(E.wrongType));
+        else replies[i] = this.ks.getString(m);
+      }
+    }
+    const fast = cmds.length - general.length;
+    this.stats.commands += fast;
+    this.stats.calls.set(kind, (this.stats.calls.get(kind) ?? 0) + fast);
+    for (const i of general) {
+      this.unit = [];
+      try {
+        replies[i] = this.tally(this.run(s, kind, cmds[i]! as Uint8Array[]) as Reply);
+      } finally {
+        this.flushUnit();
+      }
+    }
+    this.blocked.serveReady();
+    return replies;
   }
 
   private check(s: Session, name: string, argv: Uint8Array[]): RedisError | null {
@@ -525,6 +594,21 @@ export class Engine {
     this.sink.feed(w.end());
   }
 
+  /** Encode effects as independent units (no MULTI/EXEC), SELECT when needed, fed as one piece. */
+  private emitEach(effects: readonly Effect[]): void {
+    if (!this.sink || effects.length === 0) return;
+    const w = this.encoder;
+    w.begin();
+    for (const e of effects) {
+      if (e.db >= 0 && e.db !== this.streamDb) {
+        w.command(["SELECT", String(e.db)]);
+        this.streamDb = e.db;
+      }
+      w.command(e.argv);
+    }
+    this.sink.feed(w.end());
+  }
+
   /** Propagate a command that is not the effect of a client command (PING, REPLCONF GETACK, DEL of active expiry). */
   propagateRaw(argv: (Uint8Array | string)[], db = -1): void {
     this.effect({ db, argv });
@@ -647,11 +731,26 @@ export class Engine {
   }
 }
 
+/** Runs of commands `Engine.executeRun` takes together. */
+export type RunKind = "set" | "get";
+
 /** `SET key value` with a value that fits one row: what applyPlainSetsFromMaster takes. */
 export function isPlainSet(argv: readonly Uint8Array[]): boolean {
   if (argv.length !== 3 || argv[2]!.length > STRING_CHUNK_BYTES) return false;
   const n = argv[0]!;
   return n.length === 3 && (n[0]! | 0x20) === 0x73 && (n[1]! | 0x20) === 0x65 && (n[2]! | 0x20) === 0x74;
+}
+
+/** `GET key`. */
+export function isPlainGet(argv: readonly Uint8Array[]): boolean {
+  if (argv.length !== 2) return false;
+  const n = argv[0]!;
+  return n.length === 3 && (n[0]! | 0x20) === 0x67 && (n[1]! | 0x20) === 0x65 && (n[2]! | 0x20) === 0x74;
+}
+
+/** The run a command can join (`Engine.executeRun`), or null. */
+export function runKindOf(argv: readonly Uint8Array[]): RunKind | null {
+  return isPlainSet(argv) ? "set" : isPlainGet(argv) ? "get" : null;
 }
 
 /** Commands whose CLIENT LIST cmd= names the subcommand too (Redis's container commands). */

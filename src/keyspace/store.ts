@@ -109,24 +109,30 @@ const SET_PLAIN_SQL =
   "ON CONFLICT(db, key) DO UPDATE SET val = excluded.val, card = excluded.card, expire_ms = NULL " +
   "WHERE type = 0 AND nchunks = 0 AND (expire_ms IS NULL OR expire_ms > ?)";
 
-/** Rows per multi-row upsert of `setPlainStringsFromStream` (2 bound parameters each, within the 100 a Durable Object's SQLite allows). */
-export const SET_ROWS_PER_STATEMENT = 50;
+/**
+ * Rows per multi-row upsert of `setPlainStrings` (2 bound parameters each, and one for the
+ * expiry condition, within the 100 a Durable Object's SQLite allows).
+ */
+export const SET_ROWS_PER_STATEMENT = 49;
+/** Keys per statement of `peekMany` (one bound parameter each, within the same 100). */
+export const PEEK_KEYS_PER_STATEMENT = 99;
 /** Bytes of keys and values bound to one such statement (a row with a bigger value goes alone). */
 const SET_STATEMENT_BYTES_MAX = 1024 * 1024;
-const setPlainRowsSqls = new Map<string, string>();
-/**
- * `n` rows of `SET_PLAIN_SQL` for a replica applying its stream (no expiry condition: keys as
- * stored); `phys` is a database number we chose, inlined as a literal like the loader does.
- */
-function setPlainRowsSql(phys: number, n: number): string {
-  const k = `${phys}:${n}`;
-  let sql = setPlainRowsSqls.get(k);
+const manyRowsSqls = new Map<string, string>();
+/** A statement text per (kind, physical database, rows), built once: `phys` is a database number we chose, inlined as a literal like the loader does. */
+function manyRowsSql(kind: "set" | "peek", phys: number, n: number): string {
+  const k = `${kind}:${phys}:${n}`;
+  let sql = manyRowsSqls.get(k);
   if (sql === undefined) {
     sql =
-      `INSERT INTO kv_keys (db, key, type, expire_ms, val, card, nchunks, lhead, ltail) SELECT ${phys}, column1, 0, NULL, column2, length(column2), 0, 0, 0 ` +
-      `FROM (VALUES ${Array(n).fill("(?, ?)").join(", ")}) WHERE true ` + // WHERE: SQLite's parsing of an upsert after a SELECT
-      "ON CONFLICT(db, key) DO UPDATE SET val = excluded.val, card = excluded.card, expire_ms = NULL WHERE type = 0 AND nchunks = 0";
-    if (setPlainRowsSqls.size < 4096) setPlainRowsSqls.set(k, sql);
+      kind === "set"
+        ? // `n` rows of SET_PLAIN_SQL's upsert: the last parameter is the expiry condition's time.
+          `INSERT INTO kv_keys (db, key, type, expire_ms, val, card, nchunks, lhead, ltail) SELECT ${phys}, column1, 0, NULL, column2, length(column2), 0, 0, 0 ` +
+          `FROM (VALUES ${Array(n).fill("(?, ?)").join(", ")}) WHERE true ` + // WHERE: SQLite's parsing of an upsert after a SELECT
+          "ON CONFLICT(db, key) DO UPDATE SET val = excluded.val, card = excluded.card, expire_ms = NULL " +
+          "WHERE type = 0 AND nchunks = 0 AND (expire_ms IS NULL OR expire_ms > ?)"
+        : `SELECT key, id, type, expire_ms, card, nchunks, lhead, ltail, CASE WHEN type = 0 AND nchunks = 0 THEN val END FROM kv_keys WHERE db = ${phys} AND key IN (${Array(n).fill("?").join(", ")})`;
+    if (manyRowsSqls.size < 4096) manyRowsSqls.set(k, sql);
   }
   return sql;
 }
@@ -202,15 +208,17 @@ export class Keyspace {
   }
 
   /**
-   * SET key value for a run of pairs of one database, as a replica applying its master's
-   * stream does (every key as stored, expired or not): multi-row upserts of
+   * SET key value for a run of pairs of one database, as multi-row upserts of
    * SET_ROWS_PER_STATEMENT rows, each row behaving exactly as `setPlainString`'s upsert in
-   * order (a key twice in a run ends with its last value). Returns the indexes of the pairs
-   * left untouched because another type or a chunked value is there: the caller runs the
-   * general path for those (their keys are untouched by the rest of the run). Callers check
-   * `writesWatched` first and keep values within STRING_CHUNK_BYTES.
+   * order (a key twice in a run ends with its last value). `aliveAfter`: keys expiring at or
+   * before it are left alone (a master passes its clock: their DEL must be propagated first);
+   * a replica applying its master's stream passes Number.MIN_SAFE_INTEGER (keys as stored).
+   * Returns the indexes of the pairs left untouched because another type, a chunked value or
+   * an expired key is there: the caller runs the general path for those (their keys are
+   * untouched by the rest of the run). Callers check `writesWatched` first and keep values
+   * within STRING_CHUNK_BYTES.
    */
-  setPlainStringsFromStream(db: number, keys: readonly Uint8Array[], values: readonly Uint8Array[]): number[] {
+  setPlainStrings(db: number, keys: readonly Uint8Array[], values: readonly Uint8Array[], aliveAfter: number): number[] {
     const phys = this.physDb(db);
     const skipped: number[] = [];
     for (let from = 0; from < keys.length; ) {
@@ -221,25 +229,51 @@ export class Keyspace {
         to++;
       }
       const n = to - from;
-      const args: Uint8Array[] = new Array(2 * n);
+      const args: (Uint8Array | number)[] = new Array(2 * n + 1);
       for (let i = 0; i < n; i++) {
         args[2 * i] = own(keys[from + i]!);
         args[2 * i + 1] = own(values[from + i]!);
       }
-      this.sql.exec(setPlainRowsSql(phys, n), ...args);
+      args[2 * n] = aliveAfter;
+      this.sql.exec(manyRowsSql("set", phys, n), ...args);
       let changed = 0;
       for (const r of this.sql.exec("SELECT changes()").raw()) changed = r[0] as number;
       if (changed !== n) {
-        // Some keys hold another type or a chunked value (the upsert left them as they were).
+        // Some keys hold another type, a chunked value or an expired key (the upsert left them as they were).
         const held = new Set<string>();
-        for (const r of this.sql.exec(`SELECT key FROM kv_keys WHERE db = ${phys} AND key IN (${Array(n).fill("?").join(", ")}) AND NOT (type = 0 AND nchunks = 0)`, ...args.filter((_, j) => j % 2 === 0)).raw()) {
-          held.add(bkey(blob(r[0])));
-        }
+        const sql = `SELECT key FROM kv_keys WHERE db = ${phys} AND key IN (${Array(n).fill("?").join(", ")}) AND NOT (type = 0 AND nchunks = 0 AND (expire_ms IS NULL OR expire_ms > ?))`;
+        for (const r of this.sql.exec(sql, ...args.filter((_, j) => j % 2 === 0)).raw()) held.add(bkey(blob(r[0])));
         for (let i = from; i < to; i++) if (held.has(bkey(keys[i]!))) skipped.push(i);
       }
       from = to;
     }
     return skipped;
+  }
+
+  /**
+   * Metadata of several keys of one database as stored, ignoring expiry (`peek` for each, in
+   * order; a key asked twice gets the same answer), PEEK_KEYS_PER_STATEMENT keys per statement.
+   */
+  peekMany(db: number, keys: readonly Uint8Array[]): (KeyMeta | null)[] {
+    const phys = this.physDb(db);
+    const out: (KeyMeta | null)[] = new Array(keys.length).fill(null);
+    for (let from = 0; from < keys.length; from += PEEK_KEYS_PER_STATEMENT) {
+      const to = Math.min(keys.length, from + PEEK_KEYS_PER_STATEMENT);
+      const at = new Map<string, number[]>();
+      const args: Uint8Array[] = new Array(to - from);
+      for (let i = from; i < to; i++) {
+        const k = bkey(keys[i]!);
+        const same = at.get(k);
+        if (same) same.push(i);
+        else at.set(k, [i]);
+        args[i - from] = own(keys[i]!);
+      }
+      for (const r of this.sql.exec(manyRowsSql("peek", phys, to - from), ...args).raw()) {
+        const key = blob(r[0]);
+        for (const i of at.get(bkey(key)) ?? []) out[i] = rawMeta(r, r[1] as number, db, keys[i]!, 2);
+      }
+    }
+    return out;
   }
 
   byId(id: number): KeyMeta | null {

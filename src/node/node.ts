@@ -16,7 +16,7 @@ import { H_CLIENT_ADDR, H_DB, H_NODE, H_READONLY, H_REPLICA_TRANSPORT, type Rest
 import { checkAuth } from "../http/auth.ts";
 import { handleRest } from "../http/rest.ts";
 import { newSession, type NodeServices, type Session } from "../keyspace/command.ts";
-import { Engine } from "../keyspace/engine.ts";
+import { Engine, type RunKind } from "../keyspace/engine.ts";
 import { ACTIVE_EXPIRE_KEYS_PER_STEP, REPLICATION_CHAIN_MAX } from "../limits.ts";
 import { OK, RedisError, type Reply, Simple, Verbatim } from "../protocol/reply.ts";
 import { newSlice, pushYielding, SnapshotLoader } from "../replication/loader.ts";
@@ -360,6 +360,10 @@ export class Node extends DurableObject<Env> implements RestTarget {
       return new RedisError(`ERR '${name}' is not available over REST`);
     }
     return this.engine.execute(session, argv);
+  }
+
+  executeRun(session: Session, kind: RunKind, cmds: readonly Uint8Array[][]): Reply[] | null {
+    return this.engine.executeRun(session, kind, cmds);
   }
 
   closeSession(session: Session): void {

@@ -5,7 +5,7 @@
  * CLIENT_SLICE_BYTES accounting across all sockets; CLIENT LIST / KILL, MONITOR lines and
  * pub/sub delivery reach the sockets through here.
  */
-import type { Engine } from "../keyspace/engine.ts";
+import { runKindOf, type Engine } from "../keyspace/engine.ts";
 import { newSession, type Session } from "../keyspace/command.ts";
 import type { ClientView } from "../keyspace/client-info.ts";
 import { CLIENT_SLICE_BYTES } from "../limits.ts";
@@ -142,29 +142,70 @@ export class NodeSockets {
 
   private async processInto(c: Conn, bytes: Uint8Array, out: ByteWriter): Promise<void> {
     c.parser.push(bytes);
+    /** A command parsed while gathering a run, not part of it: the next to run. */
+    let held: Uint8Array[] | undefined;
     while (true) {
       if (c.output?.dropped) return; // disconnected for its output while its commands ran
-      if (this.sliceBytes >= CLIENT_SLICE_BYTES && c.parser.buffered > 0) {
+      if (this.sliceBytes >= CLIENT_SLICE_BYTES && (held !== undefined || c.parser.buffered > 0)) {
         // Counted across messages: a big message, or a client that always has the next one queued.
         this.sliceBytes = 0;
         this.send(c, out);
         await yieldToOtherEvents();
       }
-      let argv: Uint8Array[] | undefined;
-      try {
-        argv = c.parser.next() as Uint8Array[] | undefined;
-      } catch (e) {
-        if (e instanceof ProtocolError) {
-          writeReply(out, new RedisError(`ERR ${e.message}`));
-          this.send(c, out);
-          c.ws.close(1002, "protocol error");
-          return;
+      let argv: Uint8Array[] | undefined = held;
+      held = undefined;
+      if (argv === undefined) {
+        try {
+          argv = c.parser.next() as Uint8Array[] | undefined;
+        } catch (e) {
+          if (e instanceof ProtocolError) {
+            writeReply(out, new RedisError(`ERR ${e.message}`));
+            this.send(c, out);
+            c.ws.close(1002, "protocol error");
+            return;
+          }
+          throw e;
         }
-        throw e;
+        if (argv === undefined) break;
+        this.sliceBytes += c.parser.lastBytes;
       }
-      if (argv === undefined) break;
-      this.sliceBytes += c.parser.lastBytes;
       if (argv.length === 0) continue;
+      const kind = c.att.kind === "client" ? runKindOf(argv) : null;
+      if (kind !== null) {
+        // Plain SETs or GETs in a row run together (Engine.executeRun), within the slice.
+        const run = [argv];
+        while (this.sliceBytes < CLIENT_SLICE_BYTES) {
+          let next: Uint8Array[] | undefined;
+          try {
+            next = c.parser.next() as Uint8Array[] | undefined;
+          } catch (e) {
+            if (e instanceof ProtocolError) break; // the parser is dead: the next parse above reports it
+            throw e;
+          }
+          if (next === undefined) break;
+          this.sliceBytes += c.parser.lastBytes;
+          if (runKindOf(next) !== kind) {
+            held = next;
+            break;
+          }
+          run.push(next);
+        }
+        const replies = run.length > 1 ? this.host.engine.executeRun(c.session, kind, run) : null;
+        if (replies !== null) {
+          for (const r of replies) writeReply(out, r, c.session.resp);
+          continue;
+        }
+        // Each on its own (a refusal, a write pause…): all but the last here, the last below.
+        for (let i = 0; i < run.length - 1; i++) {
+          let r = this.dispatch(c, run[i]!);
+          if (r instanceof Promise) {
+            this.send(c, out);
+            r = await r;
+          }
+          if (r !== undefined) writeReply(out, r, c.session.resp);
+        }
+        argv = run[run.length - 1]!;
+      }
       let r = this.dispatch(c, argv);
       if (r instanceof Promise) {
         this.send(c, out);

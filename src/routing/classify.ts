@@ -14,12 +14,15 @@ export type RestMode = "single" | "pipeline" | "multi-exec";
  */
 const REPLICA_SERVED_LISTENERS: ReadonlySet<string> = new Set(["subscribe", "psubscribe"]);
 
+/** Names of the read-only commands (and the listeners a replica serves), computed once. */
+const READ_ONLY: ReadonlySet<string> = new Set([
+  ...REPLICA_SERVED_LISTENERS,
+  ...[...COMMANDS.values()].filter((c) => c.flags.includes("readonly") && !c.flags.includes("write") && !c.flags.includes("admin")).map((c) => c.name),
+]);
+
 /** Whether one command name (any case) is read-only (or a listener a replica serves). */
 export function isReadOnlyCommand(name: string): boolean {
-  if (REPLICA_SERVED_LISTENERS.has(name.toLowerCase())) return true;
-  const spec = COMMANDS.get(name.toLowerCase());
-  if (!spec) return false;
-  return spec.flags.includes("readonly") && !spec.flags.includes("write") && !spec.flags.includes("admin");
+  return READ_ONLY.has(name.toLowerCase());
 }
 
 /** Whether a request of `mode` made of these command names may be served by a replica. */
@@ -54,6 +57,35 @@ export function restCommandNames(rest: string, body: string | null): { mode: Res
     names.push(c[0]);
   }
   return { mode, names };
+}
+
+/**
+ * The first command's name of a body-form request read straight from its bytes (`[["SET",…`
+ * for /pipeline, `["SET",…` for a single command), or null when it is not written plainly
+ * (an escape, another shape): then only the full parse can tell. One write in a request makes
+ * it a write, so a request starting with one needs no parse here at all.
+ */
+export function firstCommandName(mode: RestMode, body: Uint8Array): string | null {
+  let i = 0;
+  const skip = () => {
+    while (i < body.length && (body[i] === 0x20 || body[i] === 0x0a || body[i] === 0x0d || body[i] === 0x09)) i++;
+  };
+  const opens = mode === "single" ? 1 : 2;
+  for (let n = 0; n < opens; n++) {
+    skip();
+    if (body[i++] !== 0x5b) return null; // [
+  }
+  skip();
+  if (body[i++] !== 0x22) return null; // "
+  let name = "";
+  for (; i < body.length && name.length <= 64; i++) {
+    const b = body[i]!;
+    if (b === 0x22) return name;
+    // Letters, digits and - _ | . only: anything else (an escape, non-ASCII) is left to the parse.
+    if (!((b >= 0x61 && b <= 0x7a) || (b >= 0x41 && b <= 0x5a) || (b >= 0x30 && b <= 0x39) || b === 0x2d || b === 0x5f || b === 0x7c || b === 0x2e)) return null;
+    name += String.fromCharCode(b);
+  }
+  return null;
 }
 
 function safeDecode(s: string): string {

@@ -4,10 +4,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { newSession, type Session } from "../../src/keyspace/command.ts";
+import type { RunKind } from "../../src/keyspace/engine.ts";
 import { H_READONLY, NODE_ORIGIN, type RestTarget } from "../../src/http/node-protocol.ts";
 import { handleRest } from "../../src/http/rest.ts";
 import { NIL_ARRAY, OK, PONG, QUEUED, RedisError, type Reply } from "../../src/protocol/reply.ts";
-import { PIPELINE_COMMANDS_MAX, REQUEST_BYTES_MAX } from "../../src/limits.ts";
+import { PIPELINE_COMMANDS_MAX, REQUEST_BYTES_MAX, REST_SLICE_COMMANDS } from "../../src/limits.ts";
 
 const td = new TextDecoder();
 const te = new TextEncoder();
@@ -18,6 +19,9 @@ class FakeNode implements RestTarget {
   log: string[][] = [];
   open = new Set<number>();
   waited: number[] = [];
+  /** Kind and length of each run handed to executeRun; `declineRuns` makes it answer null. */
+  runs: string[] = [];
+  declineRuns = false;
 
   newSession(readOnlyToken: boolean, addr: string): Session {
     const s = newSession({ readOnlyToken, addr });
@@ -33,6 +37,11 @@ class FakeNode implements RestTarget {
   async waitForOffset(offset: number, _timeoutMs: number): Promise<boolean> {
     this.waited.push(offset);
     return false;
+  }
+  executeRun(s: Session, kind: RunKind, cmds: readonly Uint8Array[][]): Reply[] | null {
+    if (this.declineRuns) return null;
+    this.runs.push(`${kind}×${cmds.length}`);
+    return cmds.map((c) => this.execute(s, c as Uint8Array[]) as Reply);
   }
   execute(s: Session, argv: Uint8Array[]): Reply | Promise<Reply> {
     const a = argv.map((x) => td.decode(x));
@@ -127,6 +136,25 @@ describe("handleRest", () => {
     expect((await call(n, req("/rest/get/bin", { headers: { "upstash-encoding": "base64" } }))).body).toEqual({ result: "AP8KDQ==" });
     await call(n, req("/rest/set/q?EX=100", { method: "POST", body: "val" }));
     expect(n.log.at(-1)).toEqual(["set", "q", "val", "EX", "100"]);
+  });
+
+  it("pipeline: plain SETs and GETs in a row go to executeRun together, within a slice", async () => {
+    const n = new FakeNode();
+    const body = [["SET", "a", "1"], ["set", "b", "2"], ["GET", "a"], ["get", "b"], ["get", "c"], ["incr", "a"], ["set", "x", "1", "EX", "5"], ["SET", "c", "3"], ["get", "a", "extra"]];
+    const r = await call(n, req("/rest/pipeline", { json: body }));
+    expect(r.body).toEqual([{ result: "OK" }, { result: "OK" }, { result: "1" }, { result: "2" }, { result: null }, { result: 2 }, { result: "OK" }, { result: "OK" }, { result: "2" }]);
+    // SET with options, one SET alone and a GET of the wrong arity are not runs.
+    expect(n.runs).toEqual(["set×2", "get×3"]);
+    const many = Array.from({ length: 600 }, (_, i) => ["SET", `k${i}`, "v"]);
+    n.runs = [];
+    await call(n, req("/rest/pipeline", { json: many }));
+    expect(REST_SLICE_COMMANDS).toBe(250);
+    expect(n.runs).toEqual(["set×250", "set×250", "set×100"]); // a run never crosses a slice
+    // A node that declines a run answers the same, command by command.
+    const m = new FakeNode();
+    m.declineRuns = true;
+    expect((await call(m, req("/rest/pipeline", { json: body }))).body).toEqual(r.body);
+    expect(m.runs).toEqual([]);
   });
 
   it("pipeline: per-item results and errors, status 200, one session", async () => {

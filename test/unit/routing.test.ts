@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { invalidateTopology, TOPOLOGY_CACHE_MS, TOPOLOGY_CACHE_UNSETTLED_MS, topologyOf, viewTtlMs } from "../../src/routing/cache.ts";
-import { isReadOnlyCommand, isReadRequest, restCommandNames } from "../../src/routing/classify.ts";
+import { firstCommandName, isReadOnlyCommand, isReadRequest, restCommandNames } from "../../src/routing/classify.ts";
 import { callerRegion, REGIONS, regionOfPoint, regionRttMs, type Region } from "../../src/routing/regions.ts";
 import { readCandidates, readTarget, resolveTopology, type DbTopology, type NodeView, type ReplicaView } from "../../src/routing/topology.ts";
 import { LagClock } from "../../src/replication/lag-clock.ts";
@@ -81,6 +81,21 @@ describe("which requests are reads", () => {
     expect(restCommandNames("/get/foo", null)).toEqual({ mode: "single", names: ["get"] });
     expect(restCommandNames("/", "{bad")).toEqual({ mode: "single", names: null });
     expect(restCommandNames("/pipeline", '[["get"],"x"]')).toEqual({ mode: "pipeline", names: null });
+  });
+
+  it("reads the first command's name from the raw body when it is written plainly", () => {
+    const b = (s: string) => new TextEncoder().encode(s);
+    expect(firstCommandName("pipeline", b('[["SET","k","v"],["GET","k"]]'))).toBe("SET");
+    expect(firstCommandName("pipeline", b(' [ \n[\t"zrange" , "k"]]'))).toBe("zrange");
+    expect(firstCommandName("single", b('["client|list"]'))).toBe("client|list");
+    // Anything else is left to the full parse: an escape, non-ASCII, another shape, a cut body.
+    expect(firstCommandName("pipeline", b('[["S\\u0045T","k"]]'))).toBeNull();
+    expect(firstCommandName("pipeline", b('[["GÉT","k"]]'))).toBeNull();
+    expect(firstCommandName("pipeline", b('["SET","k"]'))).toBeNull();
+    expect(firstCommandName("single", b('{"cmd":"SET"}'))).toBeNull();
+    expect(firstCommandName("pipeline", b('[["SET'))).toBeNull();
+    expect(firstCommandName("pipeline", b(`[["${"A".repeat(100)}"]]`))).toBeNull();
+    expect(firstCommandName("single", b(""))).toBeNull();
   });
 });
 
