@@ -21,6 +21,7 @@
  *   Upstash documents); use base64 for binary values.
  */
 import { NilArray, RedisError, RespDouble, RespMap, RespSet, Simple, Verbatim, type Reply } from "../protocol/reply.ts";
+import { shortAscii, utf8 } from "../util/bytes.ts";
 import { formatG17 } from "../util/numbers.ts";
 
 const encoder = new TextEncoder();
@@ -70,11 +71,11 @@ export function parseJsonBody(text: string): unknown {
 export function jsonArg(v: unknown): Uint8Array | null {
   switch (typeof v) {
     case "string":
-      return encoder.encode(v);
+      return utf8(v);
     case "number":
-      return encoder.encode(String(v));
+      return utf8(String(v));
     case "boolean":
-      return encoder.encode(v ? "true" : "false");
+      return utf8(v ? "true" : "false");
     default:
       return null;
   }
@@ -205,7 +206,7 @@ export function base64(b: Uint8Array): string {
 }
 
 function writeString(out: string[], bytes: Uint8Array, b64: boolean): void {
-  out.push(b64 ? `"${base64(bytes)}"` : JSON.stringify(lossyDecoder.decode(bytes)));
+  out.push(b64 ? `"${base64(bytes)}"` : JSON.stringify(shortAscii(bytes) ?? lossyDecoder.decode(bytes)));
 }
 
 function writeText(out: string[], text: string, b64: boolean): void {
@@ -262,6 +263,8 @@ function writeArray(out: string[], items: readonly Reply[], b64: boolean): void 
 /** `{"result":…}` or, for an error reply, `{"error":"…"}` (errors are never encoded). */
 export function itemJson(r: Reply, b64: boolean): string {
   if (r instanceof RedisError) return `{"error":${JSON.stringify(r.msg)}}`;
+  if (r instanceof Simple && r.s === "OK") return '{"result":"OK"}'; // never encoded at the top
+  if (r === null) return '{"result":null}';
   const out: string[] = ['{"result":'];
   writeReplyJson(out, r, b64, true);
   out.push("}");
