@@ -17,6 +17,7 @@ import { checkAuth } from "../http/auth.ts";
 import { handleRest } from "../http/rest.ts";
 import { newSession, type NodeServices, type Session } from "../keyspace/command.ts";
 import { Engine, type RunKind } from "../keyspace/engine.ts";
+import { GC_ROWS_PER_STEP, GC_STEP_MS } from "../keyspace/store.ts";
 import { ACTIVE_EXPIRE_KEYS_PER_STEP, REPLICATION_CHAIN_MAX } from "../limits.ts";
 import { OK, RedisError, type Reply, Simple, Verbatim } from "../protocol/reply.ts";
 import { newSlice, pushYielding, SnapshotLoader } from "../replication/loader.ts";
@@ -660,7 +661,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
       next = next === null ? ms : Math.min(next, ms);
     };
     // Rows of dropped databases, a bounded step at a time (other events run in between).
-    if (this.engine.ks.collectGarbage()) need(GC_STEP_PERIOD_MS);
+    if (this.engine.ks.collectGarbage(GC_ROWS_PER_STEP, GC_STEP_MS)) need(GC_STEP_PERIOD_MS);
     // Active expiry (masters only; replicas wait for the master's DEL).
     if (this.meta.role === "master" && this.activeExpire && this.engine.writePause === null) {
       const n = this.engine.activeExpire(ACTIVE_EXPIRE_KEYS_PER_STEP);

@@ -20,6 +20,16 @@ const SCHEMA = `
 CREATE TABLE IF NOT EXISTS repl_backlog (start INTEGER PRIMARY KEY, len INTEGER NOT NULL, data BLOB NOT NULL);
 `;
 
+/**
+ * Trimming and reading are ranges of the primary key, never scans: the rows held can number
+ * millions (one per event), and a scan of them all on every flush once the backlog was full
+ * (the old `start + len <= ?`) cost O(rows) per write event.
+ */
+export const TRIM_SQL = "DELETE FROM repl_backlog WHERE start < ?1 AND start + len <= ?1";
+/** Up to 16 rows from the one holding byte ?1 (the last row starting at or before it). */
+export const READ_SQL =
+  "SELECT start, len, data FROM repl_backlog WHERE start >= coalesce((SELECT start FROM repl_backlog WHERE start <= ?1 ORDER BY start DESC LIMIT 1), 0) AND start + len > ?1 ORDER BY start LIMIT 16";
+
 /** Rows larger than this are split (SQLite rows hold at most 2 MB). */
 const ROW_BYTES_MAX = 1024 * 1024;
 
@@ -96,7 +106,7 @@ export class Backlog {
     if (this.pending.length) return; // flush() trims after writing
     if (this.histlen <= this.sizeBytes) return;
     this.firstByte = this.offset - this.sizeBytes;
-    this.sql.exec("DELETE FROM repl_backlog WHERE start + len <= ?", this.firstByte);
+    this.sql.exec(TRIM_SQL, this.firstByte);
   }
 
   /** Drop all history but keep the offset (repl-backlog-ttl expired with no replica attached). */
@@ -114,9 +124,7 @@ export class Backlog {
     this.flush();
     let pos = from;
     while (pos < this.offset) {
-      const rows = this.sql
-        .exec("SELECT start, len, data FROM repl_backlog WHERE start + len > ? ORDER BY start LIMIT 16", pos)
-        .toArray();
+      const rows = this.sql.exec(READ_SQL, pos).toArray();
       if (rows.length === 0) return;
       for (const r of rows) {
         const start = r.start as number;

@@ -44,6 +44,31 @@ describe("generation switch", () => {
     expect(await cmd(db, "r1", "GET", "other")).toBe("1");
   });
 
+  it("collectGarbage also stops at its time budget (the node's cron passes GC_STEP_MS)", async () => {
+    const db = freshDb("gct");
+    const r = await inNode(db, "master", (n) => {
+      const ks = n.engine.ks;
+      const dead = 1_000_001;
+      ks.sql.exec(`WITH RECURSIVE c(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM c WHERE i < 59999) INSERT INTO kv_keys (db, key, type, val, card) SELECT ${dead}, 'k' || i, 0, 'x', 1 FROM c`);
+      ks.dropped();
+      const left = () => ks.sql.exec("SELECT count(*) AS c FROM kv_keys WHERE db = ?", dead).one().c as number;
+      const steps: number[] = [];
+      let before = left();
+      let more = true;
+      while (more) {
+        more = ks.collectGarbage(1_000_000, 1);
+        steps.push(before - left());
+        before = left();
+      }
+      return { steps, left: left() };
+    });
+    expect(r.left).toBe(0);
+    // 60,000 rows take well over 1 ms: several steps, none of them everything.
+    expect(r.steps.length).toBeGreaterThan(1);
+    expect(Math.max(...r.steps)).toBeLessThan(60_000);
+    expect(r.steps.reduce((a, b) => a + b, 0)).toBe(60_000);
+  });
+
   it("collectGarbage deletes at most its budget of rows per step, elements before their key", async () => {
     const db = freshDb("gc");
     await cmd(db, "master", "SET", "live", "1");
