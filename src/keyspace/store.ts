@@ -131,7 +131,9 @@ function manyRowsSql(kind: "set" | "peek", phys: number, n: number): string {
           `FROM (VALUES ${Array(n).fill("(?, ?)").join(", ")}) WHERE true ` + // WHERE: SQLite's parsing of an upsert after a SELECT
           "ON CONFLICT(db, key) DO UPDATE SET val = excluded.val, card = excluded.card, expire_ms = NULL " +
           "WHERE type = 0 AND nchunks = 0 AND (expire_ms IS NULL OR expire_ms > ?)"
-        : `SELECT key, id, type, expire_ms, card, nchunks, lhead, ltail, CASE WHEN type = 0 AND nchunks = 0 THEN val END FROM kv_keys WHERE db = ${phys} AND key IN (${Array(n).fill("?").join(", ")})`;
+        : // Each row names the position it answers (a key asked twice gets two rows).
+          `SELECT q.column1, k.id, k.type, k.expire_ms, k.card, k.nchunks, k.lhead, k.ltail, CASE WHEN k.type = 0 AND k.nchunks = 0 THEN k.val END ` +
+          `FROM (VALUES ${Array.from({ length: n }, (_, i) => `(${i}, ?)`).join(", ")}) AS q CROSS JOIN kv_keys AS k ON k.db = ${phys} AND k.key = q.column2`;
     if (manyRowsSqls.size < 4096) manyRowsSqls.set(k, sql);
   }
   return sql;
@@ -266,18 +268,9 @@ export class Keyspace {
     const out: (KeyMeta | null)[] = new Array(keys.length).fill(null);
     for (let from = 0; from < keys.length; from += PEEK_KEYS_PER_STATEMENT) {
       const to = Math.min(keys.length, from + PEEK_KEYS_PER_STATEMENT);
-      const at = new Map<string, number[]>();
-      const args: Uint8Array[] = new Array(to - from);
-      for (let i = from; i < to; i++) {
-        const k = bkey(keys[i]!);
-        const same = at.get(k);
-        if (same) same.push(i);
-        else at.set(k, [i]);
-        args[i - from] = keys[i]!;
-      }
-      for (const r of this.sql.exec(manyRowsSql("peek", phys, to - from), ...args).raw()) {
-        const key = blob(r[0]);
-        for (const i of at.get(bkey(key)) ?? []) out[i] = rawMeta(r, r[1] as number, db, keys[i]!, 2);
+      for (const r of this.sql.exec(manyRowsSql("peek", phys, to - from), ...keys.slice(from, to)).raw()) {
+        const i = from + (r[0] as number);
+        out[i] = rawMeta(r, r[1] as number, db, keys[i]!, 2);
       }
     }
     return out;
