@@ -251,7 +251,7 @@ export class Keyspace {
         // Some keys hold another type, a chunked value or an expired key (the upsert left them as they were).
         const held = new Set<string>();
         const sql = `SELECT key FROM kv_keys WHERE db = ${phys} AND key IN (${Array(n).fill("?").join(", ")}) AND NOT (type = 0 AND nchunks = 0 AND (expire_ms IS NULL OR expire_ms > ?))`;
-        for (const r of this.sql.exec(sql, ...args.filter((_, j) => j % 2 === 0)).raw()) held.add(bkey(blob(r[0])));
+        for (const r of this.sql.exec(sql, ...keys.slice(from, to), aliveAfter).raw()) held.add(bkey(blob(r[0])));
         for (let i = from; i < to; i++) if (held.has(bkey(keys[i]!))) skipped.push(i);
       }
       from = to;
