@@ -148,6 +148,12 @@ export class Engine {
     return this.tally(r);
   }
 
+  /** Count `n` executions of a command for INFO (total_commands_processed, commandstats). */
+  private counted(name: string, n: number): void {
+    this.stats.commands += n;
+    this.stats.calls.set(name, (this.stats.calls.get(name) ?? 0) + n);
+  }
+
   /** Count an error reply for INFO (total_error_replies, errorstats). */
   private tally(r: Reply): Reply {
     if (r instanceof RedisError) {
@@ -283,8 +289,7 @@ export class Engine {
       Number.MIN_SAFE_INTEGER,
     );
     const applied = cmds.length - skipped.length;
-    this.stats.commands += applied;
-    this.stats.calls.set("set", (this.stats.calls.get("set") ?? 0) + applied);
+    this.counted("set", applied);
     if (this.watchers.size) for (const k of keys) this.touched(s.db, k);
     for (const i of skipped) general(cmds[i]! as Uint8Array[]);
     return errors;
@@ -344,8 +349,7 @@ export class Engine {
       }
     }
     const fast = cmds.length - general.length;
-    this.stats.commands += fast;
-    this.stats.calls.set(kind, (this.stats.calls.get(kind) ?? 0) + fast);
+    this.counted(kind, fast);
     for (const i of general) {
       this.unit = [];
       try {
@@ -438,8 +442,7 @@ export class Engine {
     const now = this.clock();
     this.ks.now = now;
     this.blocked.endCommand(); // a command that failed before finishing leaves nothing quieted
-    this.stats.commands++;
-    this.stats.calls.set(name, (this.stats.calls.get(name) ?? 0) + 1);
+    this.counted(name, 1);
     let replaced: (Uint8Array | string)[] | null = null;
     let prevented = false;
     let ownSignals = false;

@@ -103,12 +103,6 @@ function rawMeta(r: SqlStorageValue[], id: number, db: number, key: Uint8Array, 
 /** Metadata columns; a one-row string's value comes along (values past one row never do). */
 const META_COLS = "id, db, key, type, expire_ms, card, nchunks, lhead, ltail, CASE WHEN type = 0 AND nchunks = 0 THEN val END AS val";
 const PEEK_SQL = "SELECT id, type, expire_ms, card, nchunks, lhead, ltail, CASE WHEN type = 0 AND nchunks = 0 THEN val END FROM kv_keys WHERE db = ? AND key = ?";
-/** Insert, or overwrite a live one-row string (the upsert's WHERE leaves anything else untouched). */
-const SET_PLAIN_SQL =
-  "INSERT INTO kv_keys (db, key, type, expire_ms, val, card, nchunks, lhead, ltail) VALUES (?, ?, 0, NULL, ?, ?, 0, 0, 0) " +
-  "ON CONFLICT(db, key) DO UPDATE SET val = excluded.val, card = excluded.card, expire_ms = NULL " +
-  "WHERE type = 0 AND nchunks = 0 AND (expire_ms IS NULL OR expire_ms > ?)";
-
 /**
  * Rows per multi-row upsert of `setPlainStrings` (2 bound parameters each, and one for the
  * expiry condition, within the 100 a Durable Object's SQLite allows).
@@ -126,7 +120,8 @@ function manyRowsSql(kind: "set" | "peek", phys: number, n: number): string {
   if (sql === undefined) {
     sql =
       kind === "set"
-        ? // `n` rows of SET_PLAIN_SQL's upsert: the last parameter is the expiry condition's time.
+        ? // Insert, or overwrite a live one-row string (the upsert's WHERE leaves anything else
+          // untouched), `n` rows; the last parameter is the expiry condition's time.
           `INSERT INTO kv_keys (db, key, type, expire_ms, val, card, nchunks, lhead, ltail) SELECT ${phys}, column1, 0, NULL, column2, length(column2), 0, 0, 0 ` +
           `FROM (VALUES ${Array(n).fill("(?, ?)").join(", ")}) WHERE true ` + // WHERE: SQLite's parsing of an upsert after a SELECT
           "ON CONFLICT(db, key) DO UPDATE SET val = excluded.val, card = excluded.card, expire_ms = NULL " +
@@ -209,10 +204,7 @@ export class Keyspace {
     if (this.expiryMode === "replica") return false;
     // A replica applying its master's stream overwrites expired keys as they are stored.
     const aliveAfter = this.expiryMode === "master" ? this.now : Number.MIN_SAFE_INTEGER;
-    this.sql.exec(SET_PLAIN_SQL, this.physDb(db), own(key), own(value), value.length, aliveAfter);
-    // Whether the upsert wrote (cursor.rowsWritten counts index probes too: a no-op reports 1).
-    for (const r of this.sql.exec("SELECT changes()").raw()) return r[0] === 1;
-    return false;
+    return this.setPlainStrings(db, [key], [value], aliveAfter).length === 0;
   }
 
   /**
