@@ -1,9 +1,10 @@
 /**
  * The node's WebSocket connections (node.ts accepts them and hands every event here): RESP
  * clients, MONITOR sockets and replication sockets. Each socket's runtime state is rebuilt
- * from its attachment after hibernation; messages run in order per socket, with the
- * CLIENT_SLICE_BYTES accounting across all sockets; CLIENT LIST / KILL, MONITOR lines and
- * pub/sub delivery reach the sockets through here.
+ * from its attachment after hibernation; messages run in order per socket (client frames that
+ * arrive together run in one event, coalesce.ts), with the CLIENT_SLICE_BYTES accounting across
+ * all sockets; CLIENT LIST / KILL, MONITOR lines and pub/sub delivery reach the sockets
+ * through here.
  */
 import { runKindOf, type Engine } from "../keyspace/engine.ts";
 import { newSession, type Session } from "../keyspace/command.ts";
@@ -23,6 +24,7 @@ import { log } from "../util/log.ts";
 import type { NodeConfig } from "./config.ts";
 import { clientView, killTargets, parseKill } from "./clients.ts";
 import { formatMonitorLine } from "./monitor.ts";
+import { FrameCoalescer } from "./coalesce.ts";
 import { yieldToOtherEvents } from "../util/yield.ts";
 
 /** What a hibernatable socket remembers across hibernation (serializeAttachment, ≤ 16 KiB). */
@@ -81,6 +83,8 @@ export class NodeSockets {
   private pubsubRestored = false;
   /** Bytes of WebSocket commands run since the last yield (CLIENT_SLICE_BYTES). */
   private sliceBytes = 0;
+  /** Client frames that arrive while an earlier one's event is the latest run together. */
+  private readonly frames = new FrameCoalescer();
   /** MONITOR sockets, looked up once per event (not once per command: a pipeline runs many). */
   private monitorsThisEvent: Conn[] | null = null;
 
@@ -118,6 +122,20 @@ export class NodeSockets {
       return;
     }
     const bytes = typeof message === "string" ? utf8(message) : new Uint8Array(message);
+    if (c.att.kind === "client") {
+      // Frames arriving together share one event, hence one commit (coalesce.ts).
+      await new Promise<void>((queued) =>
+        this.frames.offer(() => {
+          this.enqueue(c, bytes);
+          queued();
+        }),
+      );
+    } else this.enqueue(c, bytes);
+    await c.chain;
+  }
+
+  /** Run a frame after the socket's earlier ones. */
+  private enqueue(c: Conn, bytes: Uint8Array): void {
     // A bug in one command must not wedge the socket: the chain always continues.
     c.chain = c.chain
       .then(() => this.process(c, bytes))
@@ -127,7 +145,6 @@ export class NodeSockets {
         writeReply(out, new RedisError(`ERR internal error: ${e instanceof Error ? e.message : String(e)}`));
         this.send(c, out);
       });
-    await c.chain;
   }
 
   private async process(c: Conn, bytes: Uint8Array): Promise<void> {

@@ -198,6 +198,44 @@ describe("gateway", () => {
     await expect(exchange(`${base}?_token=wrong`, "PING\r\n")).rejects.toThrow(/HTTP 401/);
   });
 
+  it("frames many sockets send back to back keep each socket's order (the node runs frames that arrive together in one event)", async () => {
+    const url = w.url.replace(/^http/, "ws") + "/db/gateway-frames/ws";
+    const frames = 240;
+    const runSocket = (i: number) =>
+      new Promise<[string, string]>((resolve, reject) => {
+        const incr = `*2\r\n$4\r\nINCR\r\n$3\r\nn:${i}\r\n`;
+        const send: string[] = [];
+        const want: string[] = [];
+        for (let k = 1; k <= frames; k++) {
+          if (k % 10 === 0) {
+            // A MULTI block over three frames.
+            send.push("*1\r\n$5\r\nMULTI\r\n", incr, "*1\r\n$4\r\nEXEC\r\n");
+            want.push(`+OK\r\n+QUEUED\r\n*1\r\n:${k}\r\n`);
+          } else {
+            send.push(incr);
+            want.push(`:${k}\r\n`);
+          }
+        }
+        const expected = want.join("");
+        const ws = new WebSocket(url, { headers: { authorization: `Bearer ${w.token}` } });
+        ws.binaryType = "nodebuffer";
+        ws.on("open", () => {
+          for (const f of send) ws.send(Buffer.from(f));
+        });
+        let got = "";
+        ws.on("message", (d: Buffer) => {
+          got += d.toString("latin1");
+          if (got.length >= expected.length) {
+            ws.close();
+            resolve([got, expected]);
+          }
+        });
+        ws.on("error", reject);
+      });
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => runSocket(i)));
+    for (const [got, want] of results) expect(got).toBe(want);
+  });
+
   it("redis-cli through the gateway (when installed)", async () => {
     const has = await run("redis-cli", ["--version"]).then(
       () => true,
