@@ -254,6 +254,7 @@ export async function burstSection(ctx: BenchContext): Promise<void> {
 async function sustained(c: Cluster, seconds: number): Promise<{ opsPerS: number; lagMs: number[]; firstThirdMs: number; lastThirdMs: number; missing: number }> {
   let stop = false;
   let acked = 0;
+  let batchesWritten = -1;
   const ackAt: number[] = [];
   const seen: number[][] = c.replicas.map(() => []);
   ok(await c.master.call("SET", "lagmark", "-1"), "SET");
@@ -276,12 +277,14 @@ async function sustained(c: Cluster, seconds: number): Promise<{ opsPerS: number
       if (inflight.size >= 2) await Promise.race(inflight);
     }
     await Promise.all(inflight);
+    batchesWritten = b;
     return b;
   })();
   const pollers = c.replicas.map(async (r, i) => {
     let last = -1;
     const mine = seen[i]!;
-    while (!stop || last < ackAt.length - 1) {
+    // Until the last batch is seen: batches still in flight at `stop` are acknowledged after it.
+    while (batchesWritten < 0 || last < batchesWritten - 1) {
       if (stop && now() - t0 > seconds * 1000 + 60_000) break;
       const v = Number(text(ok(await r.call("GET", "lagmark"), "GET")));
       const t = now();
