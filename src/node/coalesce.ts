@@ -1,5 +1,5 @@
 /**
- * Client frames that arrive close together run in one event. Every event of a Durable Object
+ * Socket frames that arrive close together run in one event. Every event of a Durable Object
  * that wrote ends in its own SQLite commit, and a commit costs per page it dirtied: fifty
  * clients' pipelines of random-key SETs committed one frame at a time write the same index
  * pages fifty times over (gateway `-P 100` SET: ~60k/s one by one, ~100k/s coalesced; NOTES).

@@ -1,7 +1,7 @@
 /**
  * The node's WebSocket connections (node.ts accepts them and hands every event here): RESP
  * clients, MONITOR sockets and replication sockets. Each socket's runtime state is rebuilt
- * from its attachment after hibernation; messages run in order per socket (client frames that
+ * from its attachment after hibernation; messages run in order per socket (frames that
  * arrive together run in one event, coalesce.ts), with the CLIENT_SLICE_BYTES accounting across
  * all sockets; CLIENT LIST / KILL, MONITOR lines and pub/sub delivery reach the sockets
  * through here.
@@ -83,7 +83,7 @@ export class NodeSockets {
   private pubsubRestored = false;
   /** Bytes of WebSocket commands run since the last yield (CLIENT_SLICE_BYTES). */
   private sliceBytes = 0;
-  /** Client frames that arrive while an earlier one's event is the latest run together. */
+  /** Frames that arrive while an earlier one's event is the latest run together. */
   private readonly frames = new FrameCoalescer();
   /** MONITOR sockets, looked up once per event (not once per command: a pipeline runs many). */
   private monitorsThisEvent: Conn[] | null = null;
@@ -122,15 +122,14 @@ export class NodeSockets {
       return;
     }
     const bytes = typeof message === "string" ? utf8(message) : new Uint8Array(message);
-    if (c.att.kind === "client") {
-      // Frames arriving together share one event, hence one commit (coalesce.ts).
-      await new Promise<void>((queued) =>
-        this.frames.offer(() => {
-          this.enqueue(c, bytes);
-          queued();
-        }),
-      );
-    } else this.enqueue(c, bytes);
+    // Frames arriving together share one event, hence one commit (coalesce.ts). Every kind of
+    // socket goes this way: a client that turns into a replication link (PSYNC) keeps its order.
+    await new Promise<void>((queued) =>
+      this.frames.offer(() => {
+        this.enqueue(c, bytes);
+        queued();
+      }),
+    );
     await c.chain;
   }
 

