@@ -10,7 +10,7 @@
 import { DATABASES, STRING_CHUNK_BYTES } from "../limits.ts";
 import { bkey, blob, own } from "../util/bytes.ts";
 import { DbMap } from "./generations.ts";
-import { KEYSPACE_SCHEMA, TYPE, type TypeCode } from "./schema.ts";
+import { COUNTS_FILL_SQL, COUNTS_TABLE, KEYSPACE_SCHEMA, TYPE, type TypeCode } from "./schema.ts";
 
 export interface KeyMeta {
   id: number;
@@ -167,7 +167,9 @@ export class Keyspace {
     readonly sql: SqlStorage,
     readonly hooks: KeyspaceHooks = {},
   ) {
+    const counted = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", COUNTS_TABLE).toArray().length > 0;
     sql.exec(KEYSPACE_SCHEMA);
+    if (!counted) sql.exec(COUNTS_FILL_SQL); // same event as the triggers' creation: nothing written in between
     this.dbs = new DbMap(sql);
     this.mapChanged();
   }
@@ -645,16 +647,25 @@ export class Keyspace {
 
   // --- whole databases -------------------------------------------------------------------
 
+  /** DBSIZE: keys stored in `db`, logically expired ones included (as Redis's). O(1): kv_counts. */
   dbSize(db: number): number {
-    return this.sql.exec("SELECT count(*) AS n FROM kv_keys WHERE db = ?", this.physDb(db)).one().n as number;
+    for (const r of this.sql.exec("SELECT keys FROM kv_counts WHERE db = ?", this.physDb(db)).raw()) return r[0] as number;
+    return 0;
   }
 
-  /** Databases that hold at least one key, with key and expires counts (INFO keyspace). */
-  dbStats(): { db: number; keys: number; expires: number }[] {
-    const out: { db: number; keys: number; expires: number }[] = [];
+  /**
+   * Databases that hold at least one key, with key and expires counts and the sum of the
+   * expiry times (INFO keyspace, the admin status, DEBUG DIGEST's walk). O(1): kv_counts.
+   */
+  dbStats(): { db: number; keys: number; expires: number; expireSum: number }[] {
+    const byPhys = new Map<number, { keys: number; expires: number; expireSum: number }>();
+    for (const r of this.sql.exec("SELECT db, keys, expires, expire_sum FROM kv_counts WHERE keys > 0").raw()) {
+      byPhys.set(r[0] as number, { keys: r[1] as number, expires: r[2] as number, expireSum: r[3] as number });
+    }
+    const out: { db: number; keys: number; expires: number; expireSum: number }[] = [];
     for (let db = 0; db < DATABASES; db++) {
-      const r = this.sql.exec("SELECT count(*) AS keys, count(expire_ms) AS expires FROM kv_keys WHERE db = ?", this.physDb(db)).one();
-      if ((r.keys as number) > 0) out.push({ db, keys: r.keys as number, expires: r.expires as number });
+      const c = byPhys.get(this.physDb(db));
+      if (c) out.push({ db, ...c });
     }
     return out;
   }
@@ -740,7 +751,9 @@ export class Keyspace {
       }
       // One-row strings, the common case, in bulk.
       const want = Math.min(budget, GC_ROWS_PER_STATEMENT);
-      const n = this.sql.exec("DELETE FROM kv_keys WHERE id IN (SELECT id FROM kv_keys WHERE db = ? AND type = 0 AND nchunks = 0 LIMIT ?)", p, want).rowsWritten;
+      this.sql.exec("DELETE FROM kv_keys WHERE id IN (SELECT id FROM kv_keys WHERE db = ? AND type = 0 AND nchunks = 0 LIMIT ?)", p, want);
+      // changes(): the rows this statement deleted (rowsWritten would add kv_counts' trigger writes).
+      const n = this.sql.exec("SELECT changes() AS n").one().n as number;
       budget -= n;
       if (n === want) continue; // more strings may follow
       const rows = this.sql.exec("SELECT id, type, nchunks FROM kv_keys WHERE db = ? LIMIT ?", p, GC_KEYS_PER_QUERY).toArray();
