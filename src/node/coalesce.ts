@@ -1,8 +1,9 @@
 /**
  * Socket frames that arrive close together run in one event. Every event of a Durable Object
- * that wrote ends in its own SQLite commit, and a commit costs per page it dirtied: fifty
- * clients' pipelines of random-key SETs committed one frame at a time write the same index
- * pages fifty times over (gateway `-P 100` SET: ~60k/s one by one, ~100k/s coalesced; NOTES).
+ * that wrote ends in its own SQLite commit, which costs per page it dirtied (and locally an
+ * fsync on the thread every object shares): fifty clients' pipelines of random-key SETs
+ * committed one frame at a time write the same index pages fifty times over (gateway `-P 100`
+ * SET: ~60k/s one by one, ~90–100k/s coalesced; NOTES).
  *
  * A frame that finds the node idle runs at once, so a lone client waits for nothing. Running it
  * arms one timer; frames that arrive before the timer fires wait for it and then all run in its
