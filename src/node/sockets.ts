@@ -1,10 +1,9 @@
 /**
  * The node's WebSocket connections (node.ts accepts them and hands every event here): RESP
  * clients, MONITOR sockets and replication sockets. Each socket's runtime state is rebuilt
- * from its attachment after hibernation; messages run in order per socket (frames that
- * arrive together run in one event, coalesce.ts), with the CLIENT_SLICE_BYTES accounting across
- * all sockets; CLIENT LIST / KILL, MONITOR lines and pub/sub delivery reach the sockets
- * through here.
+ * from its attachment after hibernation; messages run in order per socket, in shared turns
+ * (coalesce.ts) with the CLIENT_SLICE_BYTES accounting across all sockets; CLIENT LIST / KILL,
+ * MONITOR lines and pub/sub delivery reach the sockets through here.
  */
 import { runKindOf, type Engine } from "../keyspace/engine.ts";
 import { newSession, type Session } from "../keyspace/command.ts";
@@ -25,7 +24,6 @@ import type { NodeConfig } from "./config.ts";
 import { clientView, killTargets, parseKill } from "./clients.ts";
 import { formatMonitorLine } from "./monitor.ts";
 import { FrameCoalescer } from "./coalesce.ts";
-import { yieldToOtherEvents } from "../util/yield.ts";
 
 /** What a hibernatable socket remembers across hibernation (serializeAttachment, ≤ 16 KiB). */
 export interface Attachment {
@@ -83,8 +81,10 @@ export class NodeSockets {
   private pubsubRestored = false;
   /** Bytes of WebSocket commands run since the last yield (CLIENT_SLICE_BYTES). */
   private sliceBytes = 0;
-  /** Frames that arrive while an earlier one's event is the latest run together. */
-  private readonly frames = new FrameCoalescer();
+  /** Frames that arrive while the node is busy, and work stopped at a slice's end, run in shared turns. */
+  private readonly turns = new FrameCoalescer(() => {
+    this.sliceBytes = 0;
+  });
   /** MONITOR sockets, looked up once per event (not once per command: a pipeline runs many). */
   private monitorsThisEvent: Conn[] | null = null;
 
@@ -122,10 +122,10 @@ export class NodeSockets {
       return;
     }
     const bytes = typeof message === "string" ? utf8(message) : new Uint8Array(message);
-    // Frames arriving together share one event, hence one commit (coalesce.ts). Every kind of
+    // Frames arriving together share one turn, hence one commit (coalesce.ts). Every kind of
     // socket goes this way: a client that turns into a replication link (PSYNC) keeps its order.
     await new Promise<void>((queued) =>
-      this.frames.offer(() => {
+      this.turns.offer(() => {
         this.enqueue(c, bytes);
         queued();
       }),
@@ -163,10 +163,11 @@ export class NodeSockets {
     while (true) {
       if (c.output?.dropped) return; // disconnected for its output while its commands ran
       if (this.sliceBytes >= CLIENT_SLICE_BYTES && (held !== undefined || c.parser.buffered > 0)) {
-        // Counted across messages: a big message, or a client that always has the next one queued.
-        this.sliceBytes = 0;
+        // Counted across messages and sockets: a big message, a client that always has the next
+        // one queued, frames run together. Every socket that finds the budget spent goes on in
+        // the next turn, all of them in its one event (coalesce.ts).
         this.send(c, out);
-        await yieldToOtherEvents();
+        await this.turns.nextTurn();
       }
       let argv: Uint8Array[] | undefined = held;
       held = undefined;

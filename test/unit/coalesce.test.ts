@@ -4,13 +4,17 @@ import { FrameCoalescer } from "../../src/node/coalesce.ts";
 /** A coalescer whose timer fires when the test says so. */
 function manual() {
   const timers: (() => void)[] = [];
-  const co = new FrameCoalescer((fire) => timers.push(fire));
+  const turns: number[] = [];
+  const co = new FrameCoalescer(
+    () => turns.push(turns.length + 1),
+    (fire) => timers.push(fire),
+  );
   const fire = () => {
     const t = timers.shift();
     if (!t) throw new Error("no timer armed");
     t();
   };
-  return { co, timers, fire };
+  return { co, timers, turns, fire };
 }
 
 describe("FrameCoalescer", () => {
@@ -58,5 +62,29 @@ describe("FrameCoalescer", () => {
     expect(ran).toEqual(["a", "b", "c"]);
     fire();
     expect(ran).toEqual(["a", "b", "c", "late"]);
+  });
+
+  it("work stopped at a slice's end goes on in the next turn, in one event with the frames that arrived meanwhile", async () => {
+    const { co, timers, turns, fire } = manual();
+    const ran: string[] = [];
+    const goneOn: Promise<number>[] = [];
+    co.offer(() => {
+      ran.push("a1");
+      goneOn.push(co.nextTurn().then(() => ran.push("a2")));
+    });
+    co.offer(() => ran.push("c"));
+    goneOn.push(co.nextTurn().then(() => ran.push("b2")));
+    expect(turns).toEqual([1]); // a1 started the first turn
+    expect(timers.length).toBe(1);
+    await Promise.resolve();
+    expect(ran).toEqual(["a1"]);
+    fire(); // the second turn: the stopped work and the frame that arrived
+    expect(turns).toEqual([1, 2]);
+    expect(ran).toEqual(["a1", "c"]); // the frame runs in the timer's own call…
+    await Promise.all(goneOn);
+    expect(ran).toEqual(["a1", "c", "a2", "b2"]); // …the stopped work right after, in its order
+    fire();
+    expect(timers.length).toBe(0);
+    expect(turns).toEqual([1, 2]); // an empty timer starts no turn
   });
 });
