@@ -13,6 +13,8 @@
  * chain). A turn stays bounded by the work itself: sockets.ts counts CLIENT_SLICE_BYTES across
  * frames and sockets, and `onTurn` gives each turn a fresh budget.
  */
+import { log } from "../util/log.ts";
+
 export class FrameCoalescer {
   private armed = false;
   private frames: (() => void)[] = [];
@@ -58,6 +60,13 @@ export class FrameCoalescer {
     this.arm();
     this.onTurn();
     for (const go of stopped) go();
-    for (const frame of frames) frame();
+    for (const frame of frames) {
+      try {
+        frame();
+      } catch (e) {
+        // Every frame still runs (a frame's own errors are its socket's business: sockets.ts).
+        log(`a socket frame failed to start: ${e instanceof Error ? e.stack : String(e)}`);
+      }
+    }
   }
 }

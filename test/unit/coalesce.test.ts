@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { FrameCoalescer } from "../../src/node/coalesce.ts";
 
 /** A coalescer whose timer fires when the test says so. */
@@ -86,5 +86,23 @@ describe("FrameCoalescer", () => {
     fire();
     expect(timers.length).toBe(0);
     expect(turns).toEqual([1, 2]); // an empty timer starts no turn
+  });
+
+  it("a frame that throws does not keep the frames after it from running", () => {
+    const { co, fire } = manual();
+    const ran: string[] = [];
+    const logged = vi.spyOn(console, "log").mockImplementation(() => {});
+    try {
+      co.offer(() => ran.push("a"));
+      co.offer(() => {
+        throw new Error("boom");
+      });
+      co.offer(() => ran.push("c"));
+      fire();
+      expect(ran).toEqual(["a", "c"]);
+      expect(String(logged.mock.calls[0]?.[0])).toMatch(/a socket frame failed to start: Error: boom/);
+    } finally {
+      logged.mockRestore();
+    }
   });
 });
