@@ -18,7 +18,7 @@ import { handleRest } from "../http/rest.ts";
 import { newSession, type NodeServices, type Session } from "../keyspace/command.ts";
 import { Engine, type RunKind } from "../keyspace/engine.ts";
 import { GC_ROWS_PER_STEP, GC_STEP_MS } from "../keyspace/store.ts";
-import { ACTIVE_EXPIRE_KEYS_PER_STEP, REPLICATION_CHAIN_MAX } from "../limits.ts";
+import { ACTIVE_EXPIRE_KEYS_PER_STEP, CLIENT_SLICE_BYTES, REPLICATION_CHAIN_MAX } from "../limits.ts";
 import { OK, RedisError, type Reply, Simple, Verbatim } from "../protocol/reply.ts";
 import { newSlice, pushYielding, SnapshotLoader } from "../replication/loader.ts";
 import { MasterSide } from "../replication/master.ts";
@@ -35,6 +35,7 @@ import { PubSubHub } from "../pubsub/hub.ts";
 import { parseStreamPath, StreamClients } from "../pubsub/streams.ts";
 import { ACK_HEADER } from "../pubsub/socket-output.ts";
 import { type Attachment, type Conn, NodeSockets, type SocketHost } from "./sockets.ts";
+import { Turns } from "./turns.ts";
 
 /** Commands that turn a connection into a subscriber: sockets only, never REST. */
 const SUBSCRIBING_COMMANDS: ReadonlySet<string> = new Set(["subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ssubscribe", "sunsubscribe"]);
@@ -63,6 +64,8 @@ export class Node extends DurableObject<Env> implements RestTarget {
   readonly replica: ReplicaSide;
   readonly snapshots: SnapshotManager;
   readonly bucket: FaultyBucket;
+  /** Shared turns of socket frames and REST requests, CLIENT_SLICE_BYTES each (node/turns.ts). */
+  readonly turns = new Turns(CLIENT_SLICE_BYTES);
   /** Client, MONITOR and replication sockets (node/sockets.ts). */
   private readonly connections = new NodeSockets(this.socketHost());
   private dbName: string | null = null;
@@ -333,6 +336,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
         return node.simLatencyScale;
       },
       webSockets: () => this.ctx.getWebSockets(),
+      turns: this.turns,
     };
   }
 

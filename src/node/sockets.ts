@@ -1,14 +1,13 @@
 /**
  * The node's WebSocket connections (node.ts accepts them and hands every event here): RESP
  * clients, MONITOR sockets and replication sockets. Each socket's runtime state is rebuilt
- * from its attachment after hibernation; messages run in order per socket, in shared turns
- * (coalesce.ts) with the CLIENT_SLICE_BYTES accounting across all sockets; CLIENT LIST / KILL,
- * MONITOR lines and pub/sub delivery reach the sockets through here.
+ * from its attachment after hibernation; messages run in order per socket, in the node's
+ * shared turns (turns.ts: a budget of CLIENT_SLICE_BYTES across sockets and REST requests);
+ * CLIENT LIST / KILL, MONITOR lines and pub/sub delivery reach the sockets through here.
  */
 import { runKindOf, type Engine } from "../keyspace/engine.ts";
 import { newSession, type Session } from "../keyspace/command.ts";
 import type { ClientView } from "../keyspace/client-info.ts";
-import { CLIENT_SLICE_BYTES } from "../limits.ts";
 import { OK, RedisError, type Reply } from "../protocol/reply.ts";
 import { ByteWriter, ProtocolError, RespParser, writeReply } from "../protocol/resp.ts";
 import type { MasterSide, ReplicaInfo, ReplicaTransport } from "../replication/master.ts";
@@ -23,7 +22,7 @@ import { log } from "../util/log.ts";
 import type { NodeConfig } from "./config.ts";
 import { clientView, killTargets, parseKill } from "./clients.ts";
 import { formatMonitorLine } from "./monitor.ts";
-import { FrameCoalescer } from "./coalesce.ts";
+import type { Turns } from "./turns.ts";
 
 /** What a hibernatable socket remembers across hibernation (serializeAttachment, ≤ 16 KiB). */
 export interface Attachment {
@@ -72,6 +71,8 @@ export interface SocketHost {
   readonly latencyScale: number;
   /** The sockets the Durable Object accepted (ctx.getWebSockets()), hibernated ones included. */
   webSockets(): WebSocket[];
+  /** The node's turns (turns.ts), shared with its REST requests. */
+  readonly turns: Turns;
 }
 
 export class NodeSockets {
@@ -79,12 +80,6 @@ export class NodeSockets {
   private readonly connBySession = new Map<Session, Conn>();
   /** Every socket woken from hibernation was adopted (its subscriptions registered). */
   private pubsubRestored = false;
-  /** Bytes of WebSocket commands run since the last yield (CLIENT_SLICE_BYTES). */
-  private sliceBytes = 0;
-  /** Frames that arrive while the node is busy, and work stopped at a slice's end, run in shared turns. */
-  private readonly turns = new FrameCoalescer(() => {
-    this.sliceBytes = 0;
-  });
   /** MONITOR sockets, looked up once per event (not once per command: a pipeline runs many). */
   private monitorsThisEvent: Conn[] | null = null;
 
@@ -122,10 +117,10 @@ export class NodeSockets {
       return;
     }
     const bytes = typeof message === "string" ? utf8(message) : new Uint8Array(message);
-    // Frames arriving together share one turn, hence one commit (coalesce.ts). Every kind of
+    // Frames arriving together share one turn, hence one commit (turns.ts). Every kind of
     // socket goes this way: a client that turns into a replication link (PSYNC) keeps its order.
     await new Promise<void>((queued) =>
-      this.turns.offer(() => {
+      this.host.turns.offer(() => {
         this.enqueue(c, bytes);
         queued();
       }),
@@ -162,12 +157,12 @@ export class NodeSockets {
     let held: Uint8Array[] | undefined;
     while (true) {
       if (c.output?.dropped) return; // disconnected for its output while its commands ran
-      if (this.sliceBytes >= CLIENT_SLICE_BYTES && (held !== undefined || c.parser.buffered > 0)) {
-        // Counted across messages and sockets: a big message, a client that always has the next
-        // one queued, frames run together. Every socket that finds the budget spent goes on in
-        // the next turn, all of them in its one event (coalesce.ts).
+      if (this.host.turns.full && (held !== undefined || c.parser.buffered > 0)) {
+        // Counted across messages, sockets and REST requests: a big message, a client that always
+        // has the next one queued, frames run together. Every socket that finds the budget spent
+        // goes on in the next turn, all of them in its one event (turns.ts).
         this.send(c, out);
-        await this.turns.nextTurn();
+        await this.host.turns.nextTurn();
       }
       let argv: Uint8Array[] | undefined = held;
       held = undefined;
@@ -184,14 +179,14 @@ export class NodeSockets {
           throw e;
         }
         if (argv === undefined) break;
-        this.sliceBytes += c.parser.lastBytes;
+        this.host.turns.spent += c.parser.lastBytes;
       }
       if (argv.length === 0) continue;
       const kind = c.att.kind === "client" ? runKindOf(argv) : null;
       if (kind !== null) {
         // Plain SETs or GETs in a row run together (Engine.executeRun), within the slice.
         const run = [argv];
-        while (this.sliceBytes < CLIENT_SLICE_BYTES) {
+        while (!this.host.turns.full) {
           let next: Uint8Array[] | undefined;
           try {
             next = c.parser.next() as Uint8Array[] | undefined;
@@ -200,7 +195,7 @@ export class NodeSockets {
             throw e;
           }
           if (next === undefined) break;
-          this.sliceBytes += c.parser.lastBytes;
+          this.host.turns.spent += c.parser.lastBytes;
           if (runKindOf(next) !== kind) {
             held = next;
             break;
