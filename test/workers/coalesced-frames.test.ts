@@ -1,5 +1,5 @@
 /**
- * Client frames from several sockets that arrive together run in one event (node/coalesce.ts):
+ * Client frames from several sockets that arrive together run in one turn (node/turns.ts):
  * each socket still gets its replies, a MULTI block whose frames ran in different events stays
  * one transaction, and a replica ends with the master's data. Each socket waits for a reply
  * before its next frame: frames a test isolate sends back to back on one socket can reach the
