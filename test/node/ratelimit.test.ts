@@ -56,9 +56,12 @@ describe("scripts over REST, as the SDK sends them", () => {
   });
 });
 
+// Windowed limiters count per window of the clock: "1 d" keeps a test from straddling a
+// window's end (with "60 s", a burst and the call after it can land in two windows; the
+// fixedWindow test once saw its 26th call allowed under the full suite).
 describe("@upstash/ratelimit against edge-replica", () => {
   it("fixedWindow: 25 concurrent calls against a limit of 10 allow exactly 10", async () => {
-    const rl = new Ratelimit({ redis, limiter: Ratelimit.fixedWindow(10, "60 s"), prefix: prefix(), ephemeralCache: false, timeout: 0 });
+    const rl = new Ratelimit({ redis, limiter: Ratelimit.fixedWindow(10, "1 d"), prefix: prefix(), ephemeralCache: false, timeout: 0 });
     expect(await burst(rl, "u", 25)).toBe(10);
     const r = await rl.limit("u");
     expect(r.success).toBe(false);
@@ -68,7 +71,7 @@ describe("@upstash/ratelimit against edge-replica", () => {
   });
 
   it("slidingWindow: exactly the limit, remaining counts down", async () => {
-    const rl = new Ratelimit({ redis, limiter: Ratelimit.slidingWindow(10, "60 s"), prefix: prefix(), ephemeralCache: false, timeout: 0 });
+    const rl = new Ratelimit({ redis, limiter: Ratelimit.slidingWindow(10, "1 d"), prefix: prefix(), ephemeralCache: false, timeout: 0 });
     const first = await rl.limit("u");
     expect(first.success).toBe(true);
     expect(first.remaining).toBe(9);
@@ -85,14 +88,14 @@ describe("@upstash/ratelimit against edge-replica", () => {
   });
 
   it("cachedFixedWindow: exactly the limit", async () => {
-    const rl = new Ratelimit({ redis, limiter: Ratelimit.cachedFixedWindow(10, "60 s"), prefix: prefix(), ephemeralCache: new Map(), timeout: 0 });
+    const rl = new Ratelimit({ redis, limiter: Ratelimit.cachedFixedWindow(10, "1 d"), prefix: prefix(), ephemeralCache: new Map(), timeout: 0 });
     let allowed = 0;
     for (let i = 0; i < 15; i++) if ((await rl.limit("u")).success) allowed++;
     expect(allowed).toBe(10);
   });
 
   it("getRemaining and resetUsedTokens", async () => {
-    const rl = new Ratelimit({ redis, limiter: Ratelimit.fixedWindow(10, "60 s"), prefix: prefix(), ephemeralCache: false, timeout: 0 });
+    const rl = new Ratelimit({ redis, limiter: Ratelimit.fixedWindow(10, "1 d"), prefix: prefix(), ephemeralCache: false, timeout: 0 });
     await burst(rl, "u", 4);
     const rem = await rl.getRemaining("u");
     expect(rem.remaining).toBe(6);
@@ -102,13 +105,13 @@ describe("@upstash/ratelimit against edge-replica", () => {
     const tb = new Ratelimit({ redis, limiter: Ratelimit.tokenBucket(1, "60 s", 5), prefix: prefix(), ephemeralCache: false, timeout: 0 });
     await burst(tb, "u", 2);
     expect((await tb.getRemaining("u")).remaining).toBe(3);
-    const sw = new Ratelimit({ redis, limiter: Ratelimit.slidingWindow(5, "60 s"), prefix: prefix(), ephemeralCache: false, timeout: 0 });
+    const sw = new Ratelimit({ redis, limiter: Ratelimit.slidingWindow(5, "1 d"), prefix: prefix(), ephemeralCache: false, timeout: 0 });
     await burst(sw, "u", 2);
     expect((await sw.getRemaining("u")).remaining).toBe(3);
   });
 
   it("dynamicLimits: setDynamicLimit changes the limit, getDynamicLimit reads it", async () => {
-    const rl = new Ratelimit({ redis, limiter: Ratelimit.fixedWindow(10, "60 s"), prefix: prefix(), ephemeralCache: false, timeout: 0, dynamicLimits: true });
+    const rl = new Ratelimit({ redis, limiter: Ratelimit.fixedWindow(10, "1 d"), prefix: prefix(), ephemeralCache: false, timeout: 0, dynamicLimits: true });
     await rl.setDynamicLimit({ limit: 3 });
     expect((await rl.getDynamicLimit()).dynamicLimit).toBe(3);
     expect(await burst(rl, "u", 8)).toBe(3);
@@ -118,11 +121,11 @@ describe("@upstash/ratelimit against edge-replica", () => {
 
   it("MultiRegionRatelimit (two databases): fixedWindow and slidingWindow allow exactly the limit", async () => {
     const other = new Redis({ url: `${w.url}/db/rl-second`, token: w.token });
-    const fw = new MultiRegionRatelimit({ redis: [redis, other], limiter: MultiRegionRatelimit.fixedWindow(5, "60 s"), prefix: prefix(), ephemeralCache: false, timeout: 0 });
+    const fw = new MultiRegionRatelimit({ redis: [redis, other], limiter: MultiRegionRatelimit.fixedWindow(5, "1 d"), prefix: prefix(), ephemeralCache: false, timeout: 0 });
     let allowed = 0;
     for (let i = 0; i < 8; i++) if ((await fw.limit("u")).success) allowed++;
     expect(allowed).toBe(5);
-    const sw = new MultiRegionRatelimit({ redis: [redis, other], limiter: MultiRegionRatelimit.slidingWindow(5, "60 s"), prefix: prefix(), ephemeralCache: false, timeout: 0 });
+    const sw = new MultiRegionRatelimit({ redis: [redis, other], limiter: MultiRegionRatelimit.slidingWindow(5, "1 d"), prefix: prefix(), ephemeralCache: false, timeout: 0 });
     allowed = 0;
     for (let i = 0; i < 8; i++) if ((await sw.limit("u")).success) allowed++;
     expect(allowed).toBe(5);
