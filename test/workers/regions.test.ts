@@ -57,8 +57,9 @@ describe("regions", () => {
     });
     // Behind: asia stops acknowledging; its lag grows in bytes and in time.
     await inNode(db, "asia", (n) => ((n.replica as unknown as Record<string, unknown>).sendAck = () => {}));
-    await cmd(db, "master", "SET", "k", "v2");
+    // t0 before the write: its answer can come back well after the lag clock started.
     const t0 = Date.now();
+    await cmd(db, "master", "SET", "k", "v2");
     await until("asia lags by 100 ms", async () => {
       const m = await adminGet(`/db/${db}/admin/nodes/master`);
       const asia = m.replicas.find((r: ReplicaStatus) => r.name === "asia") as ReplicaStatus;
