@@ -19,19 +19,19 @@ export const RDB_BLOB_BYTES_MAX = 16 * 1024 * 1024;
 /** Largest REST request body or WebSocket message (the platform's own receive limit). */
 export const REQUEST_BYTES_MAX = 32 * 1024 * 1024;
 /**
- * Socket and REST commands run in turns of about this many bytes, counted across messages,
- * connections and requests (node/turns.ts); the next turn starts after a yield (replies of a
- * turn go out before it): a gateway write of 10,000 SETs arrives as one ~600 KB message, which
- * as one event held the node (and every object sharing its thread) for ~280 ms; and a client
- * that always has its next pipeline queued kept local workerd from reading any other socket or
- * firing any timer (PING to an idle object: 0.8–3.4 s; 3–58 ms with one pipeline in flight).
+ * Socket commands run in turns of about this many bytes, counted across messages and
+ * connections (node/turns.ts), and a REST /pipeline in slices of at most this many bytes of
+ * arguments; the next turn or slice starts after a yield (replies go out before it): a gateway
+ * write of 10,000 SETs arrives as one ~600 KB message, which as one event held the node (and
+ * every object sharing its thread) for ~280 ms; and a client that always has its next pipeline
+ * queued kept local workerd from reading any other socket or firing any timer (PING to an idle
+ * object: 0.8–3.4 s; 3–58 ms with one pipeline in flight).
  */
 export const CLIENT_SLICE_BYTES = 64 * 1024;
 /**
- * A REST /pipeline runs at most this many of its commands per turn (node/turns.ts; the turn's
- * CLIENT_SLICE_BYTES are shared with the node's sockets and other requests): ten pipelines of
- * 1,000 arriving together otherwise kept every other request of the node waiting for all
- * 10,000 commands. /multi-exec is one event.
+ * A REST /pipeline runs in slices of at most this many commands (or CLIENT_SLICE_BYTES of
+ * arguments), each its own event: ten pipelines of 1,000 arriving together otherwise kept
+ * every other request of the node waiting for all 10,000 commands. /multi-exec is one event.
  */
 export const REST_SLICE_COMMANDS = 250;
 /** Most commands in one REST /pipeline or /multi-exec request. */

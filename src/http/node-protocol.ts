@@ -7,7 +7,6 @@
 import type { Session } from "../keyspace/command.ts";
 import type { RunKind } from "../keyspace/engine.ts";
 import type { Reply } from "../protocol/reply.ts";
-import type { Turns } from "../node/turns.ts";
 
 /** Database name (`/db/{db}`). */
 export const H_DB = "x-er-db";
@@ -43,6 +42,4 @@ export interface RestTarget {
    * `timeoutMs`. Resolves true when reached.
    */
   waitForOffset(offset: number, timeoutMs: number): Promise<boolean>;
-  /** The node's shared turns (node/turns.ts): when a request starts, and its slices' budget. */
-  readonly turns: Pick<Turns, "spent" | "full" | "enter" | "nextTurn">;
 }

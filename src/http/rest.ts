@@ -25,7 +25,7 @@
  * presenting a larger token first waits up to SYNC_WAIT_MS for this node to reach it; if it
  * does not, the request is still answered, and the answer's smaller token says so.
  */
-import { PIPELINE_COMMANDS_MAX, REQUEST_BYTES_MAX, REST_BLOCK_MS_MAX, REST_SLICE_COMMANDS } from "../limits.ts";
+import { CLIENT_SLICE_BYTES, PIPELINE_COMMANDS_MAX, REQUEST_BYTES_MAX, REST_BLOCK_MS_MAX, REST_SLICE_COMMANDS } from "../limits.ts";
 import type { Session } from "../keyspace/command.ts";
 import { runKindOf } from "../keyspace/engine.ts";
 import { RedisError, type Reply } from "../protocol/reply.ts";
@@ -38,6 +38,7 @@ import {
   pathCommand,
   pipelineJson,
 } from "./rest-json.ts";
+import { yieldToOtherEvents } from "../util/yield.ts";
 
 /** Header of the read-your-writes token (the SDK's spelling). */
 export const SYNC_TOKEN_HEADER = "upstash-sync-token";
@@ -76,8 +77,6 @@ export async function handleRest(request: Request, target: RestTarget): Promise<
     await target.waitForOffset(incomingToken, SYNC_WAIT_MS);
   }
 
-  // Requests that arrive while the node is busy start together in its next turn (node/turns.ts).
-  await target.turns.enter();
   const session = target.newSession(request.headers.get(H_READONLY) === "1", request.headers.get(H_CLIENT_ADDR) ?? "127.0.0.1:0");
   // Blocking commands (BLPOP…) wait at most REST_BLOCK_MS_MAX per request, then answer as a
   // timeout; in /multi-exec they never block (Redis: not inside MULTI).
@@ -92,22 +91,22 @@ export async function handleRest(request: Request, target: RestTarget): Promise<
       case "pipeline": {
         const replies: Reply[] = [];
         const cmds = parsed.commands;
-        const turns = target.turns;
         let sliceCommands = 0;
+        let sliceBytes = 0;
         for (let i = 0; i < cmds.length; ) {
-          // Slices of at most REST_SLICE_COMMANDS of this request, within the turn's budget
-          // shared with the node's sockets and other requests; the first command always runs.
-          if (i > 0 && (sliceCommands >= REST_SLICE_COMMANDS || turns.full)) {
+          // Synchronous commands run back to back in slices (each its own event); async ones yield too.
+          if (sliceCommands >= REST_SLICE_COMMANDS || sliceBytes >= CLIENT_SLICE_BYTES) {
             sliceCommands = 0;
-            await turns.nextTurn();
+            sliceBytes = 0;
+            await yieldToOtherEvents();
           }
           // Plain SETs or GETs in a row go together, within the slice.
           const kind = runKindOf(cmds[i]!);
           let end = i + 1;
-          for (const a of cmds[i]!) turns.spent += a.length;
+          for (const a of cmds[i]!) sliceBytes += a.length;
           if (kind !== null) {
-            while (end < cmds.length && end - i < REST_SLICE_COMMANDS - sliceCommands && !turns.full && runKindOf(cmds[end]!) === kind) {
-              for (const a of cmds[end]!) turns.spent += a.length;
+            while (end < cmds.length && end - i < REST_SLICE_COMMANDS - sliceCommands && sliceBytes < CLIENT_SLICE_BYTES && runKindOf(cmds[end]!) === kind) {
+              for (const a of cmds[end]!) sliceBytes += a.length;
               end++;
             }
           }

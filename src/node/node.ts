@@ -64,7 +64,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
   readonly replica: ReplicaSide;
   readonly snapshots: SnapshotManager;
   readonly bucket: FaultyBucket;
-  /** Shared turns of socket frames and REST requests, CLIENT_SLICE_BYTES each (node/turns.ts). */
+  /** Shared turns of socket frames, CLIENT_SLICE_BYTES each (node/turns.ts). */
   readonly turns = new Turns(CLIENT_SLICE_BYTES);
   /** Client, MONITOR and replication sockets (node/sockets.ts). */
   private readonly connections = new NodeSockets(this.socketHost());

@@ -2,7 +2,7 @@
  * The node's WebSocket connections (node.ts accepts them and hands every event here): RESP
  * clients, MONITOR sockets and replication sockets. Each socket's runtime state is rebuilt
  * from its attachment after hibernation; messages run in order per socket, in the node's
- * shared turns (turns.ts: a budget of CLIENT_SLICE_BYTES across sockets and REST requests);
+ * shared turns (turns.ts: a budget of CLIENT_SLICE_BYTES across all sockets);
  * CLIENT LIST / KILL, MONITOR lines and pub/sub delivery reach the sockets through here.
  */
 import { runKindOf, type Engine } from "../keyspace/engine.ts";
@@ -71,7 +71,7 @@ export interface SocketHost {
   readonly latencyScale: number;
   /** The sockets the Durable Object accepted (ctx.getWebSockets()), hibernated ones included. */
   webSockets(): WebSocket[];
-  /** The node's turns (turns.ts), shared with its REST requests. */
+  /** The node's turns (turns.ts). */
   readonly turns: Turns;
 }
 

@@ -2,16 +2,16 @@
  * A node's work runs in shared turns. Every event of a Durable Object that wrote ends in its
  * own SQLite commit, which costs per page it dirtied (and locally an fsync on the thread every
  * object shares): fifty clients' pipelines of random-key SETs committed one frame at a time
- * write the same index pages fifty times over, and so do fifty sockets or REST pipelines that
- * each wait for a timer of their own after a slice (NOTES).
+ * write the same index pages fifty times over, and so do fifty sockets that each wait for a
+ * timer of their own after a slice (NOTES).
  *
  * Work that finds the node idle starts at once, so a lone client waits for nothing, and starts
  * a turn. Running it arms one timer; work that arrives before the timer fires waits for it
  * (`offer`), and so does work that stopped at the end of a slice (`nextTurn`). The timer's event
  * is the next turn: the stopped work is resumed first, then the new work is started, in order
  * of arrival, and anything that ran arms the next timer. A turn is bounded by `budget` bytes of
- * commands, counted by the work itself (`spent`, `full`) across sockets and requests: whatever
- * finds it spent goes on in the next turn.
+ * commands, counted by the work itself (`spent`, `full`) across sockets: whatever finds it spent
+ * goes on in the next turn. (REST requests keep their own slices and timers: NOTES.)
  */
 import { log } from "../util/log.ts";
 

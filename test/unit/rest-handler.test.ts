@@ -8,14 +8,12 @@ import type { RunKind } from "../../src/keyspace/engine.ts";
 import { H_READONLY, NODE_ORIGIN, type RestTarget } from "../../src/http/node-protocol.ts";
 import { handleRest } from "../../src/http/rest.ts";
 import { NIL_ARRAY, OK, PONG, QUEUED, RedisError, type Reply } from "../../src/protocol/reply.ts";
-import { CLIENT_SLICE_BYTES, PIPELINE_COMMANDS_MAX, REQUEST_BYTES_MAX, REST_SLICE_COMMANDS } from "../../src/limits.ts";
-import { Turns } from "../../src/node/turns.ts";
+import { PIPELINE_COMMANDS_MAX, REQUEST_BYTES_MAX, REST_SLICE_COMMANDS } from "../../src/limits.ts";
 
 const td = new TextDecoder();
 const te = new TextEncoder();
 
 class FakeNode implements RestTarget {
-  turns = new Turns(CLIENT_SLICE_BYTES);
   data = new Map<string, Uint8Array>();
   offset = 100;
   log: string[][] = [];
@@ -157,18 +155,6 @@ describe("handleRest", () => {
     m.declineRuns = true;
     expect((await call(m, req("/rest/pipeline", { json: body }))).body).toEqual(r.body);
     expect(m.runs).toEqual([]);
-  });
-
-  it("pipelines share the node's turns: a slice stops where the turn's budget, spent by all, runs out", async () => {
-    const n = new FakeNode();
-    // 512 bytes of arguments per SET: a turn's budget holds CLIENT_SLICE_BYTES / 512 = 128 of them.
-    const big = (tag: string) => Array.from({ length: 200 }, (_, i) => ["SET", `${tag}${String(i).padStart(3, "0")}`, "v".repeat(505)]);
-    const [x, y] = await Promise.all([call(n, req("/rest/pipeline", { json: big("x") })), call(n, req("/rest/pipeline", { json: big("y") }))]);
-    expect(x.body).toHaveLength(200);
-    expect(y.body).toHaveLength(200);
-    // Turn 1: the first request, 128. Turn 2: its last 72, then the second with what is left
-    // (56). Turn 3: 128 of the second. Turn 4: its last 16. (Each alone would run 128 + 72.)
-    expect(n.runs).toEqual(["set×128", "set×72", "set×56", "set×128", "set×16"]);
   });
 
   it("pipeline: per-item results and errors, status 200, one session", async () => {
