@@ -158,9 +158,9 @@ export class NodeSockets {
     while (true) {
       if (c.output?.dropped) return; // disconnected for its output while its commands ran
       if (this.host.turns.full && (held !== undefined || c.parser.buffered > 0)) {
-        // Counted across messages, sockets and REST requests: a big message, a client that always
-        // has the next one queued, frames run together. Every socket that finds the budget spent
-        // goes on in the next turn, all of them in its one event (turns.ts).
+        // Counted across messages and sockets: a big message, a client that always has the next
+        // one queued, frames run together. Every socket that finds the budget spent goes on in
+        // the next turn, all of them in its one event (turns.ts).
         this.send(c, out);
         await this.host.turns.nextTurn();
       }

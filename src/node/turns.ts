@@ -43,11 +43,6 @@ export class Turns {
     work();
   }
 
-  /** Resolves once it is this work's turn (`offer` as a promise). */
-  enter(): Promise<void> {
-    return new Promise((go) => this.offer(go));
-  }
-
   /** Go on in the next turn, before the work that arrived meanwhile. */
   nextTurn(): Promise<void> {
     return new Promise((go) => {

@@ -73,7 +73,7 @@ describe("Turns", () => {
       ran.push("a1");
       goneOn.push(turns.nextTurn().then(() => ran.push("a2")));
     });
-    const entered = turns.enter().then(() => ran.push("c"));
+    const entered = new Promise<void>((go) => turns.offer(go)).then(() => ran.push("c"));
     goneOn.push(turns.nextTurn().then(() => ran.push("b2")));
     expect(timers.length).toBe(1);
     await Promise.resolve();
