@@ -334,7 +334,7 @@ export class Engine {
         effects.push({ db: s.db, argv: cmds[i]! as Uint8Array[] });
         this.touched(s.db, keys[i]!);
       }
-      this.emitEach(effects);
+      this.emit(effects, false);
     } else {
       const metas = this.ks.peekMany(s.db, keys);
       for (let i = 0; i < cmds.length; i++) {
@@ -573,13 +573,15 @@ export class Engine {
     if (u && u.length) this.emit(u);
   }
 
-  /** Encode effects as the stream: SELECT when needed, MULTI/EXEC around more than one. */
-  private emit(effects: Effect[]): void {
-    if (!this.sink) return;
+  /**
+   * Encode effects as the stream: SELECT when needed, MULTI/EXEC around more than one unless
+   * `wrap` says they are independent commands (a run: `executeRun`).
+   */
+  private emit(effects: readonly Effect[], wrap = effects.length > 1): void {
+    if (!this.sink || effects.length === 0) return;
     // An arena shared by all units: no allocation per propagated command.
     const w = this.encoder;
     w.begin();
-    const wrap = effects.length > 1;
     const first = effects.find((e) => e.db >= 0);
     if (wrap && first && first.db !== this.streamDb) {
       w.command(["SELECT", String(first.db)]);
@@ -594,21 +596,6 @@ export class Engine {
       w.command(e.argv);
     }
     if (wrap) w.command(["EXEC"]);
-    this.sink.feed(w.end());
-  }
-
-  /** Encode effects as independent units (no MULTI/EXEC), SELECT when needed, fed as one piece. */
-  private emitEach(effects: readonly Effect[]): void {
-    if (!this.sink || effects.length === 0) return;
-    const w = this.encoder;
-    w.begin();
-    for (const e of effects) {
-      if (e.db >= 0 && e.db !== this.streamDb) {
-        w.command(["SELECT", String(e.db)]);
-        this.streamDb = e.db;
-      }
-      w.command(e.argv);
-    }
     this.sink.feed(w.end());
   }
 
