@@ -119,8 +119,8 @@ export interface NodeServices {
   infoSection(name: string): string | null;
   role(): Reply;
   configGet(pattern: string): [string, string][];
-  /** Returns an error message, or null when set. */
-  configSet(name: string, value: string): string | null;
+  /** CONFIG SET's pairs, all or none: an error message (nothing changed), or null when all were set. */
+  configSet(pairs: [string, string][]): string | null;
   debugEnabled(): boolean;
   debugRestart(): Promise<Reply>;
   /** DEBUG R2-FAIL / R2-CORRUPT / …: fault injection for tests (only with DEBUG enabled). */

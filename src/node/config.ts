@@ -13,9 +13,17 @@ export const SECRET_SHOWN = "<redacted>";
 
 /**
  * `obuf`: Redis's client-output-buffer-limit ("<class> <hard> <soft> <seconds>" groups);
- * `secret`: a string never printed back by CONFIG GET (masterauth), at most `bytesMax` long.
+ * `secret`: a string never printed back by CONFIG GET (masterauth), at most `bytesMax` long;
+ * `fixed`: reported as Redis reports it, and CONFIG SET takes only the value it has (`why` says
+ * why no other).
  */
-type Kind = { t: "int"; min: number; max: number } | { t: "bool" } | { t: "memory"; min: number; max: number } | { t: "obuf" } | { t: "secret"; bytesMax: number };
+type Kind =
+  | { t: "int"; min: number; max: number }
+  | { t: "bool" }
+  | { t: "memory"; min: number; max: number }
+  | { t: "obuf" }
+  | { t: "secret"; bytesMax: number }
+  | { t: "fixed"; why: string };
 
 interface Param {
   name: string;
@@ -45,6 +53,11 @@ export const PARAMS: Param[] = [
   // A script running longer is stopped and its writes rolled back (Redis: BUSY after this time).
   { name: "busy-reply-threshold", kind: { t: "int", min: 0, max: 2 ** 31 - 1 }, default: "5000", aliases: ["lua-time-limit"] },
   { name: "databases", kind: { t: "int", min: 16, max: 16 }, default: "16" },
+  // Persistence as INFO persistence reports it (clients such as redis-benchmark ask for both):
+  // every write is in the node's storage before it is acknowledged, so there are no save
+  // points and no append-only file to turn on.
+  { name: "save", kind: { t: "fixed", why: "every write is stored before it is acknowledged; there are no save points" }, default: "" },
+  { name: "appendonly", kind: { t: "fixed", why: "every write is stored before it is acknowledged; there is no append-only file" }, default: "no" },
   // Redis's encoding-tuning parameters (7.0 names, defaults and ranges). Stored and reported,
   // and OBJECT ENCODING judges values by them; our storage (one SQLite row per element) is
   // the same whatever they say.
@@ -127,18 +140,6 @@ export class NodeConfig {
     return out;
   }
 
-  /** Validate without applying; returns Redis's error text or null. */
-  check(name: string, value: string): string | null {
-    const p = byName.get(name);
-    if (!p) return `ERR Unknown option or number of arguments for CONFIG SET - '${name}'`;
-    if (p.kind.t === "obuf") {
-      const r = applyOutputLimits(parseOutputLimits(this.get(p.name)), value);
-      return typeof r === "string" ? `ERR CONFIG SET failed (possibly related to argument '${p.name}') - ${r}` : null;
-    }
-    if (p.kind.t === "secret" && this.normalize(p, value) === null) return `ERR CONFIG SET failed (possibly related to argument '${name}') - longer than ${p.kind.bytesMax} bytes`;
-    return this.normalize(p, value) === null ? `ERR CONFIG SET failed (possibly related to argument '${name}') - argument couldn't be parsed into an integer` : null;
-  }
-
   private normalize(p: Param, value: string): string | null {
     switch (p.kind.t) {
       case "bool": {
@@ -160,29 +161,54 @@ export class NodeConfig {
       }
       case "secret":
         return new TextEncoder().encode(value).length <= p.kind.bytesMax ? value : null;
+      case "fixed":
+        return value.toLowerCase() === p.default ? p.default : null;
     }
   }
 
-  set(name: string, value: string): string | null {
+  /**
+   * CONFIG SET's pairs, all or none (Redis 7): every pair is checked first, and a refused value,
+   * an unknown name or a name given twice leaves every value as it was. Returns Redis's error
+   * text, or null when all were set. As in Redis 7.0, a parameter and its alias in one call
+   * are not duplicates: the later one wins.
+   */
+  setAll(pairs: readonly (readonly [string, string])[]): string | null {
+    const checked: [Param, string][] = [];
+    for (let i = 0; i < pairs.length; i++) {
+      const [name, value] = pairs[i]!;
+      const r = this.validate(name, value);
+      if (typeof r === "string") return r;
+      if (pairs.findIndex(([n]) => n === name) < i) return `ERR CONFIG SET failed (possibly related to argument '${name}') - duplicate parameter`;
+      checked.push([r.p, r.v]);
+    }
+    for (const [p, v] of checked) {
+      this.values.set(p.name, v);
+      this.sql.exec("INSERT OR REPLACE INTO node_config (name, value) VALUES (?, ?)", p.name, v);
+    }
+    return null;
+  }
+
+  /** The value to store for CONFIG SET name value, or Redis's error text. */
+  private validate(name: string, value: string): { p: Param; v: string } | string {
     const p = byName.get(name);
     if (!p) return `ERR Unknown option or number of arguments for CONFIG SET - '${name}'`;
     const v = this.normalize(p, value);
-    if (v === null && (p.kind.t === "int" || p.kind.t === "memory") && /^-?\d+$/.test(value.trim())) {
-      return `ERR CONFIG SET failed (possibly related to argument '${name}') - argument must be between ${p.kind.min} and ${p.kind.max === LONG_MAX ? "9223372036854775807" : p.kind.max} inclusive`;
+    if (v !== null) return { p, v };
+    const failed = `ERR CONFIG SET failed (possibly related to argument '${name}') - `;
+    switch (p.kind.t) {
+      case "int":
+      case "memory":
+        if (/^-?\d+$/.test(value.trim())) return `${failed}argument must be between ${p.kind.min} and ${p.kind.max === LONG_MAX ? "9223372036854775807" : p.kind.max} inclusive`;
+        return `${failed}argument couldn't be parsed into an integer`;
+      case "obuf":
+        return `ERR CONFIG SET failed (possibly related to argument '${p.name}') - ${applyOutputLimits(parseOutputLimits(this.get(p.name)), value) as string}`;
+      case "secret":
+        return `${failed}longer than ${p.kind.bytesMax} bytes`;
+      case "fixed":
+        return `${failed}${p.kind.why}`;
+      case "bool":
+        return `${failed}argument must be 'yes' or 'no'`;
     }
-    if (v === null && p.kind.t === "obuf") {
-      const why = applyOutputLimits(parseOutputLimits(this.get(p.name)), value) as string;
-      return `ERR CONFIG SET failed (possibly related to argument '${p.name}') - ${why}`;
-    }
-    if (v === null) {
-      if (p.kind.t === "secret") return `ERR CONFIG SET failed (possibly related to argument '${name}') - longer than ${p.kind.bytesMax} bytes`;
-      return p.kind.t === "bool"
-        ? `ERR CONFIG SET failed (possibly related to argument '${name}') - argument must be 'yes' or 'no'`
-        : `ERR CONFIG SET failed (possibly related to argument '${name}') - argument couldn't be parsed into an integer`;
-    }
-    this.values.set(p.name, v);
-    this.sql.exec("INSERT OR REPLACE INTO node_config (name, value) VALUES (?, ?)", p.name, v);
-    return null;
   }
 }
 

@@ -444,7 +444,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
       infoSection: (name) => this.infoSection(name),
       role: () => (this.meta.role === "master" ? this.master.role() : this.replica.role()),
       configGet: (p) => hideSecrets(this.config.match(p)),
-      configSet: (k, v) => this.configSet(k, v),
+      configSet: (pairs) => this.configSet(pairs),
       debugEnabled: () => (this.env.ENABLE_DEBUG_COMMAND ?? "no") === "yes",
       debugRestart: () => this.debugRestart(),
       debugFault: (sub, args) => this.debugFault(sub, args),
@@ -490,10 +490,10 @@ export class Node extends DurableObject<Env> implements RestTarget {
     return this.regionName;
   }
 
-  private configSet(k: string, v: string): string | null {
-    const e = this.config.set(k, v);
+  private configSet(pairs: [string, string][]): string | null {
+    const e = this.config.setAll(pairs);
     if (e) return e;
-    if (k === "repl-backlog-size") {
+    if (pairs.some(([k]) => k === "repl-backlog-size")) {
       this.backlog.sizeBytes = this.config.int("repl-backlog-size");
       this.backlog.trim();
     }

@@ -247,4 +247,16 @@ describe("gateway", () => {
     expect(await cli("set", "gw:cli", "from redis-cli")).toBe("OK");
     expect(await cli("get", "gw:cli")).toBe("from redis-cli");
   });
+
+  it("redis-benchmark through the gateway reads the server's CONFIG (save, appendonly) without a warning", async () => {
+    const has = await run("redis-benchmark", ["--version"]).then(
+      () => true,
+      () => false,
+    );
+    if (!has) return;
+    const r = await run("redis-benchmark", ["-p", String(gw.port), "-t", "set", "-n", "200", "-P", "10", "-q"]);
+    const out = r.stdout + r.stderr;
+    expect(out).not.toMatch(/Could not fetch server CONFIG/);
+    expect(out).toMatch(/SET: [\d.]+ requests per second/);
+  });
 });

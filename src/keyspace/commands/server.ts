@@ -82,13 +82,11 @@ function config(ctx: Ctx): Reply {
     }
     case "set": {
       if (ctx.argv.length < 4 || ctx.argv.length % 2 !== 0) fail(E.arity("config|set"));
-      // Validate every pair before applying any (Redis 7 applies CONFIG SET atomically).
+      // All pairs or none (Redis 7 applies CONFIG SET atomically).
       const pairs: [string, string][] = [];
       for (let i = 2; i < ctx.argv.length; i += 2) pairs.push([str(ctx.argv[i]!).toLowerCase(), str(ctx.argv[i + 1]!)]);
-      for (const [k, v] of pairs) {
-        const e = ctx.node.configSet(k, v);
-        if (e) fail(e);
-      }
+      const e = ctx.node.configSet(pairs);
+      if (e) fail(e);
       return OK;
     }
     case "resetstat":
