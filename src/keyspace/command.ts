@@ -2,6 +2,7 @@
  * The command table's shape and the context a command handler runs in. Each file under
  * keyspace/commands/ exports a `CommandSpec[]`; keyspace/table.ts gathers them.
  */
+import type { OpsMeter } from "./ops-meter.ts";
 import type { Reply } from "../protocol/reply.ts";
 import type { RespVersion } from "../protocol/resp.ts";
 import { categoriesFromFlags } from "./permissions.ts";
@@ -121,6 +122,8 @@ export interface NodeServices {
   configGet(pattern: string): [string, string][];
   /** CONFIG SET's pairs, all or none: an error message (nothing changed), or null when all were set. */
   configSet(pairs: [string, string][]): string | null;
+  /** CONFIG RESETSTAT: INFO's counters back to zero (the engine's, the node's, the master's). */
+  resetStats(): void;
   debugEnabled(): boolean;
   debugRestart(): Promise<Reply>;
   /** DEBUG R2-FAIL / R2-CORRUPT / …: fault injection for tests (only with DEBUG enabled). */
@@ -162,6 +165,8 @@ export interface EngineStats {
   calls: Map<string, number>;
   /** Keys deleted because their TTL passed. */
   expiredKeys: number;
+  /** Samples of `commands` for instantaneous_ops_per_sec. */
+  ops: OpsMeter;
   /** A dataset is being loaded. */
   loading: boolean;
 }

@@ -16,6 +16,7 @@ import { BlockedClients } from "./blocked-clients.ts";
 import { TYPE } from "./schema.ts";
 import { E } from "./errors.ts";
 import { Keyspace } from "./store.ts";
+import { OpsMeter } from "./ops-meter.ts";
 import { readOnlyDenial } from "./permissions.ts";
 import { COMMANDS, keyIndexes, TRANSACTION_COMMANDS } from "./table.ts";
 
@@ -67,7 +68,7 @@ export class Engine {
   /** Database of the last SELECT in the stream; -1 forces one (after restart or a full sync). */
   private streamDb = -1;
   /** Counters for INFO. */
-  readonly stats: EngineStats = { commands: 0, errorReplies: 0, errorCodes: new Map(), calls: new Map(), expiredKeys: 0, loading: false };
+  readonly stats: EngineStats = { commands: 0, errorReplies: 0, errorCodes: new Map(), calls: new Map(), expiredKeys: 0, ops: new OpsMeter(), loading: false };
   /** EXEC is running its queued commands. */
   private inExec = false;
   private readonly encoder = new StreamEncoder();
@@ -150,8 +151,19 @@ export class Engine {
 
   /** Count `n` executions of a command for INFO (total_commands_processed, commandstats). */
   private counted(name: string, n: number): void {
+    this.stats.ops.sample(this.clock(), this.stats.commands);
     this.stats.commands += n;
     this.stats.calls.set(name, (this.stats.calls.get(name) ?? 0) + n);
+  }
+
+  /** CONFIG RESETSTAT: the engine's INFO counters back to zero (Redis's resetServerStats). */
+  resetStats(): void {
+    const st = this.stats;
+    st.commands = st.errorReplies = st.expiredKeys = 0;
+    st.errorCodes.clear();
+    st.calls.clear();
+    st.ops.reset();
+    this.ks.hits = this.ks.misses = 0;
   }
 
   /** Count an error reply for INFO (total_error_replies, errorstats). */
@@ -337,16 +349,27 @@ export class Engine {
       this.emit(effects, false);
     } else {
       const metas = this.ks.peekMany(s.db, keys);
+      let hits = 0;
+      let misses = 0;
       for (let i = 0; i < cmds.length; i++) {
         const m = metas[i]!;
-        if (m === null) replies[i] = null;
-        else if (this.ks.isExpired(m)) {
-          // A master deletes it and propagates DEL (the general path); a replica answers nil.
+        if (m === null) {
+          replies[i] = null;
+          misses++;
+        } else if (this.ks.isExpired(m)) {
+          // A master deletes it and propagates DEL (the general path, which counts it); a replica answers nil.
           if (this.ks.expiryMode === "master") general.push(i);
-          else replies[i] = null;
-        } else if (m.type !== TYPE.string) replies[i] = this.tally(new RedisError(E.wrongType));
-        else replies[i] = this.ks.getString(m);
+          else {
+            replies[i] = null;
+            misses++;
+          }
+        } else {
+          hits++;
+          replies[i] = m.type !== TYPE.string ? this.tally(new RedisError(E.wrongType)) : this.ks.getString(m);
+        }
       }
+      this.ks.hits += hits;
+      this.ks.misses += misses;
     }
     const fast = cmds.length - general.length;
     this.counted(kind, fast);
@@ -684,7 +707,7 @@ export class Engine {
   /** What a key holds that a blocked client could take (keyspace/blocked-clients.ts). */
   private blockableKind(db: number, key: Uint8Array): BlockKind | null {
     this.ks.now = this.clock();
-    const m = this.ks.lookupRead(db, key);
+    const m = this.ks.lookupRead(db, key, false);
     if (!m || m.card === 0) return null;
     return m.type === TYPE.list ? "list" : m.type === TYPE.zset ? "zset" : null;
   }

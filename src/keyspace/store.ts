@@ -294,9 +294,22 @@ export class Keyspace {
     }
   }
 
-  /** A key for reading. */
-  lookupRead(db: number, key: Uint8Array): KeyMeta | null {
-    return this.live(this.peek(db, key));
+  /** Read lookups that found a live key / found none (INFO keyspace_hits / keyspace_misses). */
+  hits = 0;
+  misses = 0;
+
+  /**
+   * A key for reading, counted as a keyspace hit or miss; `stats = false` for lookups a
+   * command does not ask for (a walk deleting an expired key it met, the blocked clients'
+   * ready check), as Redis's LOOKUP_NOSTATS.
+   */
+  lookupRead(db: number, key: Uint8Array, stats = true): KeyMeta | null {
+    const m = this.live(this.peek(db, key));
+    if (stats) {
+      if (m) this.hits++;
+      else this.misses++;
+    }
+    return m;
   }
 
   /** A key about to be changed: the snapshot hook runs first. */

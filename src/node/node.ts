@@ -75,6 +75,8 @@ export class Node extends DurableObject<Env> implements RestTarget {
   private activeExpire = true;
   /** DEBUG RESTART asked: the next alarm aborts the object. */
   private restartPending = false;
+  /** INFO total_connections_received: WebSocket connections accepted (clients, MONITOR, replicas) and REST requests, since the object started. */
+  private connectionsReceived = 0;
   /** Changes at every restart of the object (INFO server run_id). */
   readonly runId = randomHex40();
   private readonly offsetWaiters: { offset: number; resolve: (ok: boolean) => void }[] = [];
@@ -228,6 +230,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
         if (refused) return this.servedBy(rerouteResponse(refused));
       }
       this.ctx.acceptWebSocket(server, [att.kind]);
+      this.connectionsReceived++;
       server.serializeAttachment(att);
       this.connections.conn(server, true);
       const headers: Record<string, string> = { [H_SERVED_BY]: this.name };
@@ -235,6 +238,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
       return new Response(null, { status: 101, webSocket: client, headers });
     }
     if (path === "/rest" || path.startsWith("/rest/")) {
+      this.connectionsReceived++;
       const kind = routeKind(request.headers.get(H_ROUTE));
       const refused = await admit(
         this.admission(),
@@ -445,6 +449,11 @@ export class Node extends DurableObject<Env> implements RestTarget {
       role: () => (this.meta.role === "master" ? this.master.role() : this.replica.role()),
       configGet: (p) => hideSecrets(this.config.match(p)),
       configSet: (pairs) => this.configSet(pairs),
+      resetStats: () => {
+        this.engine.resetStats();
+        this.master.resetStats();
+        this.connectionsReceived = 0;
+      },
       debugEnabled: () => (this.env.ENABLE_DEBUG_COMMAND ?? "no") === "yes",
       debugRestart: () => this.debugRestart(),
       debugFault: (sub, args) => this.debugFault(sub, args),
@@ -517,7 +526,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
           `clients_in_timeout_table:${this.engine.blocked.withDeadline}`,
         ].join("\r\n");
       case "stats":
-        return ["# Stats", ...this.master.stats(), ...this.pubsub.infoStats()].join("\r\n");
+        return ["# Stats", `total_connections_received:${this.connectionsReceived}`, ...this.master.stats(), ...this.pubsub.infoStats()].join("\r\n");
       case "replication":
         return ["# Replication", ...(this.meta.role === "master" ? this.master.info() : this.replica.info())].join("\r\n");
       default:

@@ -650,6 +650,11 @@ export class MasterSide {
     ];
   }
 
+  /** CONFIG RESETSTAT: the counters Redis resets (its resetServerStats). */
+  resetStats(): void {
+    this.syncFull = this.syncPartialOk = this.syncPartialErr = this.obufDisconnects = 0;
+  }
+
   stats(): string[] {
     return [
       `sync_full:${this.syncFull}`,

@@ -27,6 +27,7 @@ export const stubServices: NodeServices = {
   role: () => [utf8("master"), 0, []],
   configGet: () => [],
   configSet: () => "ERR unsupported in the harness",
+  resetStats: () => {},
   debugEnabled: () => true,
   debugRestart: async () => null,
   debugFault: () => null,

@@ -64,7 +64,7 @@ function keysAfterId(ctx: Ctx, db: number, afterId: number, limit: number): KeyR
 
 /** A logically expired key met while walking: a master deletes it (and propagates DEL). */
 function expireMet(ctx: Ctx, db: number, r: KeyRow): void {
-  if (ctx.ks.expiryMode === "master") ctx.ks.lookupRead(db, r.key);
+  if (ctx.ks.expiryMode === "master") ctx.ks.lookupRead(db, r.key, false);
 }
 
 /** The literal bytes a glob pattern starts with (before any * ? [ or \). */
@@ -287,7 +287,7 @@ function randomKey(ctx: Ctx): Reply {
     if (!r) return null;
     if (!expired(ctx, r)) return r.key;
     if (ctx.ks.expiryMode === "master") {
-      ctx.ks.lookupRead(ctx.db, r.key); // deletes it (and propagates DEL); try again
+      ctx.ks.lookupRead(ctx.db, r.key, false); // deletes it (and propagates DEL); try again
     } else if (tries + 1 >= RANDOMKEY_TRIES_MAX) {
       return r.key; // a replica whose keys are all logically expired: Redis gives one anyway
     }

@@ -90,7 +90,12 @@ function config(ctx: Ctx): Reply {
       return OK;
     }
     case "resetstat":
+      if (ctx.argv.length !== 2) fail(E.arity("config|resetstat"));
+      ctx.node.resetStats();
+      return OK;
     case "rewrite":
+      // Every CONFIG SET is stored as it is made: there is no file to rewrite.
+      if (ctx.argv.length !== 2) fail(E.arity("config|rewrite"));
       return OK;
     default:
       subError(ctx);
