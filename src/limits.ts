@@ -72,3 +72,10 @@ export const RESP_ARG_OVERHEAD_BYTES = 256;
  * timeouts); a WebSocket/RESP client blocks as long as it asks.
  */
 export const REST_BLOCK_MS_MAX = 25_000;
+
+/**
+ * A socket's CLIENT SETNAME name survives hibernation (kept in the socket's attachment, which
+ * also holds its subscriptions, within the platform's 16 KiB) up to this many bytes; a longer
+ * name is kept while the object stays in memory. Redis has no limit on names.
+ */
+export const ATTACHED_NAME_BYTES_MAX = 1024;

@@ -86,6 +86,16 @@ export interface Session {
    * timeout: REST requests (REST_BLOCK_MS_MAX). null: no cap (sockets).
    */
   blockCapAtMs: number | null;
+  /** A socket's session (a REST request's is not): CLIENT REPLY applies to it. */
+  socket: boolean;
+  /**
+   * CLIENT REPLY: `replyOff` silences every reply until ON; `replySkip` the reply of the
+   * command running now; `replySkipNext` carries SKIP over to the next command (the socket
+   * moves it after each command, as Redis's resetClient does).
+   */
+  replyOff: boolean;
+  replySkip: boolean;
+  replySkipNext: boolean;
 }
 
 let nextSessionId = 1;
@@ -110,6 +120,10 @@ export function newSession(partial: Partial<Session> = {}): Session {
     lastCmdMs: Date.now(),
     lastCmd: "NULL",
     blockCapAtMs: null,
+    socket: false,
+    replyOff: false,
+    replySkip: false,
+    replySkipNext: false,
     ...partial,
   };
 }

@@ -19,6 +19,7 @@ import { regionOrNull } from "../routing/topology.ts";
 import { oneWayDelayMs } from "../routing/simulate.ts";
 import { str, utf8 } from "../util/bytes.ts";
 import { log } from "../util/log.ts";
+import { ATTACHED_NAME_BYTES_MAX } from "../limits.ts";
 import type { NodeConfig } from "./config.ts";
 import { clientView, killTargets, parseKill } from "./clients.ts";
 import { formatMonitorLine } from "./monitor.ts";
@@ -41,6 +42,10 @@ export interface Attachment {
   acks?: boolean;
   /** Disconnected for its output: whatever it still sends is ignored. */
   outputDropped?: boolean;
+  /** CLIENT SETNAME (names up to ATTACHED_NAME_BYTES_MAX survive hibernation). */
+  name?: string;
+  /** CLIENT REPLY OFF. */
+  replyOff?: boolean;
 }
 
 export interface Conn {
@@ -93,7 +98,15 @@ export class NodeSockets {
     c = {
       ws,
       att,
-      session: newSession({ db: att.db, resp: att.resp, readOnlyToken: att.readonly, addr: att.addr }),
+      session: newSession({
+        db: att.db,
+        resp: att.resp,
+        readOnlyToken: att.readonly,
+        addr: att.addr,
+        name: att.name ?? null,
+        socket: true,
+        replyOff: att.replyOff === true,
+      }),
       parser: new RespParser("request"),
       chain: Promise.resolve(),
       out: null,
@@ -204,7 +217,7 @@ export class NodeSockets {
         }
         const replies = run.length > 1 ? this.host.engine.executeRun(c.session, kind, run) : null;
         if (replies !== null) {
-          for (const r of replies) writeReply(out, r, c.session.resp);
+          for (const r of replies) this.answer(c, out, r);
           continue;
         }
         // Each on its own (a refusal, a write pause…): all but the last here, the last below.
@@ -214,7 +227,7 @@ export class NodeSockets {
             this.send(c, out);
             r = await r;
           }
-          if (r !== undefined) writeReply(out, r, c.session.resp);
+          this.answer(c, out, r);
         }
         argv = run[run.length - 1]!;
       }
@@ -223,7 +236,7 @@ export class NodeSockets {
         this.send(c, out);
         r = await r;
       }
-      if (r !== undefined) writeReply(out, r, c.session.resp);
+      this.answer(c, out, r);
       if (c.session.closed) {
         this.send(c, out);
         c.ws.close(1000, "bye");
@@ -281,11 +294,31 @@ export class NodeSockets {
     }
   }
 
+  /**
+   * A command's reply, unless CLIENT REPLY silences it (OFF, or SKIP for this one command);
+   * then SKIP moves on, as Redis's resetClient does. `undefined`: the command has no reply.
+   */
+  private answer(c: Conn, out: ByteWriter, r: Reply | undefined): void {
+    const s = c.session;
+    if (r !== undefined && !s.replyOff && !s.replySkip) writeReply(out, r, s.resp);
+    s.replySkip = s.replySkipNext;
+    s.replySkipNext = false;
+  }
+
+  /** What a socket's session must find again after hibernation: its database, protocol, token (AUTH), name, CLIENT REPLY. */
   private saveAttachment(c: Conn): void {
-    if (c.att.db === c.session.db && c.att.resp === c.session.resp) return;
-    c.att.db = c.session.db;
-    c.att.resp = c.session.resp;
-    c.ws.serializeAttachment(c.att);
+    const s = c.session;
+    const name = s.name !== null && utf8(s.name).length <= ATTACHED_NAME_BYTES_MAX ? s.name : undefined;
+    const a = c.att;
+    if (a.db === s.db && a.resp === s.resp && a.readonly === s.readOnlyToken && a.name === name && (a.replyOff === true) === s.replyOff) return;
+    a.db = s.db;
+    a.resp = s.resp;
+    a.readonly = s.readOnlyToken;
+    if (name === undefined) delete a.name;
+    else a.name = name;
+    if (s.replyOff) a.replyOff = true;
+    else delete a.replyOff;
+    c.ws.serializeAttachment(a);
   }
 
   /** One command from a socket. `undefined` means no reply (REPLCONF ACK). */

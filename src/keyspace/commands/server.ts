@@ -193,10 +193,17 @@ function client(ctx: Ctx): Reply | Promise<Reply> {
     }
     case "kill":
       return ctx.node.clientKill(ctx.argv.slice(2), s);
-    case "setinfo":
-    case "no-touch":
-    case "reply":
+    case "reply": {
+      if (ctx.argv.length !== 3) fail(E.arity("client|reply"));
+      const v = opt(ctx.argv[2]!);
+      if (v !== "on" && v !== "off" && v !== "skip") fail(E.syntax);
+      if (!s.socket) fail("ERR CLIENT REPLY needs a connection (RESP over WebSocket): a REST request always gets its response");
+      // OFF and SKIP are not answered (the socket silences this reply too); ON is.
+      s.replyOff = v === "off";
+      s.replySkip = v === "skip";
+      s.replySkipNext = v === "skip";
       return OK;
+    }
     default:
       subError(ctx);
   }

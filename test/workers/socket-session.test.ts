@@ -1,0 +1,93 @@
+/**
+ * A socket's session state: CLIENT REPLY ON|OFF|SKIP (Redis 7.0's semantics; a REST request
+ * refuses it), and what must survive hibernation — the database, the protocol, the token a
+ * later AUTH switched to, the CLIENT SETNAME name and CLIENT REPLY OFF. Several commands go in
+ * one frame where no reply comes back to wait for (frames the test isolate sends back to back
+ * can be reordered; a frame's commands cannot).
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { afterAll, describe, expect, it } from "vitest";
+import type { Session } from "../../src/keyspace/command.ts";
+import type { Node } from "../../src/node/node.ts";
+import { cmd, CommandError, freshDb, pipeline, releaseReplicas, stub, until } from "./nodes.ts";
+import { openWs } from "./ws-client.ts";
+
+afterAll(releaseReplicas);
+
+const resp = (...args: string[]) => `*${args.length}\r\n` + args.map((a) => `$${a.length}\r\n${a}\r\n`).join("");
+
+/** As after hibernation: the node forgets its sockets' runtime state; the next event rebuilds each from its attachment. */
+async function forgetSockets(db: string): Promise<void> {
+  await runInDurableObject(stub(db, "master"), (n: Node) => {
+    const x = (n as unknown as { connections: { conns: Map<unknown, { session: Session }>; connBySession: Map<unknown, unknown>; pubsubRestored: boolean } }).connections;
+    for (const c of x.conns.values()) n.pubsub.drop(c.session);
+    x.conns.clear();
+    x.connBySession.clear();
+    x.pubsubRestored = false;
+  });
+}
+
+describe("CLIENT REPLY", () => {
+  it("OFF silences every reply until ON; SKIP silences itself and the next command only", async () => {
+    const db = freshDb("reply");
+    const ws = await openWs(db);
+    ws.frame(resp("CLIENT", "REPLY", "OFF") + resp("SET", "a", "1") + resp("GET", "a") + resp("INCR", "a") + resp("CLIENT", "REPLY", "ON") + resp("GET", "a"));
+    expect(await ws.readBytes("+OK\r\n$1\r\n2\r\n".length)).toBe("+OK\r\n$1\r\n2\r\n");
+    // The silenced commands ran: SET and INCR took effect.
+    expect(await cmd(db, "master", "GET", "a")).toBe("2");
+    ws.frame(resp("CLIENT", "REPLY", "SKIP") + resp("INCR", "a") + resp("INCR", "a") + resp("PING"));
+    expect(await ws.readBytes(":4\r\n+PONG\r\n".length)).toBe(":4\r\n+PONG\r\n");
+    // A run of SETs (the engine's many-keys path) is silenced reply by reply: SKIP takes the first only.
+    ws.frame(resp("CLIENT", "REPLY", "SKIP") + resp("SET", "x", "1") + resp("SET", "y", "2") + resp("SET", "z", "3"));
+    expect(await ws.readBytes("+OK\r\n+OK\r\n".length)).toBe("+OK\r\n+OK\r\n");
+    ws.frame(resp("PING"));
+    expect(await ws.read()).toBe("+PONG\r\n");
+    ws.close();
+  });
+
+  it("bad use answers Redis's errors; over REST it is refused (a request always gets its response)", async () => {
+    const db = freshDb("reply");
+    const ws = await openWs(db);
+    ws.frame(resp("CLIENT", "REPLY", "MAYBE"));
+    expect(await ws.read()).toBe("-ERR syntax error\r\n");
+    ws.frame(resp("CLIENT", "REPLY"));
+    expect(await ws.read()).toBe("-ERR wrong number of arguments for 'client|reply' command\r\n");
+    ws.frame(resp("CLIENT", "SETINFO", "LIB-NAME", "x"));
+    expect(await ws.read()).toBe("-ERR unknown subcommand 'SETINFO'. Try CLIENT HELP.\r\n");
+    ws.close();
+    await expect(cmd(db, "master", "CLIENT", "REPLY", "OFF")).rejects.toThrow(CommandError);
+    await expect(cmd(db, "master", "CLIENT", "REPLY", "OFF")).rejects.toThrow(/REST request always gets its response/);
+  });
+});
+
+describe("a socket's session after hibernation", () => {
+  it("keeps its database, its AUTH (a read-write socket that switched to the read-only token stays read-only), its name and CLIENT REPLY OFF", async () => {
+    const db = freshDb("hib");
+    const ws = await openWs(db);
+    ws.frame(resp("SELECT", "3"));
+    expect(await ws.read()).toBe("+OK\r\n");
+    ws.frame(resp("CLIENT", "SETNAME", "worker-7"));
+    expect(await ws.read()).toBe("+OK\r\n");
+    ws.frame(resp("AUTH", "test-readonly-token"));
+    expect(await ws.read()).toBe("+OK\r\n");
+    ws.frame(resp("SET", "k", "v"));
+    expect(await ws.read()).toMatch(/^-NOPERM/);
+    await forgetSockets(db);
+    ws.frame(resp("SET", "k", "v"));
+    expect(await ws.read()).toMatch(/^-NOPERM/);
+    ws.frame(resp("CLIENT", "GETNAME"));
+    expect(await ws.read()).toBe("$8\r\nworker-7\r\n");
+    ws.frame(resp("AUTH", "test-token") + resp("SET", "k", "in-db-3"));
+    expect(await ws.readBytes("+OK\r\n+OK\r\n".length)).toBe("+OK\r\n+OK\r\n");
+    await forgetSockets(db);
+    ws.frame(resp("GET", "k"));
+    expect(await ws.read()).toBe("$7\r\nin-db-3\r\n");
+    ws.frame(resp("CLIENT", "REPLY", "OFF") + resp("SET", "silent", "1"));
+    // No reply to wait for: wait for its effect (database 3).
+    await until("the silenced SET ran", async () => (await pipeline(db, "master", [["SELECT", "3"], ["GET", "silent"]]))[1] === "1");
+    await forgetSockets(db);
+    ws.frame(resp("SET", "silent2", "1") + resp("CLIENT", "REPLY", "ON") + resp("ECHO", "back"));
+    expect(await ws.readBytes("+OK\r\n$4\r\nback\r\n".length)).toBe("+OK\r\n$4\r\nback\r\n");
+    ws.close();
+  });
+});
