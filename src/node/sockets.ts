@@ -25,6 +25,12 @@ import { clientView, killTargets, parseKill } from "./clients.ts";
 import { formatMonitorLine } from "./monitor.ts";
 import type { Turns } from "./turns.ts";
 
+/**
+ * While a socket has a MULTI or WATCH open the node holds a timer of this period (a Durable
+ * Object with a pending timer does not hibernate; the platform's grace before hibernating is 10 s).
+ */
+const KEEP_AWAKE_MS = 5_000;
+
 /** What a hibernatable socket remembers across hibernation (serializeAttachment, ≤ 16 KiB). */
 export interface Attachment {
   kind: "client" | "monitor" | "replication";
@@ -46,6 +52,8 @@ export interface Attachment {
   name?: string;
   /** CLIENT REPLY OFF. */
   replyOff?: boolean;
+  /** Its session has a MULTI or WATCH open (state that lives in memory only). */
+  tx?: boolean;
 }
 
 export interface Conn {
@@ -59,6 +67,8 @@ export interface Conn {
   out: ByteWriter | null;
   /** Sent and acknowledged bytes of a gateway socket (att.acks), else null. */
   output: SocketOutput | null;
+  /** Rebuilt after the object left memory while its MULTI or WATCH was open: that state is gone. */
+  lostTx: boolean;
 }
 
 /** What the sockets need from their node (read when used: the node's state changes). */
@@ -83,6 +93,11 @@ export interface SocketHost {
 export class NodeSockets {
   private readonly conns = new Map<WebSocket, Conn>();
   private readonly connBySession = new Map<Session, Conn>();
+  /**
+   * Held while a socket has a MULTI or WATCH open: a Durable Object with a pending timer does
+   * not hibernate, and those (queued commands, watched keys) live in memory only.
+   */
+  private keepAwake: ReturnType<typeof setInterval> | null = null;
   /** Every socket woken from hibernation was adopted (its subscriptions registered). */
   private pubsubRestored = false;
   /** MONITOR sockets, looked up once per event (not once per command: a pipeline runs many). */
@@ -111,6 +126,7 @@ export class NodeSockets {
       chain: Promise.resolve(),
       out: null,
       output: att.acks ? new SocketOutput(opened) : null,
+      lostTx: !opened && att.tx === true,
     };
     this.conns.set(ws, c);
     this.connBySession.set(c.session, c);
@@ -123,6 +139,14 @@ export class NodeSockets {
   async message(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
     const c = this.conn(ws);
     if (c.att.outputDropped) return;
+    if (c.lostTx) {
+      // The object left memory while this socket had a transaction open (KEEP_AWAKE_MS did not
+      // hold it): its queued commands or watched keys are gone. Run nothing of what follows;
+      // close, as a lost connection would, so the client retries the transaction.
+      this.dropConn(ws);
+      ws.close(1011, "transaction state lost (the node left memory): reconnect and retry");
+      return;
+    }
     if (c.output && typeof message === "string") {
       // From our gateway a text frame is a control message, never RESP.
       const total = parseAck(message);
@@ -305,12 +329,28 @@ export class NodeSockets {
     s.replySkipNext = false;
   }
 
-  /** What a socket's session must find again after hibernation: its database, protocol, token (AUTH), name, CLIENT REPLY. */
+  /**
+   * What a socket's session must find again after hibernation: its database, protocol, token
+   * (AUTH), name, CLIENT REPLY; and whether it has a transaction open, which cannot be kept
+   * (the node stays awake for it, `holdAwake`).
+   */
   private saveAttachment(c: Conn): void {
     const s = c.session;
     const name = s.name !== null && utf8(s.name).length <= ATTACHED_NAME_BYTES_MAX ? s.name : undefined;
+    const tx = s.multi !== null || s.watched.size > 0;
+    if (tx) this.holdAwake();
+    else if (this.keepAwake !== null) this.releaseAwake();
     const a = c.att;
-    if (a.db === s.db && a.resp === s.resp && a.readonly === s.readOnlyToken && a.name === name && (a.replyOff === true) === s.replyOff) return;
+    if (
+      a.db === s.db &&
+      a.resp === s.resp &&
+      a.readonly === s.readOnlyToken &&
+      a.name === name &&
+      (a.replyOff === true) === s.replyOff &&
+      (a.tx === true) === tx
+    ) {
+      return;
+    }
     a.db = s.db;
     a.resp = s.resp;
     a.readonly = s.readOnlyToken;
@@ -318,7 +358,20 @@ export class NodeSockets {
     else a.name = name;
     if (s.replyOff) a.replyOff = true;
     else delete a.replyOff;
+    if (tx) a.tx = true;
+    else delete a.tx;
     c.ws.serializeAttachment(a);
+  }
+
+  /** Keep the node in memory while any socket has a transaction open (checked every KEEP_AWAKE_MS too: closed sockets). */
+  private holdAwake(): void {
+    if (this.keepAwake === null) this.keepAwake = setInterval(() => this.releaseAwake(), KEEP_AWAKE_MS);
+  }
+
+  private releaseAwake(): void {
+    for (const c of this.conns.values()) if (c.session.multi !== null || c.session.watched.size > 0) return;
+    if (this.keepAwake !== null) clearInterval(this.keepAwake);
+    this.keepAwake = null;
   }
 
   /** One command from a socket. `undefined` means no reply (REPLCONF ACK). */

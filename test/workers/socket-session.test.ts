@@ -91,3 +91,38 @@ describe("a socket's session after hibernation", () => {
     ws.close();
   });
 });
+
+describe("a transaction across the object leaving memory", () => {
+  it("a socket in MULTI or WATCH keeps the node awake; if its state is lost anyway, the socket is closed before any queued command runs", async () => {
+    const db = freshDb("hibtx");
+    const ws = await openWs(db);
+    ws.frame(resp("MULTI"));
+    expect(await ws.read()).toBe("+OK\r\n");
+    ws.frame(resp("SET", "a", "1"));
+    expect(await ws.read()).toBe("+QUEUED\r\n");
+    // While a transaction is open the node holds a timer (a pending timer keeps a Durable Object from hibernating).
+    expect(await runInDurableObject(stub(db, "master"), (n: Node) => (n as unknown as { connections: { keepAwake: unknown } }).connections.keepAwake !== null)).toBe(true);
+    await forgetSockets(db); // evicted anyway: the queue is gone
+    ws.frame(resp("SET", "b", "2") + resp("EXEC"));
+    expect(await ws.closed).toBe(1011);
+    // Nothing of the transaction ran: neither the queued SET nor the one after it.
+    expect(await cmd(db, "master", "EXISTS", "a", "b")).toBe(0);
+  });
+
+  it("the timer stops once no socket has a transaction open; WATCH alone also holds it", async () => {
+    const db = freshDb("hibtx");
+    const ws = await openWs(db);
+    const keepAwake = () => runInDurableObject(stub(db, "master"), (n: Node) => (n as unknown as { connections: { keepAwake: unknown } }).connections.keepAwake !== null);
+    ws.frame(resp("WATCH", "k"));
+    expect(await ws.read()).toBe("+OK\r\n");
+    expect(await keepAwake()).toBe(true);
+    ws.frame(resp("MULTI"));
+    expect(await ws.read()).toBe("+OK\r\n");
+    ws.frame(resp("SET", "k", "v"));
+    expect(await ws.read()).toBe("+QUEUED\r\n");
+    ws.frame(resp("EXEC"));
+    expect(await ws.read()).toBe("*1\r\n+OK\r\n");
+    expect(await keepAwake()).toBe(false);
+    ws.close();
+  });
+});
