@@ -79,3 +79,11 @@ export const REST_BLOCK_MS_MAX = 25_000;
  * name is kept while the object stays in memory. Redis has no limit on names.
  */
 export const ATTACHED_NAME_BYTES_MAX = 1024;
+
+/**
+ * DEBUG POPULATE (a development command, like all of DEBUG): keys one call may write, and
+ * bytes of values (count × max(size, 16)). Redis has no bounds; ours keep a typo from filling a
+ * node's storage. The work runs in slices that yield (node/populate.ts).
+ */
+export const DEBUG_POPULATE_KEYS_MAX = 10_000_000;
+export const DEBUG_POPULATE_BYTES_MAX = 1024 * 1024 * 1024;

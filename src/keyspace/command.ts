@@ -140,6 +140,8 @@ export interface NodeServices {
   resetStats(): void;
   debugEnabled(): boolean;
   debugRestart(): Promise<Reply>;
+  /** DEBUG POPULATE's arguments (after the subcommand), into database `db`. */
+  debugPopulate(db: number, args: string[]): Reply | Promise<Reply>;
   /** DEBUG R2-FAIL / R2-CORRUPT / …: fault injection for tests (only with DEBUG enabled). */
   debugFault(sub: string, args: string[]): Reply;
   replicaOf(target: string | null): Promise<Reply>;

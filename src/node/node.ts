@@ -17,6 +17,7 @@ import { checkAuth } from "../http/auth.ts";
 import { handleRest } from "../http/rest.ts";
 import { newSession, type NodeServices, type Session } from "../keyspace/command.ts";
 import { Engine, type RunKind } from "../keyspace/engine.ts";
+import { E } from "../keyspace/errors.ts";
 import { GC_ROWS_PER_STEP, GC_STEP_MS } from "../keyspace/store.ts";
 import { ACTIVE_EXPIRE_KEYS_PER_STEP, CLIENT_SLICE_BYTES, REPLICATION_CHAIN_MAX } from "../limits.ts";
 import { OK, RedisError, type Reply, Simple, Verbatim } from "../protocol/reply.ts";
@@ -36,6 +37,7 @@ import { parseStreamPath, StreamClients } from "../pubsub/streams.ts";
 import { ACK_HEADER } from "../pubsub/socket-output.ts";
 import { type Attachment, type Conn, NodeSockets, type SocketHost } from "./sockets.ts";
 import { Turns } from "./turns.ts";
+import { parsePopulate, populate } from "./populate.ts";
 
 /** Commands that turn a connection into a subscriber: sockets only, never REST. */
 const SUBSCRIBING_COMMANDS: ReadonlySet<string> = new Set(["subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ssubscribe", "sunsubscribe"]);
@@ -456,6 +458,12 @@ export class Node extends DurableObject<Env> implements RestTarget {
       },
       debugEnabled: () => (this.env.ENABLE_DEBUG_COMMAND ?? "no") === "yes",
       debugRestart: () => this.debugRestart(),
+      debugPopulate: (db, args) => {
+        const a = parsePopulate(args);
+        if (typeof a === "string") return new RedisError(a);
+        if (this.meta.role !== "master") return new RedisError(E.readonly);
+        return populate(this.engine, db, a);
+      },
       debugFault: (sub, args) => this.debugFault(sub, args),
       replicaOf: (target) => this.replicaOf(target),
       replicaOfOutside: (host, port) => this.replicaOfOutside(host, port),

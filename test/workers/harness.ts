@@ -30,6 +30,7 @@ export const stubServices: NodeServices = {
   resetStats: () => {},
   debugEnabled: () => true,
   debugRestart: async () => null,
+  debugPopulate: () => new RedisError("ERR unsupported in the harness"),
   debugFault: () => null,
   replicaOf: async () => null,
   replicaOfOutside: async () => null,

@@ -125,6 +125,13 @@ function debug(ctx: Ctx): Reply | Promise<Reply> {
       }
       return OK;
     }
+    case "populate":
+      if (ctx.argv.length < 3 || ctx.argv.length > 5) {
+        fail(`ERR unknown subcommand or wrong number of arguments for '${str(ctx.argv[1]!).slice(0, 128)}'. Try DEBUG HELP.`);
+      }
+      // It yields between slices (node/populate.ts): it cannot run inside EXEC or a script.
+      if (ctx.inTransaction) fail("ERR DEBUG POPULATE is not allowed inside MULTI");
+      return ctx.node.debugPopulate(ctx.db, ctx.argv.slice(2).map((a) => str(a)));
     case "restart":
     case "reload":
       // A restart cannot be awaited inside EXEC; redis-server would restart mid-transaction.
@@ -139,7 +146,7 @@ function debug(ctx: Ctx): Reply | Promise<Reply> {
     case "simulate-latency": // delay the stream to replicas by region (routing/simulate.ts)
       return ctx.node.debugFault(sub, ctx.argv.slice(2).map((a) => str(a)));
     case "help":
-      return ["DIGEST", "DIGEST-VALUE <key> [<key> ...]", "RESTART", "SLEEP <seconds>"].map((s) => new Simple(s));
+      return ["DIGEST", "DIGEST-VALUE <key> [<key> ...]", "POPULATE <count> [<prefix>] [<size>]", "RESTART", "SLEEP <seconds>"].map((s) => new Simple(s));
     default:
       subError(ctx);
   }
