@@ -8,7 +8,7 @@
  * POPULATE_SLICE_MS that yield to other events (redis-server blocks until it is done), so other
  * clients can see a database partly populated.
  */
-import { DEBUG_POPULATE_BYTES_MAX, DEBUG_POPULATE_KEYS_MAX } from "../limits.ts";
+import { DEBUG_POPULATE_BYTES_MAX, DEBUG_POPULATE_KEYS_MAX, VALUE_BYTES_MAX } from "../limits.ts";
 import { newSession, type Session } from "../keyspace/command.ts";
 import type { Engine } from "../keyspace/engine.ts";
 import { OK, RedisError, type Reply } from "../protocol/reply.ts";
@@ -34,6 +34,7 @@ export function parsePopulate(args: readonly string[]): PopulateArgs | string {
   if (count === null) return "ERR value is out of range, must be positive";
   const size = args.length === 3 ? nonNegative(args[2]!) : 0;
   if (size === null) return "ERR value is out of range, must be positive";
+  if (size > VALUE_BYTES_MAX) return `ERR DEBUG POPULATE values are at most ${VALUE_BYTES_MAX} bytes`;
   if (count > DEBUG_POPULATE_KEYS_MAX) return `ERR DEBUG POPULATE writes at most ${DEBUG_POPULATE_KEYS_MAX} keys a call`;
   if (count * Math.max(size, 16) > DEBUG_POPULATE_BYTES_MAX) return `ERR DEBUG POPULATE writes at most ${DEBUG_POPULATE_BYTES_MAX} bytes of values a call`;
   return { count, prefix: args.length >= 2 ? args[1]! : "key", size };

@@ -73,6 +73,8 @@ describe("populate's parts", () => {
     expect(parsePopulate(["0", "p", "0"])).toEqual({ count: 0, prefix: "p", size: 0 });
     expect(parsePopulate(["1.5"])).toBe("ERR value is out of range, must be positive");
     expect(parsePopulate(["99999999999999999"])).toBe("ERR value is out of range, must be positive");
+    // A value is allocated before its SET: never past what a SET takes.
+    expect(parsePopulate(["1", "k", String(1024 * 1024 * 1024)])).toBe(`ERR DEBUG POPULATE values are at most ${16 * 1024 * 1024} bytes`);
     expect(new TextDecoder().decode(populateValue(12, 0))).toBe("value:12");
     expect([...populateValue(1, 9)]).toEqual([...new TextEncoder().encode("value:1"), 0, 0]);
     expect(new TextDecoder().decode(populateValue(123, 3))).toBe("val");
