@@ -111,6 +111,13 @@ export class Scripting {
     return { sha, added: true };
   }
 
+  /** Scripts in the cache, and the bytes of their bodies (INFO memory). */
+  cacheStats(): { count: number; bytes: number } {
+    let bytes = 0;
+    for (const e of this.cache.values()) bytes += e.body.length;
+    return { count: this.cache.size, bytes };
+  }
+
   /** Every cached script body, oldest first (re-sent to replicas after a full sync). */
   bodies(): Uint8Array[] {
     return [...this.cache.values()].map((e) => e.body);

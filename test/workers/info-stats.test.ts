@@ -88,6 +88,20 @@ describe("INFO stats", () => {
     await expect(cmd(db, "master", "CONFIG", "RESETSTAT", "x")).rejects.toThrow(/wrong number of arguments/);
   });
 
+  it("INFO memory counts the cached scripts and their bytes", async () => {
+    const db = freshDb("st");
+    const mem = async () => {
+      const m = await info(db, "master", "memory");
+      return [Number(m.number_of_cached_scripts), Number(m.used_memory_scripts)];
+    };
+    expect(await mem()).toEqual([0, 0]);
+    await cmd(db, "master", "SCRIPT", "LOAD", "return 1");
+    await cmd(db, "master", "EVAL", "return redis.call('get', KEYS[1])", 1, "k");
+    expect(await mem()).toEqual([2, "return 1".length + "return redis.call('get', KEYS[1])".length]);
+    await cmd(db, "master", "SCRIPT", "FLUSH");
+    expect(await mem()).toEqual([0, 0]);
+  });
+
   it("instantaneous_ops_per_sec follows the command rate (engine clock)", async () => {
     await withEngine((h) => {
       const ops = () => {

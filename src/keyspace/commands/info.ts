@@ -77,6 +77,7 @@ function section(ctx: Ctx, name: string): string[] | null {
       ]);
     case "memory": {
       const used = ctx.ks.sql.databaseSize;
+      const scripts = ctx.scripting?.scripts.cacheStats() ?? { count: 0, bytes: 0 };
       return [
         `used_memory:${used}`,
         `used_memory_human:${bytesToHuman(used)}`,
@@ -90,8 +91,9 @@ function section(ctx: Ctx, name: string): string[] | null {
         `used_memory_dataset:${used}`,
         "used_memory_dataset_perc:100.00%",
         "used_memory_lua:0",
-        "used_memory_scripts:0",
-        "number_of_cached_scripts:0",
+        // The cached scripts' bodies (stored in SQLite too; the Lua VM's own memory is not counted).
+        `used_memory_scripts:${scripts.bytes}`,
+        `number_of_cached_scripts:${scripts.count}`,
         "maxmemory:0",
         "maxmemory_human:0B",
         "maxmemory_policy:noeviction",
