@@ -100,6 +100,14 @@ export interface Session {
 
 let nextSessionId = 1;
 
+/**
+ * Ids from here on are above `id`: a socket's session rebuilt after hibernation keeps its id
+ * (CLIENT ID), and a new instance's counter must not hand it out again.
+ */
+export function reserveSessionIds(id: number): void {
+  if (id >= nextSessionId) nextSessionId = id + 1;
+}
+
 export function newSession(partial: Partial<Session> = {}): Session {
   return {
     id: nextSessionId++,

@@ -15,7 +15,7 @@ import type { Env } from "../env.ts";
 import { H_CLIENT_ADDR, H_DB, H_NODE, H_READONLY, H_REPLICA_TRANSPORT, type RestTarget } from "../http/node-protocol.ts";
 import { checkAuth } from "../http/auth.ts";
 import { handleRest } from "../http/rest.ts";
-import { newSession, type NodeServices, type Session } from "../keyspace/command.ts";
+import { newSession, type NodeServices, reserveSessionIds, type Session } from "../keyspace/command.ts";
 import { Engine, type RunKind } from "../keyspace/engine.ts";
 import { E } from "../keyspace/errors.ts";
 import { GC_ROWS_PER_STEP, GC_STEP_MS } from "../keyspace/store.ts";
@@ -120,6 +120,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
         this.persisted = true;
       }
       if (r.k === "region") this.regionName = r.v as string;
+      if (r.k === "socket-ids") reserveSessionIds(Number(r.v));
     }
     const node = this;
     this.failover = new Failover({
@@ -234,7 +235,9 @@ export class Node extends DurableObject<Env> implements RestTarget {
       this.ctx.acceptWebSocket(server, [att.kind]);
       this.connectionsReceived++;
       server.serializeAttachment(att);
-      this.connections.conn(server, true);
+      const conn = this.connections.conn(server, true);
+      // The highest socket id handed out, so that a new instance starts above every socket it may rebuild.
+      this.sql.exec("INSERT OR REPLACE INTO node_identity (k, v) VALUES ('socket-ids', ?)", String(conn.session.id));
       const headers: Record<string, string> = { [H_SERVED_BY]: this.name };
       if (att.acks) headers[ACK_HEADER] = "1"; // the gateway sends ACKs only when they are understood
       return new Response(null, { status: 101, webSocket: client, headers });

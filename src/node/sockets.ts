@@ -6,7 +6,7 @@
  * CLIENT LIST / KILL, MONITOR lines and pub/sub delivery reach the sockets through here.
  */
 import { runKindOf, type Engine } from "../keyspace/engine.ts";
-import { newSession, type Session } from "../keyspace/command.ts";
+import { newSession, reserveSessionIds, type Session } from "../keyspace/command.ts";
 import type { ClientView } from "../keyspace/client-info.ts";
 import { OK, RedisError, type Reply } from "../protocol/reply.ts";
 import { ByteWriter, ProtocolError, RespParser, writeReply } from "../protocol/resp.ts";
@@ -54,6 +54,9 @@ export interface Attachment {
   replyOff?: boolean;
   /** Its session has a MULTI or WATCH open (state that lives in memory only). */
   tx?: boolean;
+  /** Its session's id (CLIENT ID) and when it opened (CLIENT LIST age), kept across hibernation. */
+  id?: number;
+  since?: number;
 }
 
 export interface Conn {
@@ -114,6 +117,7 @@ export class NodeSockets {
       ws,
       att,
       session: newSession({
+        ...(att.id !== undefined ? { id: att.id, createdMs: att.since ?? Date.now() } : {}),
         db: att.db,
         resp: att.resp,
         readOnlyToken: att.readonly,
@@ -128,6 +132,12 @@ export class NodeSockets {
       output: att.acks ? new SocketOutput(opened) : null,
       lostTx: !opened && att.tx === true,
     };
+    if (att.id !== undefined) reserveSessionIds(att.id);
+    else {
+      att.id = c.session.id;
+      att.since = c.session.createdMs;
+      ws.serializeAttachment(att);
+    }
     this.conns.set(ws, c);
     this.connBySession.set(c.session, c);
     if (att.subs) this.host.pubsub.adopt(c.session, att.subs);

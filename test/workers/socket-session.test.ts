@@ -7,7 +7,7 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
-import type { Session } from "../../src/keyspace/command.ts";
+import { newSession, reserveSessionIds, type Session } from "../../src/keyspace/command.ts";
 import type { Node } from "../../src/node/node.ts";
 import { cmd, CommandError, freshDb, pipeline, releaseReplicas, stub, until } from "./nodes.ts";
 import { openWs } from "./ws-client.ts";
@@ -88,6 +88,42 @@ describe("a socket's session after hibernation", () => {
     await forgetSockets(db);
     ws.frame(resp("SET", "silent2", "1") + resp("CLIENT", "REPLY", "ON") + resp("ECHO", "back"));
     expect(await ws.readBytes("+OK\r\n$4\r\nback\r\n".length)).toBe("+OK\r\n$4\r\nback\r\n");
+    ws.close();
+  });
+});
+
+describe("CLIENT ID across hibernation", () => {
+  it("a rebuilt socket keeps its id, and later sockets get ids above it", async () => {
+    const db = freshDb("hibid");
+    const ws = await openWs(db);
+    ws.frame(resp("CLIENT", "ID"));
+    const id = Number(/^:(\d+)\r\n$/.exec((await ws.read())!)![1]);
+    await forgetSockets(db);
+    ws.frame(resp("CLIENT", "ID"));
+    expect(await ws.read()).toBe(`:${id}\r\n`);
+    ws.frame(resp("CLIENT", "LIST", "ID", String(id)));
+    expect(await ws.read()).toMatch(new RegExp(`id=${id} `));
+    const other = await openWs(db);
+    other.frame(resp("CLIENT", "ID"));
+    expect(Number(/^:(\d+)\r\n$/.exec((await other.read())!)![1])).toBeGreaterThan(id);
+    ws.close();
+    other.close();
+  });
+
+  it("a new instance starts its ids above the highest a socket got (reserveSessionIds, from node_identity)", async () => {
+    const db = freshDb("hibid");
+    const ws = await openWs(db);
+    ws.frame(resp("CLIENT", "ID"));
+    const id = Number(/^:(\d+)\r\n$/.exec((await ws.read())!)![1]);
+    const stored = await runInDurableObject(stub(db, "master"), (_n: Node, state: DurableObjectState) =>
+      Number(state.storage.sql.exec("SELECT v FROM node_identity WHERE k = 'socket-ids'").one().v),
+    );
+    expect(stored).toBe(id);
+    const ahead = newSession().id + 1000;
+    reserveSessionIds(ahead);
+    expect(newSession().id).toBe(ahead + 1);
+    reserveSessionIds(5); // never backwards
+    expect(newSession().id).toBe(ahead + 2);
     ws.close();
   });
 });
