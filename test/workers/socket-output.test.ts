@@ -3,13 +3,10 @@
  * gateway: src/pubsub/socket-output.ts). Here the test plays the gateway: it asks with
  * `x-edge-replica-acks: 1` and sends `ACK <total>` text frames, or never does.
  */
-import { runInDurableObject } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
-import type { Session } from "../../src/keyspace/command.ts";
-import type { Node } from "../../src/node/node.ts";
 import { ACK_HEADER, formatAck } from "../../src/pubsub/socket-output.ts";
-import { cmd, freshDb, info, releaseReplicas, stub } from "./nodes.ts";
-import { openWs } from "./ws-client.ts";
+import { cmd, freshDb, info, releaseReplicas } from "./nodes.ts";
+import { forgetSockets, openWs } from "./ws-client.ts";
 
 afterAll(releaseReplicas);
 
@@ -18,21 +15,6 @@ const disconnections = async (db: string) => Number((await info(db, "master", "s
 const PAYLOAD = "x".repeat(16 * 1024);
 const CONFIRM = "*3\r\n$9\r\nsubscribe\r\n$4\r\nfeed\r\n:1\r\n";
 const FRAME = resp("message", "feed", PAYLOAD);
-
-/**
- * As after hibernation: the node forgets its sockets' runtime state (the sockets and their
- * attachments stay; the next event rebuilds each socket's state, subscriptions from the attachment).
- */
-async function forgetRuntimeState(db: string): Promise<void> {
-  await runInDurableObject(stub(db, "master"), (n: Node) => {
-    // The sockets' runtime state lives in node/sockets.ts (NodeSockets), the node's `connections`.
-    const x = (n as unknown as { connections: { conns: Map<unknown, { session: Session }>; connBySession: Map<unknown, unknown>; pubsubRestored: boolean } }).connections;
-    for (const c of x.conns.values()) n.pubsub.drop(c.session);
-    x.conns.clear();
-    x.connBySession.clear();
-    x.pubsubRestored = false;
-  });
-}
 
 describe("gateway sockets (x-edge-replica-acks)", () => {
   it("the node echoes the header only when asked; text frames are ACKs on such a socket and RESP on others", async () => {
@@ -132,7 +114,7 @@ describe("gateway sockets (x-edge-replica-acks)", () => {
     };
     // Half the limit before: the silent socket holds ~128 KiB unacknowledged.
     for (let i = 0; i < 8; i++) expect(await publishOne()).toBe(2);
-    await forgetRuntimeState(db);
+    await forgetSockets(db);
     // After waking, the silent socket is dropped only once 256 KiB were sent since then (the
     // 16th message; the 17th PUBLISH reaches one): what it held before is forgotten. The acking
     // one, whose totals include the earlier life's bytes, is never dropped.

@@ -7,25 +7,14 @@
  */
 import { runInDurableObject } from "cloudflare:test";
 import { afterAll, describe, expect, it } from "vitest";
-import { newSession, reserveSessionIds, type Session } from "../../src/keyspace/command.ts";
+import { newSession, reserveSessionIds } from "../../src/keyspace/command.ts";
 import type { Node } from "../../src/node/node.ts";
 import { cmd, CommandError, freshDb, pipeline, releaseReplicas, stub, until } from "./nodes.ts";
-import { openWs } from "./ws-client.ts";
+import { forgetSockets, openWs } from "./ws-client.ts";
 
 afterAll(releaseReplicas);
 
 const resp = (...args: string[]) => `*${args.length}\r\n` + args.map((a) => `$${a.length}\r\n${a}\r\n`).join("");
-
-/** As after hibernation: the node forgets its sockets' runtime state; the next event rebuilds each from its attachment. */
-async function forgetSockets(db: string): Promise<void> {
-  await runInDurableObject(stub(db, "master"), (n: Node) => {
-    const x = (n as unknown as { connections: { conns: Map<unknown, { session: Session }>; connBySession: Map<unknown, unknown>; pubsubRestored: boolean } }).connections;
-    for (const c of x.conns.values()) n.pubsub.drop(c.session);
-    x.conns.clear();
-    x.connBySession.clear();
-    x.pubsubRestored = false;
-  });
-}
 
 describe("CLIENT REPLY", () => {
   it("OFF silences every reply until ON; SKIP silences itself and the next command only", async () => {

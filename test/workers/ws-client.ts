@@ -2,9 +2,26 @@
  * A raw WebSocket RESP client through the public router, for tests that send bytes the way
  * an attacker or a slow client would: frames of any size, without waiting for replies.
  */
-import { SELF } from "cloudflare:test";
+import { runInDurableObject, SELF } from "cloudflare:test";
 import { H_DB, H_NODE, NODE_ORIGIN } from "../../src/http/node-protocol.ts";
+import type { Session } from "../../src/keyspace/command.ts";
+import type { Node } from "../../src/node/node.ts";
 import { stub } from "./nodes.ts";
+
+/**
+ * As after hibernation: the master forgets its sockets' runtime state (the sockets and their
+ * attachments stay; the next event rebuilds each socket's state from its attachment).
+ */
+export async function forgetSockets(db: string): Promise<void> {
+  await runInDurableObject(stub(db, "master"), (n: Node) => {
+    // The sockets' runtime state lives in node/sockets.ts (NodeSockets), the node's `connections`.
+    const x = (n as unknown as { connections: { conns: Map<unknown, { session: Session }>; connBySession: Map<unknown, unknown>; pubsubRestored: boolean } }).connections;
+    for (const c of x.conns.values()) n.pubsub.drop(c.session);
+    x.conns.clear();
+    x.connBySession.clear();
+    x.pubsubRestored = false;
+  });
+}
 
 export interface RawWs {
   /** Send one frame (binary), without waiting. Throws once the socket is closed. */
