@@ -31,6 +31,9 @@ describe("CLIENT REPLY", () => {
     expect(await ws.readBytes("+OK\r\n+OK\r\n".length)).toBe("+OK\r\n+OK\r\n");
     ws.frame(resp("PING"));
     expect(await ws.read()).toBe("+PONG\r\n");
+    // SKIP while OFF changes nothing: still silent until ON.
+    ws.frame(resp("CLIENT", "REPLY", "OFF") + resp("CLIENT", "REPLY", "SKIP") + resp("INCR", "a") + resp("INCR", "a") + resp("CLIENT", "REPLY", "ON") + resp("GET", "a"));
+    expect(await ws.readBytes("+OK\r\n$1\r\n6\r\n".length)).toBe("+OK\r\n$1\r\n6\r\n");
     ws.close();
   });
 

@@ -211,10 +211,15 @@ function client(ctx: Ctx): Reply | Promise<Reply> {
       const v = opt(ctx.argv[2]!);
       if (v !== "on" && v !== "off" && v !== "skip") fail(E.syntax);
       if (!s.socket) fail("ERR CLIENT REPLY needs a connection (RESP over WebSocket): a REST request always gets its response");
-      // OFF and SKIP are not answered (the socket silences this reply too); ON is.
-      s.replyOff = v === "off";
-      s.replySkip = v === "skip";
-      s.replySkipNext = v === "skip";
+      // OFF and SKIP are not answered (the socket silences this reply too); ON is. As in
+      // Redis, ON clears both, and SKIP while OFF changes nothing.
+      if (v === "on") {
+        s.replyOff = s.replySkip = s.replySkipNext = false;
+      } else if (v === "off") {
+        s.replyOff = true;
+      } else if (!s.replyOff) {
+        s.replySkip = s.replySkipNext = true;
+      }
       return OK;
     }
     default:
