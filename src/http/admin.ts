@@ -170,6 +170,8 @@ admin.put("/db/:db/admin/restore", async (c) => {
   if (declared > REQUEST_BYTES_MAX) return errorResponse(413, "ERR max request size exceeded");
   const bytes = new Uint8Array(await c.req.arrayBuffer());
   if (bytes.length > REQUEST_BYTES_MAX) return errorResponse(413, "ERR max request size exceeded");
+  // Nothing to stage (R2 cannot serve a range of an empty object: the load would fail on that).
+  if (bytes.length === 0) return errorResponse(400, "ERR restore failed: empty body: PUT the bytes of an RDB file");
   const key = `uploads/${db}/${Date.now()}-${crypto.randomUUID()}.rdb`;
   await c.env.SNAPSHOTS.put(key, bytes);
   try {

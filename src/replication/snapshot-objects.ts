@@ -36,7 +36,7 @@ export function pieceCount(size: number): number {
 }
 
 /** The part of R2Bucket the readers need (R2Bucket itself, or a test's stand-in). */
-export type R2Reader = Pick<R2Bucket, "get">;
+export type R2Reader = Pick<R2Bucket, "get" | "head">;
 
 /**
  * The bytes of a snapshot (or plain object), one piece or range of at most
@@ -53,6 +53,11 @@ export async function openObject(bucket: R2Reader, key: string, size: number | n
     if (!first) return null;
     return readPieces(bucket, key, size, new Uint8Array(await first.arrayBuffer()));
   }
+  // No range of an empty object can be served (R2 answers the request with an error), so an
+  // empty upload is recognised by its size first.
+  const head = await bucket.head(key);
+  if (!head) return null;
+  if (head.size === 0) return readRanges(bucket, key, 0, new Uint8Array(0));
   const first = await bucket.get(key, { range: { offset: 0, length: SNAPSHOT_PIECE_BYTES } });
   if (!first) return null;
   return readRanges(bucket, key, first.size, new Uint8Array(await first.arrayBuffer()));

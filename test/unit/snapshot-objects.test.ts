@@ -24,6 +24,11 @@ class FakeBucket {
     return { size: all.length, arrayBuffer: async () => bytes.slice().buffer };
   }
 
+  async head(key: string) {
+    const all = this.objects.get(key);
+    return all ? { size: all.length } : null;
+  }
+
   async list(opts: { prefix: string; limit: number }) {
     const keys = [...this.objects.keys()].filter((k) => k.startsWith(opts.prefix)).sort().slice(0, opts.limit);
     return { objects: keys.map((key) => ({ key })) };
@@ -98,6 +103,15 @@ describe("snapshot objects in R2", () => {
     const { bytes, sizes } = await readAll((await openObject(bucket(b), "uploads/x.rdb", null))!);
     expect(firstDifference(bytes, data)).toBe(-1);
     expect(sizes).toEqual([SNAPSHOT_PIECE_BYTES, SNAPSHOT_PIECE_BYTES, 7]);
+  });
+
+  it("an empty plain object reads as no bytes, with no range asked (R2 cannot serve one)", async () => {
+    const b = new FakeBucket();
+    b.objects.set("uploads/empty.rdb", new Uint8Array(0));
+    const { bytes, sizes } = await readAll((await openObject(bucket(b), "uploads/empty.rdb", null))!);
+    expect(bytes.length).toBe(0);
+    expect(sizes).toEqual([]);
+    expect(b.gets).toBe(0);
   });
 
   it("a missing object is null; a missing or short later piece is an error", async () => {

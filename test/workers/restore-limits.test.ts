@@ -115,6 +115,16 @@ describe("PUT /admin/restore refuses bad files and changes nothing", () => {
     expect(await cmd(db, "master", "SCARD", "set")).toBe(3);
   });
 
+  it("an empty body is refused before anything is staged", async () => {
+    const db = freshDb("rlim");
+    await cmd(db, "master", "SET", "keep", "me");
+    const before = await cmd(db, "master", "DEBUG", "DIGEST");
+    const res = await SELF.fetch(`https://example.com/db/${db}/admin/restore`, { method: "PUT", headers: AUTH, body: new Uint8Array(0) });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({ error: "ERR restore failed: empty body: PUT the bytes of an RDB file" });
+    expect(await cmd(db, "master", "DEBUG", "DIGEST")).toBe(before);
+  });
+
   it("a file with empty collections restores without them, with true cardinalities", async () => {
     const db = freshDb("rempty");
     await cmd(db, "master", "SET", "old", "1");
