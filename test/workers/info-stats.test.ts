@@ -88,6 +88,17 @@ describe("INFO stats", () => {
     await expect(cmd(db, "master", "CONFIG", "RESETSTAT", "x")).rejects.toThrow(/wrong number of arguments/);
   });
 
+  it("INFO stats lists its fields in redis-server's order, the node's own after them", async () => {
+    const db = freshDb("st");
+    const text = (await cmd(db, "master", "INFO", "stats")) as string;
+    const names = text.split("\r\n").filter((l) => l.includes(":")).map((l) => l.slice(0, l.indexOf(":")));
+    expect(names.slice(0, 3)).toEqual(["total_connections_received", "total_commands_processed", "instantaneous_ops_per_sec"]);
+    const order = ["rejected_connections", "sync_full", "sync_partial_ok", "sync_partial_err", "expired_keys", "evicted_keys", "keyspace_hits", "keyspace_misses", "pubsub_channels", "pubsub_patterns", "pubsubshard_channels"];
+    expect(names.filter((n) => order.includes(n))).toEqual(order);
+    expect(names.indexOf("repl_stream_frames_sent")).toBeGreaterThan(names.indexOf("total_error_replies"));
+    expect(new Set(names).size).toBe(names.length);
+  });
+
   it("INFO memory counts the cached scripts and their bytes", async () => {
     const db = freshDb("st");
     const mem = async () => {

@@ -33,9 +33,13 @@ export function bytesToHuman(n: number): string {
 /** The node's section lines (without header), completed with Redis's fields it lacks. */
 function nodeLines(ctx: Ctx, name: string, defaults: [string, string | number][]): string[] {
   const text = ctx.node.infoSection(name);
-  const lines = text === null ? [] : text.split("\r\n").filter((l) => l !== "" && !l.startsWith("#"));
-  const have = new Set(lines.map((l) => l.slice(0, l.indexOf(":"))));
-  for (const [k, v] of defaults) if (!have.has(k)) lines.push(`${k}:${v}`);
+  const own = new Map<string, string>();
+  for (const l of text === null ? [] : text.split("\r\n")) if (l !== "" && !l.startsWith("#")) own.set(l.slice(0, l.indexOf(":")), l);
+  // Redis's order: the section's fields as redis-server prints them (the node's value where it
+  // has one), then the fields only a node has.
+  const lines = defaults.map(([k, v]) => own.get(k) ?? `${k}:${v}`);
+  for (const [k] of defaults) own.delete(k);
+  lines.push(...own.values());
   return lines;
 }
 
@@ -139,6 +143,7 @@ function section(ctx: Ctx, name: string): string[] | null {
         ["keyspace_misses", ctx.ks.misses],
         ["pubsub_channels", 0],
         ["pubsub_patterns", 0],
+        ["pubsubshard_channels", 0],
         ["latest_fork_usec", 0],
         ["total_forks", 0],
         ["unexpected_error_replies", 0],
