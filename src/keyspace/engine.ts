@@ -149,9 +149,9 @@ export class Engine {
     return this.tally(r);
   }
 
-  /** Count `n` executions of a command for INFO (total_commands_processed, commandstats). */
-  private counted(name: string, n: number): void {
-    this.stats.ops.sample(this.clock(), this.stats.commands);
+  /** Count `n` executions of a command run at `now` for INFO (total_commands_processed, commandstats, instantaneous_ops_per_sec). */
+  private counted(name: string, n: number, now: number): void {
+    this.stats.ops.sample(now, this.stats.commands);
     this.stats.commands += n;
     this.stats.calls.set(name, (this.stats.calls.get(name) ?? 0) + n);
   }
@@ -301,7 +301,7 @@ export class Engine {
       Number.MIN_SAFE_INTEGER,
     );
     const applied = cmds.length - skipped.length;
-    this.counted("set", applied);
+    this.counted("set", applied, this.clock());
     if (this.watchers.size) for (const k of keys) this.touched(s.db, k);
     for (const i of skipped) general(cmds[i]! as Uint8Array[]);
     return errors;
@@ -372,7 +372,7 @@ export class Engine {
       this.ks.misses += misses;
     }
     const fast = cmds.length - general.length;
-    this.counted(kind, fast);
+    this.counted(kind, fast, now);
     for (const i of general) {
       this.unit = [];
       try {
@@ -465,7 +465,7 @@ export class Engine {
     const now = this.clock();
     this.ks.now = now;
     this.blocked.endCommand(); // a command that failed before finishing leaves nothing quieted
-    this.counted(name, 1);
+    this.counted(name, 1, now);
     let replaced: (Uint8Array | string)[] | null = null;
     let prevented = false;
     let ownSignals = false;

@@ -174,11 +174,12 @@ export class NodeConfig {
    */
   setAll(pairs: readonly (readonly [string, string])[]): string | null {
     const checked: [Param, string][] = [];
-    for (let i = 0; i < pairs.length; i++) {
-      const [name, value] = pairs[i]!;
+    const names = new Set<string>();
+    for (const [name, value] of pairs) {
       const r = this.validate(name, value);
       if (typeof r === "string") return r;
-      if (pairs.findIndex(([n]) => n === name) < i) return `ERR CONFIG SET failed (possibly related to argument '${name}') - duplicate parameter`;
+      if (names.has(name)) return `ERR CONFIG SET failed (possibly related to argument '${name}') - duplicate parameter`;
+      names.add(name);
       checked.push([r.p, r.v]);
     }
     for (const [p, v] of checked) {

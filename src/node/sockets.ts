@@ -101,6 +101,8 @@ export class NodeSockets {
    * not hibernate, and those (queued commands, watched keys) live in memory only.
    */
   private keepAwake: ReturnType<typeof setInterval> | null = null;
+  /** The sockets whose session has a MULTI or WATCH open (`keepAwake` runs while there is one). */
+  private readonly inTx = new Set<Conn>();
   /** Every socket woken from hibernation was adopted (its subscriptions registered). */
   private pubsubRestored = false;
   /** MONITOR sockets, looked up once per event (not once per command: a pipeline runs many). */
@@ -342,14 +344,13 @@ export class NodeSockets {
   /**
    * What a socket's session must find again after hibernation: its database, protocol, token
    * (AUTH), name, CLIENT REPLY; and whether it has a transaction open, which cannot be kept
-   * (the node stays awake for it, `holdAwake`).
+   * (the node stays awake for it, `awakeFor`).
    */
   private saveAttachment(c: Conn): void {
     const s = c.session;
     const name = s.name !== null && utf8(s.name).length <= ATTACHED_NAME_BYTES_MAX ? s.name : undefined;
     const tx = s.multi !== null || s.watched.size > 0;
-    if (tx) this.holdAwake();
-    else if (this.keepAwake !== null) this.releaseAwake();
+    this.awakeFor(c, tx);
     const a = c.att;
     if (
       a.db === s.db &&
@@ -373,14 +374,26 @@ export class NodeSockets {
     c.ws.serializeAttachment(a);
   }
 
-  /** Keep the node in memory while any socket has a transaction open (checked every KEEP_AWAKE_MS too: closed sockets). */
-  private holdAwake(): void {
-    if (this.keepAwake === null) this.keepAwake = setInterval(() => this.releaseAwake(), KEEP_AWAKE_MS);
+  /**
+   * Keep the node in memory while any socket has a transaction open (`open`: whether `c` has
+   * one now). Each tick of the timer also lets go of sockets that are gone or whose
+   * transaction ended without a frame of theirs (EXEC run for them: CLIENT KILL).
+   */
+  private awakeFor(c: Conn, open: boolean): void {
+    if (open) this.inTx.add(c);
+    else this.inTx.delete(c);
+    if (this.inTx.size > 0) this.keepAwake ??= setInterval(() => this.pruneTx(), KEEP_AWAKE_MS);
+    else this.stopKeepAwake();
   }
 
-  private releaseAwake(): void {
-    for (const c of this.conns.values()) if (c.session.multi !== null || c.session.watched.size > 0) return;
-    if (this.keepAwake !== null) clearInterval(this.keepAwake);
+  private pruneTx(): void {
+    for (const c of this.inTx) if (!this.conns.has(c.ws) || (c.session.multi === null && c.session.watched.size === 0)) this.inTx.delete(c);
+    if (this.inTx.size === 0) this.stopKeepAwake();
+  }
+
+  private stopKeepAwake(): void {
+    if (this.keepAwake === null) return;
+    clearInterval(this.keepAwake);
     this.keepAwake = null;
   }
 
@@ -431,6 +444,7 @@ export class NodeSockets {
     this.connBySession.delete(c.session);
     this.host.pubsub.drop(c.session);
     this.host.engine.closeSession(c.session);
+    this.awakeFor(c, false);
     if (c.att.kind === "replication") this.host.master.detach(this.replicaTransport(c));
   }
 
