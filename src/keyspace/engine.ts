@@ -404,7 +404,9 @@ export class Engine {
       const gate = this.writeGate();
       if (gate) return new RedisError(gate);
     }
-    const subscribed = this.node?.pubsub?.contextError(s, spec.name, argv);
+    // Redis refuses them as they arrive (processCommand), not as EXEC runs them: a queued
+    // PUBLISH after a queued SUBSCRIBE runs.
+    const subscribed = this.inExec ? null : this.node?.pubsub?.contextError(s, spec.name, argv);
     if (subscribed) return new RedisError(subscribed);
     if (this.masterDown && !spec.flags.includes("stale")) return new RedisError(E.masterDown);
     if (this.loading && !spec.flags.includes("stale")) return new RedisError("LOADING Redis is loading the dataset in memory");

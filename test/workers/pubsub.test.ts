@@ -57,6 +57,12 @@ describe("pub/sub over RESP WebSockets", () => {
     m.sendAll(["MULTI"], ["SUBSCRIBE", "x"], ["EXEC"]);
     await m.expect("+OK\r\n+QUEUED\r\n*1\r\n" + sub("subscribe", "x", 1));
     m.close();
+    // The subscribed context refuses commands as they arrive, not as EXEC runs them: a PUBLISH
+    // queued after a PSUBSCRIBE runs (redis-server 7.0.15's bytes; pub/sub differential seed 3147437395).
+    const q = await open(`/db/${db}/ws`);
+    q.sendAll(["MULTI"], ["PSUBSCRIBE", "a*"], ["PUBLISH", "zz", "m"], ["PSUBSCRIBE", "news.*"], ["EXEC"]);
+    await q.expect("+OK\r\n+QUEUED\r\n+QUEUED\r\n+QUEUED\r\n*3\r\n" + sub("psubscribe", "a*", 1) + ":0\r\n" + sub("psubscribe", "news.*", 2));
+    q.close();
     s.send("UNSUBSCRIBE");
     await s.expect(sub("unsubscribe", "news", 2) + sub("unsubscribe", "sport", 1));
     s.send("PUNSUBSCRIBE");
