@@ -1,11 +1,12 @@
 /**
  * Logical databases (SELECT 0–15) map to physical database numbers (the `db` column of
  * kv_keys). Replacing a whole database's contents is then O(1): a full sync loads the
- * snapshot into fresh physical numbers (staging), and making it live changes the mapping
- * (FLUSHDB/FLUSHALL still delete at once, as Redis's SYNC flush does). Rows of
- * physical numbers that are neither live nor staging are garbage, deleted in the background
- * in bounded steps (`Keyspace.collectGarbage`, driven by the node's cron), so no single event
- * pays for the size of the data it dropped.
+ * snapshot into fresh physical numbers (staging), and making it live changes the mapping;
+ * FLUSHDB/FLUSHALL give the flushed logical databases fresh, empty numbers; a big collection
+ * deleted is moved to a number that is never live (`trash`). Rows of physical numbers that are
+ * neither live nor staging are garbage, deleted in the background in bounded steps
+ * (`Keyspace.collectGarbage`, driven by the node's cron), so no single event pays for the size
+ * of the data it dropped.
  *
  * A snapshot being written pins the physical numbers that were live at its cut: it reads
  * them to the end even if they stop being live meanwhile (a swap, SWAPDB), so neither needs
@@ -68,6 +69,22 @@ export class DbMap {
     this.phys[l] = p;
     this.sql.exec("INSERT OR REPLACE INTO kv_dbmap (logical, physical) VALUES (?, ?)", l, p);
   }
+
+  /** FLUSHDB / FLUSHALL: logical database `l` gets a fresh, empty physical number (the old one is garbage). */
+  renew(l: number): void {
+    this.setLive(l, this.allocate());
+    this.reindex();
+  }
+
+  /**
+   * A physical number that is never live, staging or pinned, for rows to be deleted in the
+   * background (one per instance; after a restart the previous one is plain garbage).
+   */
+  trash(): number {
+    this.trashNumber ??= this.allocate();
+    return this.trashNumber;
+  }
+  private trashNumber: number | undefined;
 
   /** Fresh physical numbers to load a snapshot into (an earlier staging becomes garbage). */
   beginStaging(): number[] {

@@ -8,14 +8,14 @@
  * deletes a key that the walk has not reached yet (id in (cursor, M]), the keyspace's
  * `beforeWrite` hook serializes that key first and remembers it (`preDumped`); the walk then
  * skips it. Keys created after the cut get ids > M (kv_keys ids are AUTOINCREMENT, never
- * reused) and are not in the snapshot; their creation is in the stream after O. FLUSHDB and
- * FLUSHALL serialize every key they are about to drop first. So the file is exactly the
- * keyspace at O, and a write never waits for more than the keys it touches.
+ * reused) and are not in the snapshot; their creation is in the stream after O. So the file
+ * is exactly the keyspace at O, and a write never waits for more than the keys it touches.
  *
  * The walk reads the physical databases that were live at the cut, pinned until it ends
- * (keyspace/generations.ts): a loaded snapshot swapped in or a SWAPDB meanwhile changes which
- * numbers are live, not what the walk reads, so neither serializes anything first (before
- * pins, a replica's swap during a snapshot serialized every remaining key in one event).
+ * (keyspace/generations.ts): a loaded snapshot swapped in, a SWAPDB or a FLUSHDB/FLUSHALL
+ * meanwhile changes which numbers are live, not what the walk reads, so none serializes
+ * anything first (before pins, a replica's swap or a flush during a snapshot serialized every
+ * remaining key in one event).
  *
  * Output: the RDB goes to R2 as a sequence of SNAPSHOT_PIECE_BYTES objects (snapshot-objects.ts).
  * A full piece is put while the walk goes on (at most one put in flight: memory stays bounded by
@@ -122,7 +122,6 @@ export class SnapshotManager {
     // A snapshot being written when the object stopped cannot be finished: drop it.
     sql.exec("UPDATE snapshots SET state = 'failed' WHERE state = 'writing'");
     ks.hooks.beforeWrite = (m) => this.job?.beforeWrite(m);
-    ks.hooks.beforeFlush = (db) => this.job?.beforeFlush(db);
     ks.hooks.writesWatched = () => this.job !== null;
   }
 
@@ -302,26 +301,6 @@ class SnapshotJob {
     if (db === undefined) return;
     this.dump(db === m.db ? m : { ...m, db });
     this.preDumped.add(m.id);
-  }
-
-  /** Logical database `db` (null: all) is about to be emptied: dump what the walk has yet to reach. */
-  beforeFlush(db: number | null): void {
-    if (this.done) return;
-    const live = new Set((db === null ? this.ks.dbs.phys : [this.ks.physDb(db)]).filter((p) => this.cutDb.has(p)));
-    if (live.size === 0) return;
-    // The cut's numbers that are being flushed, at their cut positions (-1 matches nothing).
-    const sel = this.phys.map((p) => (live.has(p) ? p : -1));
-    let after = this.cursor;
-    while (true) {
-      const keys = this.ks.scanPhysical(sel, after, this.maxId, 512);
-      for (const m of keys) {
-        if (this.preDumped.has(m.id)) continue;
-        this.dump(m);
-        this.preDumped.add(m.id);
-      }
-      if (keys.length < 512) return;
-      after = keys[keys.length - 1]!.id;
-    }
   }
 
   // --- the walk ----------------------------------------------------------------------------

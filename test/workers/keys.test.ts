@@ -408,7 +408,12 @@ describe("keys: SELECT FLUSHDB FLUSHALL", () => {
       run(h, "select", 0);
       expect(run(h, "flushdb")).toBe("+OK");
       expect(run(h, "dbsize")).toBe(0);
+      expect(run(h, "exists", "a", "s")).toBe(0);
+      // O(1): the rows are garbage, deleted by the cron's bounded steps.
+      expect(h.engine.ks.sql.exec("SELECT count(*) AS n FROM kv_set").one().n).toBe(1);
+      while (h.engine.ks.collectGarbage()) {}
       expect(h.engine.ks.sql.exec("SELECT count(*) AS n FROM kv_set").one().n).toBe(0);
+      expect(h.engine.ks.sql.exec("SELECT count(*) AS n FROM kv_keys").one().n).toBe(1);
       expect(run(h, "flushdb", "async")).toBe("+OK");
       expect(run(h, "flushdb", "foo")).toEqual({ err: "ERR syntax error" });
       expect(run(h, "flushdb", "sync", "async")).toEqual({ err: "ERR syntax error" });
@@ -425,6 +430,10 @@ describe("keys: SELECT FLUSHDB FLUSHALL", () => {
       run(h, "set", "b", "1");
       run(h, "select", 4);
       expect(run(h, "flushall", "SYNC")).toBe("+OK");
+      expect(run(h, "dbsize")).toBe(0);
+      run(h, "select", 1);
+      expect(run(h, "get", "b")).toBe(null);
+      while (h.engine.ks.collectGarbage()) {}
       expect(h.engine.ks.sql.exec("SELECT count(*) AS n FROM kv_keys").one().n).toBe(0);
       expect(run(h, "flushall", "x")).toEqual({ err: "ERR syntax error" });
       expect(stream(h).slice(-1)).toEqual([["flushall", "SYNC"]]);

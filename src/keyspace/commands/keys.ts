@@ -362,7 +362,7 @@ function select(ctx: Ctx): Reply {
   return OK;
 }
 
-/** FLUSHDB/FLUSHALL [ASYNC|SYNC]: both modes flush synchronously. */
+/** FLUSHDB/FLUSHALL [ASYNC|SYNC]: both modes are O(1), the rows deleted in the background (Keyspace.flush). */
 function flushMode(ctx: Ctx): void {
   if (ctx.argv.length > 2) fail(E.syntax);
   if (ctx.argv.length === 2) {
