@@ -34,6 +34,18 @@ export const CLIENT_SLICE_BYTES = 64 * 1024;
  * every other request of the node waiting for all 10,000 commands. /multi-exec is one event.
  */
 export const REST_SLICE_COMMANDS = 250;
+/**
+ * Most bytes of stored values and elements a client's replies carry before they are sent: a
+ * REST request's replies together (they go out as one JSON answer), a socket's between two
+ * sends (it sends whenever SOCKET_SEND_BYTES have gathered). Counted as the values are read
+ * (Keyspace.charge), so a command that would pass it is refused before it holds the memory:
+ * `MGET big big big …` (16 MiB each) or a pipeline of such GETs would otherwise make a reply
+ * bigger than the isolate's 128 MB, which kills the object for every client. A 16 MiB value
+ * (VALUE_BYTES_MAX) fits, with its JSON/base64 copies.
+ */
+export const OUTPUT_BYTES_MAX = 24 * 1024 * 1024;
+/** A socket sends the replies it has gathered once they reach this size (and at the end of each turn). */
+export const SOCKET_SEND_BYTES = 1024 * 1024;
 /** Most commands in one REST /pipeline or /multi-exec request. */
 export const PIPELINE_COMMANDS_MAX = 1000;
 /** Most commands queued in one MULTI. */

@@ -96,6 +96,11 @@ export interface Session {
   replyOff: boolean;
   replySkip: boolean;
   replySkipNext: boolean;
+  /**
+   * Bytes of values read into this session's replies since the transport last sent them
+   * (OUTPUT_BYTES_MAX; the transport zeroes it when it sends).
+   */
+  outputBytes: number;
 }
 
 let nextSessionId = 1;
@@ -132,6 +137,7 @@ export function newSession(partial: Partial<Session> = {}): Session {
     replyOff: false,
     replySkip: false,
     replySkipNext: false,
+    outputBytes: 0,
     ...partial,
   };
 }

@@ -5,7 +5,7 @@
  * unit that propagated more than one command (Redis 7.0's propagatePendingCommands).
  * Plain TypeScript: the node wires `sink` to its backlog and replicas.
  */
-import { KEY_BYTES_MAX, STRING_CHUNK_BYTES } from "../limits.ts";
+import { KEY_BYTES_MAX, OUTPUT_BYTES_MAX, STRING_CHUNK_BYTES } from "../limits.ts";
 import { Scripting, type ScriptEnv, type ScriptingCtx, scriptKeyId } from "../scripting/scripting.ts";
 import { NIL_ARRAY, OK, QUEUED, RedisError, type Reply } from "../protocol/reply.ts";
 import { StreamEncoder } from "../replication/stream-encoder.ts";
@@ -15,7 +15,7 @@ import type { BlockKind } from "./blocking.ts";
 import { BlockedClients } from "./blocked-clients.ts";
 import { TYPE } from "./schema.ts";
 import { E } from "./errors.ts";
-import { Keyspace } from "./store.ts";
+import { type KeyMeta, Keyspace } from "./store.ts";
 import { OpsMeter } from "./ops-meter.ts";
 import { readOnlyDenial } from "./permissions.ts";
 import { COMMANDS, keyIndexes, TRANSACTION_COMMANDS } from "./table.ts";
@@ -217,7 +217,7 @@ export class Engine {
         this.endMulti(s);
         return OK;
       case "exec":
-        return this.exec(s);
+        return this.metered(s, () => this.exec(s));
       case "watch":
         if (s.multi) return new RedisError("ERR WATCH inside MULTI is not allowed");
         for (let i = 1; i < argv.length; i++) this.watch(s, s.db, argv[i]!);
@@ -231,7 +231,7 @@ export class Engine {
     this.unit = [];
     let r: Reply | Promise<Reply>;
     try {
-      r = this.run(s, name, argv, s.isMasterLink ? NO_BLOCKING : CLIENT_BLOCKING);
+      r = this.metered(s, () => this.run(s, name, argv, s.isMasterLink ? NO_BLOCKING : CLIENT_BLOCKING));
     } finally {
       this.flushUnit();
     }
@@ -318,18 +318,60 @@ export class Engine {
    * (keys of the run are distinct from it, so the result is the same).
    */
   executeRun(s: Session, kind: RunKind, cmds: readonly Uint8Array[][]): Reply[] | null {
+    return this.metered(s, () => this.executeRunMetered(s, kind, cmds));
+  }
+
+  /**
+   * Run `fn` (a client's command, or a run of them) with the keyspace counting the bytes of
+   * values it reads for replies against what the session may still gather (OUTPUT_BYTES_MAX
+   * less what it has not sent yet); what it read is added to the session's count unless it
+   * was refused. Commands nested inside (EXEC's, a script's) share the outer budget. The
+   * master's stream is not counted.
+   */
+  private metered<T>(s: Session, fn: () => T): T {
+    if (s.isMasterLink || this.ks.outputLeft !== Number.POSITIVE_INFINITY) return fn();
+    const left = Math.max(0, OUTPUT_BYTES_MAX - s.outputBytes);
+    this.ks.outputLeft = left;
+    try {
+      const r = fn();
+      if (!(r instanceof RedisError)) s.outputBytes += left - this.ks.outputLeft;
+      return r;
+    } finally {
+      this.ks.outputLeft = Number.POSITIVE_INFINITY;
+    }
+  }
+
+  /** A string's value for a reply in a run, or the refusal when it would pass the output limit. */
+  private replyOrRefusal(m: KeyMeta): Reply {
+    try {
+      return this.ks.replyString(m);
+    } catch (e) {
+      if (e instanceof RedisError) return this.tally(e);
+      throw e;
+    }
+  }
+
+  private executeRunMetered(s: Session, kind: RunKind, cmds: readonly Uint8Array[][]): Reply[] | null {
     if (s.multi || cmds.length === 0) return null;
     const write = kind === "set";
     if (write && (this.writePause !== null || this.ks.expiryMode !== "master" || this.ks.hooks.writesWatched?.())) return null;
     for (const c of cmds) if (c[1]!.length > KEY_BYTES_MAX) return null;
     if (this.check(s, kind, cmds[0] as Uint8Array[]) !== null) return null;
+    const keys = cmds.map((c) => c[1]!);
+    const metas = write ? null : this.ks.peekMany(s.db, keys);
+    if (metas !== null) {
+      // Values that would pass the output limit together: one by one instead, so a socket
+      // sends each reply as it goes (and a REST request refuses only the reads past it).
+      let bytes = 0;
+      for (const m of metas) if (m !== null && m.type === TYPE.string) bytes += m.card;
+      if (bytes > this.ks.outputLeft) return null;
+    }
     const now = this.clock();
     this.ks.now = now;
     s.lastCmdMs = now;
     s.lastCmd = kind;
     this.blocked.endCommand();
     if (this.monitor) for (const c of cmds) this.monitor(s, c as Uint8Array[]);
-    const keys = cmds.map((c) => c[1]!);
     const replies: Reply[] = new Array(cmds.length);
     const general: number[] = [];
     if (write) {
@@ -348,11 +390,10 @@ export class Engine {
       }
       this.emit(effects, false);
     } else {
-      const metas = this.ks.peekMany(s.db, keys);
       let hits = 0;
       let misses = 0;
       for (let i = 0; i < cmds.length; i++) {
-        const m = metas[i]!;
+        const m = metas![i]!;
         if (m === null) {
           replies[i] = null;
           misses++;
@@ -365,7 +406,7 @@ export class Engine {
           }
         } else {
           hits++;
-          replies[i] = m.type !== TYPE.string ? this.tally(new RedisError(E.wrongType)) : this.ks.getString(m);
+          replies[i] = m.type !== TYPE.string ? this.tally(new RedisError(E.wrongType)) : this.replyOrRefusal(m);
         }
       }
       this.ks.hits += hits;

@@ -7,7 +7,8 @@
  * calls `hooks.beforeWrite` first: the snapshot writer uses it to serialize a key
  * that it has not dumped yet before the key changes (serialize-before-mutate).
  */
-import { DATABASES, STRING_CHUNK_BYTES } from "../limits.ts";
+import { DATABASES, OUTPUT_BYTES_MAX, STRING_CHUNK_BYTES } from "../limits.ts";
+import { RedisError } from "../protocol/reply.ts";
 import { bkey, blob, own } from "../util/bytes.ts";
 import { DbMap } from "./generations.ts";
 import { COUNTS_FILL_SQL, COUNTS_TABLE, KEYSPACE_SCHEMA, TYPE, type TypeCode } from "./schema.ts";
@@ -159,6 +160,24 @@ const ELEMENT_TABLES: Partial<Record<TypeCode, { table: string; pk: string }>> =
 
 export class Keyspace {
   expiryMode: ExpiryMode = "master";
+  /**
+   * Bytes of values the client command running now may still read into its reply
+   * (OUTPUT_BYTES_MAX less what its session has not sent yet; set by the engine), Infinity
+   * for everything else (the replication stream, snapshots, internal reads).
+   */
+  outputLeft = Number.POSITIVE_INFINITY;
+
+  /** Count `n` bytes read for a reply; refuses the command (before it writes) past `outputLeft`. */
+  charge(n: number): void {
+    if (n > this.outputLeft) throw new RedisError(`ERR reply exceeds the output limit of ${OUTPUT_BYTES_MAX} bytes (values not yet sent to the client)`);
+    this.outputLeft -= n;
+  }
+
+  /** `b`, charged (see `charge`). */
+  charged(b: Uint8Array): Uint8Array {
+    this.charge(b.length);
+    return b;
+  }
   /** Wall clock in ms; the engine fixes it once per command (Redis's cached mstime). */
   now = Date.now();
   /** Logical → physical databases (see generations.ts). */
@@ -433,6 +452,12 @@ export class Keyspace {
   }
 
   // --- strings -------------------------------------------------------------------------
+
+  /** The whole value of a string key for a reply (charged first: refused before it is read). */
+  replyString(m: KeyMeta): Uint8Array {
+    this.charge(m.card);
+    return this.getString(m);
+  }
 
   /** The whole value of a string key. */
   getString(m: KeyMeta): Uint8Array {

@@ -19,7 +19,7 @@ import { regionOrNull } from "../routing/topology.ts";
 import { oneWayDelayMs } from "../routing/simulate.ts";
 import { str, utf8 } from "../util/bytes.ts";
 import { log } from "../util/log.ts";
-import { ATTACHED_NAME_BYTES_MAX } from "../limits.ts";
+import { ATTACHED_NAME_BYTES_MAX, SOCKET_SEND_BYTES } from "../limits.ts";
 import type { NodeConfig } from "./config.ts";
 import { clientView, killTargets, parseKill } from "./clients.ts";
 import { formatMonitorLine } from "./monitor.ts";
@@ -284,7 +284,9 @@ export class NodeSockets {
   }
 
   private send(c: Conn, out: ByteWriter): void {
+    c.session.outputBytes = 0; // what it gathered is leaving (or silenced): OUTPUT_BYTES_MAX counts afresh
     if (out.length === 0) return;
+    this.host.turns.spent += out.length;
     if (c.output?.dropped) return void out.take();
     const bytes = out.take();
     try {
@@ -339,6 +341,8 @@ export class NodeSockets {
     if (r !== undefined && !s.replyOff && !s.replySkip) writeReply(out, r, s.resp);
     s.replySkip = s.replySkipNext;
     s.replySkipNext = false;
+    // Big replies go out as they gather (and count toward the turn), not at the end of the turn.
+    if (out.length >= SOCKET_SEND_BYTES) this.send(c, out);
   }
 
   /**

@@ -16,7 +16,7 @@
 import { log } from "../util/log.ts";
 
 export class Turns {
-  /** Bytes of commands run in this turn. */
+  /** Bytes of commands run in this turn (and of replies sockets sent in it). */
   spent = 0;
   private armed = false;
   private arrived: (() => void)[] = [];

@@ -60,6 +60,7 @@ export async function withEngine(fn: (h: EngineHarness) => void | Promise<void>)
         const argv = args.map((a) => (a instanceof Uint8Array ? a : utf8(String(a))));
         const r = engine.execute(session, argv);
         if (r instanceof Promise) throw new Error("async command in the harness");
+        session.outputBytes = 0; // as a transport that sent the reply
         return r;
       },
       stream: () => {

@@ -212,7 +212,7 @@ function store(ctx: Ctx, key: Uint8Array, d: Decoded, expireMs: number | null): 
 
 function dump(ctx: Ctx): Reply {
   const m = ctx.ks.lookupRead(ctx.db, ctx.argv[1]!);
-  return m ? dumpPayload(ctx, m) : null;
+  return m ? ctx.ks.charged(dumpPayload(ctx, m)) : null;
 }
 
 /** RESTORE key ttl payload [REPLACE] [ABSTTL] [IDLETIME s] [FREQ f] (restoreCommand's order of checks). */

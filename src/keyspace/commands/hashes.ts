@@ -54,7 +54,11 @@ function putField(ctx: Ctx, m: KeyMeta | null, key: Uint8Array, field: Uint8Arra
 
 function allRows(ctx: Ctx, kid: number): BlobRow[] {
   const out: BlobRow[] = [];
-  for (const r of ctx.ks.sql.exec("SELECT field, value FROM kv_hash WHERE kid = ?", kid)) out.push({ key: blob(r.field), value: blob(r.value) });
+  for (const r of ctx.ks.sql.exec("SELECT field, value FROM kv_hash WHERE kid = ?", kid)) {
+    const row = { key: blob(r.field), value: blob(r.value) };
+    ctx.ks.charge(row.key.length + row.value.length);
+    out.push(row);
+  }
   return out;
 }
 
@@ -86,12 +90,18 @@ function hsetnx(ctx: Ctx): Reply {
 
 function hget(ctx: Ctx): Reply {
   const m = readHash(ctx, ctx.argv[1]!);
-  return m ? getField(ctx, m.id, ctx.argv[2]!) : null;
+  return m ? replyField(ctx, m.id, ctx.argv[2]!) : null;
 }
 
 function hmget(ctx: Ctx): Reply {
   const m = readHash(ctx, ctx.argv[1]!);
-  return ctx.argv.slice(2).map((f) => (m ? getField(ctx, m.id, f) : null));
+  return ctx.argv.slice(2).map((f) => (m ? replyField(ctx, m.id, f) : null));
+}
+
+/** A field's value for a reply, charged (Keyspace.charge: HMGET h f f f … repeats it). */
+function replyField(ctx: Ctx, kid: number, field: Uint8Array): Uint8Array | null {
+  const v = getField(ctx, kid, field);
+  return v && ctx.ks.charged(v);
 }
 
 function hdel(ctx: Ctx): Reply {
@@ -128,7 +138,7 @@ function hkeys(ctx: Ctx): Reply {
   const m = readHash(ctx, ctx.argv[1]!);
   if (!m) return [];
   const out: Uint8Array[] = [];
-  for (const r of ctx.ks.sql.exec("SELECT field FROM kv_hash WHERE kid = ?", m.id)) out.push(blob(r.field));
+  for (const r of ctx.ks.sql.exec("SELECT field FROM kv_hash WHERE kid = ?", m.id)) out.push(ctx.ks.charged(blob(r.field)));
   return out;
 }
 
@@ -136,7 +146,7 @@ function hvals(ctx: Ctx): Reply {
   const m = readHash(ctx, ctx.argv[1]!);
   if (!m) return [];
   const out: Uint8Array[] = [];
-  for (const r of ctx.ks.sql.exec("SELECT value FROM kv_hash WHERE kid = ?", m.id)) out.push(blob(r.value));
+  for (const r of ctx.ks.sql.exec("SELECT value FROM kv_hash WHERE kid = ?", m.id)) out.push(ctx.ks.charged(blob(r.value)));
   return out;
 }
 

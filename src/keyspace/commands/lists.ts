@@ -16,7 +16,7 @@ import { type CommandSpec, type Ctx, cmd } from "../command.ts";
 import { checkElement, longArg, mpopArgs, opt, readKey, writeKey, normRange } from "../args.ts";
 import { E, fail } from "../errors.ts";
 import { TYPE } from "../schema.ts";
-import type { KeyMeta } from "../store.ts";
+import type { KeyMeta, Keyspace } from "../store.ts";
 import { NIL_ARRAY, OK, type Reply } from "../../protocol/reply.ts";
 import { blob, equal, own } from "../../util/bytes.ts";
 
@@ -69,7 +69,8 @@ function pushAt(sql: SqlStorage, m: KeyMeta, end: End, values: Uint8Array[]): vo
 }
 
 /** Remove and return up to `n` elements from one end, in pop order. */
-function popAt(sql: SqlStorage, m: KeyMeta, end: End, n: number): Uint8Array[] {
+function popAt(ks: Keyspace, m: KeyMeta, end: End, n: number): Uint8Array[] {
+  const sql = ks.sql;
   n = Math.min(n, m.card);
   if (n <= 0) return [];
   const [lo, hi] = end === "left" ? [m.lhead, m.lhead + n - 1] : [m.ltail - n, m.ltail - 1];
@@ -77,7 +78,7 @@ function popAt(sql: SqlStorage, m: KeyMeta, end: End, n: number): Uint8Array[] {
   const out = sql
     .exec(`SELECT value FROM kv_list WHERE kid = ? AND pos >= ? AND pos <= ? ORDER BY pos ${order}`, m.id, lo, hi)
     .toArray()
-    .map((r) => blob(r.value));
+    .map((r) => ks.charged(blob(r.value)));
   sql.exec("DELETE FROM kv_list WHERE kid = ? AND pos >= ? AND pos <= ?", m.id, lo, hi);
   if (end === "left") m.lhead += n;
   else m.ltail -= n;
@@ -112,7 +113,7 @@ export function pop(end: End) {
     const m = writeList(ctx, ctx.argv[1]!);
     if (!m) return hasCount ? NIL_ARRAY : null;
     if (hasCount && count === 0) return [];
-    const out = popAt(ctx.ks.sql, m, end, count);
+    const out = popAt(ctx.ks, m, end, count);
     ctx.ks.saveCollection(m);
     ctx.dirty += out.length;
     return hasCount ? out : out[0]!;
@@ -132,7 +133,7 @@ export function lmpop(ctx: Ctx): Reply {
     const m = writeList(ctx, key);
     if (!m || m.card === 0) continue;
     const n = Math.min(count, m.card);
-    const out = popAt(ctx.ks.sql, m, end, n);
+    const out = popAt(ctx.ks, m, end, n);
     ctx.ks.saveCollection(m);
     ctx.dirty += out.length;
     ctx.touched(ctx.db, key);
@@ -150,7 +151,7 @@ export function move(ctx: Ctx, from: End, to: End): Reply {
   if (!src) return null;
   const sameKey = equal(srcKey, dstKey);
   let dst = sameKey ? src : writeList(ctx, dstKey);
-  const [value] = popAt(ctx.ks.sql, src, from, 1);
+  const [value] = popAt(ctx.ks, src, from, 1);
   if (!dst) dst = ctx.ks.create(ctx.db, dstKey, TYPE.list);
   pushAt(ctx.ks.sql, dst, to, [value!]);
   if (!sameKey) ctx.ks.saveCollection(src);
@@ -172,7 +173,7 @@ function lrange(ctx: Ctx): Reply {
   return ctx.ks.sql
     .exec("SELECT value FROM kv_list WHERE kid = ? AND pos >= ? AND pos <= ? ORDER BY pos", m.id, m.lhead + r[0], m.lhead + r[1])
     .toArray()
-    .map((row) => blob(row.value));
+    .map((row) => ctx.ks.charged(blob(row.value)));
 }
 
 function lindex(ctx: Ctx): Reply {
@@ -182,7 +183,7 @@ function lindex(ctx: Ctx): Reply {
   if (i < 0) i += m.card;
   if (i < 0 || i >= m.card) return null;
   const rows = ctx.ks.sql.exec("SELECT value FROM kv_list WHERE kid = ? AND pos = ?", m.id, m.lhead + i).toArray();
-  return rows.length ? blob(rows[0]!.value) : null;
+  return rows.length ? ctx.ks.charged(blob(rows[0]!.value)) : null;
 }
 
 /** LPOS key element [RANK rank] [COUNT num] [MAXLEN len]: a scan of the key's rows, as in Redis O(n). */

@@ -49,7 +49,7 @@ function deleteMember(ctx: Ctx, kid: number, member: Uint8Array): boolean {
 
 function allMembers(ctx: Ctx, kid: number): Uint8Array[] {
   const out: Uint8Array[] = [];
-  for (const r of ctx.ks.sql.exec("SELECT member FROM kv_set WHERE kid = ?", kid)) out.push(blob(r.member));
+  for (const r of ctx.ks.sql.exec("SELECT member FROM kv_set WHERE kid = ?", kid)) out.push(ctx.ks.charged(blob(r.member)));
   return out;
 }
 

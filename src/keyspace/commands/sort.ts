@@ -53,9 +53,9 @@ function byPattern(ctx: Ctx, pattern: Uint8Array, subst: Uint8Array): Uint8Array
   if (hasField) {
     if (m.type !== TYPE.hash) return null;
     const rows = ctx.ks.sql.exec("SELECT value FROM kv_hash WHERE kid = ? AND field = ?", m.id, own(pattern.subarray(arrow + 2))).toArray();
-    return rows.length ? blob(rows[0]!.value) : null;
+    return rows.length ? ctx.ks.charged(blob(rows[0]!.value)) : null;
   }
-  return m.type === TYPE.string ? ctx.ks.getString(m) : null;
+  return m.type === TYPE.string ? ctx.ks.replyString(m) : null;
 }
 
 /** strtod as SORT uses it: the whole string must convert; "" is 0; leading spaces are skipped. */
@@ -83,7 +83,7 @@ interface Item {
 function elementsOf(ctx: Ctx, m: KeyMeta): Uint8Array[] {
   if (m.card > SORT_ELEMENTS_MAX) fail(`ERR SORT of more than ${SORT_ELEMENTS_MAX} elements is not supported`);
   const out: Uint8Array[] = [];
-  for (const e of ctx.ks.elements(m)) out.push(m.type === TYPE.zset ? (e as [Uint8Array, number])[0] : (e as Uint8Array));
+  for (const e of ctx.ks.elements(m)) out.push(ctx.ks.charged(m.type === TYPE.zset ? (e as [Uint8Array, number])[0] : (e as Uint8Array)));
   return out;
 }
 

@@ -118,7 +118,7 @@ function expireMs(ctx: Ctx, kind: ExpireKind, arg: Uint8Array): number {
 
 function get(ctx: Ctx): Reply {
   const m = readString(ctx, ctx.argv[1]!);
-  return m ? ctx.ks.getString(m) : null;
+  return m ? ctx.ks.replyString(m) : null;
 }
 
 /** SET key value [NX|XX] [GET] [EX|PX|EXAT|PXAT t|KEEPTTL]. */
@@ -136,7 +136,7 @@ function set(ctx: Ctx): Reply {
   let old: Uint8Array | null = null;
   if (o.get) {
     const g = readString(ctx, key);
-    old = g ? ctx.ks.getString(g) : null;
+    old = g ? ctx.ks.replyString(g) : null;
   }
   const m = ctx.ks.lookupWrite(ctx.db, key);
   if ((o.nx && m) || (o.xx && !m)) return o.get ? old : null;
@@ -178,7 +178,7 @@ function mget(ctx: Ctx): Reply {
   const out: Reply[] = [];
   for (let i = 1; i < ctx.argv.length; i++) {
     const m = ctx.ks.lookupRead(ctx.db, ctx.argv[i]!);
-    out.push(m && m.type === TYPE.string ? ctx.ks.getString(m) : null);
+    out.push(m && m.type === TYPE.string ? ctx.ks.replyString(m) : null);
   }
   return out;
 }
@@ -205,7 +205,7 @@ function getset(ctx: Ctx): Reply {
   const key = ctx.argv[1]!;
   const value = checkValue(ctx.argv[2]!);
   const m = writableString(ctx, key);
-  const old = m ? ctx.ks.getString(m) : null;
+  const old = m ? ctx.ks.replyString(m) : null;
   putString(ctx, key, m, value, null);
   ctx.dirty++;
   ctx.rewrite(["SET", key, value]);
@@ -217,7 +217,7 @@ function getdel(ctx: Ctx): Reply {
   const key = ctx.argv[1]!;
   const m = writableString(ctx, key);
   if (!m) return null;
-  const v = ctx.ks.getString(m);
+  const v = ctx.ks.replyString(m);
   ctx.ks.deleteKey(m);
   ctx.dirty++;
   ctx.rewrite(["DEL", key]);
@@ -233,7 +233,7 @@ function getex(ctx: Ctx): Reply {
   if (!m) return null;
   if (m.type !== TYPE.string) fail(E.wrongType);
   const ms = o.kind ? expireMs(ctx, o.kind, o.expireArg!) : null;
-  const v = ctx.ks.getString(m);
+  const v = ctx.ks.replyString(m);
   if (ms !== null && (o.kind === "exat" || o.kind === "pxat") && ms <= ctx.now && ctx.ks.expiryMode === "master") {
     ctx.ks.deleteKey(m);
     ctx.dirty++;
@@ -423,6 +423,7 @@ function getrange(ctx: Ctx): Reply {
   if (end < 0) end = 0;
   if (end >= len) end = len - 1;
   if (start > end || len === 0) return new Uint8Array(0);
+  ctx.ks.charge(end + 1 - start);
   return ctx.ks.getStringRange(m, start, end + 1);
 }
 

@@ -15,7 +15,7 @@ import { checkRandomReply, randomCountArg, randomRows, ZSET_ROWS } from "./blob-
 import { E, fail } from "../errors.ts";
 import { compileGlob } from "../glob.ts";
 import { TYPE } from "../schema.ts";
-import type { KeyMeta } from "../store.ts";
+import type { KeyMeta, Keyspace } from "../store.ts";
 import { NIL_ARRAY, type Reply, RespDouble } from "../../protocol/reply.ts";
 import { bkey, blob, own, utf8 } from "../../util/bytes.ts";
 import { formatG17, parseDouble } from "../../util/numbers.ts";
@@ -41,8 +41,8 @@ export function getScore(sql: SqlStorage, kid: number, member: Uint8Array): numb
   return rows.length ? (rows[0]!.score as number) : null;
 }
 
-function toEntries(rows: Record<string, SqlStorageValue>[]): Entry[] {
-  return rows.map((r) => [blob(r.member), r.score as number]);
+function toEntries(ks: Keyspace, rows: Record<string, SqlStorageValue>[]): Entry[] {
+  return rows.map((r) => [ks.charged(blob(r.member)), r.score as number]);
 }
 
 /** Members, or members with scores: flat in RESP2, [member, score] pairs in RESP3. */
@@ -124,14 +124,17 @@ function lexWhere(min: LexBound, max: LexBound): [string, Uint8Array[]] | null {
 
 
 /** Entries of ascending ranks a..b, ascending. OFFSET is O(rank), so walk from the nearer end. */
-function rankSlice(sql: SqlStorage, m: KeyMeta, a: number, b: number): Entry[] {
+function rankSlice(ks: Keyspace, m: KeyMeta, a: number, b: number): Entry[] {
+  const sql = ks.sql;
   const n = b - a + 1;
   if (a <= m.card - 1 - b) {
     return toEntries(
+      ks,
       sql.exec(`SELECT member, score FROM ${BY_SCORE} WHERE kid = ? ORDER BY score, member LIMIT ? OFFSET ?`, m.id, n, a).toArray(),
     );
   }
   return toEntries(
+    ks,
     sql
       .exec(`SELECT member, score FROM ${BY_SCORE} WHERE kid = ? ORDER BY score DESC, member DESC LIMIT ? OFFSET ?`, m.id, n, m.card - 1 - b)
       .toArray(),
@@ -315,7 +318,7 @@ function zrangeGeneric(ctx: Ctx, type0: RangeType, dir0: Direction, store = fals
       const r = normRange(start, end, m.card);
       if (!r) return done([], withScores);
       // Reverse ranks count from the highest score.
-      const rows = rev ? rankSlice(sql, m, m.card - 1 - r[1], m.card - 1 - r[0]).reverse() : rankSlice(sql, m, r[0], r[1]);
+      const rows = rev ? rankSlice(ctx.ks, m, m.card - 1 - r[1], m.card - 1 - r[0]).reverse() : rankSlice(ctx.ks, m, r[0], r[1]);
       return done(rows, withScores);
     }
     case "score": {
@@ -332,7 +335,7 @@ function zrangeGeneric(ctx: Ctx, type0: RangeType, dir0: Direction, store = fals
           ...limitOffset(m, limit, offset),
         )
         .toArray();
-      return done(toEntries(rows), withScores);
+      return done(toEntries(ctx.ks, rows), withScores);
     }
     case "lex": {
       const lex = lexWhere(parseLexBound(minArg), parseLexBound(maxArg));
@@ -348,7 +351,7 @@ function zrangeGeneric(ctx: Ctx, type0: RangeType, dir0: Direction, store = fals
           ...limitOffset(m, limit, offset),
         )
         .toArray();
-      return done(toEntries(rows), false, true);
+      return done(toEntries(ctx.ks, rows), false, true);
     }
   }
 }
@@ -408,7 +411,7 @@ function removeWhere(ctx: Ctx, m: KeyMeta, [where, args]: [string, (number | Uin
 function popEntries(ctx: Ctx, m: KeyMeta, max: boolean, count: number): Entry[] {
   const sql = ctx.ks.sql;
   const order = max ? "score DESC, member DESC" : "score, member";
-  const rows = toEntries(sql.exec(`SELECT member, score FROM ${BY_SCORE} WHERE kid = ? ORDER BY ${order} LIMIT ?`, m.id, Math.min(count, m.card)).toArray());
+  const rows = toEntries(ctx.ks, sql.exec(`SELECT member, score FROM ${BY_SCORE} WHERE kid = ? ORDER BY ${order} LIMIT ?`, m.id, Math.min(count, m.card)).toArray());
   for (const [member] of rows) sql.exec("DELETE FROM kv_zset WHERE kid = ? AND member = ?", m.id, own(member));
   m.card -= rows.length;
   ctx.ks.saveCollection(m);
@@ -497,6 +500,7 @@ export function zpop(max: boolean) {
     const sql = ctx.ks.sql;
     const order = max ? "score DESC, member DESC" : "score, member";
     const rows = toEntries(
+      ctx.ks,
       sql.exec(`SELECT member, score FROM ${BY_SCORE} WHERE kid = ? ORDER BY ${order} LIMIT ?`, m.id, Math.min(count, m.card)).toArray(),
     );
     for (const [member] of rows) sql.exec("DELETE FROM kv_zset WHERE kid = ? AND member = ?", m.id, own(member));
@@ -595,11 +599,12 @@ function zscan(ctx: Ctx): Reply {
   let rows: Entry[];
   let next = "0";
   if (m.card <= ZSCAN_WHOLE_MAX) {
-    rows = toEntries(sql.exec(`SELECT member, score FROM ${BY_SCORE} WHERE kid = ? ORDER BY score, member`, m.id).toArray());
+    rows = toEntries(ctx.ks, sql.exec(`SELECT member, score FROM ${BY_SCORE} WHERE kid = ? ORDER BY score, member`, m.id).toArray());
   } else {
     const from = decodeCursor(cursor);
     if (from === null) return [utf8("0"), []];
     rows = toEntries(
+      ctx.ks,
       sql.exec("SELECT member, score FROM kv_zset WHERE kid = ? AND member >= ? ORDER BY member LIMIT ?", m.id, own(from), count + 1).toArray(),
     );
     if (rows.length > count) next = encodeCursor(rows.pop()![0]);
