@@ -795,6 +795,8 @@ export class Node extends DurableObject<Env> implements RestTarget {
   /**
    * This node's view of the database's topology (the router's source, routing/topology.ts):
    * its role, the node it follows, and the replicas attached to it with region and health.
+   * A real Redis replica attached through the gateway is not a node of the database: a read
+   * routed to its address would only wake a stray object of that name, which refuses it.
    */
   topology(db: string, node: string): NodeView {
     // Learning the names for this view does not make the node exist (looking creates nothing).
@@ -807,14 +809,17 @@ export class Node extends DurableObject<Env> implements RestTarget {
       region: regionOrNull(this.regionName),
       offset: this.backlog.offset,
       failover: this.failover.state,
-      replicas: this.master.list().map((r) => ({
-        name: r.name,
-        region: regionOrNull(r.region),
-        state: r.state,
-        ackOffset: r.ackOffset,
-        ackAgeMs: now - r.lastAckMs,
-        lagBytes: Math.max(0, this.backlog.offset - r.ackOffset),
-      })),
+      replicas: this.master
+        .list()
+        .filter((r) => !r.resp)
+        .map((r) => ({
+          name: r.name,
+          region: regionOrNull(r.region),
+          state: r.state,
+          ackOffset: r.ackOffset,
+          ackAgeMs: now - r.lastAckMs,
+          lagBytes: Math.max(0, this.backlog.offset - r.ackOffset),
+        })),
     };
   }
 

@@ -8,6 +8,7 @@ import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { AUTH, base, createReplica, untilServedBy } from "./edge.ts";
 import { cmd, freshDb, inNode, info, until } from "./nodes.ts";
+import { openResp } from "./resp-socket.ts";
 
 const NEAREST: Record<string, string> = {
   wnam: "us",
@@ -130,6 +131,28 @@ describe("edge reads", () => {
     expect(stale).toBe(0);
     expect((servedBy.eu ?? 0) + (servedBy.asia ?? 0)).toBeGreaterThan(100);
   }, 240_000); // 400 sequential requests: ~25 s alone, much longer on a loaded machine
+
+  it("a real Redis replica attached through the replication endpoint is listed but never a read target (its address names no node)", async () => {
+    const db = freshDb("outside-replica");
+    await base(db, ["SET", "k", "v"]);
+    const link = await openResp(`/db/${db}/replication`, "test-replication-secret");
+    try {
+      link.send("REPLCONF", "listening-port", "6380");
+      await link.expect("+OK\r\n");
+      link.send("PSYNC", "?", "-1");
+      const head = await link.line();
+      const offset = Number(/^\+FULLRESYNC [0-9a-f]{40} (\d+)$/.exec(head)?.[1]);
+      expect(offset).toBeGreaterThan(0);
+      link.send("REPLCONF", "ACK", String(offset));
+      await until("the outside replica online", async () => /state=online/.test((await info(db, "master")).slave0 ?? ""));
+      const view = await inNode(db, "master", (n) => ({ listed: n.master.list().length, routable: n.topology(db, "master").replicas.length }));
+      expect(view).toEqual({ listed: 1, routable: 0 });
+      const a = await base(db, ["GET", "k"], { region: "weur" });
+      expect([a.servedBy, a.body]).toEqual(["master", { result: "v" }]);
+    } finally {
+      link.close();
+    }
+  });
 
   it("a replica that cannot reach the token in time hands the read to the master", async () => {
     const db = freshDb("token");
