@@ -88,7 +88,7 @@ export function writeReply(w: ByteWriter, r: Reply, resp: RespVersion = 2): void
     w.ascii("\r\n");
   } else if (r instanceof RedisError) {
     w.ascii("-");
-    w.text(r.msg.replace(/[\r\n]+/g, " "));
+    w.text(errorLine(r.msg));
     w.ascii("\r\n");
   } else if (r instanceof NilArray) {
     w.ascii(resp === 3 ? "_\r\n" : "*-1\r\n");
@@ -124,6 +124,16 @@ export function writeReply(w: ByteWriter, r: Reply, resp: RespVersion = 2): void
   } else {
     throw new Error("unknown reply value");
   }
+}
+
+/**
+ * An error's text as one protocol line, as Redis 7.0's addReplyErrorFormat makes it: line
+ * ends trimmed from the end of the message, then every CR or LF left a space (not a run of
+ * them one space: `unknown command 'a\r\nb'` is `'a  b'` from redis-server). Its trim of the
+ * start never applies there: the line it trims starts with the error's `-`.
+ */
+export function errorLine(msg: string): string {
+  return msg.replace(/[\r\n]+$/, "").replace(/[\r\n]/g, " ");
 }
 
 export function encodeReply(r: Reply, resp: RespVersion = 2): Uint8Array {

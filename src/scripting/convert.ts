@@ -139,10 +139,13 @@ function rawStringField(L: LuaState, idx: number, key: Uint8Array): Uint8Array |
 
 const dec = new TextDecoder();
 
-/** An error reply's text from a Lua error table's `err` field: Redis writes "-%s" and a leading '-' is dropped. */
+/**
+ * An error reply from a Lua error table's `err` field, returned or raised: Redis 7.0.15 writes
+ * "-%s" of it as it is (`{err='-X'}` answers `--X`, `{err=''}` a bare `-`); the writer treats
+ * its line ends (errorLine).
+ */
 export function errorFromText(text: string): RedisError {
-  const t = text.startsWith("-") ? text.slice(1) : text;
-  return new RedisError(t.replace(/[\r\n]/g, " "));
+  return new RedisError(text);
 }
 
 /** Convert the value at the top of the stack into a reply and pop it. */

@@ -89,7 +89,9 @@ describe("encodeReply golden bytes", () => {
     ["simple", OK, "+OK\r\n", "+OK\r\n"],
     ["simple utf-8", new Simple("é"), "+é\r\n", "+é\r\n"],
     ["error", new RedisError("ERR boom"), "-ERR boom\r\n", "-ERR boom\r\n"],
-    ["error with newlines replaced", new RedisError("ERR a\r\nb\nc\rd"), "-ERR a b c d\r\n", "-ERR a b c d\r\n"],
+    ["error with newlines replaced one by one", new RedisError("ERR a\r\nb\nc\rd"), "-ERR a  b c d\r\n", "-ERR a  b c d\r\n"],
+    // redis-server 7.0.15 to `*2 $4 a\r\nb $5 \r\nx\r\n` (line ends at the message's ends trimmed first).
+    ["unknown command with line ends", new RedisError("ERR unknown command 'a\r\nb', with args beginning with: '\r\nx\r\n' \r\n"), "-ERR unknown command 'a  b', with args beginning with: '  x  ' \r\n", "-ERR unknown command 'a  b', with args beginning with: '  x  ' \r\n"],
     ["empty array", [], "*0\r\n", "*0\r\n"],
     [
       "nested arrays with nil",

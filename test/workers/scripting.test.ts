@@ -9,6 +9,7 @@ import { newSession } from "../../src/keyspace/command.ts";
 import { datasetDigest } from "../../src/keyspace/digest.ts";
 import { Engine } from "../../src/keyspace/engine.ts";
 import type { Reply } from "../../src/protocol/reply.ts";
+import { encodeReply } from "../../src/protocol/resp.ts";
 import { utf8 } from "../../src/util/bytes.ts";
 import { norm, run, stream, stubServices, withEngine } from "./harness.ts";
 
@@ -58,6 +59,27 @@ describe("scripting", () => {
       expect(run(h, "eval", "local ok, e = pcall(redis.call, 'hset', 'h', 'f', 'v') return e", 0)).toBe(
         "WRONGTYPE Operation against a key holding the wrong kind of value",
       );
+    });
+  });
+
+  it("error and status tables become protocol lines as redis-server 7.0.15 writes them (a leading '-' kept, line ends)", async () => {
+    await withEngine((h) => {
+      // Bytes recorded from redis-server 7.0.15 for the same EVALs.
+      const cases: [string, string][] = [
+        ["return {err='-X'}", "--X"],
+        ["return {err='X'}", "-X"],
+        ["return {err='\\n-X'}", "- -X"],
+        ["return {err=''}", "-"],
+        ["error({err='X'})", "-X script: 4fab0db337a2ae3e37d0970d9d0e563eeefba535, on @user_script:1."],
+        ["error({err='-X'})", "--X script: 33a8e8dd83d21c047a6b3e4d58b60c7ba331e2aa, on @user_script:1."],
+        ["error({err='X\\nY\\n'})", "-X Y  script: 2236cf9c4d388c89eba962bdd03861fec3f54d42, on @user_script:1."],
+        ["error({err='-MY code'})", "--MY code script: 36b36c561fa7cc14cf5602e4a01606cf91dc9cbb, on @user_script:1."],
+        ["return redis.error_reply('a\\nb')", "-ERR a b"],
+        ["return redis.error_reply('\\nbad\\r\\nthing\\n')", "-ERR bad  thing"],
+        ["return redis.status_reply('\\nok\\r\\n')", "+ ok  "],
+        ["return {err='X\\n'}", "-X"],
+      ];
+      for (const [body, line] of cases) expect([body, new TextDecoder().decode(encodeReply(h.run("EVAL", body, "0")))]).toEqual([body, `${line}\r\n`]);
     });
   });
 
