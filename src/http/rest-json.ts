@@ -21,6 +21,7 @@
  *   Upstash documents); use base64 for binary values.
  */
 import { NilArray, RedisError, RespDouble, RespMap, RespSet, Simple, Verbatim, type Reply } from "../protocol/reply.ts";
+import { QUERY_BUFFER_BYTES_MAX, RESP_ARG_OVERHEAD_BYTES } from "../limits.ts";
 import { shortAscii, utf8 } from "../util/bytes.ts";
 import { formatG17 } from "../util/numbers.ts";
 
@@ -104,9 +105,25 @@ export function jsonCommand(v: unknown, where: string): Uint8Array[] {
   return argv;
 }
 
+/**
+ * The rule a socket's RESP input obeys (QUERY_BUFFER_BYTES_MAX, each argument charged
+ * RESP_ARG_OVERHEAD_BYTES besides its bytes), checked on the parsed JSON before any argument
+ * becomes bytes: 32 MiB of `"",` is ten million arguments, gigabytes once each is a Uint8Array.
+ */
+function checkArgumentCount(bodyChars: number, args: number): void {
+  if (bodyChars + args * RESP_ARG_OVERHEAD_BYTES > QUERY_BUFFER_BYTES_MAX) {
+    throw new RestRequestError(
+      400,
+      `ERR too many arguments: ${args} in a body of ${bodyChars} characters (each argument counts ${RESP_ARG_OVERHEAD_BYTES} bytes against ${QUERY_BUFFER_BYTES_MAX})`,
+    );
+  }
+}
+
 /** Body of a single command: `["SET","k","v"]`. */
 export function parseSingleBody(text: string): Uint8Array[] {
-  return jsonCommand(parseOrFail(text), "the request body");
+  const v = parseOrFail(text);
+  if (Array.isArray(v)) checkArgumentCount(text.length, v.length);
+  return jsonCommand(v, "the request body");
 }
 
 /** Body of /pipeline or /multi-exec: `[["SET","k","v"],["GET","k"]]`, at most `max` commands. */
@@ -119,6 +136,9 @@ export function parsePipelineBody(text: string, max: number): Uint8Array[][] {
   if (v.length > max) {
     throw new RestRequestError(400, `ERR too many commands in one pipeline: ${v.length} (at most ${max})`);
   }
+  let args = 0;
+  for (const c of v) if (Array.isArray(c)) args += c.length;
+  checkArgumentCount(text.length, args);
   return v.map((c, i) => jsonCommand(c, `command ${i + 1}`));
 }
 

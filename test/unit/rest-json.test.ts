@@ -75,6 +75,15 @@ describe("JSON arguments", () => {
     expect(() => parsePipelineBody(`["get","a"]`, 10)).toThrow(/command 1 must be a JSON array/);
     expect(() => parsePipelineBody(`[["get","a"],[]]`, 10)).toThrow(/command 2 is empty/);
     expect(() => parsePipelineBody(JSON.stringify(Array(11).fill(["ping"])), 10)).toThrow(/too many commands in one pipeline: 11 \(at most 10\)/);
+  });
+
+  it("refuses more arguments than a socket's query buffer would hold, before making them bytes", () => {
+    // 200,000 empty arguments: 1.2 MB of JSON, 50 MB once charged as a socket's parser charges them.
+    const many = JSON.stringify(["DEL", ...Array(200_000).fill("")]);
+    expect(() => parseSingleBody(many)).toThrow(/ERR too many arguments: 200001 in a body of \d+ characters/);
+    expect(() => parsePipelineBody(JSON.stringify([["PING"], ["DEL", ...Array(200_000).fill("")]]), 10)).toThrow(/ERR too many arguments: 200002/);
+    // 150,000 fit (38 MB charged), as over RESP.
+    expect(parseSingleBody(JSON.stringify(["DEL", ...Array(150_000).fill("k")]))).toHaveLength(150_001);
     expect(() => parsePipelineBody(`[["get",`, 10)).toThrow(/failed to parse request body/);
   });
 });
