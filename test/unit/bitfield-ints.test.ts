@@ -5,7 +5,8 @@
  * -2^63 counts as an overflow upwards (C's wrapping `max - value`).
  */
 import { describe, expect, it } from "vitest";
-import { checkOverflow, getField, POPCOUNT, toSigned } from "../../src/keyspace/commands/bitfield-ints.ts";
+import { checkOverflow, getField, toSigned } from "../../src/keyspace/commands/bitfield-ints.ts";
+import { firstByteNot, popcount, POPCOUNT } from "../../src/util/bits.ts";
 
 const I64_MIN = -(2n ** 63n);
 const I64_MAX = 2n ** 63n - 1n;
@@ -55,5 +56,31 @@ describe("getField: bit 0 is the top bit of byte 0", () => {
   });
   it("POPCOUNT counts set bits", () => {
     expect([POPCOUNT[0], POPCOUNT[1], POPCOUNT[0xff], POPCOUNT[0xa5]]).toEqual([0, 1, 8, 4]);
+  });
+
+  it("popcount and firstByteNot agree with a byte-by-byte scan at every alignment", () => {
+    let seed = 7;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) & 0xff;
+    const buf = new Uint8Array(300);
+    for (let i = 0; i < buf.length; i++) buf[i] = rnd() < 200 ? 0 : rnd();
+    const ones = new Uint8Array(300).fill(0xff);
+    ones[257] = 0xfe;
+    for (let off = 0; off < 8; off++) {
+      for (const len of [0, 1, 3, 4, 5, 17, 64, 250]) {
+        for (const src of [buf, ones]) {
+          const b = src.subarray(off, off + len);
+          let n = 0;
+          for (const x of b) n += POPCOUNT[x]!;
+          expect(popcount(b)).toBe(n);
+          for (const skip of [0, 0xff] as const) {
+            for (const from of [0, 2, 9]) {
+              let want = Math.min(from, b.length);
+              while (want < b.length && b[want] === skip) want++;
+              expect(firstByteNot(b, skip, from)).toBe(want);
+            }
+          }
+        }
+      }
+    }
   });
 });

@@ -9,13 +9,6 @@
 /** BITFIELD's OVERFLOW modes. */
 export type Overflow = "wrap" | "sat" | "fail";
 
-/** Set bits in each byte value. */
-export const POPCOUNT = (() => {
-  const t = new Uint8Array(256);
-  for (let i = 1; i < 256; i++) t[i] = (i & 1) + t[i >> 1]!;
-  return t;
-})();
-
 /** The unsigned field of `bits` at bit `offset` (getUnsignedBitfield). */
 export function getField(byteAt: (i: number) => number, offset: number, bits: number): bigint {
   let v = 0n;

@@ -25,7 +25,8 @@ import { type CommandSpec, type Ctx, cmd } from "../command.ts";
 import { E, fail } from "../errors.ts";
 import { TYPE } from "../schema.ts";
 import type { KeyMeta } from "../store.ts";
-import { checkOverflow, getField, intReply, type Overflow, POPCOUNT, toSigned } from "./bitfield-ints.ts";
+import { checkOverflow, getField, intReply, type Overflow, toSigned } from "./bitfield-ints.ts";
+import { firstByteNot, popcount, POPCOUNT } from "../../util/bits.ts";
 
 /** Redis's default proto-max-bulk-len: the bound getBitOffsetFromArgument checks offsets against. */
 const PROTO_MAX_BULK_LEN_BYTES = 512 * 1024 * 1024;
@@ -162,7 +163,7 @@ function bitcount(ctx: Ctx): Reply {
   let first = 0;
   let last = 0;
   forEachSlice(ctx, m, sb, eb + 1, (bytes, base) => {
-    for (let i = 0; i < bytes.length; i++) count += POPCOUNT[bytes[i]!]!;
+    count += popcount(bytes);
     if (base === sb) first = bytes[0]!;
     if (base + bytes.length === eb + 1) last = bytes[bytes.length - 1]!;
   });
@@ -200,15 +201,17 @@ function bitpos(ctx: Ctx): Reply {
   const [sbit, ebit] = range;
   const sb = Math.floor(sbit / 8);
   const eb = Math.floor(ebit / 8);
-  const skip = bit ? 0 : 0xff;
+  const skip: 0 | 0xff = bit ? 0 : 0xff;
   let found = -1;
   forEachSlice(ctx, m, sb, eb + 1, (bytes, base) => {
     for (let i = 0; i < bytes.length; i++) {
+      // A byte of only the other bit has none of the wanted ones, wherever the range cuts it.
+      i = firstByteNot(bytes, skip, i);
+      if (i === bytes.length) break;
       const at = base + i;
       const lo = at === sb ? sbit & 7 : 0;
       const hi = at === eb ? ebit & 7 : 7;
       const v = bytes[i]!;
-      if (lo === 0 && hi === 7 && v === skip) continue;
       for (let k = lo; k <= hi; k++) {
         if (((v >> (7 - k)) & 1) === bit) {
           found = at * 8 + k;
