@@ -46,6 +46,12 @@ export const REST_SLICE_COMMANDS = 250;
 export const OUTPUT_BYTES_MAX = 24 * 1024 * 1024;
 /** A socket sends the replies it has gathered once they reach this size (and at the end of each turn). */
 export const SOCKET_SEND_BYTES = 1024 * 1024;
+/**
+ * Most arguments in one REST /pipeline or /multi-exec request (Redis's multibulk limit is per
+ * command; a request is parsed whole). A pipeline makes bytes of each command only as it runs
+ * it; /multi-exec queues them all, as MULTI does: ~220 bytes each in V8, ~60 MB at this bound.
+ */
+export const REST_ARGUMENTS_MAX = 262_144;
 /** Most commands in one REST /pipeline or /multi-exec request. */
 export const PIPELINE_COMMANDS_MAX = 1000;
 /** Most commands queued in one MULTI. */

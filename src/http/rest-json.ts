@@ -21,7 +21,7 @@
  *   Upstash documents); use base64 for binary values.
  */
 import { NilArray, RedisError, RespDouble, RespMap, RespSet, Simple, Verbatim, type Reply } from "../protocol/reply.ts";
-import { QUERY_BUFFER_BYTES_MAX, RESP_ARG_OVERHEAD_BYTES } from "../limits.ts";
+import { QUERY_BUFFER_BYTES_MAX, REST_ARGUMENTS_MAX, RESP_ARG_OVERHEAD_BYTES } from "../limits.ts";
 import { shortAscii, utf8 } from "../util/bytes.ts";
 import { formatG17 } from "../util/numbers.ts";
 
@@ -84,50 +84,61 @@ export function jsonArg(v: unknown): Uint8Array | null {
 
 const EXAMPLE_COMMAND = `["SET","key","value"]`;
 
-/** A JSON command (`["SET","k","v",60]`) → argv. `where` names it in error messages. */
-export function jsonCommand(v: unknown, where: string): Uint8Array[] {
+/** A command of a request body, checked (`checkCommand`); it becomes bytes with `argvOf` when it runs. */
+export type JsonCommand = readonly (string | number | boolean)[];
+
+/**
+ * Check a JSON command (`["SET","k","v",60]`) without making bytes of it. `where` names it in
+ * error messages. A command obeys the rule of a socket's RESP input: its characters plus
+ * RESP_ARG_OVERHEAD_BYTES per argument within QUERY_BUFFER_BYTES_MAX (32 MiB of `"",` would be
+ * ten million arguments, gigabytes once each is a Uint8Array).
+ */
+export function checkCommand(v: unknown, where: string): JsonCommand {
   if (!Array.isArray(v)) {
     throw new RestRequestError(400, `ERR ${where} must be a JSON array such as ${EXAMPLE_COMMAND}`);
   }
   if (v.length === 0) throw new RestRequestError(400, `ERR ${where} is empty: a command needs at least its name`);
-  const argv: Uint8Array[] = new Array(v.length);
+  let chars = 0;
   for (let i = 0; i < v.length; i++) {
-    const a = jsonArg(v[i]);
-    if (a === null) {
-      const type = v[i] === null ? "null" : Array.isArray(v[i]) ? "array" : typeof v[i];
-      throw new RestRequestError(
-        400,
-        `ERR ${where}: argument ${i + 1} is ${type}; arguments must be strings, numbers or booleans`,
-      );
+    const a: unknown = v[i];
+    if (typeof a === "string") chars += a.length;
+    else if (typeof a !== "number" && typeof a !== "boolean") {
+      const type = a === null ? "null" : Array.isArray(a) ? "array" : typeof a;
+      throw new RestRequestError(400, `ERR ${where}: argument ${i + 1} is ${type}; arguments must be strings, numbers or booleans`);
     }
-    argv[i] = a;
   }
+  if (chars + v.length * RESP_ARG_OVERHEAD_BYTES > QUERY_BUFFER_BYTES_MAX) {
+    throw new RestRequestError(
+      400,
+      `ERR ${where} has too many arguments: ${v.length} (each counts ${RESP_ARG_OVERHEAD_BYTES} bytes with its characters against ${QUERY_BUFFER_BYTES_MAX}, as a socket's query buffer)`,
+    );
+  }
+  return v as JsonCommand;
+}
+
+/** A checked command's arguments as bytes. */
+export function argvOf(c: JsonCommand): Uint8Array[] {
+  const argv: Uint8Array[] = new Array(c.length);
+  for (let i = 0; i < c.length; i++) argv[i] = jsonArg(c[i])!;
   return argv;
 }
 
-/**
- * The rule a socket's RESP input obeys (QUERY_BUFFER_BYTES_MAX, each argument charged
- * RESP_ARG_OVERHEAD_BYTES besides its bytes), checked on the parsed JSON before any argument
- * becomes bytes: 32 MiB of `"",` is ten million arguments, gigabytes once each is a Uint8Array.
- */
-function checkArgumentCount(bodyChars: number, args: number): void {
-  if (bodyChars + args * RESP_ARG_OVERHEAD_BYTES > QUERY_BUFFER_BYTES_MAX) {
-    throw new RestRequestError(
-      400,
-      `ERR too many arguments: ${args} in a body of ${bodyChars} characters (each argument counts ${RESP_ARG_OVERHEAD_BYTES} bytes against ${QUERY_BUFFER_BYTES_MAX})`,
-    );
-  }
+/** A JSON command (`["SET","k","v",60]`) → argv. `where` names it in error messages. */
+export function jsonCommand(v: unknown, where: string): Uint8Array[] {
+  return argvOf(checkCommand(v, where));
 }
 
 /** Body of a single command: `["SET","k","v"]`. */
 export function parseSingleBody(text: string): Uint8Array[] {
-  const v = parseOrFail(text);
-  if (Array.isArray(v)) checkArgumentCount(text.length, v.length);
-  return jsonCommand(v, "the request body");
+  return jsonCommand(parseOrFail(text), "the request body");
 }
 
-/** Body of /pipeline or /multi-exec: `[["SET","k","v"],["GET","k"]]`, at most `max` commands. */
-export function parsePipelineBody(text: string, max: number): Uint8Array[][] {
+/**
+ * Body of /pipeline or /multi-exec: `[["SET","k","v"],["GET","k"]]`, at most `max` commands and
+ * REST_ARGUMENTS_MAX arguments, each command checked (`checkCommand`); the caller makes bytes of
+ * each command as it runs it (`argvOf`), so a pipeline holds one slice's arguments as bytes.
+ */
+export function parsePipelineBody(text: string, max: number): JsonCommand[] {
   const v = parseOrFail(text);
   if (!Array.isArray(v)) {
     throw new RestRequestError(400, `ERR the pipeline body must be a JSON array of commands such as [${EXAMPLE_COMMAND},["GET","key"]]`);
@@ -136,10 +147,11 @@ export function parsePipelineBody(text: string, max: number): Uint8Array[][] {
   if (v.length > max) {
     throw new RestRequestError(400, `ERR too many commands in one pipeline: ${v.length} (at most ${max})`);
   }
+  const out = v.map((c, i) => checkCommand(c, `command ${i + 1}`));
   let args = 0;
-  for (const c of v) if (Array.isArray(c)) args += c.length;
-  checkArgumentCount(text.length, args);
-  return v.map((c, i) => jsonCommand(c, `command ${i + 1}`));
+  for (const c of out) args += c.length;
+  if (args > REST_ARGUMENTS_MAX) throw new RestRequestError(400, `ERR too many arguments in one request: ${args} (at most ${REST_ARGUMENTS_MAX})`);
+  return out;
 }
 
 function parseOrFail(text: string): unknown {

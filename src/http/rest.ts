@@ -31,6 +31,8 @@ import { runKindOf } from "../keyspace/engine.ts";
 import { RedisError, type Reply } from "../protocol/reply.ts";
 import { H_CLIENT_ADDR, H_READONLY, type RestTarget } from "./node-protocol.ts";
 import {
+  argvOf,
+  type JsonCommand,
   RestRequestError,
   itemJson,
   parsePipelineBody,
@@ -52,10 +54,7 @@ const TX_CONTROL = new Set(["multi", "exec", "discard", "watch", "unwatch"]);
 
 type Mode = "single" | "pipeline" | "multi-exec";
 
-interface ParsedRequest {
-  mode: Mode;
-  commands: Uint8Array[][];
-}
+type ParsedRequest = { mode: "single"; argv: Uint8Array[] } | { mode: "pipeline" | "multi-exec"; commands: JsonCommand[] };
 
 /** Handle one `/rest…` request inside a node. */
 export async function handleRest(request: Request, target: RestTarget): Promise<Response> {
@@ -84,16 +83,19 @@ export async function handleRest(request: Request, target: RestTarget): Promise<
   try {
     switch (parsed.mode) {
       case "single": {
-        const r = await settle(target.execute(session, parsed.commands[0]!));
+        const r = await settle(target.execute(session, parsed.argv));
         const status = r instanceof RedisError ? 400 : 200;
         return jsonResponse(status, itemJson(r, b64), token(target));
       }
       case "pipeline": {
         const replies: Reply[] = [];
-        const cmds = parsed.commands;
+        // Each command becomes bytes as it is reached, and is dropped once it ran.
+        const json = parsed.commands;
+        const cmds: (Uint8Array[] | undefined)[] = new Array(json.length);
+        const at = (i: number): Uint8Array[] => (cmds[i] ??= argvOf(json[i]!));
         let sliceCommands = 0;
         let sliceBytes = 0;
-        for (let i = 0; i < cmds.length; ) {
+        for (let i = 0; i < json.length; ) {
           // Synchronous commands run back to back in slices (each its own event); async ones yield too.
           if (sliceCommands >= REST_SLICE_COMMANDS || sliceBytes >= CLIENT_SLICE_BYTES) {
             sliceCommands = 0;
@@ -101,24 +103,25 @@ export async function handleRest(request: Request, target: RestTarget): Promise<
             await yieldToOtherEvents();
           }
           // Plain SETs or GETs in a row go together, within the slice.
-          const kind = runKindOf(cmds[i]!);
+          const kind = runKindOf(at(i));
           let end = i + 1;
-          for (const a of cmds[i]!) sliceBytes += a.length;
+          for (const a of at(i)) sliceBytes += a.length;
           if (kind !== null) {
-            while (end < cmds.length && end - i < REST_SLICE_COMMANDS - sliceCommands && sliceBytes < CLIENT_SLICE_BYTES && runKindOf(cmds[end]!) === kind) {
-              for (const a of cmds[end]!) sliceBytes += a.length;
+            while (end < json.length && end - i < REST_SLICE_COMMANDS - sliceCommands && sliceBytes < CLIENT_SLICE_BYTES && runKindOf(at(end)) === kind) {
+              for (const a of at(end)) sliceBytes += a.length;
               end++;
             }
           }
           sliceCommands += end - i;
-          const run = end - i > 1 ? target.executeRun(session, kind!, cmds.slice(i, end)) : null;
+          const run = end - i > 1 ? target.executeRun(session, kind!, cmds.slice(i, end) as Uint8Array[][]) : null;
           if (run !== null) replies.push(...run);
           else {
             for (let j = i; j < end; j++) {
-              const r = target.execute(session, cmds[j]!);
+              const r = target.execute(session, at(j));
               replies.push(isPromise(r) ? await r : r);
             }
           }
+          cmds.fill(undefined, i, end);
           i = end;
         }
         return jsonResponse(200, pipelineJson(replies, b64), token(target));
@@ -139,9 +142,10 @@ export async function handleRest(request: Request, target: RestTarget): Promise<
 async function multiExec(
   target: RestTarget,
   session: Session,
-  commands: Uint8Array[][],
+  json: JsonCommand[],
   b64: boolean,
 ): Promise<Response> {
+  const commands = json.map(argvOf);
   const began = target.execute(session, MULTI);
   const queued = commands.map((argv) => target.execute(session, argv));
   const execReply = target.execute(session, EXEC);
@@ -167,8 +171,8 @@ async function parseRequest(request: Request, sub: string, search: string): Prom
     const commands = parsePipelineBody(await readText(request), PIPELINE_COMMANDS_MAX);
     const mode: Mode = sub === "/pipeline" ? "pipeline" : "multi-exec";
     if (mode === "multi-exec") {
-      commands.forEach((argv, i) => {
-        const name = commandName(argv).toLowerCase();
+      commands.forEach((c, i) => {
+        const name = String(c[0]).toLowerCase();
         if (TX_CONTROL.has(name)) {
           throw new RestRequestError(400, `ERR command ${i + 1}: ${name.toUpperCase()} is not allowed in /multi-exec`);
         }
@@ -180,10 +184,10 @@ async function parseRequest(request: Request, sub: string, search: string): Prom
     if (!hasBody) {
       throw new RestRequestError(400, `ERR no command: POST a JSON array such as ["SET","key","value"], or use the path form /set/key/value`);
     }
-    return { mode: "single", commands: [parseSingleBody(await readText(request))] };
+    return { mode: "single", argv: parseSingleBody(await readText(request)) };
   }
   const body = hasBody ? await readBytes(request) : null;
-  return { mode: "single", commands: [pathCommand(sub, search, body)] };
+  return { mode: "single", argv: pathCommand(sub, search, body) };
 }
 
 /** The request body as bytes, refused past REQUEST_BYTES_MAX without buffering it all. */

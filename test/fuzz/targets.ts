@@ -16,7 +16,7 @@
  *   long run, `npm run fuzz`: the process's RSS).
  */
 import { PIPELINE_COMMANDS_MAX } from "../../src/limits.ts";
-import { RestRequestError, parsePipelineBody, parseSingleBody, pathCommand } from "../../src/http/rest-json.ts";
+import { RestRequestError, argvOf, parsePipelineBody, parseSingleBody, pathCommand } from "../../src/http/rest-json.ts";
 import { RdbError } from "../../src/protocol/rdb/format.ts";
 import { RdbReader } from "../../src/protocol/rdb/reader.ts";
 import { ProtocolError, RespParser, type RespValue } from "../../src/protocol/resp.ts";
@@ -127,7 +127,7 @@ function restTarget(kind: "single" | "pipeline" | "path"): FuzzTarget {
           const body = restBody(rng, kind === "pipeline");
           shown = hexPreview(body);
           const text = td.decode(body);
-          argvs = kind === "single" ? [parseSingleBody(text)] : parsePipelineBody(text, PIPELINE_COMMANDS_MAX);
+          argvs = kind === "single" ? [parseSingleBody(text)] : parsePipelineBody(text, PIPELINE_COMMANDS_MAX).map(argvOf);
         }
       } catch (e) {
         if (e instanceof RestRequestError) {
