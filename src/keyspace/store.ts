@@ -1,13 +1,13 @@
 /**
- * The keyspace over SQLite: key metadata, expiry, strings (split into rows past
- * STRING_CHUNK_BYTES) and generic element access for the collection types. Plain
+ * The keyspace over SQLite: key metadata, expiry, strings (split into rows of `chunkBytes`,
+ * STRING_CHUNK_BYTES in a new database) and generic element access for the collection types. Plain
  * TypeScript over the `SqlStorage` interface: no Durable Object in here.
  *
  * Every mutation of an existing key goes through `lookupWrite` (or `deleteKey`), which
  * calls `hooks.beforeWrite` first: the snapshot writer uses it to serialize a key
  * that it has not dumped yet before the key changes (serialize-before-mutate).
  */
-import { DATABASES, OUTPUT_BYTES_MAX, STRING_CHUNK_BYTES } from "../limits.ts";
+import { DATABASES, LEGACY_STRING_CHUNK_BYTES, OUTPUT_BYTES_MAX, STRING_CHUNK_BYTES } from "../limits.ts";
 import { RedisError } from "../protocol/reply.ts";
 import { bkey, blob, own } from "../util/bytes.ts";
 import { DbMap } from "./generations.ts";
@@ -187,12 +187,23 @@ export class Keyspace {
   /** `+db IN (…)` over the live physical databases, and its arguments. */
   private liveIn = "";
 
+  /**
+   * Bytes per row of a string in this database (STRING_CHUNK_BYTES, or LEGACY_STRING_CHUNK_BYTES
+   * for a database created before): chosen once, when the database is created, and kept.
+   */
+  readonly chunkBytes: number;
+
   constructor(
     readonly sql: SqlStorage,
     readonly hooks: KeyspaceHooks = {},
   ) {
-    const counted = sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", COUNTS_TABLE).toArray().length > 0;
+    const table = (name: string) => sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", name).toArray().length > 0;
+    const counted = table(COUNTS_TABLE);
+    const existed = table("kv_keys");
     sql.exec(KEYSPACE_SCHEMA);
+    const chunk = sql.exec("SELECT value FROM kv_settings WHERE name = 'string_chunk_bytes'").toArray()[0]?.value as number | undefined;
+    this.chunkBytes = chunk ?? (existed ? LEGACY_STRING_CHUNK_BYTES : STRING_CHUNK_BYTES);
+    if (chunk === undefined) sql.exec("INSERT INTO kv_settings (name, value) VALUES ('string_chunk_bytes', ?)", this.chunkBytes);
     if (!counted) sql.exec(COUNTS_FILL_SQL); // same event as the triggers' creation: nothing written in between
     this.dbs = new DbMap(sql);
     this.mapChanged();
@@ -369,7 +380,7 @@ export class Keyspace {
 
   /** Create a string key with its value (one statement when the value fits one row). */
   createString(db: number, key: Uint8Array, value: Uint8Array, expireMs: number | null): KeyMeta {
-    if (value.length > STRING_CHUNK_BYTES) {
+    if (value.length > this.chunkBytes) {
       const m = this.create(db, key, TYPE.string, expireMs);
       this.writeString(m, value);
       return m;
@@ -480,12 +491,12 @@ export class Keyspace {
     // A value in one row (often cached in `m.val`); a chunked value reads only the rows in range.
     if (m.nchunks === 0) return this.getString(m).subarray(start, end);
     const out = new Uint8Array(Math.max(0, end - start));
-    const c0 = Math.floor(start / STRING_CHUNK_BYTES);
-    const c1 = Math.floor((end - 1) / STRING_CHUNK_BYTES);
+    const c0 = Math.floor(start / this.chunkBytes);
+    const c1 = Math.floor((end - 1) / this.chunkBytes);
     for (let c = c0; c <= c1; c++) {
-      const base = c * STRING_CHUNK_BYTES;
+      const base = c * this.chunkBytes;
       const from = Math.max(start, base) - base;
-      const len = Math.min(end, base + STRING_CHUNK_BYTES) - base - from;
+      const len = Math.min(end, base + this.chunkBytes) - base - from;
       // substr() hands over only the bytes asked for, not the whole 1 MiB row.
       const d =
         c === 0
@@ -499,10 +510,10 @@ export class Keyspace {
   /** Write a string value into an existing string key row (replacing it). */
   writeString(m: KeyMeta, value: Uint8Array): void {
     if (m.nchunks > 0) this.sql.exec("DELETE FROM kv_strchunk WHERE kid = ?", m.id);
-    const n = value.length <= STRING_CHUNK_BYTES ? 0 : Math.ceil(value.length / STRING_CHUNK_BYTES) - 1;
+    const n = value.length <= this.chunkBytes ? 0 : Math.ceil(value.length / this.chunkBytes) - 1;
     this.sql.exec(
       "UPDATE kv_keys SET val = ?, card = ?, nchunks = ? WHERE id = ?",
-      own(value.subarray(0, STRING_CHUNK_BYTES)),
+      own(value.subarray(0, this.chunkBytes)),
       value.length,
       n,
       m.id,
@@ -512,7 +523,7 @@ export class Keyspace {
         "INSERT INTO kv_strchunk (kid, idx, data) VALUES (?, ?, ?)",
         m.id,
         c,
-        own(value.subarray(c * STRING_CHUNK_BYTES, (c + 1) * STRING_CHUNK_BYTES)),
+        own(value.subarray(c * this.chunkBytes, (c + 1) * this.chunkBytes)),
       );
     }
     m.card = value.length;
@@ -526,7 +537,9 @@ export class Keyspace {
    */
   patchString(m: KeyMeta, offset: number, data: Uint8Array): void {
     const newLen = Math.max(m.card, offset + data.length);
-    if (newLen <= STRING_CHUNK_BYTES && m.nchunks === 0) {
+    // One row; or one row longer than this database's rows (the fast paths bound values by
+    // STRING_CHUNK_BYTES, but keep the rule here): rewritten whole, which also splits it into rows.
+    if (m.nchunks === 0 && (newLen <= this.chunkBytes || m.card > this.chunkBytes)) {
       const cur = this.getString(m);
       const out = new Uint8Array(newLen);
       out.set(cur, 0);
@@ -535,16 +548,16 @@ export class Keyspace {
       return;
     }
     m.val = undefined; // chunk 0 is rewritten below; read it from its row from now on
-    const lastChunk = Math.ceil(newLen / STRING_CHUNK_BYTES) - 1;
+    const lastChunk = Math.ceil(newLen / this.chunkBytes) - 1;
     const grows = newLen > m.card;
     // The rows that change: those `data` covers, plus (when the value grows) the old last
     // row if partial and every new row up to the end. Rows past the patch stay as they are,
-    // so a one-byte SETBIT/SETRANGE inside a 16 MiB value rewrites one 1 MiB row.
-    const firstTouched = Math.floor(Math.min(offset, m.card) / STRING_CHUNK_BYTES);
-    const lastTouched = grows ? lastChunk : Math.floor((offset + data.length - 1) / STRING_CHUNK_BYTES);
+    // so a one-byte SETBIT/SETRANGE inside a 16 MiB value rewrites one row (64 KiB).
+    const firstTouched = Math.floor(Math.min(offset, m.card) / this.chunkBytes);
+    const lastTouched = grows ? lastChunk : Math.floor((offset + data.length - 1) / this.chunkBytes);
     for (let c = firstTouched; c <= lastTouched; c++) {
-      const base = c * STRING_CHUNK_BYTES;
-      const size = Math.min(STRING_CHUNK_BYTES, newLen - base);
+      const base = c * this.chunkBytes;
+      const size = Math.min(this.chunkBytes, newLen - base);
       const chunk = new Uint8Array(size);
       const covered = offset <= base && offset + data.length >= base + size;
       if (base < m.card && !covered) chunk.set(this.getStringRange(m, base, Math.min(m.card, base + size)), 0);

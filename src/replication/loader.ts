@@ -20,7 +20,7 @@
  */
 import { TYPE, type TypeCode } from "../keyspace/schema.ts";
 import type { KeyMeta, Keyspace } from "../keyspace/store.ts";
-import { DATABASES, STRING_CHUNK_BYTES } from "../limits.ts";
+import { DATABASES } from "../limits.ts";
 import { RdbError } from "../protocol/rdb/format.ts";
 import { RdbReader } from "../protocol/rdb/reader.ts";
 import { FUNCTION_LIBRARIES_MAX } from "../scripting/functions.ts";
@@ -114,7 +114,7 @@ export class SnapshotLoader {
           this.keys++;
           const physical = this.stage[ev.db]!;
           const value = ev.value ?? new Uint8Array(0);
-          if (type === TYPE.string && value.length <= STRING_CHUNK_BYTES) {
+          if (type === TYPE.string && value.length <= this.ks.chunkBytes) {
             if (physical !== this.stringsDb) {
               this.flushStrings();
               this.stringsDb = physical;

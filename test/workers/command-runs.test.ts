@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { newSession, type Session } from "../../src/keyspace/command.ts";
 import { runKindOf, type Engine } from "../../src/keyspace/engine.ts";
 import { SET_ROWS_PER_STATEMENT } from "../../src/keyspace/store.ts";
-import { KEY_BYTES_MAX } from "../../src/limits.ts";
+import { KEY_BYTES_MAX, STRING_CHUNK_BYTES } from "../../src/limits.ts";
 import type { Reply } from "../../src/protocol/reply.ts";
 import { str, utf8 } from "../../src/util/bytes.ts";
 import { norm, stream, withEngine, type EngineHarness } from "./harness.ts";
@@ -15,7 +15,7 @@ import { bulk, openResp } from "./resp-socket.ts";
 import { freshDb } from "./nodes.ts";
 
 const T0 = 1_700_000_000_000;
-const BIG = "x".repeat(1024 * 1024 + 10); // a string stored in chunk rows
+const BIG = "x".repeat(STRING_CHUNK_BYTES + 10); // a string stored in two rows (one chunk row)
 
 type Cmd = (string | Uint8Array)[];
 const argv = (c: Cmd) => c.map((a) => (typeof a === "string" ? utf8(a) : a));

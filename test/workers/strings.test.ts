@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TYPE } from "../../src/keyspace/schema.ts";
-import { STRING_CHUNK_BYTES, VALUE_BYTES_MAX } from "../../src/limits.ts";
+import { Keyspace } from "../../src/keyspace/store.ts";
+import { LEGACY_STRING_CHUNK_BYTES, STRING_CHUNK_BYTES, VALUE_BYTES_MAX } from "../../src/limits.ts";
 import { NilArray, RedisError, type Reply, RespDouble, Simple } from "../../src/protocol/reply.ts";
 import { equal, str, utf8 } from "../../src/util/bytes.ts";
 import { type EngineHarness, withEngine, norm, run, stream } from "./harness.ts";
@@ -418,6 +419,47 @@ describe("strings: APPEND STRLEN GETRANGE SETRANGE", () => {
       // Growing a missing key past one row.
       expect(h.run("setrange", "fresh", STRING_CHUNK_BYTES + 10, "z")).toBe(STRING_CHUNK_BYTES + 11);
       expect(h.run("getrange", "fresh", STRING_CHUNK_BYTES + 9, -1)).toEqual(new Uint8Array([0, 122]));
+    });
+  });
+
+  it("row size: 64 KiB in a new database, kept when it reopens; a database made before keeps its 1 MiB rows and reads them", async () => {
+    await withEngine((h) => {
+      const sql = h.engine.ks.sql;
+      expect(h.engine.ks.chunkBytes).toBe(STRING_CHUNK_BYTES);
+      expect(new Keyspace(sql).chunkBytes).toBe(STRING_CHUNK_BYTES);
+      // As an older version left a database: no kv_settings, a 1 MiB + 5 byte value in two 1 MiB rows.
+      sql.exec("DROP TABLE kv_settings");
+      const v = new Uint8Array(LEGACY_STRING_CHUNK_BYTES + 5);
+      for (let i = 0; i < v.length; i++) v[i] = i % 253;
+      const id = sql
+        .exec("INSERT INTO kv_keys (db, key, type, val, card, nchunks) VALUES (0, ?, 0, ?, ?, 1) RETURNING id", utf8("old"), v.subarray(0, LEGACY_STRING_CHUNK_BYTES), v.length)
+        .one().id;
+      sql.exec("INSERT INTO kv_strchunk (kid, idx, data) VALUES (?, 1, ?)", id, v.subarray(LEGACY_STRING_CHUNK_BYTES));
+      const ks = new Keyspace(sql);
+      expect(ks.chunkBytes).toBe(LEGACY_STRING_CHUNK_BYTES);
+      expect(new Keyspace(sql).chunkBytes).toBe(LEGACY_STRING_CHUNK_BYTES);
+      const m = ks.lookupRead(0, utf8("old"))!;
+      expect(equal(ks.getString(m), v)).toBe(true);
+      expect(ks.getStringRange(m, LEGACY_STRING_CHUNK_BYTES - 2, LEGACY_STRING_CHUNK_BYTES + 3)).toEqual(v.subarray(LEGACY_STRING_CHUNK_BYTES - 2, LEGACY_STRING_CHUNK_BYTES + 3));
+      // A patch across the 1 MiB boundary rewrites those two rows, as rows of that database.
+      ks.patchString(ks.lookupWrite(0, utf8("old"))!, LEGACY_STRING_CHUNK_BYTES - 1, utf8("AB"));
+      v.set(utf8("AB"), LEGACY_STRING_CHUNK_BYTES - 1);
+      expect(equal(ks.getString(ks.lookupRead(0, utf8("old"))!), v)).toBe(true);
+      expect(sql.exec("SELECT count(*) AS n FROM kv_strchunk WHERE kid = ?", id).one().n).toBe(1);
+    });
+  });
+
+  it("a one-row value longer than the database's rows is split into rows by its first patch", async () => {
+    await withEngine((h) => {
+      const ks = h.engine.ks;
+      // The fast paths bound one-row values by STRING_CHUNK_BYTES; a longer one in one row is split whole.
+      const v = new Uint8Array(ks.chunkBytes * 3);
+      for (let i = 0; i < v.length; i++) v[i] = i % 241;
+      ks.sql.exec("INSERT INTO kv_keys (db, key, type, val, card, nchunks) VALUES (0, ?, 0, ?, ?, 0)", utf8("wide"), v, v.length);
+      expect(h.run("setrange", "wide", 5, "Z")).toBe(v.length);
+      v[5] = 90;
+      expect(equal(h.run("get", "wide") as Uint8Array, v)).toBe(true);
+      expect(ks.peek(0, utf8("wide"))!.nchunks).toBe(2);
     });
   });
 });

@@ -2,7 +2,7 @@
  * Bitmap commands on strings (Redis 7.0 bitops.c): SETBIT, GETBIT, BITCOUNT, BITPOS, BITOP,
  * BITFIELD, BITFIELD_RO. Bit 0 is the most significant bit of byte 0.
  *
- * Cost: a string lives in 1 MiB rows (STRING_CHUNK_BYTES). SETBIT and BITFIELD read and
+ * Cost: a string lives in rows of `Keyspace.chunkBytes` (64 KiB). SETBIT and BITFIELD read and
  * rewrite only the rows holding the bits they touch (plus the new rows when the value
  * grows); BITCOUNT and BITPOS read only the rows of their range, one row at a time.
  *
@@ -17,7 +17,7 @@
  * created or grew the key is propagated too: redis-server leaves its replicas without that
  * key, we keep ours equal to the master.
  */
-import { STRING_CHUNK_BYTES, VALUE_BYTES_MAX } from "../../limits.ts";
+import { VALUE_BYTES_MAX } from "../../limits.ts";
 import type { Reply } from "../../protocol/reply.ts";
 import { parseI64 } from "../../util/numbers.ts";
 import { i64Arg, opt, readKey, writeKey } from "../args.ts";
@@ -74,7 +74,7 @@ function isBitUnit(b: Uint8Array): boolean {
 /** Calls `fn` with consecutive slices of bytes [start, end) of `m`, at most one row each. */
 function forEachSlice(ctx: Ctx, m: KeyMeta, start: number, end: number, fn: (bytes: Uint8Array, base: number) => boolean | void): void {
   for (let s = start; s < end; ) {
-    const e = Math.min(end, (Math.floor(s / STRING_CHUNK_BYTES) + 1) * STRING_CHUNK_BYTES);
+    const e = Math.min(end, (Math.floor(s / ctx.ks.chunkBytes) + 1) * ctx.ks.chunkBytes);
     if (fn(ctx.ks.getStringRange(m, s, e), s) === true) return;
     s = e;
   }
@@ -116,8 +116,8 @@ function setbit(ctx: Ctx): Reply {
     return 0;
   }
   // Read the bit's row once, and when the bit changes write that row back whole.
-  const base = byte - (byte % STRING_CHUNK_BYTES);
-  const row = ctx.ks.getStringRange(m, base, Math.min(m.card, base + STRING_CHUNK_BYTES));
+  const base = byte - (byte % ctx.ks.chunkBytes);
+  const row = ctx.ks.getStringRange(m, base, Math.min(m.card, base + ctx.ks.chunkBytes));
   const old = row[byte - base]!;
   const was = (old & mask) !== 0;
   if (was !== (on === 1n)) {
@@ -270,8 +270,8 @@ function bitop(ctx: Ctx): Reply {
 
 /** out[i] = op over the sources' byte i (missing bytes read as 0), row by row. */
 function combine(ctx: Ctx, op: BitOp, sources: (KeyMeta | null)[], out: Uint8Array): void {
-  for (let base = 0; base < out.length; base += STRING_CHUNK_BYTES) {
-    const end = Math.min(out.length, base + STRING_CHUNK_BYTES);
+  for (let base = 0; base < out.length; base += ctx.ks.chunkBytes) {
+    const end = Math.min(out.length, base + ctx.ks.chunkBytes);
     const slice = out.subarray(base, end);
     sources.forEach((m, j) => {
       const bytes = m && base < m.card ? ctx.ks.getStringRange(m, base, Math.min(end, m.card)) : new Uint8Array(0);
@@ -348,23 +348,23 @@ class RowCache {
   private row(c: number): Uint8Array {
     let r = this.rows.get(c);
     if (!r) {
-      const base = c * STRING_CHUNK_BYTES;
-      r = this.ctx.ks.getStringRange(this.m, base, Math.min(this.m.card, base + STRING_CHUNK_BYTES)).slice();
+      const base = c * this.ctx.ks.chunkBytes;
+      r = this.ctx.ks.getStringRange(this.m, base, Math.min(this.m.card, base + this.ctx.ks.chunkBytes)).slice();
       this.rows.set(c, r);
     }
     return r;
   }
   get(i: number): number {
     if (i >= this.m.card) return 0;
-    return this.row(Math.floor(i / STRING_CHUNK_BYTES))[i % STRING_CHUNK_BYTES]!;
+    return this.row(Math.floor(i / this.ctx.ks.chunkBytes))[i % this.ctx.ks.chunkBytes]!;
   }
   set(i: number, v: number): void {
-    const c = Math.floor(i / STRING_CHUNK_BYTES);
-    this.row(c)[i % STRING_CHUNK_BYTES] = v;
+    const c = Math.floor(i / this.ctx.ks.chunkBytes);
+    this.row(c)[i % this.ctx.ks.chunkBytes] = v;
     this.dirtyRows.add(c);
   }
   flush(): void {
-    for (const c of [...this.dirtyRows].sort((a, b) => a - b)) this.ctx.ks.patchString(this.m, c * STRING_CHUNK_BYTES, this.rows.get(c)!);
+    for (const c of [...this.dirtyRows].sort((a, b) => a - b)) this.ctx.ks.patchString(this.m, c * this.ctx.ks.chunkBytes, this.rows.get(c)!);
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * String commands. A string lives in its kv_keys row (and kv_strchunk rows past
- * STRING_CHUNK_BYTES); overwriting a string keeps its row id, overwriting another type
+ * `Keyspace.chunkBytes`); overwriting a string keeps its row id, overwriting another type
  * replaces the key. APPEND/SETRANGE/GETRANGE touch only the chunk rows involved, so a
  * 16 MiB value is never rewritten whole for a small change.
  *

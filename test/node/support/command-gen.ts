@@ -490,12 +490,12 @@ class Gen {
         return [["strlen", this.readKey(S_KEYS)]];
       case 21:
       case 22:
-        if (r.chance(0.05)) return [["getrange", this.readKey(S_KEYS), r.pick(["1048570", "1048575", "-8", "2097140"]), r.pick(["1048580", "-1", "2097160"])]];
+        if (r.chance(0.05)) return [["getrange", this.readKey(S_KEYS), r.pick(["65530", "65536", "1048570", "1048575", "-8", "2097140"]), r.pick(["65540", "131080", "1048580", "-1", "2097160"])]];
         return [["getrange", this.readKey(S_KEYS), r.pick(STARTS), r.pick(STOPS)]];
       case 23:
       case 24:
-        // Now and then past STRING_CHUNK_BYTES (1 MiB), where a value spans SQLite rows.
-        if (r.chance(0.02)) return [["setrange", sk(), r.pick(["1048570", "1048576", "2097149"]), r.pick(["hello", "0123456789"])]];
+        // Now and then past a row (STRING_CHUNK_BYTES, 64 KiB; 1 MiB in databases made before), where a value spans SQLite rows.
+        if (r.chance(0.02)) return [["setrange", sk(), r.pick(["65530", "65536", "131070", "1048570", "1048576", "2097149"]), r.pick(["hello", "0123456789"])]];
         return [["setrange", sk(), r.chance(0.93) ? String(r.range(0, 20)) : r.pick(["-1", "x", "536870912"]), v()]];
       default:
         return [["get", r.pick(N_KEYS)]];
