@@ -74,7 +74,9 @@ function* stringChunks(ks: Keyspace, m: KeyMeta): Generator<Uint8Array> {
   yield blob(ks.sql.exec("SELECT val FROM kv_keys WHERE id = ?", m.id).one().val);
   if (m.nchunks === 0) return;
   for (let idx = 1; idx <= m.nchunks; idx++) {
-    yield blob(ks.sql.exec("SELECT data FROM kv_strchunk WHERE kid = ? AND idx = ?", m.id, idx).one().data);
+    const data = ks.sql.exec("SELECT data FROM kv_strchunk WHERE kid = ? AND idx = ?", m.id, idx).toArray()[0]?.data;
+    // A missing row is zeros (Keyspace.writeString).
+    yield data !== undefined ? blob(data) : new Uint8Array(Math.min(ks.chunkBytes, m.card - idx * ks.chunkBytes));
   }
 }
 

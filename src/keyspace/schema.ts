@@ -1,9 +1,12 @@
 /**
  * The keyspace's SQLite schema. One row per key in kv_keys (metadata, and the value of a
  * string); one row per element of a collection, so a command on a collection of a million
- * elements touches O(log n + k) rows. `id` is the key's identity: RENAME moves the row, not
- * the elements, and the snapshot walks keys in id order (see replication/snapshot.ts); AUTOINCREMENT
- * because a reused id would put a key created after a snapshot's cut inside it.
+ * elements touches O(log n + k) rows. A string longer than a row (`Keyspace.chunkBytes`) keeps
+ * its first piece in kv_keys.val and the rest in kv_strchunk rows 1..nchunks; a row of zeros is
+ * not stored (it reads as zeros), so a bitmap set far out costs the rows it has bits in.
+ * `id` is the key's identity: RENAME moves the row, not the elements, and the snapshot walks
+ * keys in id order (see replication/snapshot.ts); AUTOINCREMENT because a reused id would put
+ * a key created after a snapshot's cut inside it.
  */
 export const TYPE = { string: 0, list: 1, set: 2, zset: 3, hash: 4 } as const;
 export type TypeCode = (typeof TYPE)[keyof typeof TYPE];

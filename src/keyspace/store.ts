@@ -9,6 +9,7 @@
  */
 import { DATABASES, LEGACY_STRING_CHUNK_BYTES, OUTPUT_BYTES_MAX, STRING_CHUNK_BYTES } from "../limits.ts";
 import { RedisError } from "../protocol/reply.ts";
+import { firstByteNot } from "../util/bits.ts";
 import { bkey, blob, own } from "../util/bytes.ts";
 import { DbMap } from "./generations.ts";
 import { COUNTS_FILL_SQL, COUNTS_TABLE, KEYSPACE_SCHEMA, TYPE, type TypeCode } from "./schema.ts";
@@ -477,12 +478,8 @@ export class Keyspace {
     if (m.nchunks === 0) return first;
     const out = new Uint8Array(m.card);
     out.set(first, 0);
-    let o = first.length;
-    for (const r of this.sql.exec("SELECT data FROM kv_strchunk WHERE kid = ? ORDER BY idx", m.id)) {
-      const d = blob(r.data);
-      out.set(d, o);
-      o += d.length;
-    }
+    // A missing row is zeros (`writeString`, `patchString`): `out` starts zeroed.
+    for (const r of this.sql.exec("SELECT idx, data FROM kv_strchunk WHERE kid = ?", m.id)) out.set(blob(r.data), (r.idx as number) * this.chunkBytes);
     return out;
   }
 
@@ -497,12 +494,12 @@ export class Keyspace {
       const base = c * this.chunkBytes;
       const from = Math.max(start, base) - base;
       const len = Math.min(end, base + this.chunkBytes) - base - from;
-      // substr() hands over only the bytes asked for, not the whole 1 MiB row.
+      // substr() hands over only the bytes asked for, not the whole row; a missing row is zeros.
       const d =
         c === 0
           ? blob(this.sql.exec("SELECT substr(val, ?, ?) AS val FROM kv_keys WHERE id = ?", from + 1, len, m.id).one().val)
-          : blob(this.sql.exec("SELECT substr(data, ?, ?) AS data FROM kv_strchunk WHERE kid = ? AND idx = ?", from + 1, len, m.id, c).one().data);
-      out.set(d, base + from - start);
+          : this.sql.exec("SELECT substr(data, ?, ?) AS data FROM kv_strchunk WHERE kid = ? AND idx = ?", from + 1, len, m.id, c).toArray()[0]?.data;
+      if (d !== undefined) out.set(blob(d), base + from - start);
     }
     return out;
   }
@@ -519,12 +516,10 @@ export class Keyspace {
       m.id,
     );
     for (let c = 1; c <= n; c++) {
-      this.sql.exec(
-        "INSERT INTO kv_strchunk (kid, idx, data) VALUES (?, ?, ?)",
-        m.id,
-        c,
-        own(value.subarray(c * this.chunkBytes, (c + 1) * this.chunkBytes)),
-      );
+      const piece = value.subarray(c * this.chunkBytes, (c + 1) * this.chunkBytes);
+      // Rows of zeros are not stored: a bitmap set far out (SETBIT k 100000000 1) is mostly zeros.
+      if (firstByteNot(piece, 0) === piece.length) continue;
+      this.sql.exec("INSERT INTO kv_strchunk (kid, idx, data) VALUES (?, ?, ?)", m.id, c, own(piece));
     }
     m.card = value.length;
     m.nchunks = n;
@@ -565,7 +560,8 @@ export class Keyspace {
       const to = Math.min(offset + data.length, base + size);
       if (from < to) chunk.set(data.subarray(from - offset, to - offset), from - base);
       if (c === 0) this.sql.exec("UPDATE kv_keys SET val = ? WHERE id = ?", chunk, m.id);
-      else this.sql.exec("INSERT OR REPLACE INTO kv_strchunk (kid, idx, data) VALUES (?, ?, ?)", m.id, c, chunk);
+      else if (firstByteNot(chunk, 0) < chunk.length) this.sql.exec("INSERT OR REPLACE INTO kv_strchunk (kid, idx, data) VALUES (?, ?, ?)", m.id, c, chunk);
+      else if (base < m.card) this.sql.exec("DELETE FROM kv_strchunk WHERE kid = ? AND idx = ?", m.id, c); // now all zeros: no row
     }
     if (!grows) return;
     m.card = newLen;

@@ -65,3 +65,41 @@ export function firstByteNot(b: Uint8Array, skip: 0 | 0xff, from = 0): number {
   for (; i < b.length; i++) if (b[i] !== skip) return i;
   return b.length;
 }
+
+/** The aligned 32-bit words of `b` from its start, or null when its start is not 4-byte aligned. */
+function wordsFromStart(b: Uint8Array): Uint32Array | null {
+  return (b.byteOffset & 3) === 0 ? words(b, 0, b.length >>> 2) : null;
+}
+
+/**
+ * dst[i] = dst[i] op src[i] for i < src.length (BITOP AND / OR / XOR); AND also clears dst past
+ * src's end (a shorter source reads as zeros). 32 bits at a time when both are aligned.
+ */
+export function combineInto(op: "and" | "or" | "xor", dst: Uint8Array, src: Uint8Array): void {
+  const n = Math.min(dst.length, src.length);
+  let i = 0;
+  const dw = wordsFromStart(dst);
+  const sw = wordsFromStart(src);
+  if (dw && sw) {
+    const k = n >>> 2;
+    if (op === "and") for (let j = 0; j < k; j++) dw[j]! &= sw[j]!;
+    else if (op === "or") for (let j = 0; j < k; j++) dw[j]! |= sw[j]!;
+    else for (let j = 0; j < k; j++) dw[j]! ^= sw[j]!;
+    i = k * 4;
+  }
+  if (op === "and") for (; i < n; i++) dst[i]! &= src[i]!;
+  else if (op === "or") for (; i < n; i++) dst[i]! |= src[i]!;
+  else for (; i < n; i++) dst[i]! ^= src[i]!;
+  if (op === "and") dst.fill(0, n);
+}
+
+/** dst[i] = ~dst[i] (BITOP NOT), 32 bits at a time when aligned. */
+export function invert(dst: Uint8Array): void {
+  let i = 0;
+  const dw = wordsFromStart(dst);
+  if (dw) {
+    for (let j = 0; j < dw.length; j++) dw[j] = ~dw[j]!;
+    i = dw.length * 4;
+  }
+  for (; i < dst.length; i++) dst[i] = ~dst[i]! & 0xff;
+}

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { checkOverflow, getField, toSigned } from "../../src/keyspace/commands/bitfield-ints.ts";
-import { firstByteNot, popcount, POPCOUNT } from "../../src/util/bits.ts";
+import { combineInto, firstByteNot, invert, popcount, POPCOUNT } from "../../src/util/bits.ts";
 
 const I64_MIN = -(2n ** 63n);
 const I64_MAX = 2n ** 63n - 1n;
@@ -81,6 +81,30 @@ describe("getField: bit 0 is the top bit of byte 0", () => {
           }
         }
       }
+    }
+  });
+
+  it("combineInto and invert agree with byte-by-byte BITOP at every alignment and length", () => {
+    let seed = 11;
+    const rnd = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 16) & 0xff;
+    const base = Uint8Array.from({ length: 80 }, rnd);
+    const other = Uint8Array.from({ length: 80 }, rnd);
+    for (const op of ["and", "or", "xor"] as const) {
+      for (const [doff, soff] of [[0, 0], [0, 1], [4, 8], [3, 0]]) {
+        for (const [dlen, slen] of [[40, 40], [40, 13], [13, 40], [0, 5], [37, 37]]) {
+          const dst = new Uint8Array(base.subarray(0, doff + dlen)).subarray(doff);
+          const src = other.subarray(soff, soff + slen);
+          const want = Array.from(dst, (d, i) => (i < src.length ? (op === "and" ? d & src[i]! : op === "or" ? d | src[i]! : d ^ src[i]!) : op === "and" ? 0 : d));
+          combineInto(op, dst, src);
+          expect([op, doff, soff, dlen, slen, Array.from(dst)]).toEqual([op, doff, soff, dlen, slen, want]);
+        }
+      }
+    }
+    for (const off of [0, 1, 4]) {
+      const dst = new Uint8Array(base).subarray(off, off + 23);
+      const want = Array.from(dst, (d) => ~d & 0xff);
+      invert(dst);
+      expect(Array.from(dst)).toEqual(want);
     }
   });
 });

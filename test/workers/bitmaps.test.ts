@@ -6,6 +6,7 @@
  */
 import { env, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { firstByteNot } from "../../src/util/bits.ts";
 import { newSession } from "../../src/keyspace/command.ts";
 import { Engine } from "../../src/keyspace/engine.ts";
 import { STRING_CHUNK_BYTES, VALUE_BYTES_MAX } from "../../src/limits.ts";
@@ -229,7 +230,36 @@ async function withCountedEngine(fn: (h: Counted) => void): Promise<void> {
   });
 }
 
-describe("bitmaps: a change inside a 16 MiB value touches one 1 MiB row", () => {
+describe("bitmaps: a change inside a 16 MiB value touches one row (STRING_CHUNK_BYTES)", () => {
+  it("rows of zeros are not stored: a bit set far out costs two rows, and reads, digests and BITOP see the zeros", async () => {
+    await withEngine((h) => {
+      const sql = h.engine.ks.sql;
+      const rows = () => sql.exec("SELECT count(*) AS n FROM kv_strchunk").one().n as number;
+      const last = VALUE_BYTES_MAX * 8 - 1;
+      expect(h.run("setbit", "far", last, 1)).toBe(0);
+      expect(rows()).toBe(1); // the last row; the first lives in the key's row
+      expect(h.run("strlen", "far")).toBe(VALUE_BYTES_MAX);
+      expect([h.run("bitcount", "far"), h.run("bitpos", "far", 1), h.run("getbit", "far", last - 1), h.run("getbit", "far", last)]).toEqual([1, last, 0, 1]);
+      const whole = h.run("get", "far") as Uint8Array;
+      expect([whole.length, firstByteNot(whole, 0), whole[VALUE_BYTES_MAX - 1]]).toEqual([VALUE_BYTES_MAX, VALUE_BYTES_MAX - 1, 1]);
+      // The same value written whole (SET of the bytes) is stored and digested alike.
+      h.run("set", "copy", whole);
+      expect(rows()).toBe(2);
+      expect(h.run("debug", "digest-value", "far")).toEqual(h.run("debug", "digest-value", "copy"));
+      // A row set to zeros again goes away; one set in the middle comes.
+      h.run("setbit", "far", last, 0);
+      h.run("setbit", "far", 5 * STRING_CHUNK_BYTES * 8, 1);
+      expect(rows()).toBe(2);
+      expect(h.run("bitcount", "far")).toBe(1);
+      // BITOP over mostly-zero values writes only the rows that are not zeros.
+      h.run("bitop", "or", "both", "far", "copy");
+      expect(rows()).toBe(2 + 2);
+      expect(h.run("bitcount", "both")).toBe(2);
+      h.run("bitop", "not", "ones", "far");
+      expect(h.run("bitcount", "ones")).toBe(VALUE_BYTES_MAX * 8 - 1);
+    });
+  });
+
   it("SETBIT, BITFIELD, SETRANGE write one row; BITCOUNT/BITPOS/GETBIT read only the rows of their range", async () => {
     await withCountedEngine((h) => {
       expect(h.run("setrange", "big", VALUE_BYTES_MAX - 1, "x")).toBe(VALUE_BYTES_MAX);

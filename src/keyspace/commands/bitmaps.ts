@@ -26,7 +26,7 @@ import { E, fail } from "../errors.ts";
 import { TYPE } from "../schema.ts";
 import type { KeyMeta } from "../store.ts";
 import { checkOverflow, getField, intReply, type Overflow, toSigned } from "./bitfield-ints.ts";
-import { firstByteNot, popcount, POPCOUNT } from "../../util/bits.ts";
+import { combineInto, firstByteNot, invert, popcount, POPCOUNT } from "../../util/bits.ts";
 
 /** Redis's default proto-max-bulk-len: the bound getBitOffsetFromArgument checks offsets against. */
 const PROTO_MAX_BULK_LEN_BYTES = 512 * 1024 * 1024;
@@ -277,16 +277,10 @@ function combine(ctx: Ctx, op: BitOp, sources: (KeyMeta | null)[], out: Uint8Arr
       const bytes = m && base < m.card ? ctx.ks.getStringRange(m, base, Math.min(end, m.card)) : new Uint8Array(0);
       if (j === 0) {
         slice.set(bytes, 0); // the rest of the row is already 0
-        if (op === "not") for (let i = 0; i < slice.length; i++) slice[i] = ~slice[i]! & 0xff;
+        if (op === "not") invert(slice);
         return;
       }
-      if (op === "and") {
-        for (let i = 0; i < slice.length; i++) slice[i]! &= i < bytes.length ? bytes[i]! : 0;
-      } else if (op === "or") {
-        for (let i = 0; i < bytes.length; i++) slice[i]! |= bytes[i]!;
-      } else {
-        for (let i = 0; i < bytes.length; i++) slice[i]! ^= bytes[i]!;
-      }
+      combineInto(op as "and" | "or" | "xor", slice, bytes);
     });
   }
 }
