@@ -1,6 +1,6 @@
 /**
- * Section "bitmaps": single bit commands on a 1 KiB string and on a 16 MiB one (16 rows of
- * 1 MiB in our storage), one request at a time. The point: SETBIT/GETBIT/BITFIELD and a
+ * Section "bitmaps": single bit commands on a 1 KiB string and on a 16 MiB one (256 rows of
+ * 64 KiB in our storage, the rows of zeros not stored), one request at a time. The point: SETBIT/GETBIT/BITFIELD and a
  * small-range BITCOUNT cost about the same on both sizes (they touch one row), while a
  * whole-value BITCOUNT grows with the value. Same against redis-server for reference.
  */
