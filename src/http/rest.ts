@@ -17,6 +17,8 @@
  *                                    before anything ran (bad JSON, bad argument type,
  *                                    empty command, too many commands, EXECABORT)
  *   200 [{"result"}|{"error"}, …]    /pipeline and /multi-exec, one item per command
+ *   with `Upstash-Response-Format: resp2` (not /multi-exec, not with base64): the replies'
+ *                                    RESP2 bytes, application/octet-stream, same statuses
  *   413 {"error":"ERR max request size exceeded"}   body over REQUEST_BYTES_MAX: 413
  *                                    because it is an HTTP-level refusal (the SDK reads
  *                                    `error` from any non-2xx answer alike)
@@ -29,6 +31,7 @@ import { CLIENT_SLICE_BYTES, PIPELINE_COMMANDS_MAX, REQUEST_BYTES_MAX, REST_BLOC
 import type { Session } from "../keyspace/command.ts";
 import { runKindOf } from "../keyspace/engine.ts";
 import { RedisError, type Reply } from "../protocol/reply.ts";
+import { ByteWriter, writeReply } from "../protocol/resp.ts";
 import { H_CLIENT_ADDR, H_READONLY, type RestTarget } from "./node-protocol.ts";
 import {
   argvOf,
@@ -42,6 +45,8 @@ import {
 } from "./rest-json.ts";
 import { yieldToOtherEvents } from "../util/yield.ts";
 
+/** Request header choosing the answer's format: `json` (default) or `resp2`. */
+export const RESPONSE_FORMAT_HEADER = "upstash-response-format";
 /** Header of the read-your-writes token (the SDK's spelling). */
 export const SYNC_TOKEN_HEADER = "upstash-sync-token";
 /** How long a request presenting a token waits for this node to reach it. */
@@ -61,6 +66,11 @@ export async function handleRest(request: Request, target: RestTarget): Promise<
   const url = new URL(request.url);
   const sub = url.pathname.startsWith("/rest") ? url.pathname.slice("/rest".length) : url.pathname;
   const b64 = (request.headers.get("upstash-encoding") ?? "").toLowerCase() === "base64";
+  // Upstash-Response-Format: json (default) or resp2 (the replies' RESP2 bytes, except /multi-exec).
+  const format = (request.headers.get(RESPONSE_FORMAT_HEADER) ?? "json").toLowerCase();
+  if (format !== "json" && format !== "resp2") return errorResponse(400, `ERR ${RESPONSE_FORMAT_HEADER} must be json or resp2, not '${format.slice(0, 32)}'`);
+  if (format === "resp2" && b64) return errorResponse(400, `ERR ${RESPONSE_FORMAT_HEADER}: resp2 cannot be combined with Upstash-Encoding: base64`);
+  const resp2 = format === "resp2";
   const incomingToken = parseSyncToken(request.headers.get(SYNC_TOKEN_HEADER));
 
   let parsed: ParsedRequest;
@@ -85,6 +95,7 @@ export async function handleRest(request: Request, target: RestTarget): Promise<
       case "single": {
         const r = await settle(target.execute(session, parsed.argv));
         const status = r instanceof RedisError ? 400 : 200;
+        if (resp2) return resp2Response(status, [r], token(target));
         return jsonResponse(status, itemJson(r, b64), token(target));
       }
       case "pipeline": {
@@ -124,6 +135,7 @@ export async function handleRest(request: Request, target: RestTarget): Promise<
           cmds.fill(undefined, i, end);
           i = end;
         }
+        if (resp2) return resp2Response(200, replies, token(target));
         return jsonResponse(200, pipelineJson(replies, b64), token(target));
       }
       case "multi-exec":
@@ -247,6 +259,13 @@ function isPromise(r: Reply | Promise<Reply>): r is Promise<Reply> {
 
 async function settle(r: Reply | Promise<Reply>): Promise<Reply> {
   return isPromise(r) ? await r : r;
+}
+
+/** Replies as a RESP2 client reads them, one after another (`Upstash-Response-Format: resp2`). */
+function resp2Response(status: number, replies: Reply[], syncToken: string): Response {
+  const w = new ByteWriter();
+  for (const r of replies) writeReply(w, r, 2);
+  return new Response(w.take(), { status, headers: { "content-type": "application/octet-stream", [SYNC_TOKEN_HEADER]: syncToken } });
 }
 
 function jsonResponse(status: number, body: string, syncToken?: string): Response {
