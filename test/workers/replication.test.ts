@@ -202,6 +202,37 @@ describe("replication scenarios", () => {
     void CommandError;
   });
 
+  it("min-replicas-max-lag: a replica whose ACKs stop for longer is not a good replica; writes resume when it acknowledges again", async () => {
+    const db = freshDb("maxlag");
+    await write(db, 0, 5);
+    await attach(db, "r1");
+    expect(await cmd(db, "master", "CONFIG", "SET", "min-replicas-to-write", "1", "min-replicas-max-lag", "1")).toBe("OK");
+    await until("a good replica", async () => (await cmd(db, "master", "SET", "x", "1").catch(() => null)) === "OK");
+    // The replica stalls (applies and acknowledges nothing): once its last ACK is over 1 s old, writes are refused.
+    expect(await cmd(db, "r1", "DEBUG", "REPL-PAUSE", "1")).toBe("OK");
+    const stalledAt = Date.now();
+    await until("NOREPLICAS", async () => {
+      try {
+        await cmd(db, "master", "SET", "x", "2");
+        return false;
+      } catch (e) {
+        return e instanceof CommandError && e.message === "NOREPLICAS Not enough good replicas to write.";
+      }
+    });
+    expect(Date.now() - stalledAt).toBeGreaterThanOrEqual(900);
+    // Reads still answer; a larger lag allowance makes the same replica good again.
+    expect(await cmd(db, "master", "GET", "x")).not.toBe(null);
+    expect(await cmd(db, "master", "CONFIG", "SET", "min-replicas-max-lag", "3600")).toBe("OK");
+    expect(await cmd(db, "master", "SET", "x", "3")).toBe("OK");
+    expect(await cmd(db, "master", "CONFIG", "SET", "min-replicas-max-lag", "1")).toBe("OK");
+    await expect(cmd(db, "master", "SET", "x", "4")).rejects.toThrow("NOREPLICAS");
+    // It acknowledges again: writes resume, and it catches up with what was accepted.
+    expect(await cmd(db, "r1", "DEBUG", "REPL-PAUSE", "0")).toBe("OK");
+    await until("a good replica again", async () => (await cmd(db, "master", "SET", "x", "5").catch(() => null)) === "OK");
+    await converged(db, ["r1"]);
+    expect(await cmd(db, "r1", "GET", "x")).toBe("5");
+  });
+
   it("replica-serve-stale-data no: MASTERDOWN while the link is down; min-replicas-to-write: NOREPLICAS", async () => {
     const db = freshDb("stale");
     await write(db, 0, 5);
