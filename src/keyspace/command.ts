@@ -184,6 +184,18 @@ export interface NodeServices {
   failover?(args: string[]): Reply;
 }
 
+/** One command's INFO commandstats line (Redis 7.0's redisCommand counters). */
+export interface CommandStat {
+  /** Executions (a refused call is not one). */
+  calls: number;
+  /** Microseconds spent running them (the handler's synchronous part, as Redis times `call()`). */
+  usec: number;
+  /** Refused before running: arity, permissions, READONLY, NOREPLICAS, LOADING… */
+  rejected: number;
+  /** Ran and answered an error. */
+  failed: number;
+}
+
 /** What the engine counts for INFO (stats, commandstats, errorstats, persistence). */
 export interface EngineStats {
   /** Commands run (total_commands_processed). */
@@ -191,8 +203,8 @@ export interface EngineStats {
   /** Error replies, and per error code (the first word: ERR, WRONGTYPE…). */
   errorReplies: number;
   errorCodes: Map<string, number>;
-  /** Calls per command name (commandstats). */
-  calls: Map<string, number>;
+  /** Per command name (commandstats). */
+  calls: Map<string, CommandStat>;
   /** Keys deleted because their TTL passed. */
   expiredKeys: number;
   /** Samples of `commands` for instantaneous_ops_per_sec. */

@@ -10,7 +10,7 @@ import { Scripting, type ScriptEnv, type ScriptingCtx, scriptKeyId } from "../sc
 import { NIL_ARRAY, OK, QUEUED, RedisError, type Reply } from "../protocol/reply.ts";
 import { StreamEncoder } from "../replication/stream-encoder.ts";
 import { bkey, str } from "../util/bytes.ts";
-import type { BlockingCtx, Ctx, EngineStats, NodeServices, Session } from "./command.ts";
+import type { BlockingCtx, CommandStat, Ctx, EngineStats, NodeServices, Session } from "./command.ts";
 import type { BlockKind } from "./blocking.ts";
 import { BlockedClients } from "./blocked-clients.ts";
 import { TYPE } from "./schema.ts";
@@ -150,10 +150,25 @@ export class Engine {
   }
 
   /** Count `n` executions of a command run at `now` for INFO (total_commands_processed, commandstats, instantaneous_ops_per_sec). */
-  private counted(name: string, n: number, now: number): void {
+  private counted(name: string, n: number, now: number): CommandStat {
     this.stats.ops.sample(now, this.stats.commands);
     this.stats.commands += n;
-    this.stats.calls.set(name, (this.stats.calls.get(name) ?? 0) + n);
+    const st = this.commandStat(name);
+    st.calls += n;
+    return st;
+  }
+
+  private commandStat(name: string): CommandStat {
+    let st = this.stats.calls.get(name);
+    if (!st) this.stats.calls.set(name, (st = { calls: 0, usec: 0, rejected: 0, failed: 0 }));
+    return st;
+  }
+
+  /** A command refused before it ran (check): counted as a rejected call of a known command. */
+  private rejected(name: string, err: RedisError): RedisError {
+    const spec = COMMANDS.get(name);
+    if (spec) this.commandStat(spec.name).rejected++;
+    return err;
   }
 
   /** CONFIG RESETSTAT: the engine's INFO counters back to zero (Redis's resetServerStats). */
@@ -188,7 +203,45 @@ export class Engine {
     s.lastCmd = commandFullName(name, argv);
     if (s.multi && !MULTI_CONTROL.has(name)) return this.queue(s, name, argv);
     const txArity = TX_ARITY[name];
-    if (txArity !== undefined && !arityOk(txArity, argv.length)) {
+    if (txArity !== undefined) return this.transactionCommand(s, name, argv, txArity);
+    const checked = this.check(s, name, argv);
+    if (checked instanceof RedisError) return this.rejected(name, checked);
+    this.unit = [];
+    let r: Reply | Promise<Reply>;
+    try {
+      r = this.metered(s, () => this.run(s, name, argv, s.isMasterLink ? NO_BLOCKING : CLIENT_BLOCKING));
+    } finally {
+      this.flushUnit();
+    }
+    const req = this.blockRequest;
+    if (req) {
+      this.blockRequest = null;
+      return this.blocked.block(s, name, argv, req.keys, req.kind, req.deadlineMs);
+    }
+    return r;
+  }
+
+  /**
+   * MULTI EXEC DISCARD WATCH UNWATCH, with their commandstats: a refusal before running
+   * (arity, a subscribed connection) is a rejected call, an error reply a failed one.
+   */
+  private transactionCommand(s: Session, name: string, argv: Uint8Array[], txArity: number): Reply {
+    const st = this.commandStat(name);
+    const refused = this.transactionRefusal(s, name, argv, txArity);
+    if (refused) {
+      st.rejected++;
+      return refused;
+    }
+    const t0 = performance.now();
+    this.counted(name, 1, this.clock());
+    const r = this.transactionRun(s, name, argv);
+    st.usec += Math.round((performance.now() - t0) * 1000);
+    if (r instanceof RedisError) st.failed++;
+    return r;
+  }
+
+  private transactionRefusal(s: Session, name: string, argv: Uint8Array[], txArity: number): RedisError | null {
+    if (!arityOk(txArity, argv.length)) {
       // Redis rejects before running: the transaction is flagged, and EXEC aborts it.
       const msg = E.arity(name);
       if (name === "exec") {
@@ -199,13 +252,17 @@ export class Engine {
       return new RedisError(msg);
     }
     // MULTI, WATCH… on a subscribed RESP2 connection (table commands: in check()).
-    const subscribed = txArity === undefined ? null : this.node?.pubsub?.contextError(s, name);
+    const subscribed = this.node?.pubsub?.contextError(s, name);
     if (subscribed) {
       // Redis answers any refusal of EXEC as EXECABORT (rejectCommand → execCommandAbort).
       if (name !== "exec") return new RedisError(subscribed);
       if (s.multi) this.endMulti(s);
       return new RedisError(`EXECABORT Transaction discarded because of: ${subscribed.replace(/^ERR /, "")}`);
     }
+    return null;
+  }
+
+  private transactionRun(s: Session, name: string, argv: Uint8Array[]): Reply {
     switch (name) {
       case "multi":
         if (s.multi) return new RedisError("ERR MULTI calls can not be nested");
@@ -226,21 +283,7 @@ export class Engine {
         this.unwatchAll(s);
         return OK;
     }
-    const checked = this.check(s, name, argv);
-    if (checked instanceof RedisError) return checked;
-    this.unit = [];
-    let r: Reply | Promise<Reply>;
-    try {
-      r = this.metered(s, () => this.run(s, name, argv, s.isMasterLink ? NO_BLOCKING : CLIENT_BLOCKING));
-    } finally {
-      this.flushUnit();
-    }
-    const req = this.blockRequest;
-    if (req) {
-      this.blockRequest = null;
-      return this.blocked.block(s, name, argv, req.keys, req.kind, req.deadlineMs);
-    }
-    return r;
+    return null;
   }
 
   /** Whether a write pause holds this command: a write, or an EXEC of a queue with one. */
@@ -294,6 +337,7 @@ export class Engine {
       return errors;
     }
     const keys = cmds.map((c) => c[1]!);
+    const t0 = performance.now();
     const skipped = this.ks.setPlainStrings(
       s.db,
       keys,
@@ -301,7 +345,7 @@ export class Engine {
       Number.MIN_SAFE_INTEGER,
     );
     const applied = cmds.length - skipped.length;
-    this.counted("set", applied, this.clock());
+    this.counted("set", applied, this.clock()).usec += Math.round((performance.now() - t0) * 1000);
     if (this.watchers.size) for (const k of keys) this.touched(s.db, k);
     for (const i of skipped) general(cmds[i]! as Uint8Array[]);
     return errors;
@@ -367,6 +411,7 @@ export class Engine {
       if (bytes > this.ks.outputLeft) return null;
     }
     const now = this.clock();
+    const t0 = performance.now();
     this.ks.now = now;
     s.lastCmdMs = now;
     s.lastCmd = kind;
@@ -413,7 +458,9 @@ export class Engine {
       this.ks.misses += misses;
     }
     const fast = cmds.length - general.length;
-    this.counted(kind, fast, now);
+    const st = this.counted(kind, fast, now);
+    st.usec += Math.round((performance.now() - t0) * 1000);
+    for (let i = 0; i < cmds.length; i++) if (replies[i] instanceof RedisError) st.failed++; // the general ones are not set yet
     for (const i of general) {
       this.unit = [];
       try {
@@ -458,7 +505,7 @@ export class Engine {
     const err = this.check(s, name, argv);
     if (err) {
       s.multiError = true;
-      return err;
+      return this.rejected(name, err);
     }
     const spec = COMMANDS.get(name)!;
     if (spec.flags.includes("no-multi") || spec.flags.includes("async")) {
@@ -484,7 +531,7 @@ export class Engine {
       for (const argv of queued) {
         const name = str(argv[0]!).toLowerCase();
         const err = this.check(s, name, argv);
-        const r = err ?? this.run(s, name, argv);
+        const r = err ? this.rejected(name, err) : this.run(s, name, argv);
         const reply = r instanceof Promise ? new RedisError("ERR async command in a transaction") : r;
         // EXEC's own reply is an array: count its errors one by one, as Redis does.
         replies.push(reply instanceof RedisError ? this.tally(reply) : reply);
@@ -508,7 +555,8 @@ export class Engine {
     const now = this.clock();
     this.ks.now = now;
     this.blocked.endCommand(); // a command that failed before finishing leaves nothing quieted
-    this.counted(name, 1, now);
+    const st = this.counted(name, 1, now);
+    const t0 = performance.now();
     let replaced: (Uint8Array | string)[] | null = null;
     let prevented = false;
     let ownSignals = false;
@@ -542,6 +590,7 @@ export class Engine {
       blocking: mode === NO_BLOCKING ? this.noBlocking : mode === CLIENT_BLOCKING ? this.clientBlocking : this.blockingCtx(mode),
     };
     const finish = (reply: Reply): Reply => {
+      if (reply instanceof RedisError) st.failed++;
       if (ctx.dirty > 0 && spec.flags.includes("write")) {
         if (!ownSignals) for (const i of keyIndexes(spec, argv.length)) this.touched(ctx.db, argv[i]!);
         if (!prevented) this.effect({ db: ctx.db, argv: replaced ?? argv });
@@ -552,12 +601,20 @@ export class Engine {
     };
     try {
       const r = spec.handler(ctx);
-      if (r instanceof Promise) return r.then(finish, (e) => toErrorReply(e));
+      if (r instanceof Promise) {
+        return r.then(finish, (e) => {
+          st.failed++;
+          return toErrorReply(e);
+        });
+      }
       return finish(r);
     } catch (e) {
       // A handler that fails after changing data still propagates what it did.
       if (ctx.dirty > 0) finish(null);
+      st.failed++;
       return toErrorReply(e);
+    } finally {
+      st.usec += Math.round((performance.now() - t0) * 1000);
     }
   }
 

@@ -86,7 +86,7 @@ interface Outcome {
   elements: unknown[];
   perKey: Record<string, string[][]>;
   wrapped: number;
-  calls: Record<string, number>;
+  calls: Record<string, { calls: number; rejected: number; failed: number }>;
   commands: number;
   errors: number;
   watchDirty: boolean;
@@ -114,7 +114,7 @@ async function outcome(byRuns: boolean, cmds: Cmd[] = commands()): Promise<Outco
       (perKey[`${db}:${c[1]}`] ??= []).push(c);
     }
     const stats = h.engine.stats;
-    o = { replies, rows, elements, perKey, wrapped, calls: Object.fromEntries(stats.calls), commands: stats.commands, errors: stats.errorReplies, watchDirty: watcher.watchDirty };
+    o = { replies, rows, elements, perKey, wrapped, calls: Object.fromEntries([...stats.calls].map(([n, c]) => [n, { calls: c.calls, rejected: c.rejected, failed: c.failed }])), commands: stats.commands, errors: stats.errorReplies, watchDirty: watcher.watchDirty };
   });
   return o!;
 }

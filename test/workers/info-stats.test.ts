@@ -88,6 +88,39 @@ describe("INFO stats", () => {
     await expect(cmd(db, "master", "CONFIG", "RESETSTAT", "x")).rejects.toThrow(/wrong number of arguments/);
   });
 
+  it("INFO commandstats counts calls, usec, rejected and failed calls as redis-server 7.0.15 does", async () => {
+    const db = freshDb("cs");
+    await pipeline(db, "master", [
+      ["SET", "a", "1"],
+      ["GET", "a"],
+      ["INCR", "a", "b"], // rejected: arity
+      ["SET", "s", "x"],
+      ["INCR", "s"], // failed: not an integer
+      ["HGET", "a", "f"], // failed: WRONGTYPE
+      ["SET", "onlykey"], // rejected
+      ["MULTI"],
+      ["INCR", "a", "b"], // rejected as it is queued
+      ["EXEC"], // failed: EXECABORT
+    ]);
+    const lines = ((await cmd(db, "master", "INFO", "commandstats")) as string).split("\r\n").filter((l) => l.startsWith("cmdstat_"));
+    const stat = new Map(lines.map((l) => [l.slice(8, l.indexOf(":")), Object.fromEntries(l.slice(l.indexOf(":") + 1).split(",").map((kv) => kv.split("=")))]));
+    // What redis-server 7.0.15 answered for the same commands (its usec aside).
+    const counts = (c: string) => {
+      const v = stat.get(c)!;
+      return [Number(v.calls), Number(v.rejected_calls), Number(v.failed_calls)];
+    };
+    expect(counts("set")).toEqual([2, 1, 0]);
+    expect(counts("get")).toEqual([1, 0, 0]);
+    expect(counts("hget")).toEqual([1, 0, 1]);
+    expect(counts("incr")).toEqual([1, 2, 1]);
+    expect(counts("exec")).toEqual([1, 0, 1]);
+    expect(counts("multi")).toEqual([1, 0, 0]);
+    for (const v of stat.values()) {
+      expect(Number(v.usec)).toBeGreaterThanOrEqual(0);
+      expect(v.usec_per_call).toBe((Number(v.calls) > 0 ? Number(v.usec) / Number(v.calls) : 0).toFixed(2));
+    }
+  });
+
   it("INFO stats lists its fields in redis-server's order, the node's own after them", async () => {
     const db = freshDb("st");
     const text = (await cmd(db, "master", "INFO", "stats")) as string;

@@ -71,7 +71,7 @@ async function observe(db: string, node: string) {
       const m = n.engine.ks.peek(3, utf8("a"));
       return m ? new TextDecoder().decode(n.engine.ks.getString(m)) : null;
     }),
-    sets: await inNode(db, node, (n) => n.engine.stats.calls.get("set")),
+    sets: await inNode(db, node, (n) => n.engine.stats.calls.get("set")?.calls),
   };
 }
 

@@ -156,7 +156,11 @@ function section(ctx: Ctx, name: string): string[] | null {
     case "modules":
       return [];
     case "commandstats":
-      return [...stats.calls].map(([cmd, n]) => `cmdstat_${cmd}:calls=${n},usec=0,usec_per_call=0.00,rejected_calls=0,failed_calls=0`);
+      // Redis lists a command once it was called, refused or failed; usec_per_call over calls.
+      return [...stats.calls].map(
+        ([cmd, c]) =>
+          `cmdstat_${cmd}:calls=${c.calls},usec=${c.usec},usec_per_call=${(c.calls > 0 ? c.usec / c.calls : 0).toFixed(2)},rejected_calls=${c.rejected},failed_calls=${c.failed}`,
+      );
     case "errorstats":
       return [...stats.errorCodes].map(([code, n]) => `errorstat_${code}:count=${n}`);
     case "latencystats":
