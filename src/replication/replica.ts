@@ -695,8 +695,20 @@ export class ReplicaSide {
             this.halt(why);
             return false;
           }
-          for (const c of this.tx.cmds) this.exec(c);
+          // A block is applied whole, as a transaction; a command of it that an outside master
+          // accepted and that fails here stops applying right after the block (not silently).
+          let failed: string | null = null;
+          for (const c of this.tx.cmds) {
+            const r = this.exec(c);
+            if (this.outside !== null && r instanceof Error) failed ??= `command '${str(c[0]!).toLowerCase().slice(0, 64)}' failed (in a MULTI block): ${r.message}`;
+          }
           this.tx = null;
+          if (failed !== null) {
+            forward(parsed);
+            this.host.meta.saveStreamDb(this.session.db);
+            this.halt(failed);
+            return false;
+          }
         } else this.tx.cmds.push(argv);
         continue;
       }

@@ -267,6 +267,21 @@ describe("outside master: a node follows a real redis-server 7.0", () => {
     expect(field(await info(db3), "master_unsupported_offset")).toBe(beforeMulti);
     expect(await node(db3, "master", ["GET", "in-block"])).toEqual({ result: null });
     expect(await node(db3, "master", ["GET", "after-block"])).toEqual({ result: null });
+    // A block with a command redis-server accepts and we refuse (a value past our 16 MiB): the
+    // block is applied whole, as a transaction, and applying stops right after it.
+    const db4 = "outside-failed-multi";
+    await theirs.call("DEL", "stream2");
+    expect(await node(db4, "master", ["REPLICAOF", "127.0.0.1", redis.port])).toEqual({ result: "OK" });
+    await caughtUp(db4);
+    await theirs.send([["MULTI"], ["SET", "in-block4", "1"], ["SET", "huge", "x".repeat(17 * 1024 * 1024)], ["SET", "in-block4b", "2"], ["EXEC"]]);
+    const afterBlock = field(text(await theirs.call("INFO", "replication")), "master_repl_offset");
+    await theirs.call("SET", "after-block4", "1");
+    await until("the failed-block stop to show", async () => field(await info(db4), "master_unsupported") !== undefined);
+    expect(field(await info(db4), "master_unsupported")).toMatch(/^command 'set' failed \(in a MULTI block\): ERR /);
+    expect(field(await info(db4), "master_unsupported_offset")).toBe(afterBlock);
+    expect(field(await info(db4), "master_link_status")).toBe("down");
+    expect(await node(db4, "master", ["MGET", "in-block4", "in-block4b", "huge", "after-block4"])).toEqual({ result: ["1", "2", null, null] });
+    expect(await node(db4, "master", ["REPLICAOF", "NO", "ONE"])).toEqual({ result: "OK" });
 
     const status = (await (
       await fetch(`${worker.url}/db/${db}/admin/nodes`, { headers: { authorization: `Bearer ${worker.token}` } })
