@@ -178,7 +178,7 @@ export class Engine {
     st.errorCodes.clear();
     st.calls.clear();
     st.ops.reset();
-    this.ks.hits = this.ks.misses = 0;
+    this.ks.hits = this.ks.misses = this.ks.lazyfreed = 0;
   }
 
   /** Count an error reply for INFO (total_error_replies, errorstats). */

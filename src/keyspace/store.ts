@@ -333,6 +333,15 @@ export class Keyspace {
   /** Read lookups that found a live key / found none (INFO keyspace_hits / keyspace_misses). */
   hits = 0;
   misses = 0;
+  /** Keys of dropped data deleted by `collectGarbage` (INFO lazyfreed_objects). */
+  lazyfreed = 0;
+
+  /** Keys of dropped data still waiting for `collectGarbage` (INFO lazyfree_pending_objects): O(databases). */
+  lazyfreePending(): number {
+    let n = 0;
+    for (const r of this.sql.exec("SELECT db, keys FROM kv_counts WHERE keys > 0").raw()) if (this.dbs.isGarbage(r[0] as number)) n += r[1] as number;
+    return n;
+  }
 
   /**
    * A key for reading, counted as a keyspace hit or miss; `stats = false` for lookups a
@@ -823,6 +832,7 @@ export class Keyspace {
       // changes(): the rows this statement deleted (rowsWritten would add kv_counts' trigger writes).
       const n = this.sql.exec("SELECT changes() AS n").one().n as number;
       budget -= n;
+      this.lazyfreed += n;
       if (n === want) continue; // more strings may follow
       const rows = this.sql.exec("SELECT id, type, nchunks FROM kv_keys WHERE db = ? LIMIT ?", p, GC_KEYS_PER_QUERY).toArray();
       for (const r of rows) {
@@ -843,6 +853,7 @@ export class Keyspace {
         }
         this.sql.exec("DELETE FROM kv_keys WHERE id = ?", id);
         budget--;
+        this.lazyfreed++;
         if (budget <= 0 || Date.now() >= deadline) break;
       }
     }

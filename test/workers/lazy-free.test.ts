@@ -116,4 +116,26 @@ describe("lazy free", () => {
       expect(h.engine.ks.sql.exec("SELECT count(*) AS n FROM kv_counts").one().n).toBe(0);
     });
   });
+
+  it("INFO memory: lazyfree_pending_objects counts the keys waiting, lazyfreed_objects those freed; a stats reset zeroes the latter", async () => {
+    await withEngine((h) => {
+      const mem = () => {
+        const text = (h.run("INFO", "memory") as { text: string }).text;
+        return [Number(/lazyfree_pending_objects:(\d+)/.exec(text)?.[1]), Number(/lazyfreed_objects:(\d+)/.exec(text)?.[1])];
+      };
+      expect(mem()).toEqual([0, 0]);
+      fill(h, "set", "big", BIG);
+      run(h, "MSET", "a", "1", "b", "2");
+      run(h, "DEL", "big");
+      expect(mem()).toEqual([1, 0]);
+      collect(h);
+      expect(mem()).toEqual([0, 1]);
+      run(h, "FLUSHALL");
+      expect(mem()).toEqual([2, 1]);
+      collect(h);
+      expect(mem()).toEqual([0, 3]);
+      h.engine.resetStats(); // what CONFIG RESETSTAT runs in a node (info-stats.test.ts)
+      expect(mem()).toEqual([0, 0]);
+    });
+  });
 });

@@ -105,8 +105,9 @@ function section(ctx: Ctx, name: string): string[] | null {
         "mem_fragmentation_bytes:0",
         "mem_allocator:sqlite",
         "active_defrag_running:0",
-        "lazyfree_pending_objects:0",
-        "lazyfreed_objects:0",
+        // Flushed databases, a replaced snapshot and big keys deleted wait for the cron (Keyspace.collectGarbage).
+        `lazyfree_pending_objects:${ctx.ks.lazyfreePending()}`,
+        `lazyfreed_objects:${ctx.ks.lazyfreed}`,
       ];
     }
     case "persistence":
