@@ -10,9 +10,15 @@ export class Simple {
   constructor(readonly s: string) {}
 }
 
-/** An error reply; thrown by command handlers and caught by the engine. */
+/**
+ * An error reply; thrown by command handlers and caught by the engine. `raw`, when set, is the
+ * message's exact bytes for RESP (it quotes a client's bytes, which `msg` holds as UTF-8 text).
+ */
 export class RedisError extends Error {
-  constructor(readonly msg: string) {
+  constructor(
+    readonly msg: string,
+    readonly raw?: Uint8Array,
+  ) {
     super(msg);
   }
 }

@@ -88,7 +88,8 @@ export function writeReply(w: ByteWriter, r: Reply, resp: RespVersion = 2): void
     w.ascii("\r\n");
   } else if (r instanceof RedisError) {
     w.ascii("-");
-    w.text(errorLine(r.msg));
+    if (r.raw) w.bytes(errorLineBytes(r.raw));
+    else w.text(errorLine(r.msg));
     w.ascii("\r\n");
   } else if (r instanceof NilArray) {
     w.ascii(resp === 3 ? "_\r\n" : "*-1\r\n");
@@ -134,6 +135,15 @@ export function writeReply(w: ByteWriter, r: Reply, resp: RespVersion = 2): void
  */
 export function errorLine(msg: string): string {
   return msg.replace(/[\r\n]+$/, "").replace(/[\r\n]/g, " ");
+}
+
+/** `errorLine` of a message's bytes. */
+export function errorLineBytes(raw: Uint8Array): Uint8Array {
+  let end = raw.length;
+  while (end > 0 && (raw[end - 1] === 0x0d || raw[end - 1] === 0x0a)) end--;
+  const out = raw.slice(0, end);
+  for (let i = 0; i < out.length; i++) if (out[i] === 0x0d || out[i] === 0x0a) out[i] = 0x20;
+  return out;
 }
 
 export function encodeReply(r: Reply, resp: RespVersion = 2): Uint8Array {

@@ -673,3 +673,11 @@ describe("formatG17 (C printf %.17g)", () => {
     expect(formatG17(x)).toBe(want);
   });
 });
+
+describe("error replies with raw bytes", () => {
+  it("go out byte for byte, with line ends mapped as errorLine maps them", () => {
+    const raw = Uint8Array.from([...new TextEncoder().encode("ERR a\r\nb"), 0xff, 0x0d, 0x0a]);
+    const out = encodeReply(new RedisError("ERR a\r\nb\ufffd\r\n", raw));
+    expect(Array.from(out)).toEqual([...new TextEncoder().encode("-ERR a  b"), 0xff, 0x0d, 0x0a]);
+  });
+});

@@ -6,6 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { newSession } from "../../src/keyspace/command.ts";
 import { type Reply, Verbatim } from "../../src/protocol/reply.ts";
+import { encodeReply } from "../../src/protocol/resp.ts";
 import { utf8 } from "../../src/util/bytes.ts";
 import { norm, run, withEngine } from "./harness.ts";
 
@@ -143,6 +144,22 @@ describe("INFO: every section Redis 7.0 prints", () => {
       expect(full).toMatch(/total_error_replies:1\r\n/);
       expect(full).toContain("cluster_enabled:0");
       expect(Number(/used_memory:(\d+)/.exec(full)![1])).toBeGreaterThan(0);
+    });
+  });
+});
+
+describe("unknown command: redis-server 7.0.15's bytes", () => {
+  it("quotes the name and up to 128 bytes of arguments raw, each cut at a NUL byte", async () => {
+    await withEngine((h) => {
+      const b = (...x: number[]) => Uint8Array.from(x);
+      const enc = new TextEncoder();
+      // Recorded from redis-server 7.0.15 for the same argv.
+      const cases: [Uint8Array[], Uint8Array][] = [
+        [[enc.encode("a\0b"), enc.encode("x\0y"), b(0xff, 0xfe)], Uint8Array.from([...enc.encode("-ERR unknown command 'a', with args beginning with: 'x' '"), 0xff, 0xfe, ...enc.encode("' \r\n")])],
+        [[b(0xc3, 0xa9, 0x74, 0xff), enc.encode("z".repeat(200))], Uint8Array.from([...enc.encode("-ERR unknown command '"), 0xc3, 0xa9, 0x74, 0xff, ...enc.encode(`', with args beginning with: '${"z".repeat(128)}' \r\n`)])],
+        [[enc.encode("q"), enc.encode("a".repeat(100)), enc.encode("b".repeat(100))], enc.encode(`-ERR unknown command 'q', with args beginning with: '${"a".repeat(100)}' '${"b".repeat(25)}' \r\n`)],
+      ];
+      for (const [argv, want] of cases) expect(Array.from(encodeReply(h.engine.execute(h.session, argv) as Reply))).toEqual(Array.from(want));
     });
   });
 });
