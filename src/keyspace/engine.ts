@@ -9,12 +9,12 @@ import { KEY_BYTES_MAX, OUTPUT_BYTES_MAX, STRING_CHUNK_BYTES } from "../limits.t
 import { Scripting, type ScriptEnv, type ScriptingCtx, scriptKeyId } from "../scripting/scripting.ts";
 import { NIL_ARRAY, OK, QUEUED, RedisError, type Reply } from "../protocol/reply.ts";
 import { StreamEncoder } from "../replication/stream-encoder.ts";
-import { bkey, concat, str, utf8 } from "../util/bytes.ts";
+import { bkey, str } from "../util/bytes.ts";
 import type { BlockingCtx, CommandStat, Ctx, EngineStats, NodeServices, Session } from "./command.ts";
 import type { BlockKind } from "./blocking.ts";
 import { BlockedClients } from "./blocked-clients.ts";
 import { TYPE } from "./schema.ts";
-import { E } from "./errors.ts";
+import { cString, E, quotingError } from "./errors.ts";
 import { type KeyMeta, Keyspace } from "./store.ts";
 import { OpsMeter } from "./ops-meter.ts";
 import { readOnlyDenial } from "./permissions.ts";
@@ -883,29 +883,19 @@ function toErrorReply(e: unknown): RedisError {
   return new RedisError(`ERR ${msg}`);
 }
 
-const UNKNOWN_HEAD = utf8("ERR unknown command '");
-const UNKNOWN_ARGS = utf8("', with args beginning with: ");
-const QUOTE = utf8("'");
-const QUOTE_SPACE = utf8("' ");
-
 /**
  * Redis 7.0's message for an unknown command, byte for byte: the name and then the arguments
  * quoted with `%.128s` / `'%.*s' ` while the quoted part is under 128 bytes, each cut at its
  * first NUL byte as C strings are; the bytes go out raw (an invalid UTF-8 name is echoed as sent).
  */
 function unknownCommand(argv: Uint8Array[]): RedisError {
-  const cString = (b: Uint8Array, max: number) => {
-    const nul = b.indexOf(0);
-    return b.subarray(0, Math.min(max, nul < 0 ? b.length : nul));
-  };
-  const parts = [UNKNOWN_HEAD, cString(argv[0]!, 128), UNKNOWN_ARGS];
+  const parts: (string | Uint8Array)[] = ["ERR unknown command '", cString(argv[0]!, 128), "', with args beginning with: "];
   let quoted = 0;
   for (let i = 1; i < argv.length && quoted < 128; i++) {
     const a = cString(argv[i]!, 128 - quoted);
-    parts.push(QUOTE, a, QUOTE_SPACE);
+    parts.push("'", a, "' ");
     quoted += a.length + 3;
   }
-  const raw = concat(parts);
-  return new RedisError(str(raw), raw);
+  return quotingError(parts);
 }
 

@@ -1,5 +1,6 @@
 /** Redis's exact error strings (server.c createSharedObjects and the command files). */
 import { RedisError } from "../protocol/reply.ts";
+import { concat, str, utf8 } from "../util/bytes.ts";
 
 export const E = {
   wrongType: "WRONGTYPE Operation against a key holding the wrong kind of value",
@@ -35,4 +36,25 @@ export function err(msg: string): RedisError {
 /** Throw a Redis error reply from inside a command handler. */
 export function fail(msg: string): never {
   throw new RedisError(msg);
+}
+
+/** A client's argument as C's `%.<max>s` prints it: up to `max` bytes, cut at its first NUL. */
+export function cString(b: Uint8Array, max: number): Uint8Array {
+  const nul = b.indexOf(0);
+  return b.subarray(0, Math.min(max, nul < 0 ? b.length : nul));
+}
+
+/**
+ * An error quoting client bytes as redis-server does, byte for byte (`RedisError.raw`): `parts`
+ * are text and bytes in order (bytes already cut, `cString`).
+ */
+export function quotingError(parts: (string | Uint8Array)[]): RedisError {
+  const raw = concat(parts.map((p) => (typeof p === "string" ? utf8(p) : p)));
+  return new RedisError(str(raw), raw);
+}
+
+/** `ERR unknown subcommand '<arg, %.128s>'. Try <CMD> HELP.` (addReplySubcommandSyntaxError's kin). */
+export function unknownSubcommand(arg: Uint8Array, cmd: string, orArity = false): never {
+  const what = orArity ? "unknown subcommand or wrong number of arguments for" : "unknown subcommand";
+  throw quotingError([`ERR ${what} '`, cString(arg, 128), `'. Try ${cmd.toUpperCase()} HELP.`]);
 }

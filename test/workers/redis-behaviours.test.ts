@@ -162,4 +162,22 @@ describe("unknown command: redis-server 7.0.15's bytes", () => {
       for (const [argv, want] of cases) expect(Array.from(encodeReply(h.engine.execute(h.session, argv) as Reply))).toEqual(Array.from(want));
     });
   });
+
+  it("unknown subcommands are quoted the same way (OBJECT CONFIG SCRIPT FUNCTION CLIENT; PUBSUB needs a node's hub)", async () => {
+    await withEngine((h) => {
+      const enc = new TextEncoder();
+      const cases: [string, number[], number[]][] = [
+        ["OBJECT", [0xff, 0, 0x7a], [0xff]],
+        ["CONFIG", [0xff, 0x61, 0x62, 0x63], [0xff, 0x61, 0x62, 0x63]],
+        ["SCRIPT", [0xfe], [0xfe]],
+        ["FUNCTION", [0x78, 0xff], [0x78, 0xff]],
+        ["CLIENT", [0xff, 0xff], [0xff, 0xff]],
+      ];
+      for (const [cmd, arg, quoted] of cases) {
+        const argv = [enc.encode(cmd), Uint8Array.from(arg), ...(cmd === "OBJECT" ? [enc.encode("k")] : [])];
+        const want = [...enc.encode("-ERR unknown subcommand '"), ...quoted, ...enc.encode(`'. Try ${cmd} HELP.\r\n`)];
+        expect([cmd, Array.from(encodeReply(h.engine.execute(h.session, argv) as Reply))]).toEqual([cmd, want]);
+      }
+    });
+  });
 });

@@ -18,7 +18,7 @@ import { blob, str, utf8 } from "../../util/bytes.ts";
 import { parseI64 } from "../../util/numbers.ts";
 import { i64Arg, opt } from "../args.ts";
 import { type CommandSpec, type Ctx, cmd } from "../command.ts";
-import { E, fail } from "../errors.ts";
+import { E, fail, unknownSubcommand } from "../errors.ts";
 import { TYPE } from "../schema.ts";
 import { bySubcommand } from "../permissions.ts";
 import type { KeyMeta } from "../store.ts";
@@ -33,7 +33,7 @@ const MEMORY_SAMPLES_DEFAULT = 5;
 const ENCODING_SCAN_ROWS_MAX = 1 << 16;
 
 function subError(ctx: Ctx): never {
-  fail(`ERR unknown subcommand '${str(ctx.argv[1]!).slice(0, 128)}'. Try ${ctx.name.toUpperCase()} HELP.`);
+  unknownSubcommand(ctx.argv[1]!, ctx.name);
 }
 
 /** TOUCH key [key ...]: the number of keys that exist (duplicates counted). */

@@ -12,7 +12,7 @@
  */
 import type { AclCategory } from "../command.ts";
 import { type CommandSpec, type Ctx, cmd } from "../command.ts";
-import { E, fail } from "../errors.ts";
+import { E, fail, unknownSubcommand } from "../errors.ts";
 import { type Reply, Simple } from "../../protocol/reply.ts";
 import { str } from "../../util/bytes.ts";
 import type { PubSubHub } from "../../pubsub/hub.ts";
@@ -76,7 +76,7 @@ function pubsub(ctx: Ctx): Reply {
   const argc = ctx.argv.length;
   const h = ctx.node.pubsub;
   if (!h) fail(`ERR 'pubsub' is not available here`);
-  const syntax = () => fail(`ERR unknown subcommand or wrong number of arguments for '${str(ctx.argv[1]!).slice(0, 128)}'. Try PUBSUB HELP.`);
+  const syntax = () => unknownSubcommand(ctx.argv[1]!, "pubsub", true);
   switch (sub) {
     case "help":
       // Redis checks each subcommand's arity (help: 2, numpat: 2) before running it.
@@ -96,7 +96,7 @@ function pubsub(ctx: Ctx): Reply {
       if (argc !== 2) fail(E.arity("pubsub|numpat"));
       return h.numPat();
   }
-  fail(`ERR unknown subcommand '${str(ctx.argv[1]!).slice(0, 128)}'. Try PUBSUB HELP.`);
+  unknownSubcommand(ctx.argv[1]!, "pubsub");
 }
 
 export const pubsubCommands: CommandSpec[] = [

@@ -12,7 +12,7 @@ import { opt } from "../args.ts";
 import { globMatch } from "../glob.ts";
 import { type AclCategory, type CommandSpec, type Ctx, cmd } from "../command.ts";
 import { bySubcommand } from "../permissions.ts";
-import { E, fail } from "../errors.ts";
+import { E, fail, unknownSubcommand } from "../errors.ts";
 
 function scripting(ctx: Ctx) {
   const s = ctx.scripting;
@@ -99,7 +99,7 @@ function script(ctx: Ctx): Reply {
     return OK;
   }
   // SCRIPT DEBUG (the Lua debugger) is not built: it answers as an unknown subcommand.
-  fail(`ERR unknown subcommand '${str(ctx.argv[1]!).slice(0, 128)}'. Try SCRIPT HELP.`);
+  unknownSubcommand(ctx.argv[1]!, "script");
 }
 
 /** FCALL name numkeys key… arg… (functions.c fcallCommandGeneric). */
@@ -248,7 +248,7 @@ function functionCmd(ctx: Ctx): Reply {
         "HELP",
       ].map((l) => new Simple(l));
   }
-  fail(`ERR unknown subcommand '${str(ctx.argv[1]!).slice(0, 128)}'. Try FUNCTION HELP.`);
+  unknownSubcommand(ctx.argv[1]!, "function");
 }
 
 /**

@@ -12,7 +12,7 @@ import { bySubcommand } from "../permissions.ts";
 import { type ClientView, clientLine, clientList, parseClientListFilter } from "../client-info.ts";
 import { parseI64 } from "../../util/numbers.ts";
 import { datasetDigest, valueDigest } from "../digest.ts";
-import { E, fail } from "../errors.ts";
+import { E, fail, unknownSubcommand } from "../errors.ts";
 import { info } from "./info.ts";
 import { allCommandInfo, type CommandInfo } from "../table.ts";
 import { NODE_NAME_RE, outsideAddress } from "../../replication/outside-hosts.ts";
@@ -20,7 +20,7 @@ import { NODE_NAME_RE, outsideAddress } from "../../replication/outside-hosts.ts
 const startedMs = Date.now();
 
 function subError(ctx: Ctx): never {
-  fail(`ERR unknown subcommand '${str(ctx.argv[1]!).slice(0, 128)}'. Try ${ctx.name.toUpperCase()} HELP.`);
+  unknownSubcommand(ctx.argv[1]!, ctx.name);
 }
 
 /** COMMAND INFO entry in Redis 7's shape: name arity flags first last step acl-categories tips key-specs subcommands. */
@@ -133,7 +133,7 @@ function debug(ctx: Ctx): Reply | Promise<Reply> {
     }
     case "populate":
       if (ctx.argv.length < 3 || ctx.argv.length > 5) {
-        fail(`ERR unknown subcommand or wrong number of arguments for '${str(ctx.argv[1]!).slice(0, 128)}'. Try DEBUG HELP.`);
+        unknownSubcommand(ctx.argv[1]!, "debug", true);
       }
       // It yields between slices (node/populate.ts): it cannot run inside EXEC or a script.
       if (ctx.inTransaction) fail("ERR DEBUG POPULATE is not allowed inside MULTI");
