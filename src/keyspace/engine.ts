@@ -419,6 +419,7 @@ export class Engine {
     if (this.monitor) for (const c of cmds) this.monitor(s, c as Uint8Array[]);
     const replies: Reply[] = new Array(cmds.length);
     const general: number[] = [];
+    let failed = 0; // error replies of the run itself (a GET of another type, or past the output budget)
     if (write) {
       const skipped = this.ks.setPlainStrings(s.db, keys, cmds.map((c) => c[2]!), now);
       general.push(...skipped);
@@ -451,7 +452,9 @@ export class Engine {
           }
         } else {
           hits++;
-          replies[i] = m.type !== TYPE.string ? this.tally(new RedisError(E.wrongType)) : this.replyOrRefusal(m);
+          const r = m.type !== TYPE.string ? this.tally(new RedisError(E.wrongType)) : this.replyOrRefusal(m);
+          if (r instanceof RedisError) failed++;
+          replies[i] = r;
         }
       }
       this.ks.hits += hits;
@@ -460,7 +463,7 @@ export class Engine {
     const fast = cmds.length - general.length;
     const st = this.counted(kind, fast, now);
     st.usec += Math.round((performance.now() - t0) * 1000);
-    for (let i = 0; i < cmds.length; i++) if (replies[i] instanceof RedisError) st.failed++; // the general ones are not set yet
+    st.failed += failed; // the general ones count themselves in run()
     for (const i of general) {
       this.unit = [];
       try {
