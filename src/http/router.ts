@@ -306,9 +306,11 @@ async function forward(c: Ctx, kind: Kind, baseSegments: number): Promise<Respon
   }
   const first = rest.split("/")[1] ?? "";
   const bodyForm = first === "" || first === "pipeline" || first === "multi-exec";
-  // A request that is a write by its first command (or /multi-exec) goes to the master unparsed.
+  // A request that is a write by its first command (or /multi-exec) goes to the master
+  // unparsed, and so does every request of a database without replicas: nothing else could
+  // answer it (its route is `write`, so a master that moved still sends it on).
   const opening = bodyForm && body !== null && first !== "multi-exec" ? firstCommandName(first === "" ? "single" : "pipeline", body) : null;
-  const maybeRead = first !== "multi-exec" && (opening === null || isReadOnlyCommand(opening));
+  const maybeRead = topo.replicas.length > 0 && first !== "multi-exec" && (opening === null || isReadOnlyCommand(opening));
   const { mode, names } = maybeRead ? restCommandNames(rest, bodyForm && body !== null ? new TextDecoder().decode(body) : null) : { mode: "pipeline" as const, names: null };
 
   if (isReadRequest(mode, names)) {
