@@ -130,7 +130,7 @@ function authFailureDelayMs(peerIp: string): number {
  *   gateway answers +OK and pipes the link there), then as a token; a password that is neither
  *   gets WRONGPASS after a delay that doubles with each failure from that address.
  */
-function firstCommand(sock: Socket, wsUrl: string, opts: GatewayOptions): void {
+function firstCommand(sock: Socket, wsUrl: string, opts: GatewayOptions, initial?: Buffer): void {
   if (opts.token) {
     bridge(sock, wsUrl, opts);
     return;
@@ -138,7 +138,14 @@ function firstCommand(sock: Socket, wsUrl: string, opts: GatewayOptions): void {
   const peerIp = sock.remoteAddress ?? "?";
   const ok = () => authFailures.delete(peerIp);
   const asToken = (argv: Uint8Array[], password: string, rest: Buffer) =>
-    bridge(sock, wsUrl, { ...opts, token: password }, { reply: argv, rest, onOpen: ok, failureDelayMs: () => authFailureDelayMs(peerIp) });
+    bridge(sock, wsUrl, { ...opts, token: password }, {
+      reply: argv,
+      rest,
+      onOpen: ok,
+      failureDelayMs: () => authFailureDelayMs(peerIp),
+      // WRONGPASS keeps the connection, as Redis does: the client may AUTH again.
+      onWrongPass: (unread) => firstCommand(sock, wsUrl, opts, unread),
+    });
   const tryReplication = (argv: Uint8Array[], password: string, rest: Buffer) =>
     bridge(sock, replicationUrlFor(opts), { ...opts, token: password, region: undefined }, {
       reply: argv,
@@ -159,10 +166,15 @@ function firstCommand(sock: Socket, wsUrl: string, opts: GatewayOptions): void {
       parser.push(new Uint8Array(chunk));
       while ((argv = parser.next() as Uint8Array[] | undefined) !== undefined) {
         used += parser.lastBytes;
-        const isAuth = Buffer.from(argv[0] ?? []).toString().toLowerCase() === "auth";
+        const name = Buffer.from(argv[0] ?? []).toString().toLowerCase();
+        const isAuth = name === "auth";
         const password = passwordOf(argv);
         if (password === null) {
-          sock.write("-NOAUTH Authentication required.\r\n");
+          // Redis's answers to an unauthenticated client (server.c processCommand, authCommand, helloCommand).
+          if (isAuth && argv.length > 3) sock.write("-ERR syntax error\r\n");
+          else if (isAuth) sock.write("-ERR wrong number of arguments for 'auth' command\r\n");
+          else if (name === "hello") sock.write(`-NOAUTH ${HELLO_NOAUTH}\r\n`);
+          else sock.write("-NOAUTH Authentication required.\r\n");
           continue;
         }
         sock.off("data", onData);
@@ -175,7 +187,12 @@ function firstCommand(sock: Socket, wsUrl: string, opts: GatewayOptions): void {
     }
   };
   sock.on("data", onData);
+  if (initial && initial.length > 0) onData(initial);
+  sock.resume(); // paused by a refused AUTH's bridge while it waited
 }
+
+const HELLO_NOAUTH =
+  "HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time";
 
 /** The password of an AUTH or HELLO … AUTH command, or null. */
 function passwordOf(argv: Uint8Array[]): string | null {
@@ -201,6 +218,8 @@ interface OpeningAuth {
   onOpen?: () => void;
   /** How long to wait before answering WRONGPASS (repeated failures from one address). */
   failureDelayMs?: () => number;
+  /** After WRONGPASS: the client keeps its connection; `unread` is what it sent after the AUTH. */
+  onWrongPass?: (unread: Buffer) => void;
 }
 
 /**
@@ -335,11 +354,23 @@ function bridge(sock: Socket, wsUrl: string, opts: GatewayOptions, auth?: Openin
         return;
       }
       if (auth && res.statusCode === 401) {
-        const wrongpass = () => sock.end("-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+        closed = true;
+        ws.terminate();
+        // Hold what the client sends meanwhile: after WRONGPASS it is read as a fresh start.
+        sock.pause();
+        const unread = Buffer.concat([auth.rest, release()]);
+        const wrongpass = () => {
+          if (sock.destroyed) return;
+          sock.write("-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+          if (auth.onWrongPass) auth.onWrongPass(unread);
+          else sock.end();
+        };
         const delayMs = auth.failureDelayMs?.() ?? 0;
         if (delayMs > 0) setTimeout(wrongpass, delayMs);
         else wrongpass();
-      } else sock.end(`-ERR gateway: ${msg.replace(/[\r\n]+/g, " ")}\r\n`);
+        return;
+      }
+      sock.end(`-ERR gateway: ${msg.replace(/[\r\n]+/g, " ")}\r\n`);
       closed = true;
       ws.terminate();
     });

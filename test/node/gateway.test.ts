@@ -160,7 +160,16 @@ describe("gateway", () => {
       expect(await ro.get("a")).toBe("1");
       await expect(ro.set("a", "2")).rejects.toThrow(/^NOPERM /);
       expect(await rawExchange(open.port, "PING\r\n", 500)).toBe("-NOAUTH Authentication required.\r\n");
-      expect(await rawExchange(open.port, "AUTH nope\r\nPING\r\n")).toBe("-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+      // As Redis: a refused AUTH keeps the connection, and the client may try again on it.
+      const wrongpass = "-WRONGPASS invalid username-password pair or user is disabled.\r\n";
+      expect(await rawExchange(open.port, "AUTH nope\r\nPING\r\nAUTH a b c\r\nAUTH\r\nHELLO 3\r\n", 1500)).toBe(
+        wrongpass +
+          "-NOAUTH Authentication required.\r\n" +
+          "-ERR syntax error\r\n" +
+          "-ERR wrong number of arguments for 'auth' command\r\n" +
+          "-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time\r\n",
+      );
+      expect(await rawExchange(open.port, `AUTH nope\r\nHELLO 2 AUTH default nope\r\nAUTH ${w.token}\r\nGET a\r\n`, 2500)).toBe(wrongpass + wrongpass + "+OK\r\n$1\r\n1\r\n");
       expect(await rawExchange(open.port, `AUTH ${w.token}\r\nGET a\r\n`, 1000)).toBe("+OK\r\n$1\r\n1\r\n");
     } finally {
       await open.close();
