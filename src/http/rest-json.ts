@@ -20,7 +20,7 @@
  * - Without base64, bytes that are not valid UTF-8 are replaced with U+FFFD (lossy, as
  *   Upstash documents); use base64 for binary values.
  */
-import { NilArray, RedisError, RespDouble, RespMap, RespSet, Simple, Verbatim, type Reply } from "../protocol/reply.ts";
+import { BigNumber, NilArray, RedisError, RespDouble, RespMap, RespSet, Simple, Verbatim, type Reply } from "../protocol/reply.ts";
 import { QUERY_BUFFER_BYTES_MAX, REST_ARGUMENTS_MAX, RESP_ARG_OVERHEAD_BYTES } from "../limits.ts";
 import { shortAscii, utf8 } from "../util/bytes.ts";
 import { formatG17 } from "../util/numbers.ts";
@@ -270,6 +270,8 @@ export function writeReplyJson(out: string[], r: Reply, b64: boolean, top: boole
     out.push("null");
   } else if (r instanceof RespDouble) {
     writeText(out, r.text ?? formatG17(r.v), b64);
+  } else if (r instanceof BigNumber) {
+    writeString(out, r.digits, b64);
   } else if (r instanceof RespMap) {
     const flat: Reply[] = [];
     for (const [k, v] of r.entries) flat.push(k, v);

@@ -2,6 +2,7 @@
  * The command table's shape and the context a command handler runs in. Each file under
  * keyspace/commands/ exports a `CommandSpec[]`; keyspace/table.ts gathers them.
  */
+import type { SlowLog } from "./slowlog.ts";
 import type { OpsMeter } from "./ops-meter.ts";
 import type { Reply } from "../protocol/reply.ts";
 import type { RespVersion } from "../protocol/resp.ts";
@@ -211,6 +212,8 @@ export interface EngineStats {
   ops: OpsMeter;
   /** A dataset is being loaded. */
   loading: boolean;
+  /** SLOWLOG's entries. */
+  slowlog: SlowLog;
 }
 
 /** The world of one command execution. */

@@ -5,6 +5,7 @@
  * unit that propagated more than one command (Redis 7.0's propagatePendingCommands).
  * Plain TypeScript: the node wires `sink` to its backlog and replicas.
  */
+import { SlowLog } from "./slowlog.ts";
 import { KEY_BYTES_MAX, OUTPUT_BYTES_MAX, STRING_CHUNK_BYTES } from "../limits.ts";
 import { Scripting, type ScriptEnv, type ScriptingCtx, scriptKeyId } from "../scripting/scripting.ts";
 import { NIL_ARRAY, OK, QUEUED, RedisError, type Reply } from "../protocol/reply.ts";
@@ -68,7 +69,9 @@ export class Engine {
   /** Database of the last SELECT in the stream; -1 forces one (after restart or a full sync). */
   private streamDb = -1;
   /** Counters for INFO. */
-  readonly stats: EngineStats = { commands: 0, errorReplies: 0, errorCodes: new Map(), calls: new Map(), expiredKeys: 0, ops: new OpsMeter(), loading: false };
+  /** SLOWLOG (slowlog.ts); the node sets its threshold and length from CONFIG. */
+  readonly slowlog = new SlowLog();
+  readonly stats: EngineStats = { commands: 0, errorReplies: 0, errorCodes: new Map(), calls: new Map(), expiredKeys: 0, ops: new OpsMeter(), loading: false, slowlog: this.slowlog };
   /** EXEC is running its queued commands. */
   private inExec = false;
   private readonly encoder = new StreamEncoder();
@@ -208,11 +211,13 @@ export class Engine {
     if (checked instanceof RedisError) return this.rejected(name, checked);
     this.unit = [];
     let r: Reply | Promise<Reply>;
+    const t0 = performance.now();
     try {
       r = this.metered(s, () => this.run(s, name, argv, s.isMasterLink ? NO_BLOCKING : CLIENT_BLOCKING));
     } finally {
       this.flushUnit();
     }
+    if (name !== "exec") this.slow(s, argv, t0);
     const req = this.blockRequest;
     if (req) {
       this.blockRequest = null;
@@ -362,7 +367,11 @@ export class Engine {
    * (keys of the run are distinct from it, so the result is the same).
    */
   executeRun(s: Session, kind: RunKind, cmds: readonly Uint8Array[][]): Reply[] | null {
-    return this.metered(s, () => this.executeRunMetered(s, kind, cmds));
+    const t0 = performance.now();
+    const r = this.metered(s, () => this.executeRunMetered(s, kind, cmds));
+    // Each command of a run is logged with the run's average time (its general ones count it twice: rare, and still slow).
+    if (r !== null && this.slowlog.wants(Math.round(((performance.now() - t0) * 1000) / cmds.length))) for (const c of cmds) this.slow(s, c, t0, cmds.length);
+    return r;
   }
 
   /**
@@ -383,6 +392,12 @@ export class Engine {
     } finally {
       this.ks.outputLeft = Number.POSITIVE_INFINITY;
     }
+  }
+
+  /** SLOWLOG: log a command that started at `t0` (performance.now()) if it ran long enough. */
+  private slow(s: Session, argv: readonly Uint8Array[], t0: number, each = 1): void {
+    const us = Math.round(((performance.now() - t0) * 1000) / each);
+    if (this.slowlog.wants(us)) this.slowlog.record(argv, us, s, this.clock());
   }
 
   /** A string's value for a reply in a run, or the refusal when it would pass the output limit. */
@@ -534,7 +549,9 @@ export class Engine {
       for (const argv of queued) {
         const name = str(argv[0]!).toLowerCase();
         const err = this.check(s, name, argv);
+        const t0 = performance.now();
         const r = err ? this.rejected(name, err) : this.run(s, name, argv);
+        if (!err) this.slow(s, argv, t0);
         const reply = r instanceof Promise ? new RedisError("ERR async command in a transaction") : r;
         // EXEC's own reply is an array: count its errors one by one, as Redis does.
         replies.push(reply instanceof RedisError ? this.tally(reply) : reply);

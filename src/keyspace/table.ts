@@ -18,10 +18,11 @@ import { geoCommands } from "./commands/geo.ts";
 import { hyperloglogCommands } from "./commands/hyperloglog.ts";
 import { pubsubCommands } from "./commands/pubsub.ts";
 import { blockingCommands } from "./commands/blocking.ts";
+import { diagnosticsCommands } from "./commands/diagnostics.ts";
 
 export const COMMANDS: ReadonlyMap<string, CommandSpec> = (() => {
   const m = new Map<string, CommandSpec>();
-  for (const list of [keyCommands, stringCommands, hashCommands, listCommands, setCommands, zsetCommands, zsetAlgebraCommands, lcsCommands, bitmapCommands, hyperloglogCommands, objectCommands, dumpCommands, sortCommands, geoCommands, pubsubCommands, blockingCommands, serverCommands, scriptingCommands]) {
+  for (const list of [keyCommands, stringCommands, hashCommands, listCommands, setCommands, zsetCommands, zsetAlgebraCommands, lcsCommands, bitmapCommands, hyperloglogCommands, objectCommands, dumpCommands, sortCommands, geoCommands, pubsubCommands, blockingCommands, serverCommands, diagnosticsCommands, scriptingCommands]) {
     for (const c of list) {
       if (m.has(c.name)) throw new Error(`command defined twice: ${c.name}`);
       m.set(c.name, c);

@@ -12,6 +12,10 @@ import { E, fail } from "../keyspace/errors.ts";
 import { parseI64 } from "../util/numbers.ts";
 import { str } from "../util/bytes.ts";
 
+/** CLIENT LIST's user= and laddr= of every connection (client-info.ts): no ACL users, and a WebSocket has no local address. */
+const LOCAL_USER = "default";
+const LOCAL_ADDR = "";
+
 /** What the node tells about one open socket. */
 export interface ClientSocket {
   session: Session;
@@ -34,13 +38,13 @@ export function clientView(c: ClientSocket, blocked: boolean): ClientView {
 /** CLIENT KILL's two forms: the old `CLIENT KILL addr:port`, or filters (answered with a count). */
 export type KillRequest =
   | { form: "addr"; addr: string }
-  | { form: "filter"; ids: number[]; type: ClientType | null; addr: string | null; skipMe: boolean };
+  | { form: "filter"; ids: number[]; type: ClientType | null; addr: string | null; laddr: string | null; skipMe: boolean };
 
 /** Parse the arguments after KILL; throws Redis's errors. */
 export function parseKill(args: Uint8Array[]): KillRequest {
   if (args.length === 1) return { form: "addr", addr: str(args[0]!) };
   if (args.length === 0 || args.length % 2 !== 0) fail(E.syntax);
-  const req: KillRequest = { form: "filter", ids: [], type: null, addr: null, skipMe: true };
+  const req: KillRequest = { form: "filter", ids: [], type: null, addr: null, laddr: null, skipMe: true };
   for (let i = 0; i < args.length; i += 2) {
     const o = opt(args[i]!);
     const v = args[i + 1]!;
@@ -56,6 +60,13 @@ export function parseKill(args: Uint8Array[]): KillRequest {
         break;
       case "addr":
         req.addr = str(v);
+        break;
+      case "laddr":
+        req.laddr = str(v);
+        break;
+      case "user":
+        // Every connection is the user `default` (tokens, not ACL users, set what it may do).
+        if (str(v) !== LOCAL_USER) fail(`ERR No such user '${str(v)}'`);
         break;
       case "skipme": {
         const y = opt(v);
@@ -77,6 +88,7 @@ export function killTargets(views: ClientView[], req: KillRequest & { form: "fil
     if (req.ids.length && !req.ids.includes(v.session.id)) return false;
     if (req.type !== null && clientType(v) !== req.type) return false;
     if (req.addr !== null && v.session.addr !== req.addr) return false;
+    if (req.laddr !== null && req.laddr !== LOCAL_ADDR) return false;
     return true;
   });
 }

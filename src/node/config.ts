@@ -74,6 +74,16 @@ export const PARAMS: Param[] = [
   // Redis's own representation, promoted from sparse to dense past this size (PFADD, PFMERGE).
   { name: "hll-sparse-max-bytes", kind: { t: "memory", min: 0, max: LONG_MAX }, default: "3000" },
   { name: "client-output-buffer-limit", kind: { t: "obuf" }, default: OUTPUT_LIMITS_DEFAULT_TEXT },
+  // SLOWLOG (keyspace/slowlog.ts): microseconds (-1: off, 0: every command) and entries kept.
+  { name: "slowlog-log-slower-than", kind: { t: "int", min: -1, max: LONG_MAX }, default: "10000" },
+  { name: "slowlog-max-len", kind: { t: "int", min: 0, max: LONG_MAX }, default: "128" },
+  // What clients and job queues check before they trust a server (BullMQ and Sidekiq warn unless
+  // the policy is noeviction): reported as they are here, and CONFIG SET takes only that value.
+  { name: "maxmemory", kind: { t: "fixed", why: "a database is bounded by its Durable Object's storage, not by memory" }, default: "0" },
+  { name: "maxmemory-policy", kind: { t: "fixed", why: "keys are never evicted" }, default: "noeviction" },
+  { name: "notify-keyspace-events", kind: { t: "fixed", why: "keyspace notifications are not supported" }, default: "" },
+  { name: "timeout", kind: { t: "fixed", why: "idle clients are never closed (their WebSockets hibernate)" }, default: "0" },
+  { name: "latency-monitor-threshold", kind: { t: "fixed", why: "the latency monitor is not built (use SLOWLOG)" }, default: "0" },
 ];
 
 const byName = new Map<string, Param>();

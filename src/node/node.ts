@@ -108,6 +108,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
     // Dropped databases (FLUSHALL, a loaded snapshot's swap) are deleted by the cron in steps.
     this.engine.ks.hooks.garbage = () => this.scheduleCron(0);
     this.engine.node = this.services();
+    this.applySlowlogConfig();
     this.bucket = new FaultyBucket(env.SNAPSHOTS);
     this.snapshots = new SnapshotManager(this.sql, this.engine.ks, this.bucket, this);
     this.master = new MasterSide(this);
@@ -517,8 +518,14 @@ export class Node extends DurableObject<Env> implements RestTarget {
       this.backlog.sizeBytes = this.config.int("repl-backlog-size");
       this.backlog.trim();
     }
+    this.applySlowlogConfig();
     this.applyRole();
     return null;
+  }
+
+  private applySlowlogConfig(): void {
+    this.engine.slowlog.thresholdUs = this.config.int("slowlog-log-slower-than");
+    this.engine.slowlog.setMaxLen(this.config.int("slowlog-max-len"));
   }
 
   private infoSection(name: string): string | null {

@@ -38,6 +38,11 @@ export class RespDouble {
   ) {}
 }
 
+/** A big number (a script's `{big_number=…}`): `(` in RESP3, a bulk string in RESP2. */
+export class BigNumber {
+  constructor(readonly digits: Uint8Array) {}
+}
+
 /** A map: flattened to an array in RESP2, `%` in RESP3. */
 export class RespMap {
   constructor(readonly entries: [Reply, Reply][]) {}

@@ -9,6 +9,7 @@ import {
   RedisError,
   type Reply,
   RespDouble,
+  BigNumber,
   RespMap,
   RespSet,
   Simple,
@@ -97,6 +98,12 @@ export function writeReply(w: ByteWriter, r: Reply, resp: RespVersion = 2): void
     const s = r.text ?? formatG17(r.v);
     if (resp === 3) w.ascii(`,${s}\r\n`);
     else w.ascii(`$${s.length}\r\n${s}\r\n`);
+  } else if (r instanceof BigNumber) {
+    if (resp === 3) {
+      w.ascii("(");
+      w.bytes(r.digits);
+      w.ascii("\r\n");
+    } else writeReply(w, r.digits, resp);
   } else if (r instanceof RespMap) {
     w.ascii(resp === 3 ? `%${r.entries.length}\r\n` : `*${r.entries.length * 2}\r\n`);
     for (const [k, v] of r.entries) {

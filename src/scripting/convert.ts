@@ -12,7 +12,7 @@
  */
 import "./luaconf-patch.ts";
 import { formatG17 } from "../util/numbers.ts";
-import { NilArray, RedisError, type Reply, RespDouble, RespMap, RespSet, Simple, Verbatim } from "../protocol/reply.ts";
+import { BigNumber, NilArray, RedisError, type Reply, RespDouble, RespMap, RespSet, Simple, Verbatim } from "../protocol/reply.ts";
 import { enc, type LuaState, lua, pushBytes } from "./lua.ts";
 
 /** Deepest reply nesting converted either way (Redis relies on the C stack; we bound it). */
@@ -84,6 +84,13 @@ export function pushReply(L: LuaState, r: Reply, resp: 2 | 3, depth = 0): void {
       pushBytes(L, "txt");
       lua.lua_setfield(L, -2, K_FORMAT);
       lua.lua_setfield(L, -2, K_VERB);
+    }
+  } else if (r instanceof BigNumber) {
+    if (resp === 2) pushBytes(L, r.digits);
+    else {
+      lua.lua_createtable(L, 0, 1);
+      pushBytes(L, r.digits);
+      lua.lua_setfield(L, -2, K_BIG);
     }
   } else if (r instanceof RespMap) {
     if (resp === 2) pushArray(L, r.entries.flat(), resp, depth);
@@ -187,7 +194,12 @@ function tableToReply(L: LuaState, resp: 2 | 3, depth: number): Reply {
   }
   lua.lua_pop(L, 1);
   const big = rawStringField(L, -1, K_BIG);
-  if (big) return big.slice(); // a RESP3 big number; RESP2 sends it as a bulk string
+  if (big) {
+    // CR and LF become spaces, as Redis's luaReplyToRedisReply maps them (they would end the line).
+    const digits = big.slice();
+    for (let i = 0; i < digits.length; i++) if (digits[i] === 0x0d || digits[i] === 0x0a) digits[i] = 0x20;
+    return new BigNumber(digits);
+  }
   lua.lua_pushstring(L, K_VERB);
   lua.lua_rawget(L, -2);
   if (lua.lua_type(L, -1) === lua.LUA_TTABLE) {

@@ -70,7 +70,9 @@ describe("CLIENT LIST lines", () => {
 describe("CLIENT KILL", () => {
   it("parses the old addr form and the filters; errors as redis-server", () => {
     expect(parseKill(args("1.2.3.4:5"))).toEqual({ form: "addr", addr: "1.2.3.4:5" });
-    expect(parseKill(args("ID", "5", "TYPE", "pubsub", "SKIPME", "no"))).toEqual({ form: "filter", ids: [5], type: "pubsub", addr: null, skipMe: false });
+    expect(parseKill(args("ID", "5", "TYPE", "pubsub", "SKIPME", "no"))).toEqual({ form: "filter", ids: [5], type: "pubsub", addr: null, laddr: null, skipMe: false });
+    expect(parseKill(args("USER", "default", "LADDR", "1.2.3.4:5"))).toMatchObject({ form: "filter", laddr: "1.2.3.4:5" });
+    expect(() => parseKill(args("USER", "nosuchuser"))).toThrow("ERR No such user 'nosuchuser'");
     expect(parseKill(args("id", "5", "id", "6")).form === "filter" && (parseKill(args("id", "5", "id", "6")) as { ids: number[] }).ids).toEqual([6]);
     expect(err(() => parseKill(args("ID", "0")))).toBe("ERR client-id should be greater than 0");
     expect(err(() => parseKill(args("ID", "x")))).toBe("ERR client-id should be greater than 0");

@@ -290,6 +290,14 @@ const REDIS_7_0_15: Record<string, [number, number, number, number, string]> = {
   bzpopmin: [-3, 1, -2, 1, "fast write"],
   bzpopmax: [-3, 1, -2, 1, "fast write"],
   bzmpop: [-5, 0, 0, 0, "write"],
+  // redis-cli command info slowlog latency module cluster readonly readwrite asking (7.0.15)
+  slowlog: [-2, 0, 0, 0, ""],
+  latency: [-2, 0, 0, 0, ""],
+  module: [-2, 0, 0, 0, ""],
+  cluster: [-2, 0, 0, 0, ""],
+  readonly: [1, 0, 0, 0, "fast"],
+  readwrite: [1, 0, 0, 0, "fast"],
+  asking: [1, 0, 0, 0, "fast"],
 };
 
 const specs = [...COMMANDS.values()];

@@ -16,7 +16,7 @@ import { cmd, digest, freshDb, info } from "./nodes.ts";
  * Commands without Redis's `readonly` flag that the read-only token may still run: they act
  * on the caller's own connection or read the server's state, never data or configuration.
  */
-const ALLOWED_WITHOUT_READONLY_FLAG = new Set(["auth", "ping", "echo", "select", "hello", "quit", "reset", "command", "wait", "time", "info", "role", "lastsave", "subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ssubscribe", "sunsubscribe", "pubsub"]);
+const ALLOWED_WITHOUT_READONLY_FLAG = new Set(["auth", "ping", "echo", "select", "hello", "quit", "reset", "command", "wait", "time", "info", "role", "lastsave", "subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ssubscribe", "sunsubscribe", "pubsub", "cluster", "readonly", "readwrite", "asking"]);
 
 /** Subcommands of container commands, and whether the read-only token may run them. */
 const SUBCOMMANDS: [string, string[], boolean][] = [

@@ -4,7 +4,7 @@
  * go through `ctx.node` and are flagged `async`.
  */
 import { DEBUG_SLEEP_MS_MAX } from "../../limits.ts";
-import { OK, PONG, type Reply, RespMap, Simple, Verbatim } from "../../protocol/reply.ts";
+import { OK, PONG, type Reply, RespMap, RespSet, Simple, Verbatim } from "../../protocol/reply.ts";
 import { str, utf8 } from "../../util/bytes.ts";
 import { floatArg, intArg, opt } from "../args.ts";
 import { type AclCategory, type CommandSpec, type Ctx, cmd } from "../command.ts";
@@ -14,7 +14,9 @@ import { parseI64 } from "../../util/numbers.ts";
 import { datasetDigest, valueDigest } from "../digest.ts";
 import { E, fail, unknownSubcommand } from "../errors.ts";
 import { info } from "./info.ts";
-import { allCommandInfo, type CommandInfo } from "../table.ts";
+import { allCommandInfo, COMMANDS, type CommandInfo } from "../table.ts";
+import { compileGlob } from "../glob.ts";
+import { help } from "./diagnostics.ts";
 import { NODE_NAME_RE, outsideAddress } from "../../replication/outside-hosts.ts";
 
 const startedMs = Date.now();
@@ -55,13 +57,129 @@ function command(ctx: Ctx): Reply {
       });
     }
     case "list":
-      return [...all.keys()].map((n) => utf8(n));
+      return commandList(ctx, [...all.values()]);
+    case "help":
+      return help(ctx, COMMAND_HELP);
     case "docs":
       return new RespMap([]);
     default:
       subError(ctx);
   }
 }
+
+/** COMMAND LIST [FILTERBY MODULE name | ACLCAT category | PATTERN pattern]. */
+function commandList(ctx: Ctx, all: CommandInfo[]): Reply {
+  const names = (keep: (c: CommandInfo) => boolean) => all.filter(keep).map((c) => utf8(c.name));
+  if (ctx.argv.length === 2) return names(() => true);
+  if (ctx.argv.length !== 5 || opt(ctx.argv[2]!) !== "filterby") fail(E.syntax);
+  const by = opt(ctx.argv[3]!);
+  const arg = ctx.argv[4]!;
+  switch (by) {
+    case "module":
+      return []; // no modules
+    case "pattern": {
+      const glob = compileGlob(arg, true); // Redis matches command names without case
+      return names((c) => glob.match(utf8(c.name)));
+    }
+    case "aclcat": {
+      const cat = str(arg).toLowerCase();
+      if (!KNOWN_CATEGORIES.has(cat)) {
+        fail(`ERR ACL category '${cat}' is not modelled here (known: ${[...KNOWN_CATEGORIES].join(", ")})`);
+      }
+      return names((c) => categoriesOf(c).includes(cat));
+    }
+    default:
+      fail(E.syntax);
+  }
+}
+
+/** The ACL categories COMMAND can tell: the permission model's (permissions.ts) and those its flags give. */
+const KNOWN_CATEGORIES: ReadonlySet<string> = new Set(["read", "write", "admin", "dangerous", "connection", "scripting", "pubsub", "fast", "slow", "blocking"]);
+
+function categoriesOf(c: CommandInfo): string[] {
+  const spec = COMMANDS.get(c.name);
+  const own: string[] = spec === undefined ? [] : typeof spec.acl === "function" ? [...spec.acl([utf8(c.name)]).categories] : [...spec.acl];
+  own.push(c.flags.includes("fast") ? "fast" : "slow");
+  if (c.flags.includes("blocking")) own.push("blocking");
+  return own;
+}
+
+const COMMAND_HELP = [
+  "COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+  "(no subcommand)",
+  "    Return details about all Redis commands.",
+  "COUNT",
+  "    Return the total number of commands in this Redis server.",
+  "LIST [FILTERBY (MODULE <module-name>|ACLCAT <category>|PATTERN <pattern>)]",
+  "    Return a list of all commands in this Redis server.",
+  "INFO [<command-name> ...]",
+  "    Return details about multiple Redis commands.",
+  "    If no command names are given, documentation details for all",
+  "    commands are returned.",
+  "HELP",
+  "    Prints this help.",
+];
+
+const CONFIG_HELP = [
+  "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+  "GET <pattern>",
+  "    Return parameters matching the glob-like <pattern> and their values.",
+  "SET <directive> <value>",
+  "    Set the configuration <directive> to <value>.",
+  "RESETSTAT",
+  "    Reset statistics reported by the INFO command.",
+  "REWRITE",
+  "    Rewrite the configuration file.",
+  "HELP",
+  "    Prints this help.",
+];
+
+/** The subcommands this node's CLIENT has (Redis 7.0's, less PAUSE/UNPAUSE and tracking ON). */
+const CLIENT_HELP = [
+  "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+  "CACHING (YES|NO)",
+  "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+  "GETREDIR",
+  "    Return the client ID we are redirecting to when tracking is enabled.",
+  "GETNAME",
+  "    Return the name of the current connection.",
+  "ID",
+  "    Return the ID of the current connection.",
+  "INFO",
+  "    Return information about the current client connection.",
+  "KILL <ip:port>",
+  "    Kill connection made from <ip:port>.",
+  "KILL <option> <value> [<option> <value> [...]]",
+  "    Kill connections. Options are:",
+  "    * ADDR (<ip:port>|<unixsocket>:0)",
+  "      Kill connections made from the specified address",
+  "    * LADDR (<ip:port>|<unixsocket>:0)",
+  "      Kill connections made to specified local address",
+  "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+  "      Kill connections by type.",
+  "    * USER <username>",
+  "      Kill connections authenticated by <username>.",
+  "    * SKIPME (YES|NO)",
+  "      Skip killing current connection (default: yes).",
+  "LIST [options ...]",
+  "    Return information about client connections. Options:",
+  "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+  "      Return clients of specified type.",
+  "REPLY (ON|OFF|SKIP)",
+  "    Control the replies sent to the current connection.",
+  "SETNAME <name>",
+  "    Assign the name <name> to the current connection.",
+  "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+  "    Unblock the specified blocked client.",
+  "TRACKING OFF",
+  "    Server assisted client side caching is not supported: tracking stays off.",
+  "TRACKINGINFO",
+  "    Report tracking status for the current connection.",
+  "NO-EVICT (ON|OFF)",
+  "    Protect current client connection from eviction.",
+  "HELP",
+  "    Prints this help.",
+];
 
 function config(ctx: Ctx): Reply {
   if (ctx.argv.length < 2) fail(E.arity("config"));
@@ -97,6 +215,8 @@ function config(ctx: Ctx): Reply {
       // Every CONFIG SET is stored as it is made: there is no file to rewrite.
       if (ctx.argv.length !== 2) fail(E.arity("config|rewrite"));
       return OK;
+    case "help":
+      return help(ctx, CONFIG_HELP);
     default:
       subError(ctx);
   }
@@ -206,6 +326,30 @@ function client(ctx: Ctx): Reply | Promise<Reply> {
     }
     case "kill":
       return ctx.node.clientKill(ctx.argv.slice(2), s);
+    case "help":
+      return help(ctx, CLIENT_HELP);
+    // Server-assisted client-side caching is not built: tracking is off for every connection,
+    // and these answer as Redis answers a connection that has not turned it on.
+    case "tracking": {
+      if (ctx.argv.length < 3) fail(E.arity("client|tracking"));
+      const v = opt(ctx.argv[2]!);
+      if (v === "on") fail("ERR server assisted client side caching (CLIENT TRACKING ON) is not supported");
+      if (v !== "off") fail(E.syntax);
+      return OK;
+    }
+    case "trackinginfo":
+      if (ctx.argv.length !== 2) fail(E.arity("client|trackinginfo"));
+      return new RespMap([
+        [utf8("flags"), new RespSet([new Simple("off")])],
+        [utf8("redirect"), -1],
+        [utf8("prefixes"), []],
+      ]);
+    case "getredir":
+      if (ctx.argv.length !== 2) fail(E.arity("client|getredir"));
+      return -1;
+    case "caching":
+      if (ctx.argv.length !== 3) fail(E.arity("client|caching"));
+      return fail("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled");
     case "reply": {
       if (ctx.argv.length !== 3) fail(E.arity("client|reply"));
       const v = opt(ctx.argv[2]!);
@@ -329,7 +473,7 @@ export const serverCommands: CommandSpec[] = [
     ["admin", "noscript", "stale"],
     [0, 0, 0],
     client,
-    bySubcommand("client", each(["id", "setname", "getname", "info", "setinfo", "no-evict", "no-touch", "reply", "help"], CONNECTION)),
+    bySubcommand("client", each(["id", "setname", "getname", "info", "setinfo", "no-evict", "no-touch", "reply", "help", "tracking", "trackinginfo", "getredir", "caching"], CONNECTION)),
   ),
   // Redis 7.0: FAILOVER is admin, noscript, stale (replication/failover.ts).
   cmd("failover", -1, ["admin", "noscript", "stale"], [0, 0, 0], (ctx) => {

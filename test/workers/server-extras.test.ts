@@ -1,0 +1,149 @@
+/**
+ * What clients ask a server besides data (replies and errors as redis-server 7.0.15 gives
+ * them): SLOWLOG, the CONFIG parameters clients and job queues check, CLIENT's tracking
+ * subcommands (tracking is not built: off), HELP of CONFIG/CLIENT/COMMAND/SLOWLOG, COMMAND
+ * LIST FILTERBY, the cluster commands of a server without cluster support, and a script's
+ * big number under RESP3.
+ */
+import { describe, expect, it } from "vitest";
+import { cmd, CommandError, freshDb } from "./nodes.ts";
+import { openResp } from "./resp-socket.ts";
+
+async function err(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof CommandError) return e.message;
+    throw e;
+  }
+  throw new Error("no error");
+}
+
+describe("SLOWLOG", () => {
+  it("logs commands over slowlog-log-slower-than, newest first, bounded by slowlog-max-len; args shaped and passwords redacted", async () => {
+    const db = freshDb("slow");
+    expect(await cmd(db, "master", "CONFIG", "GET", "slowlog-*")).toEqual(["slowlog-log-slower-than", "10000", "slowlog-max-len", "128"]);
+    expect(await cmd(db, "master", "SLOWLOG", "LEN")).toBe(0);
+    await cmd(db, "master", "CONFIG", "SET", "slowlog-log-slower-than", "0");
+    await cmd(db, "master", "SET", "k", "v".repeat(200));
+    await cmd(db, "master", "RPUSH", "l", ...Array.from({ length: 40 }, (_, i) => String(i)));
+    await cmd(db, "master", "CONFIG", "SET", "masterauth", "s3cret");
+    const entries = (await cmd(db, "master", "SLOWLOG", "GET", "3")) as unknown[][];
+    expect(entries).toHaveLength(3);
+    const [configSet, rpush, set] = entries;
+    // Newest first, ids increasing with age going down.
+    expect((configSet![0] as number) > (rpush![0] as number) && (rpush![0] as number) > (set![0] as number)).toBe(true);
+    expect(configSet![3]).toEqual(["CONFIG", "SET", "masterauth", "(redacted)"]);
+    const rpushArgs = rpush![3] as string[];
+    expect(rpushArgs).toHaveLength(32);
+    expect(rpushArgs[31]).toBe("... (11 more arguments)");
+    expect((set![3] as string[])[2]).toBe("v".repeat(128) + "... (72 more bytes)");
+    expect(typeof set![2]).toBe("number");
+    expect(Math.abs((set![1] as number) - Date.now() / 1000)).toBeLessThan(60);
+    await cmd(db, "master", "CONFIG", "SET", "slowlog-max-len", "2");
+    expect(await cmd(db, "master", "SLOWLOG", "LEN")).toBe(2);
+    expect(((await cmd(db, "master", "SLOWLOG", "GET", "-1")) as unknown[]).length).toBe(2);
+    await cmd(db, "master", "CONFIG", "SET", "slowlog-log-slower-than", "-1");
+    expect(await cmd(db, "master", "SLOWLOG", "RESET")).toBe("OK");
+    await cmd(db, "master", "SET", "k", "v");
+    expect(await cmd(db, "master", "SLOWLOG", "LEN")).toBe(0);
+    expect(await err(cmd(db, "master", "SLOWLOG", "GET", "-2"))).toBe("ERR count should be greater than or equal to -1");
+    expect(await err(cmd(db, "master", "SLOWLOG", "GET", "x"))).toBe("ERR count should be greater than or equal to -1");
+    expect(await err(cmd(db, "master", "SLOWLOG", "GET", "1", "2"))).toBe("ERR unknown subcommand or wrong number of arguments for 'GET'. Try SLOWLOG HELP.");
+    expect(await err(cmd(db, "master", "SLOWLOG", "LEN", "x"))).toBe("ERR wrong number of arguments for 'slowlog|len' command");
+    expect(await err(cmd(db, "master", "SLOWLOG", "FOO"))).toBe("ERR unknown subcommand 'FOO'. Try SLOWLOG HELP.");
+    expect(await err(cmd(db, "master", "CONFIG", "SET", "slowlog-log-slower-than", "-2"))).toMatch(/^ERR CONFIG SET failed .*argument must be between -1 and/);
+  });
+
+  it("a run of SETs taken together is logged command by command (threshold 0)", async () => {
+    const db = freshDb("slowrun");
+    await cmd(db, "master", "CONFIG", "SET", "slowlog-log-slower-than", "0");
+    await cmd(db, "master", "SLOWLOG", "RESET");
+    const res = await openResp(`/db/${db}/nodes/master/ws`);
+    res.sendAll(["SET", "a", "1"], ["SET", "b", "2"], ["SET", "c", "3"], ["PING"]);
+    await res.expect("+OK\r\n+OK\r\n+OK\r\n+PONG\r\n");
+    res.close();
+    const names = ((await cmd(db, "master", "SLOWLOG", "GET", "-1")) as string[][][]).map((e) => e[3]!.join(" "));
+    expect(names).toEqual(expect.arrayContaining(["SET a 1", "SET b 2", "SET c 3", "PING"]));
+    expect(names.indexOf("SET c 3")).toBeLessThan(names.indexOf("SET a 1"));
+  });
+});
+
+describe("CONFIG, CLIENT, COMMAND, cluster commands", () => {
+  it("CONFIG GET reports maxmemory, maxmemory-policy, notify-keyspace-events, timeout as they are here; SET takes only those values", async () => {
+    const db = freshDb("cfg");
+    expect(await cmd(db, "master", "CONFIG", "GET", "maxmemory-policy")).toEqual(["maxmemory-policy", "noeviction"]);
+    expect(await cmd(db, "master", "CONFIG", "GET", "maxmemory", "notify-keyspace-events", "timeout")).toEqual(["maxmemory", "0", "notify-keyspace-events", "", "timeout", "0"]);
+    expect(await cmd(db, "master", "CONFIG", "SET", "maxmemory-policy", "noeviction")).toBe("OK");
+    expect(await cmd(db, "master", "CONFIG", "SET", "notify-keyspace-events", "")).toBe("OK");
+    expect(await err(cmd(db, "master", "CONFIG", "SET", "maxmemory-policy", "allkeys-lru"))).toBe(
+      "ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy') - keys are never evicted",
+    );
+    expect(await err(cmd(db, "master", "CONFIG", "SET", "notify-keyspace-events", "KEA"))).toMatch(/keyspace notifications are not supported$/);
+    const help = (await cmd(db, "master", "CONFIG", "HELP")) as string[];
+    expect(help[0]).toBe("CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+    expect(help.at(-2)).toBe("HELP");
+  });
+
+  it("CLIENT: HELP, tracking off and its queries, KILL USER and LADDR", async () => {
+    const db = freshDb("cli");
+    const help = (await cmd(db, "master", "CLIENT", "HELP")) as string[];
+    expect(help[0]).toBe("CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+    expect(help).toContain("TRACKINGINFO");
+    expect(await cmd(db, "master", "CLIENT", "TRACKING", "off")).toBe("OK");
+    expect(await err(cmd(db, "master", "CLIENT", "TRACKING", "on"))).toMatch(/^ERR server assisted client side caching/);
+    expect(await err(cmd(db, "master", "CLIENT", "TRACKING", "maybe"))).toBe("ERR syntax error");
+    expect(await cmd(db, "master", "CLIENT", "GETREDIR")).toBe(-1);
+    expect(await cmd(db, "master", "CLIENT", "TRACKINGINFO")).toEqual(["flags", ["off"], "redirect", -1, "prefixes", []]);
+    expect(await err(cmd(db, "master", "CLIENT", "CACHING", "yes"))).toBe(
+      "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
+    );
+    expect(await cmd(db, "master", "CLIENT", "KILL", "USER", "default", "LADDR", "1.2.3.4:5")).toBe(0);
+    expect(await err(cmd(db, "master", "CLIENT", "KILL", "USER", "nosuchuser"))).toBe("ERR No such user 'nosuchuser'");
+  });
+
+  it("COMMAND: HELP, LIST FILTERBY PATTERN / MODULE / ACLCAT", async () => {
+    const db = freshDb("cmd");
+    // Names match without case, as Redis matches them.
+    expect(((await cmd(db, "master", "COMMAND", "LIST", "FILTERBY", "PATTERN", "PF*")) as string[]).sort()).toEqual(
+      ((await cmd(db, "master", "COMMAND", "LIST", "FILTERBY", "PATTERN", "pf*")) as string[]).sort(),
+    );
+    const pf = ((await cmd(db, "master", "COMMAND", "LIST", "FILTERBY", "PATTERN", "pf*")) as string[]).sort();
+    expect(pf).toEqual(expect.arrayContaining(["pfadd", "pfcount", "pfmerge"]));
+    expect(pf.every((n) => n.startsWith("pf"))).toBe(true);
+    expect(await cmd(db, "master", "COMMAND", "LIST", "FILTERBY", "MODULE", "x")).toEqual([]);
+    const blocking = (await cmd(db, "master", "COMMAND", "LIST", "FILTERBY", "ACLCAT", "blocking")) as string[];
+    expect(blocking).toEqual(expect.arrayContaining(["blpop", "brpop", "bzpopmin"]));
+    expect(blocking).not.toContain("lpop");
+    expect(await err(cmd(db, "master", "COMMAND", "LIST", "FILTERBY", "FOO", "x"))).toBe("ERR syntax error");
+    expect(((await cmd(db, "master", "COMMAND", "HELP")) as string[])[0]).toBe("COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+  });
+
+  it("CLUSTER, READONLY, READWRITE, ASKING: cluster support disabled; LATENCY and MODULE as a server without them", async () => {
+    const db = freshDb("clu");
+    for (const c of [["CLUSTER", "INFO"], ["READONLY"], ["READWRITE"], ["ASKING"]]) {
+      expect(await err(cmd(db, "master", ...c))).toBe("ERR This instance has cluster support disabled");
+    }
+    expect(await err(cmd(db, "master", "CLUSTER"))).toBe("ERR wrong number of arguments for 'cluster' command");
+    expect(await cmd(db, "master", "LATENCY", "LATEST")).toEqual([]);
+    expect(await cmd(db, "master", "LATENCY", "HISTORY", "command")).toEqual([]);
+    expect(await cmd(db, "master", "MODULE", "LIST")).toEqual([]);
+    expect(await err(cmd(db, "master", "MODULE", "LOAD", "/x.so"))).toMatch(/^ERR modules are not supported/);
+  });
+
+  it("a script's {big_number=…}: `(` under RESP3, a bulk string under RESP2", async () => {
+    const db = freshDb("big");
+    const res = await openResp(`/db/${db}/nodes/master/ws`);
+    res.send("EVAL", "return {big_number='123'}", "0");
+    await res.expect("$3\r\n123\r\n");
+    res.send("HELLO", "3");
+    res.send("PING");
+    await res.skipTo("+PONG"); // the HELLO map's bytes vary; PING's reply ends it
+    await res.expect("+PONG\r\n");
+    res.send("EVAL", "return {big_number='123'}", "0");
+    await res.expect("(123\r\n");
+    res.send("EVAL", "return {big_number='1\\r\\n2'}", "0");
+    await res.expect("(1  2\r\n");
+    res.close();
+  });
+});
