@@ -18,6 +18,8 @@ import { H_DB, H_NODE } from "./node-protocol.ts";
 import { errorResponse } from "./rest.ts";
 import { openObject } from "../replication/snapshot-objects.ts";
 import { statusPage } from "./status-page.ts";
+import { invalidateTopology } from "../routing/cache.ts";
+import { resolveTopology } from "../routing/topology.ts";
 
 /** Durable Object location hints (data-location docs). */
 export const REGIONS = ["wnam", "enam", "sam", "weur", "eeur", "apac", "oc", "afr", "me"] as const;
@@ -77,13 +79,24 @@ const guard = async (c: import("hono").Context<Vars>, next: () => Promise<void>)
 admin.use("/db/:db/admin/*", guard);
 admin.use("/db/:db/status", guard);
 
-/** Every node's status: the master's registry plus the replicas attached to it. */
+/**
+ * The node that is the database's master now: after a FAILOVER or REPLICAOF it is not the
+ * node named `master` (the entry node, which keeps the registry). Read afresh, as the router
+ * reads it (routing/topology.ts), not from the router's cache.
+ */
+async function currentMaster(env: Env, db: string): Promise<string> {
+  const t = await resolveTopology((node) => nodeStub(env, db, node).topology(db, node), Date.now());
+  return t.resolved ? t.master : MASTER;
+}
+
+/** Every node's status: the current master, and the registry's nodes plus the replicas attached to it. */
 export async function topology(env: Env, db: string): Promise<{ master: NodeStatus; replicas: NodeStatus[] }> {
-  const master = await touch(env, db, MASTER);
-  const [status, registry] = await Promise.all([master.status(), master.registry({})]);
+  const current = await currentMaster(env, db);
+  const [status, registry] = await Promise.all([(await touch(env, db, current)).status(), (await touch(env, db, MASTER)).registry({})]);
   const names = new Set(registry.map((r) => r.name));
   for (const r of status.replicas) names.add(r.name);
-  names.delete(MASTER);
+  names.add(MASTER);
+  names.delete(current);
   const replicas = await Promise.all([...names].map(async (n) => (await touch(env, db, n)).status()));
   return { master: status, replicas };
 }
@@ -114,7 +127,8 @@ admin.post("/db/:db/admin/nodes", async (c) => {
     return errorResponse(409, `ERR node '${name}' already exists in database '${db}' (DELETE it first)`);
   }
   const stub = await touch(c.env, db, name, region);
-  const r = await stub.follow(MASTER, region);
+  // Attached to the current master: a replica of a demoted node would be a chained one, which serves no reads.
+  const r = await stub.follow(await currentMaster(c.env, db), region);
   if (r !== "OK" && !r.startsWith("OK")) return errorResponse(400, r);
   await (await touch(c.env, db, MASTER)).registry({ add: { name, region } });
   return c.json({ created: name, region, status: await stub.status() }, 201);
@@ -131,13 +145,23 @@ admin.get("/db/:db/admin/nodes/:node", async (c) => {
 
 admin.delete("/db/:db/admin/nodes/:node", async (c) => {
   const { db, node } = c.req.param();
-  if (!NAME_RE.test(node) || node === MASTER) return errorResponse(400, "ERR only replicas can be removed");
-  const master = await touch(c.env, db, MASTER);
-  const registered = (await master.registry({})).some((r) => r.name === node);
+  if (!NAME_RE.test(node)) return errorResponse(400, "ERR invalid node name");
+  if (node === MASTER) return errorResponse(400, "ERR the node named 'master' cannot be removed: the router finds the database through it");
+  const entry = await touch(c.env, db, MASTER);
+  const registered = (await entry.registry({})).some((r) => r.name === node);
   const stub = await existing(c.env, db, node);
   if (!registered && !stub) return noSuchNode(db, node);
-  if (stub) await stub.decommission();
-  await master.registry({ remove: node });
+  // Removing drops the node's data: the database's master (after a FAILOVER, not the node
+  // named `master`) would take every replica's data with it.
+  if (node === (await currentMaster(c.env, db))) {
+    return errorResponse(409, `ERR node '${node}' is the database's master: only replicas can be removed (FAILOVER TO another node first)`);
+  }
+  if (stub) {
+    const refused = await stub.decommission();
+    if (refused) return errorResponse(409, refused);
+  }
+  await entry.registry({ remove: node });
+  invalidateTopology(db);
   return c.json({ removed: node });
 });
 
@@ -175,7 +199,7 @@ admin.put("/db/:db/admin/restore", async (c) => {
   const key = `uploads/${db}/${Date.now()}-${crypto.randomUUID()}.rdb`;
   await c.env.SNAPSHOTS.put(key, bytes);
   try {
-    const res = await (await touch(c.env, db, MASTER)).restore(key);
+    const res = await (await touch(c.env, db, await currentMaster(c.env, db))).restore(key);
     if (!res.ok) return errorResponse(400, `ERR restore failed: ${res.error}`);
     return c.json({ restored: res.keys, bytes: res.bytes });
   } finally {

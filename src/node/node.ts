@@ -784,7 +784,14 @@ export class Node extends DurableObject<Env> implements RestTarget {
    * Admin API: remove this replica: stop replicating, drop its data and history. The object
    * stays an empty master, as a node that was never used.
    */
-  async decommission(): Promise<void> {
+  /**
+   * Stop replicating and drop every key (admin DELETE). Refused (the reason returned) for a
+   * master that replicas follow: its data is theirs too.
+   */
+  async decommission(): Promise<string | null> {
+    if (this.meta.role === "master" && this.master.list().length > 0) {
+      return `ERR node '${this.name}' is a master that replicas follow: only replicas can be removed (FAILOVER TO another node first)`;
+    }
     if (this.meta.role === "replica") this.replica.promote();
     this.master.killReplicas();
     this.engine.ks.flush(null);
@@ -797,6 +804,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
     this.alarmAt = null;
     this.sql.exec("DELETE FROM node_identity");
     this.persisted = false;
+    return null;
   }
 
   /**

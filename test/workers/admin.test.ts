@@ -38,6 +38,47 @@ describe("admin API", () => {
     expect(await cmd(db, "r1", "ROLE")).toEqual(["master", 0, []]);
   });
 
+  it("after a FAILOVER: removing the new master is refused (its data is the database's), new replicas follow it, restore reaches it", async () => {
+    const db = freshDb("admfo");
+    await cmd(db, "master", "SET", "k", "v");
+    for (const name of ["eu1", "r1"]) {
+      expect((await api(`/db/${db}/admin/nodes`, { method: "POST", body: JSON.stringify({ name, region: "weur" }) })).status).toBe(201);
+      trackReplica(db, name);
+    }
+    trackReplica(db, "master"); // becomes a replica below; released after the file
+    await until("replicas linked", async () => (await api(`/db/${db}/admin/nodes`)).body.replicas.every((r: { link: string }) => r.link === "connected"));
+    expect(await cmd(db, "master", "FAILOVER", "TO", "eu1")).toBe("OK");
+    await until("eu1 is the master", async () => ((await cmd(db, "eu1", "ROLE")) as string[])[0] === "master" && ((await cmd(db, "master", "ROLE")) as string[])[0] === "slave");
+
+    const refused = await api(`/db/${db}/admin/nodes/eu1`, { method: "DELETE" });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toBe("ERR node 'eu1' is the database's master: only replicas can be removed (FAILOVER TO another node first)");
+    expect(await cmd(db, "eu1", "GET", "k")).toBe("v");
+    expect((await api(`/db/${db}/admin/nodes/master`, { method: "DELETE" })).status).toBe(400);
+
+    const topo = await api(`/db/${db}/admin/nodes`);
+    expect(topo.body.master.node).toBe("eu1");
+    expect(topo.body.replicas.map((r: { node: string }) => r.node).sort()).toEqual(["master", "r1"]);
+
+    expect((await api(`/db/${db}/admin/nodes`, { method: "POST", body: JSON.stringify({ name: "ap2", region: "apac" }) })).status).toBe(201);
+    trackReplica(db, "ap2");
+    expect((await api(`/db/${db}/admin/nodes/ap2`)).body.master).toBe("eu1");
+    await until("ap2 synced", async () => (await cmd(db, "ap2", "GET", "k")) === "v");
+
+    // A replica can still be removed; the others keep their data.
+    expect((await api(`/db/${db}/admin/nodes/r1`, { method: "DELETE" })).status).toBe(200);
+    expect(await cmd(db, "eu1", "DBSIZE")).toBe(1);
+
+    // Restore replaces the current master's data (and so its replicas').
+    const snap = await api(`/db/${db}/admin/snapshot?node=eu1`);
+    expect(snap.status).toBe(200);
+    await cmd(db, "eu1", "SET", "extra", "1");
+    const restored = await api(`/db/${db}/admin/restore`, { method: "PUT", body: snap.body as Uint8Array });
+    expect(restored.status).toBe(200);
+    expect(await cmd(db, "eu1", "EXISTS", "extra")).toBe(0);
+    expect(await cmd(db, "eu1", "GET", "k")).toBe("v");
+  });
+
   it("refuses bad input without changing anything", async () => {
     const db = freshDb("admbad");
     await cmd(db, "master", "SET", "k", "v");
