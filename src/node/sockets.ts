@@ -72,6 +72,8 @@ export interface Conn {
   output: SocketOutput | null;
   /** Rebuilt after the object left memory while its MULTI or WATCH was open: that state is gone. */
   lostTx: boolean;
+  /** Closed and forgotten (dropConn): frames still queued for it run nothing. */
+  dropped?: boolean;
 }
 
 /** What the sockets need from their node (read when used: the node's state changes). */
@@ -149,6 +151,7 @@ export class NodeSockets {
 
   /** A frame from a socket (the Durable Object's webSocketMessage). */
   async message(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (ws.readyState !== WebSocket.OPEN) return; // closed by us meanwhile (CLIENT KILL, a dropped link): nothing runs
     const c = this.conn(ws);
     if (c.att.outputDropped) return;
     if (c.lostTx) {
@@ -206,6 +209,9 @@ export class NodeSockets {
     let held: Uint8Array[] | undefined;
     while (true) {
       if (c.output?.dropped) return; // disconnected for its output while its commands ran
+      // Closed while its frames waited for their turn: a replica link's late REPLCONF ACK would
+      // otherwise list it again (a phantom `?` replica in ROLE and INFO until repl-timeout).
+      if (c.dropped) return;
       if (this.host.turns.full && (held !== undefined || c.parser.buffered > 0)) {
         // Counted across messages and sockets: a big message, a client that always has the next
         // one queued, frames run together. Every socket that finds the budget spent goes on in
@@ -444,6 +450,7 @@ export class NodeSockets {
   /** Forget a socket: its session, subscriptions, blocked commands and replica state go. */
   dropConn(ws: WebSocket): void {
     const c = this.conns.get(ws) ?? this.conn(ws);
+    c.dropped = true;
     this.conns.delete(ws);
     this.connBySession.delete(c.session);
     this.host.pubsub.drop(c.session);

@@ -59,6 +59,29 @@ describe("replication scenarios", () => {
     expect(await inNode(db, "master", (n) => n.snapshots.made)).toBe(made);
   });
 
+  it("a replica link's frames still queued when it closes run nothing: no phantom replica in ROLE or INFO", async () => {
+    const db = freshDb("phantom");
+    await write(db, 0, 10);
+    await attach(db, "r1");
+    await converged(db, ["r1"]);
+    const listed = await inNode(db, "master", async (n) => {
+      const sockets = (n as unknown as { connections: { message(ws: WebSocket, m: string): Promise<void>; closed(ws: WebSocket, code: number): void } }).connections;
+      const link = n.ctx.getWebSockets("replication")[0]!;
+      // A REPLCONF ACK queued for its turn, then the link closes before the turn runs.
+      const late = sockets.message(link, "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$1\r\n0\r\n");
+      sockets.closed(link, 1006);
+      await late;
+      // And a frame delivered after the close.
+      await sockets.message(link, "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$1\r\n0\r\n");
+      return n.master.list().map((r) => r.name);
+    });
+    expect(listed).not.toContain("?");
+    await until("r1 relinked", async () => (await info(db, "r1")).master_link_status === "up");
+    const role = (await cmd(db, "master", "ROLE")) as [string, number, string[][]];
+    expect(role[2].map((r) => r[0])).toEqual(["r1"]);
+    expect((await info(db, "master")).connected_slaves).toBe("1");
+  });
+
   it("c. backlog overflowed while disconnected: full resync", async () => {
     const db = freshDb("c");
     await write(db, 0);
