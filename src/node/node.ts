@@ -283,6 +283,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
       isReplica: () => this.meta.role === "replica",
       replicaUsable: () => this.replica.state === "connected" && !this.engine.loading && !this.engine.masterDown,
       following: () => this.meta.masterName,
+      followsOutside: () => this.meta.role === "replica" && this.meta.outsideMaster !== null,
       offset: () => this.backlog.offset,
       waitForOffset: (o, ms) => this.waitForOffset(o, ms),
       writesResumed: async (ms) => {
@@ -821,6 +822,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
       node: this.name,
       role: this.meta.role,
       following: this.meta.role === "replica" ? this.meta.masterName : null,
+      outsideMaster: this.meta.role === "replica" ? this.meta.outsideMaster : null,
       region: regionOrNull(this.regionName),
       offset: this.backlog.offset,
       failover: this.failover.state,

@@ -10,7 +10,8 @@
  *   ROUTE_SYNC_WAIT_MS_MAX). Otherwise 421 and the master answers: a read is never staler
  *   than the caller's token.
  * - `x-er-route: write` (a request for the master): the node waits out a FAILOVER's write
- *   pause, then must be a master; otherwise 421 with `x-er-master: <the node it follows>`.
+ *   pause, then must be a master (or follow an outside Redis: then it heads the database and
+ *   answers writes READONLY); otherwise 421 with `x-er-master: <the node it follows>`.
  *
  * Requests without the header (pinned to a node, or a read the router sent to the master)
  * are answered as they are.
@@ -44,6 +45,8 @@ export interface AdmissionHost {
   replicaUsable(): boolean;
   /** The node this one follows (a replica), else null. */
   following(): string | null;
+  /** A replica of an outside Redis (SPEC §3): it heads its database, and answers writes READONLY itself. */
+  followsOutside(): boolean;
   offset(): number;
   waitForOffset(offset: number, timeoutMs: number): Promise<boolean>;
   /** Resolves when no FAILOVER pauses writes (at once when none does). */
@@ -74,7 +77,7 @@ export async function admit(
     return null;
   }
   await host.writesResumed(FAILOVER_PAUSE_WAIT_MS_MAX);
-  if (host.isReplica()) return { reason: "not-master", master: host.following() };
+  if (host.isReplica() && !host.followsOutside()) return { reason: "not-master", master: host.following() };
   return null;
 }
 

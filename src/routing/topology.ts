@@ -7,7 +7,8 @@
  * its view (`Node.topology()`); when that node is no longer the master (after FAILOVER or
  * REPLICAOF), its answer names the node it follows and the router asks that node, at most
  * TOPOLOGY_HOPS_MAX hops, until it reaches a node whose role is master. That node's view
- * is the database's topology. The router caches it per isolate (cache.ts).
+ * is the database's topology (or at one that follows an outside Redis: it heads the database).
+ * The router caches it per isolate (cache.ts).
  */
 import { regionRttMs, type Region, isRegion } from "./regions.ts";
 
@@ -15,8 +16,14 @@ import { regionRttMs, type Region, isRegion } from "./regions.ts";
 export interface NodeView {
   node: string;
   role: "master" | "replica";
-  /** The node it follows, when a replica. */
+  /** The node it follows, when a replica of a node of this database. */
   following: string | null;
+  /**
+   * `host:port` of the outside Redis it follows (SPEC §3: edge replicas in front of an existing
+   * Redis), when it does. Such a node is the top of the database: reads go to its replicas,
+   * writes to it (it answers them READONLY, as a replica of that Redis).
+   */
+  outsideMaster?: string | null;
   region: Region | null;
   offset: number;
   /** FAILOVER state (INFO's master_failover_state). */
@@ -65,7 +72,7 @@ export async function resolveTopology(view: (node: string) => Promise<NodeView>,
   for (let hop = 0; hop <= TOPOLOGY_HOPS_MAX; hop++) {
     seen.add(name);
     const v = await view(name);
-    if (v.role === "master") return { master: name, masterRegion: v.region, resolved: true, replicas: v.replicas, atMs: nowMs };
+    if (v.role === "master" || (v.following === null && v.outsideMaster)) return { master: name, masterRegion: v.region, resolved: true, replicas: v.replicas, atMs: nowMs };
     if (v.following === null || seen.has(v.following)) break; // a cycle or a replica of nobody
     name = v.following;
   }

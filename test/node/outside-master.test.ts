@@ -178,7 +178,7 @@ describe("outside master: a node follows a real redis-server 7.0", () => {
     const created = await fetch(`${worker.url}/db/${db}/admin/nodes`, {
       method: "POST",
       headers: { authorization: `Bearer ${worker.token}`, "content-type": "application/json" },
-      body: JSON.stringify({ name: "r1" }),
+      body: JSON.stringify({ name: "r1", region: "weur" }),
     });
     expect(created.status).toBe(201);
     await theirs.send(dataset("chain"));
@@ -191,6 +191,17 @@ describe("outside master: a node follows a real redis-server 7.0", () => {
     });
     const want = text(await theirs.call("DEBUG", "DIGEST"));
     expect((await node(db, "r1", ["DEBUG", "DIGEST"])).result).toBe(want);
+
+    // Edge replicas in front of an existing Redis (SPEC §3): the database's base URL sends a
+    // read from r1's region to r1, and a write to our node, which answers READONLY (it follows
+    // redis-server) instead of a "master is changing" retry that never clears.
+    const base = (body: unknown) =>
+      fetch(`${worker.url}/db/${db}`, { method: "POST", headers: { authorization: `Bearer ${worker.token}`, "x-debug-client-region": "weur" }, body: JSON.stringify(body) });
+    await until("r1 serves routed reads", async () => (await base(["DBSIZE"])).headers.get("x-served-by") === "r1");
+    const write = await base(["SET", "from-the-edge", "1"]);
+    expect(write.status).toBe(400);
+    expect(write.headers.get("x-served-by")).toBe("master");
+    expect(((await write.json()) as { error: string }).error).toBe("READONLY You can't write against a read only replica.");
 
     // Our node restarts: the cached master (replid + offset) survives, PSYNC gets +CONTINUE.
     const atRestart = await stats();

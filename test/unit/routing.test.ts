@@ -149,6 +149,16 @@ describe("routing decision", () => {
     expect(await resolveTopology(async (n) => views[n]!, 8)).toMatchObject({ master: "master", resolved: false, replicas: [] });
   });
 
+  it("a node that follows an outside Redis heads its database: its replicas serve reads", async () => {
+    const zr = rep("zr", "weur");
+    const view: NodeView = { node: "master", role: "replica", following: null, outsideMaster: "10.0.0.1:6379", region: null, offset: 9, failover: "no-failover", replicas: [zr] };
+    const t = await resolveTopology(async () => view, 3);
+    expect(t).toMatchObject({ master: "master", resolved: true, replicas: [zr] });
+    expect(readTarget(t, "weur", rules)?.name).toBe("zr");
+    // A replica of nobody (detached mid-change) is still no head.
+    expect(await resolveTopology(async () => ({ ...view, outsideMaster: null }), 4)).toMatchObject({ resolved: false, replicas: [] });
+  });
+
   it("the isolate cache serves a settled view for TOPOLOGY_CACHE_MS, shares one refresh, and forgets on demand", async () => {
     let calls = 0;
     const view = async (): Promise<NodeView> => {

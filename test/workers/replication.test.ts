@@ -65,8 +65,9 @@ describe("replication scenarios", () => {
     await attach(db, "r1");
     await converged(db, ["r1"]);
     const listed = await inNode(db, "master", async (n) => {
-      const sockets = (n as unknown as { connections: { message(ws: WebSocket, m: string): Promise<void>; closed(ws: WebSocket, code: number): void } }).connections;
-      const link = n.ctx.getWebSockets("replication")[0]!;
+      const inner = n as unknown as { ctx: DurableObjectState; connections: { message(ws: WebSocket, m: string): Promise<void>; closed(ws: WebSocket, code: number): void } };
+      const sockets = inner.connections;
+      const link = inner.ctx.getWebSockets("replication")[0]!;
       // A REPLCONF ACK queued for its turn, then the link closes before the turn runs.
       const late = sockets.message(link, "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n$1\r\n0\r\n");
       sockets.closed(link, 1006);
