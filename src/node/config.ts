@@ -208,9 +208,11 @@ export class NodeConfig {
     const failed = `ERR CONFIG SET failed (possibly related to argument '${name}') - `;
     switch (p.kind.t) {
       case "int":
-      case "memory":
-        if (/^-?\d+$/.test(value.trim())) return `${failed}argument must be between ${p.kind.min} and ${p.kind.max === LONG_MAX ? "9223372036854775807" : p.kind.max} inclusive`;
-        return `${failed}argument couldn't be parsed into an integer`;
+      case "memory": {
+        const inRange = `${failed}argument must be between ${p.kind.min} and ${p.kind.max === LONG_MAX ? "9223372036854775807" : p.kind.max} inclusive`;
+        if (p.kind.t === "memory") return parseMemory(value) === null ? `${failed}argument must be a memory value` : inRange;
+        return /^-?\d+$/.test(value.trim()) ? inRange : `${failed}argument couldn't be parsed into an integer`;
+      }
       case "obuf":
         return `ERR CONFIG SET failed (possibly related to argument '${p.name}') - ${applyOutputLimits(parseOutputLimits(this.get(p.name)), value) as string}`;
       case "secret":

@@ -165,7 +165,8 @@ export class ReplicaSide {
   private attempts = 0;
   private nextConnectMs = 0;
   lastIoMs = 0;
-  private linkDownSinceMs = Date.now();
+  /** When the link last went down; null: never up since this object started (INFO says -1, as Redis). */
+  private linkDownSinceMs: number | null = null;
   /** Counters for tests and INFO. */
   fullSyncs = 0;
   partialSyncs = 0;
@@ -918,7 +919,7 @@ export class ReplicaSide {
         `master_sync_last_io_seconds_ago:${Math.floor((Date.now() - this.lastIoMs) / 1000)}`,
       );
     }
-    if (!up) lines.push(`master_link_down_since_seconds:${Math.floor((Date.now() - this.linkDownSinceMs) / 1000)}`);
+    if (!up) lines.push(`master_link_down_since_seconds:${this.linkDownSinceMs === null ? -1 : Math.floor((Date.now() - this.linkDownSinceMs) / 1000)}`);
     lines.push(
       `slave_priority:${config.int("replica-priority")}`,
       `slave_read_only:${config.bool("replica-read-only") ? 1 : 0}`,

@@ -80,6 +80,15 @@ describe("CONFIG, CLIENT, COMMAND, cluster commands", () => {
       "ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy') - keys are never evicted",
     );
     expect(await err(cmd(db, "master", "CONFIG", "SET", "notify-keyspace-events", "KEA"))).toMatch(/keyspace notifications are not supported$/);
+    // Memory parameters: Redis's own text for a value that is not a memory value.
+    expect(await err(cmd(db, "master", "CONFIG", "SET", "repl-backlog-size", "abc"))).toBe(
+      "ERR CONFIG SET failed (possibly related to argument 'repl-backlog-size') - argument must be a memory value",
+    );
+    expect(await err(cmd(db, "master", "CONFIG", "SET", "repl-backlog-size", "2gb"))).toBe(
+      "ERR CONFIG SET failed (possibly related to argument 'repl-backlog-size') - argument must be between 16384 and 1073741824 inclusive",
+    );
+    expect(await err(cmd(db, "master", "CONFIG", "SET", "hash-max-listpack-value", "-5"))).toMatch(/argument must be a memory value$/);
+    expect(await err(cmd(db, "master", "CONFIG", "SET", "repl-timeout", "abc"))).toMatch(/argument couldn't be parsed into an integer$/);
     const help = (await cmd(db, "master", "CONFIG", "HELP")) as string[];
     expect(help[0]).toBe("CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
     expect(help.at(-2)).toBe("HELP");
@@ -129,6 +138,19 @@ describe("CONFIG, CLIENT, COMMAND, cluster commands", () => {
     expect(await cmd(db, "master", "LATENCY", "HISTORY", "command")).toEqual([]);
     expect(await cmd(db, "master", "MODULE", "LIST")).toEqual([]);
     expect(await err(cmd(db, "master", "MODULE", "LOAD", "/x.so"))).toMatch(/^ERR modules are not supported/);
+  });
+
+  it("INFO of a replica whose link was never up: master_link_down_since_seconds:-1, as redis-server 7.0.15", async () => {
+    const db = freshDb("down");
+    // Nothing listens on port 1: the link never comes up.
+    expect(await cmd(db, "r9", "REPLICAOF", "127.0.0.1", "1")).toBe("OK");
+    try {
+      const text = String(await cmd(db, "r9", "INFO", "replication"));
+      expect(text).toContain("master_link_status:down");
+      expect(text).toContain("master_link_down_since_seconds:-1");
+    } finally {
+      expect(await cmd(db, "r9", "REPLICAOF", "NO", "ONE")).toBe("OK");
+    }
   });
 
   it("a script's {big_number=…}: `(` under RESP3, a bulk string under RESP2", async () => {
