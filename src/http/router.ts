@@ -27,7 +27,8 @@
  * - Everything else goes to the master with `x-er-route: write`; a node that is no longer the
  *   master answers 421 naming the node it follows, and the router tries once more there.
  * - `…/ws?read=nearest` opens the WebSocket on the nearest healthy replica (writes answer
- *   READONLY there); a plain `…/ws` opens it on the master.
+ *   READONLY there); a plain `…/ws` opens it on the master, and the master closes it (1012)
+ *   when it stops being the master, so that the client reconnects to the new one.
  * Every node answer carries `x-served-by: <node>`.
  */
 import { Hono, type Context } from "hono";
@@ -281,6 +282,25 @@ async function forward(c: Ctx, kind: Kind, baseSegments: number): Promise<Respon
   // The database base: route by the topology.
   topo = await topology(c.env, db);
 
+  /** Send to the master as a write (it must still be the master); a master that moved is followed once. */
+  const toMaster = async (body: Uint8Array | null): Promise<Response> => {
+    let res = await send(topo!.master, "write", body);
+    if (res.status === REROUTE_STATUS && res.headers.get(H_REROUTE) === "not-master") {
+      // The master moved (FAILOVER, REPLICAOF): follow it once, from a fresh topology.
+      const hint = res.headers.get(H_MASTER);
+      await res.body?.cancel();
+      invalidateTopology(db);
+      topo = await topology(c.env, db);
+      const next = topo.resolved ? topo.master : (hint ?? topo.master);
+      res = await send(next, "write", body);
+      if (res.status === REROUTE_STATUS) {
+        await res.body?.cancel();
+        return errorResponse(503, "ERR the database's master is changing (FAILOVER or REPLICAOF in progress); try again");
+      }
+    }
+    return res;
+  };
+
   if (kind === "ws") {
     if (url.searchParams.get("read") === "nearest") {
       const near = readTarget(topo, caller, healthRules(c.env));
@@ -291,7 +311,8 @@ async function forward(c: Ctx, kind: Kind, baseSegments: number): Promise<Respon
         invalidateTopology(db);
       }
     }
-    return send(topo.master, null, null);
+    // The socket follows the master: the node closes it if it stops being the master.
+    return toMaster(null);
   }
 
   // The body is read once (bounded): its command names decide the route, and it may be sent twice.
@@ -326,21 +347,7 @@ async function forward(c: Ctx, kind: Kind, baseSegments: number): Promise<Respon
     return send(topo.master, null, body);
   }
 
-  let res = await send(topo.master, "write", body);
-  if (res.status === REROUTE_STATUS && res.headers.get(H_REROUTE) === "not-master") {
-    // The master moved (FAILOVER, REPLICAOF): follow it once, from a fresh topology.
-    const hint = res.headers.get(H_MASTER);
-    await res.body?.cancel();
-    invalidateTopology(db);
-    topo = await topology(c.env, db);
-    const next = topo.resolved ? topo.master : (hint ?? topo.master);
-    res = await send(next, "write", body);
-    if (res.status === REROUTE_STATUS) {
-      await res.body?.cancel();
-      return errorResponse(503, "ERR the database's master is changing (FAILOVER or REPLICAOF in progress); try again");
-    }
-  }
-  return res;
+  return toMaster(body);
 }
 
 /**

@@ -79,6 +79,8 @@ export class Node extends DurableObject<Env> implements RestTarget {
   private restartPending = false;
   /** INFO total_connections_received: WebSocket connections accepted (clients, MONITOR, replicas) and REST requests, since the object started. */
   private connectionsReceived = 0;
+  /** The role `applyRole` saw last was master (a change to replica closes the sockets that follow the master). */
+  private wasMaster = false;
   /** Changes at every restart of the object (INFO server run_id). */
   readonly runId = randomHex40();
   private readonly offsetWaiters: { offset: number; resolve: (ok: boolean) => void }[] = [];
@@ -201,6 +203,8 @@ export class Node extends DurableObject<Env> implements RestTarget {
   /** Align the engine with the persisted role. */
   applyRole(): void {
     const replica = this.meta.role === "replica";
+    if (replica && this.wasMaster) this.connections.closeMasterFollowers();
+    this.wasMaster = !replica;
     this.engine.replicaMode = replica && this.config.bool("replica-read-only");
     // While a FAILOVER pauses writes, expired keys are not deleted (nor propagated) either.
     this.engine.ks.expiryMode = replica || this.engine.writePause !== null ? "replica" : "master";
@@ -228,10 +232,13 @@ export class Node extends DurableObject<Env> implements RestTarget {
       };
       if (path === "/replication" && request.headers.get(H_REPLICA_TRANSPORT) === "resp") att.respReplica = true;
       if (path === "/ws" && request.headers.get(ACK_HEADER) === "1") att.acks = true;
-      if (att.kind === "client" && routeKind(request.headers.get(H_ROUTE)) === "read") {
+      const route = att.kind === "client" ? routeKind(request.headers.get(H_ROUTE)) : null;
+      if (route !== null) {
         // `/ws?read=nearest`: the router picked this node as a replica; it must still be one.
-        const refused = await admit(this.admission(), "read", 0, 0);
+        // `/ws` on the database's base: it must be the master, and the socket follows it.
+        const refused = await admit(this.admission(), route, 0, 0);
         if (refused) return this.servedBy(rerouteResponse(refused));
+        if (route === "write") att.followsMaster = true;
       }
       this.ctx.acceptWebSocket(server, [att.kind]);
       this.connectionsReceived++;

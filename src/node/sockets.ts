@@ -32,6 +32,9 @@ import type { Turns } from "./turns.ts";
 const KEEP_AWAKE_MS = 5_000;
 
 /** What a hibernatable socket remembers across hibernation (serializeAttachment, ≤ 16 KiB). */
+/** Close code for a socket whose node stopped being the database's master (1012: Service Restart). */
+export const MASTER_MOVED_CLOSE_CODE = 1012;
+
 export interface Attachment {
   kind: "client" | "monitor" | "replication";
   db: number;
@@ -57,6 +60,11 @@ export interface Attachment {
   /** Its session's id (CLIENT ID) and when it opened (CLIENT LIST age), kept across hibernation. */
   id?: number;
   since?: number;
+  /**
+   * Opened on the database's base address (`/db/{db}/ws`): it wants the database's master, so it
+   * is closed when this node stops being it (`closeMasterFollowers`) and reconnects there.
+   */
+  followsMaster?: boolean;
 }
 
 export interface Conn {
@@ -503,6 +511,29 @@ export class NodeSockets {
         }
       },
     };
+  }
+
+  /**
+   * This node stopped being the database's master (FAILOVER, REPLICAOF): close the client and
+   * MONITOR sockets opened on the database's base address, so that they reconnect through the
+   * router to the new master (SPEC §4) instead of getting READONLY here for ever. Sockets
+   * pinned to this node (`/db/{db}/nodes/{node}/ws`) stay, as Redis keeps its clients.
+   */
+  closeMasterFollowers(): number {
+    let n = 0;
+    for (const ws of this.host.webSockets()) {
+      if (ws.readyState !== WebSocket.OPEN) continue;
+      const c = this.conn(ws);
+      if (!c.att.followsMaster || c.att.kind === "replication") continue;
+      this.dropConn(ws);
+      try {
+        ws.close(MASTER_MOVED_CLOSE_CODE, "the database's master moved: reconnect to reach it");
+      } catch {
+        /* already closed */
+      }
+      n++;
+    }
+    return n;
   }
 
   /** Sockets of a kind that are still open (after hibernation the map is rebuilt lazily). */

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { base, createReplica } from "./edge.ts";
+import { openResp } from "./resp-socket.ts";
 import { cmd, digest, freshDb, info, inNode, pipeline, restart, trackReplica, until, write } from "./nodes.ts";
 
 async function role(db: string, node: string): Promise<string> {
@@ -74,6 +75,31 @@ describe("FAILOVER", () => {
     expect(Number(r1.second_repl_offset)).toBeGreaterThan(0);
     expect((await info(db, "master")).master_replid).toBe(r1.master_replid);
   }, 180_000);
+
+  it("a WebSocket opened on the database's base address follows the master: closed (1012) when it is demoted; a pinned one stays", async () => {
+    const db = freshDb("fows");
+    await cmd(db, "master", "SET", "k", "v");
+    await createReplica(db, "r1", "weur");
+    trackReplica(db, "master");
+    expect(await cmd(db, "master", "WAIT", 1, 5000)).toBe(1);
+    const routed = await openResp(`/db/${db}/ws`);
+    const pinned = await openResp(`/db/${db}/nodes/master/ws`);
+    routed.send("SET", "a", "1");
+    await routed.expect("+OK\r\n");
+    expect(await cmd(db, "master", "FAILOVER", "TO", "r1")).toBe("OK");
+    expect(await routed.closed).toBe(1012);
+    await until("r1 is the master", async () => (await role(db, "r1")) === "master");
+    // Pinned to the node: it stays, and the node answers as the replica it now is (as Redis does).
+    pinned.send("SET", "b", "1");
+    await pinned.expect("-READONLY You can't write against a read only replica.\r\n");
+    pinned.close();
+    // Reconnecting through the base address reaches the new master.
+    const again = await openResp(`/db/${db}/ws`);
+    again.send("SET", "c", "1");
+    await again.expect("+OK\r\n");
+    again.close();
+    expect(await cmd(db, "r1", "MGET", "a", "c")).toEqual(["1", "1"]);
+  });
 
   it("TIMEOUT aborts when the target never catches up; writes wait during the pause and then succeed; ABORT; FORCE", async () => {
     const db = freshDb("fot");
