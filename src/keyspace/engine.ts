@@ -167,6 +167,20 @@ export class Engine {
     return st;
   }
 
+  /**
+   * A call that answered an error: a failed call, except an unknown subcommand, which Redis does
+   * not count at all (and whose name, made of the client's argument, must not grow the table).
+   */
+  private failedCall(st: CommandStat, statName: string, fresh: boolean, err: RedisError): void {
+    if (!err.msg.startsWith("ERR unknown subcommand")) {
+      st.failed++;
+      return;
+    }
+    this.stats.commands--;
+    if (fresh) this.stats.calls.delete(statName);
+    else st.calls--;
+  }
+
   /** A command refused before it ran (check): counted as a rejected call of a known command. */
   private rejected(name: string, err: RedisError): RedisError {
     const spec = COMMANDS.get(name);
@@ -575,7 +589,10 @@ export class Engine {
     const now = this.clock();
     this.ks.now = now;
     this.blocked.endCommand(); // a command that failed before finishing leaves nothing quieted
-    const st = this.counted(name, 1, now);
+    // Counted per subcommand of a container (`config|get`), as Redis 7 counts them.
+    const statName = CONTAINER_COMMANDS.has(name) ? commandFullName(name, argv) : name;
+    const fresh = !this.stats.calls.has(statName);
+    const st = this.counted(statName, 1, now);
     const t0 = performance.now();
     let replaced: (Uint8Array | string)[] | null = null;
     let prevented = false;
@@ -610,7 +627,7 @@ export class Engine {
       blocking: mode === NO_BLOCKING ? this.noBlocking : mode === CLIENT_BLOCKING ? this.clientBlocking : this.blockingCtx(mode),
     };
     const finish = (reply: Reply): Reply => {
-      if (reply instanceof RedisError) st.failed++;
+      if (reply instanceof RedisError) this.failedCall(st, statName, fresh, reply);
       if (ctx.dirty > 0 && spec.flags.includes("write")) {
         if (!ownSignals) for (const i of keyIndexes(spec, argv.length)) this.touched(ctx.db, argv[i]!);
         if (!prevented) this.effect({ db: ctx.db, argv: replaced ?? argv });
@@ -623,16 +640,18 @@ export class Engine {
       const r = spec.handler(ctx);
       if (r instanceof Promise) {
         return r.then(finish, (e) => {
-          st.failed++;
-          return toErrorReply(e);
+          const err = toErrorReply(e);
+          this.failedCall(st, statName, fresh, err);
+          return err;
         });
       }
       return finish(r);
     } catch (e) {
       // A handler that fails after changing data still propagates what it did.
       if (ctx.dirty > 0) finish(null);
-      st.failed++;
-      return toErrorReply(e);
+      const err = toErrorReply(e);
+      this.failedCall(st, statName, fresh, err);
+      return err;
     } finally {
       st.usec += Math.round((performance.now() - t0) * 1000);
     }

@@ -101,6 +101,10 @@ describe("INFO stats", () => {
       ["MULTI"],
       ["INCR", "a", "b"], // rejected as it is queued
       ["EXEC"], // failed: EXECABORT
+      ["CLIENT", "ID"], // counted per subcommand: client|id
+      ["CONFIG", "GET", "maxmemory"],
+      ["CLIENT", "NOSUCHSUB"], // an unknown subcommand: not counted at all
+      ["CLIENT", "NOSUCHSUB2"],
     ]);
     const lines = ((await cmd(db, "master", "INFO", "commandstats")) as string).split("\r\n").filter((l) => l.startsWith("cmdstat_"));
     const stat = new Map(lines.map((l) => [l.slice(8, l.indexOf(":")), Object.fromEntries(l.slice(l.indexOf(":") + 1).split(",").map((kv) => kv.split("=")))]));
@@ -115,6 +119,9 @@ describe("INFO stats", () => {
     expect(counts("incr")).toEqual([1, 2, 1]);
     expect(counts("exec")).toEqual([1, 0, 1]);
     expect(counts("multi")).toEqual([1, 0, 0]);
+    expect(counts("client|id")).toEqual([1, 0, 0]);
+    expect(counts("config|get")).toEqual([1, 0, 0]);
+    expect([...stat.keys()].filter((k) => k.startsWith("client") || k.startsWith("config")).sort()).toEqual(["client|id", "config|get"]);
     for (const v of stat.values()) {
       expect(Number(v.usec)).toBeGreaterThanOrEqual(0);
       expect(v.usec_per_call).toBe((Number(v.calls) > 0 ? Number(v.usec) / Number(v.calls) : 0).toFixed(2));
