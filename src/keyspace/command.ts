@@ -3,6 +3,7 @@
  * keyspace/commands/ exports a `CommandSpec[]`; keyspace/table.ts gathers them.
  */
 import type { SlowLog } from "./slowlog.ts";
+import type { ClientPause } from "./client-pause.ts";
 import type { OpsMeter } from "./ops-meter.ts";
 import type { Reply } from "../protocol/reply.ts";
 import type { RespVersion } from "../protocol/resp.ts";
@@ -258,6 +259,8 @@ export interface Ctx {
   scripting?: ScriptingCtx;
   /** Blocking commands and the blocked clients (keyspace/blocking.ts). */
   blocking: BlockingCtx;
+  /** CLIENT PAUSE / UNPAUSE (keyspace/client-pause.ts). */
+  clientPause: Pick<ClientPause, "pause" | "unpause">;
 }
 
 /** What a command sees of the engine's blocked clients. */

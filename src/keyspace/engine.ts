@@ -5,6 +5,7 @@
  * unit that propagated more than one command (Redis 7.0's propagatePendingCommands).
  * Plain TypeScript: the node wires `sink` to its backlog and replicas.
  */
+import { ClientPause } from "./client-pause.ts";
 import { SlowLog } from "./slowlog.ts";
 import { KEY_BYTES_MAX, OUTPUT_BYTES_MAX, STRING_CHUNK_BYTES } from "../limits.ts";
 import { Scripting, type ScriptEnv, type ScriptingCtx, scriptKeyId } from "../scripting/scripting.ts";
@@ -100,6 +101,17 @@ export class Engine {
    * then runs as if just sent (on a node that became a replica meanwhile: READONLY).
    */
   writePause: Promise<void> | null = null;
+  /** CLIENT PAUSE (client-pause.ts); `onPauseChange` tells the node when it starts or ends. */
+  readonly clientPause = new ClientPause(
+    () => this.clock(),
+    () => this.onPauseChange?.(),
+  );
+  onPauseChange: (() => void) | null = null;
+
+  /** Writes wait (FAILOVER or CLIENT PAUSE): keys do not expire and the master sends no PING, so the offset stands still. */
+  writesPaused(): boolean {
+    return this.writePause !== null || this.clientPause.active;
+  }
   /** Clients blocked on keys (BLPOP…), served after each execution unit. */
   readonly blocked: BlockedClients = new BlockedClients({
     clock: () => this.clock(),
@@ -212,8 +224,10 @@ export class Engine {
   private executeOne(s: Session, argv: Uint8Array[]): Reply | Promise<Reply> {
     if (argv.length === 0) return null;
     const name = str(argv[0]!).toLowerCase();
-    if (this.writePause !== null && !s.isMasterLink && this.isPausedWrite(s, name)) {
-      return this.writePause.then(() => this.execute(s, argv));
+    if (!s.isMasterLink) {
+      const paused = this.clientPause.active ? this.clientPause.waitFor(this.isPausedWrite(s, name, argv)) : null;
+      if (paused !== null) return paused.then(() => this.execute(s, argv));
+      if (this.writePause !== null && this.isPausedWrite(s, name, argv)) return this.writePause.then(() => this.execute(s, argv));
     }
     this.monitor?.(s, argv);
     s.lastCmdMs = this.clock();
@@ -306,11 +320,10 @@ export class Engine {
   }
 
   /** Whether a write pause holds this command: a write, or an EXEC of a queue with one. */
-  private isPausedWrite(s: Session, name: string): boolean {
-    const isWrite = (n: string) => COMMANDS.get(n)?.flags.includes("write") ?? false;
+  private isPausedWrite(s: Session, name: string, argv?: Uint8Array[]): boolean {
     if (s.multi && !MULTI_CONTROL.has(name)) return false; // queued, not run
-    if (name === "exec") return s.multi?.some((c) => isWrite(str(c[0]!).toLowerCase())) ?? false;
-    return isWrite(name);
+    if (name === "exec") return s.multi?.some((c) => mayReplicate(str(c[0]!).toLowerCase(), c)) ?? false;
+    return mayReplicate(name, argv);
   }
 
   /**
@@ -427,6 +440,7 @@ export class Engine {
   private executeRunMetered(s: Session, kind: RunKind, cmds: readonly Uint8Array[][]): Reply[] | null {
     if (s.multi || cmds.length === 0) return null;
     const write = kind === "set";
+    if (this.clientPause.active) return null; // one by one: each waits as the pause says
     if (write && (this.writePause !== null || this.ks.expiryMode !== "master" || this.ks.hooks.writesWatched?.())) return null;
     for (const c of cmds) if (c[1]!.length > KEY_BYTES_MAX) return null;
     if (this.check(s, kind, cmds[0] as Uint8Array[]) !== null) return null;
@@ -624,6 +638,7 @@ export class Engine {
         ownSignals = true;
       },
       scripting: this.scriptingCtx,
+      clientPause: this.clientPause,
       blocking: mode === NO_BLOCKING ? this.noBlocking : mode === CLIENT_BLOCKING ? this.clientBlocking : this.blockingCtx(mode),
     };
     const finish = (reply: Reply): Reply => {
@@ -906,6 +921,22 @@ export function runKindOf(argv: readonly Uint8Array[]): RunKind | null {
 }
 
 /** Commands whose CLIENT LIST cmd= names the subcommand too (Redis's container commands). */
+/**
+ * Commands a write pause holds (Redis's CMD_WRITE | CMD_MAY_REPLICATE): writes, and those that
+ * may reach the replication stream without the write flag.
+ */
+const MAY_REPLICATE: ReadonlySet<string> = new Set(["eval", "evalsha", "fcall", "publish", "spublish", "pfcount"]);
+const MAY_REPLICATE_SUBCOMMANDS: Readonly<Record<string, ReadonlySet<string>>> = {
+  script: new Set(["load", "flush"]),
+  function: new Set(["load", "delete", "flush", "restore"]),
+};
+
+function mayReplicate(name: string, argv?: readonly Uint8Array[]): boolean {
+  if (COMMANDS.get(name)?.flags.includes("write") || MAY_REPLICATE.has(name)) return true;
+  const subs = MAY_REPLICATE_SUBCOMMANDS[name];
+  return subs !== undefined && argv !== undefined && argv.length > 1 && subs.has(str(argv[1]!).toLowerCase());
+}
+
 const CONTAINER_COMMANDS: ReadonlySet<string> = new Set(["client", "config", "command", "script", "object", "memory", "pubsub", "function", "xinfo", "acl", "latency", "module", "slowlog", "cluster"]);
 
 /** The command's name as CLIENT LIST shows it: `get`, `client|list`. */

@@ -110,6 +110,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
     // Dropped databases (FLUSHALL, a loaded snapshot's swap) are deleted by the cron in steps.
     this.engine.ks.hooks.garbage = () => this.scheduleCron(0);
     this.engine.node = this.services();
+    this.engine.onPauseChange = () => this.applyRole();
     this.applySlowlogConfig();
     this.bucket = new FaultyBucket(env.SNAPSHOTS);
     this.snapshots = new SnapshotManager(this.sql, this.engine.ks, this.bucket, this);
@@ -207,7 +208,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
     this.wasMaster = !replica;
     this.engine.replicaMode = replica && this.config.bool("replica-read-only");
     // While a FAILOVER pauses writes, expired keys are not deleted (nor propagated) either.
-    this.engine.ks.expiryMode = replica || this.engine.writePause !== null ? "replica" : "master";
+    this.engine.ks.expiryMode = replica || this.engine.writesPaused() ? "replica" : "master";
     this.engine.masterDown = replica && !this.config.bool("replica-serve-stale-data") && this.replica.state !== "connected";
     // Blocked clients cannot be served by a replica (Redis disconnectAllBlockedClients).
     if (this.engine.replicaMode) this.engine.blocked.unblockAll("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)");
@@ -702,7 +703,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
     // Rows of dropped databases, a bounded step at a time (other events run in between).
     if (this.engine.ks.collectGarbage(GC_ROWS_PER_STEP, GC_STEP_MS)) need(GC_STEP_PERIOD_MS);
     // Active expiry (masters only; replicas wait for the master's DEL).
-    if (this.meta.role === "master" && this.activeExpire && this.engine.writePause === null) {
+    if (this.meta.role === "master" && this.activeExpire && !this.engine.writesPaused()) {
       const n = this.engine.activeExpire(ACTIVE_EXPIRE_KEYS_PER_STEP);
       if (n === ACTIVE_EXPIRE_KEYS_PER_STEP) need(10);
       const t = this.engine.ks.nextExpiry();

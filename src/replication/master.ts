@@ -533,7 +533,7 @@ export class MasterSide {
     const have = this.acked(offset);
     if (have >= need) return have;
     // No GETACK while a FAILOVER pauses writes: the offset must stand still (Redis too).
-    if (this.host.engine.writePause === null) this.host.engine.propagateRaw(["REPLCONF", "GETACK", "*"]);
+    if (!this.host.engine.writesPaused()) this.host.engine.propagateRaw(["REPLCONF", "GETACK", "*"]);
     return new Promise<Reply>((resolve) => {
       const w = { offset, need, client, resolve };
       this.waiters.push(w);
@@ -616,7 +616,7 @@ export class MasterSide {
       }
       return null;
     }
-    const paused = this.host.engine.writePause !== null; // FAILOVER: the offset must stand still
+    const paused = this.host.engine.writesPaused(); // FAILOVER, CLIENT PAUSE: the offset must stand still
     if (meta.role === "master" && !paused && now - this.lastPingMs >= config.int("repl-ping-replica-period") * 1000) {
       this.lastPingMs = now;
       this.host.engine.propagateRaw(["ping"]);

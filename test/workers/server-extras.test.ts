@@ -111,6 +111,38 @@ describe("CONFIG, CLIENT, COMMAND, cluster commands", () => {
     expect(await err(cmd(db, "master", "CLIENT", "KILL", "USER", "nosuchuser"))).toBe("ERR No such user 'nosuchuser'");
   });
 
+  it("CLIENT PAUSE WRITE: writes and EVAL wait, reads run; UNPAUSE releases them in order", async () => {
+    const db = freshDb("pause");
+    await cmd(db, "master", "SET", "k", "old");
+    const writer = await openResp(`/db/${db}/nodes/master/ws`);
+    expect(await cmd(db, "master", "CLIENT", "PAUSE", "600000", "WRITE")).toBe("OK");
+    writer.sendAll(["SET", "k", "new"], ["EVAL", "return redis.call('incr', 'n')", "0"], ["GET", "k"]);
+    // Reads from other clients run; the writes have not.
+    expect(await cmd(db, "master", "GET", "k")).toBe("old");
+    expect(await cmd(db, "master", "EXISTS", "n")).toBe(0);
+    expect(String(await cmd(db, "master", "INFO", "replication"))).toContain("role:master");
+    expect(await cmd(db, "master", "CLIENT", "UNPAUSE")).toBe("OK");
+    await writer.expect("+OK\r\n:1\r\n$3\r\nnew\r\n");
+    writer.close();
+    expect(await cmd(db, "master", "GET", "k")).toBe("new");
+  });
+
+  it("CLIENT PAUSE ALL: every client command waits until the pause ends; errors as redis-server 7.0.15", async () => {
+    const db = freshDb("pauseall");
+    const t0 = Date.now();
+    expect(await cmd(db, "master", "CLIENT", "PAUSE", "300")).toBe("OK"); // ALL is the default
+    expect(await cmd(db, "master", "PING")).toBe("PONG");
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
+    expect(await err(cmd(db, "master", "CLIENT", "PAUSE", "x"))).toBe("ERR timeout is not an integer or out of range");
+    expect(await err(cmd(db, "master", "CLIENT", "PAUSE", "-1"))).toBe("ERR timeout is negative");
+    expect(await err(cmd(db, "master", "CLIENT", "PAUSE", "10", "foo"))).toBe("ERR CLIENT PAUSE mode must be WRITE or ALL");
+    expect(await err(cmd(db, "master", "CLIENT", "PAUSE", "10", "write", "extra"))).toBe(
+      "ERR unknown subcommand or wrong number of arguments for 'PAUSE'. Try CLIENT HELP.",
+    );
+    expect(await err(cmd(db, "master", "CLIENT", "PAUSE"))).toBe("ERR wrong number of arguments for 'client|pause' command");
+    expect(await err(cmd(db, "master", "CLIENT", "UNPAUSE", "x"))).toBe("ERR wrong number of arguments for 'client|unpause' command");
+  });
+
   it("COMMAND: HELP, LIST FILTERBY PATTERN / MODULE / ACLCAT", async () => {
     const db = freshDb("cmd");
     // Names match without case, as Redis matches them.

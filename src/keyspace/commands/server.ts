@@ -134,7 +134,7 @@ const CONFIG_HELP = [
   "    Prints this help.",
 ];
 
-/** The subcommands this node's CLIENT has (Redis 7.0's, less PAUSE/UNPAUSE and tracking ON). */
+/** The subcommands this node's CLIENT has (Redis 7.0's, less tracking ON). */
 const CLIENT_HELP = [
   "CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
   "CACHING (YES|NO)",
@@ -165,6 +165,10 @@ const CLIENT_HELP = [
   "    Return information about client connections. Options:",
   "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
   "      Return clients of specified type.",
+  "UNPAUSE",
+  "    Stop the current client pause, resuming traffic.",
+  "PAUSE <timeout> [WRITE|ALL]",
+  "    Suspend all, or just write, clients for <timeout> milliseconds.",
   "REPLY (ON|OFF|SKIP)",
   "    Control the replies sent to the current connection.",
   "SETNAME <name>",
@@ -328,6 +332,25 @@ function client(ctx: Ctx): Reply | Promise<Reply> {
       return ctx.node.clientKill(ctx.argv.slice(2), s);
     case "help":
       return help(ctx, CLIENT_HELP);
+    case "pause": {
+      if (ctx.argv.length < 3) fail(E.arity("client|pause"));
+      if (ctx.argv.length > 4) unknownSubcommand(ctx.argv[1]!, "client", true);
+      const ms = parseI64(ctx.argv[2]!);
+      if (ms === null) fail("ERR timeout is not an integer or out of range");
+      if (ms < 0n) fail("ERR timeout is negative");
+      let all = true;
+      if (ctx.argv.length === 4) {
+        const mode = opt(ctx.argv[3]!);
+        if (mode !== "write" && mode !== "all") fail("ERR CLIENT PAUSE mode must be WRITE or ALL");
+        all = mode === "all";
+      }
+      ctx.clientPause.pause(ms > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(ms), all);
+      return OK;
+    }
+    case "unpause":
+      if (ctx.argv.length !== 2) fail(E.arity("client|unpause"));
+      ctx.clientPause.unpause();
+      return OK;
     // Server-assisted client-side caching is not built: tracking is off for every connection,
     // and these answer as Redis answers a connection that has not turned it on.
     case "tracking": {
