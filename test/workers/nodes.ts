@@ -20,6 +20,17 @@ export function stub(db: string, node: string): DurableObjectStub<Node> {
 
 export class CommandError extends Error {}
 
+/** The error a command answered (a test that expects one): its message. */
+export async function commandError(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof CommandError) return e.message;
+    throw e;
+  }
+  throw new Error("expected an error");
+}
+
 /** Nodes made replicas by tests: released after each file (see setup.ts). */
 const replicas = new Set<string>();
 

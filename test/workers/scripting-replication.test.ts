@@ -4,20 +4,12 @@
  * after a full sync), read-only scripts run on the replica, writing ones are refused there.
  */
 import { describe, expect, it } from "vitest";
-import { attach, CommandError, cmd, converged, freshDb, restart } from "./nodes.ts";
+import { attach, cmd, commandError, converged, freshDb, restart } from "./nodes.ts";
 
 const INCR2 = "redis.call('incr', KEYS[1]) redis.call('rpush', KEYS[2], ARGV[1]) return redis.call('get', KEYS[1])";
 const READ = "#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])";
 
-async function error(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof CommandError) return e.message;
-    throw e;
-  }
-  throw new Error("expected an error");
-}
+const error = commandError;
 
 describe("scripts and replication", () => {
   it("a script loaded before the replica attached reaches it with the full sync; EVALSHA_RO and EVAL_RO run on the replica", async () => {

@@ -6,18 +6,10 @@
  * big number under RESP3.
  */
 import { describe, expect, it } from "vitest";
-import { cmd, CommandError, freshDb } from "./nodes.ts";
+import { cmd, commandError, freshDb } from "./nodes.ts";
 import { openResp } from "./resp-socket.ts";
 
-async function err(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof CommandError) return e.message;
-    throw e;
-  }
-  throw new Error("no error");
-}
+const err = commandError;
 
 describe("SLOWLOG", () => {
   it("logs commands over slowlog-log-slower-than, newest first, bounded by slowlog-max-len; args shaped and passwords redacted", async () => {
