@@ -686,7 +686,18 @@ export class Engine {
     // The script's own client (Redis's lua_client): the caller's database, its own SELECT.
     const ss: Session = { ...caller, multi: null, multiError: false, watched: new Set(), watchDirty: false };
     const limit = this.node?.configGet("busy-reply-threshold")[0]?.[1];
+    // The reply replaces what the script read on its way (those reads were charged as they ran,
+    // which bounds them): the caller may gather what it could when the script started.
+    const outputLeft = this.ks.outputLeft;
+    let replyStarted = false;
     return {
+      chargeReply: (n) => {
+        if (!replyStarted) {
+          replyStarted = true;
+          this.ks.outputLeft = outputLeft;
+        }
+        this.ks.charge(n);
+      },
       call: (argv, resp, keys, readOnly) => this.callFromScript(ss, argv, resp, keys, readOnly),
       propagate: (argv) => this.effect({ db: -1, argv }),
       timeLimitMs: () => (limit === undefined ? 5000 : Number(limit)),

@@ -155,36 +155,56 @@ export function errorFromText(text: string): RedisError {
   return new RedisError(text);
 }
 
+/**
+ * Counts a reply's bytes as it is built (a script's reply against the output limit: each
+ * string by its length, anything else REPLY_ITEM_BYTES); throws the refusal past it.
+ */
+export type ReplyCharge = (bytes: number) => void;
+/** What an integer, nil or the frame of an array costs a reply, for the output limit. */
+export const REPLY_ITEM_BYTES = 8;
+const uncharged: ReplyCharge = () => {};
+
 /** Convert the value at the top of the stack into a reply and pop it. */
-export function popReply(L: LuaState, resp: 2 | 3, depth = 0): Reply {
+export function popReply(L: LuaState, resp: 2 | 3, depth = 0, charge: ReplyCharge = uncharged): Reply {
   try {
-    return toReply(L, resp, depth);
+    return toReply(L, resp, depth, charge);
   } finally {
     lua.lua_pop(L, 1);
   }
 }
 
-function toReply(L: LuaState, resp: 2 | 3, depth: number): Reply {
+function toReply(L: LuaState, resp: 2 | 3, depth: number, charge: ReplyCharge): Reply {
   if (depth > SCRIPT_REPLY_DEPTH_MAX) return new RedisError("ERR reached lua stack limit");
-  switch (lua.lua_type(L, -1)) {
-    case lua.LUA_TSTRING:
-      return (lua.lua_tolstring(L, -1) as Uint8Array).slice();
+  const type = lua.lua_type(L, -1);
+  if (type !== lua.LUA_TSTRING) charge(REPLY_ITEM_BYTES);
+  switch (type) {
+    case lua.LUA_TSTRING: {
+      const b = lua.lua_tolstring(L, -1) as Uint8Array;
+      charge(b.length);
+      return b.slice();
+    }
     case lua.LUA_TBOOLEAN:
       return lua.lua_toboolean(L, -1) ? 1 : null;
     case lua.LUA_TNUMBER:
       return luaNumberToInteger(lua.lua_tonumber(L, -1));
     case lua.LUA_TTABLE:
-      return tableToReply(L, resp, depth);
+      return tableToReply(L, resp, depth, charge);
     default:
       return null;
   }
 }
 
-function tableToReply(L: LuaState, resp: 2 | 3, depth: number): Reply {
+function tableToReply(L: LuaState, resp: 2 | 3, depth: number, charge: ReplyCharge): Reply {
   const err = rawStringField(L, -1, K_ERR);
-  if (err) return errorFromText(dec.decode(err));
+  if (err) {
+    charge(err.length);
+    return errorFromText(dec.decode(err));
+  }
   const ok = rawStringField(L, -1, K_OK);
-  if (ok) return new Simple(dec.decode(ok).replace(/[\r\n]/g, " "));
+  if (ok) {
+    charge(ok.length);
+    return new Simple(dec.decode(ok).replace(/[\r\n]/g, " "));
+  }
   lua.lua_pushstring(L, K_DOUBLE);
   lua.lua_rawget(L, -2);
   if (lua.lua_type(L, -1) === lua.LUA_TNUMBER) {
@@ -195,6 +215,7 @@ function tableToReply(L: LuaState, resp: 2 | 3, depth: number): Reply {
   lua.lua_pop(L, 1);
   const big = rawStringField(L, -1, K_BIG);
   if (big) {
+    charge(big.length);
     // CR and LF become spaces, as Redis's luaReplyToRedisReply maps them (they would end the line).
     const digits = big.slice();
     for (let i = 0; i < digits.length; i++) if (digits[i] === 0x0d || digits[i] === 0x0a) digits[i] = 0x20;
@@ -207,6 +228,7 @@ function tableToReply(L: LuaState, resp: 2 | 3, depth: number): Reply {
     const s = rawStringField(L, -1, K_STRING);
     if (fmt && s) {
       lua.lua_pop(L, 1);
+      charge(s.length);
       return new Verbatim(dec.decode(s));
     }
   }
@@ -218,8 +240,8 @@ function tableToReply(L: LuaState, resp: 2 | 3, depth: number): Reply {
     lua.lua_pushnil(L);
     while (lua.lua_next(L, -2)) {
       lua.lua_pushvalue(L, -2);
-      const k = popReply(L, resp, depth + 1);
-      const v = popReply(L, resp, depth + 1);
+      const k = popReply(L, resp, depth + 1, charge);
+      const v = popReply(L, resp, depth + 1, charge);
       entries.push([k, v]);
     }
     lua.lua_pop(L, 1);
@@ -234,7 +256,7 @@ function tableToReply(L: LuaState, resp: 2 | 3, depth: number): Reply {
     while (lua.lua_next(L, -2)) {
       lua.lua_pop(L, 1);
       lua.lua_pushvalue(L, -1);
-      items.push(popReply(L, resp, depth + 1));
+      items.push(popReply(L, resp, depth + 1, charge));
     }
     lua.lua_pop(L, 1);
     return new RespSet(items);
@@ -247,7 +269,7 @@ function tableToReply(L: LuaState, resp: 2 | 3, depth: number): Reply {
       lua.lua_pop(L, 1);
       break;
     }
-    out.push(popReply(L, resp, depth + 1));
+    out.push(popReply(L, resp, depth + 1, charge));
   }
   return out;
 }

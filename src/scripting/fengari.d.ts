@@ -44,3 +44,7 @@ declare module "fengari/src/lstring.js" {
   const lstring: any;
   export default lstring;
 }
+declare module "fengari/src/ldebug.js" {
+  const ldebug: any;
+  export default ldebug;
+}

@@ -12,8 +12,10 @@ import { log } from "../util/log.ts";
 
 /** Most libraries a node keeps. */
 export const FUNCTION_LIBRARIES_MAX = 1_000;
-/** Largest library code accepted. */
-export const FUNCTION_CODE_BYTES_MAX = 4 * 1024 * 1024;
+/** Largest library code accepted (one SQLite row holds it; rows hold 2 MB). */
+export const FUNCTION_CODE_BYTES_MAX = 1024 * 1024;
+/** Code of all libraries together: every library is compiled into memory when the node starts. */
+export const FUNCTION_CODE_TOTAL_BYTES_MAX = 16 * 1024 * 1024;
 /** Time a library's top-level code may run while it loads (Redis's LOAD_TIMEOUT_MS). */
 export const FUNCTION_LOAD_TIMEOUT_MS = 500;
 
@@ -97,6 +99,9 @@ export class FunctionLibraries {
     const old = this.libs.get(md.name);
     if (old && !replace) return new RedisError(`ERR Library '${md.name}' already exists`);
     if (!old && this.libs.size >= FUNCTION_LIBRARIES_MAX) return new RedisError(`ERR too many function libraries (the limit is ${FUNCTION_LIBRARIES_MAX})`);
+    let total = code.length - (old?.code.length ?? 0);
+    for (const l of this.libs.values()) total += l.code.length;
+    if (total > FUNCTION_CODE_TOTAL_BYTES_MAX) return new RedisError(`ERR function libraries would hold more than ${FUNCTION_CODE_TOTAL_BYTES_MAX} bytes of code together`);
     const started = Date.now();
     // Counted in instructions too: a Worker's clock does not move while JavaScript runs.
     let instructions = 0;

@@ -17,8 +17,14 @@ import { log } from "../util/log.ts";
 
 /** Most scripts kept in the cache; loading one more evicts the oldest (Redis keeps all, bounded by memory). */
 export const SCRIPT_CACHE_ENTRIES_MAX = 10_000;
-/** Largest script body accepted. */
-export const SCRIPT_BODY_BYTES_MAX = 4 * 1024 * 1024;
+/**
+ * Bytes of script bodies kept in the cache (and in storage, and compiled in the VM), the oldest
+ * evicted first past it: every cached script is loaded into memory when the node starts, and
+ * a read-only token's EVAL_RO caches its script too (60 scripts of 1.9 MB took 114 MB).
+ */
+export const SCRIPT_CACHE_BYTES_MAX = 8 * 1024 * 1024;
+/** Largest script body accepted (one SQLite row holds it; rows hold 2 MB). */
+export const SCRIPT_BODY_BYTES_MAX = 1024 * 1024;
 /** Default time budget of a script (CONFIG busy-reply-threshold / lua-time-limit, ms). */
 export const SCRIPT_TIME_LIMIT_MS_DEFAULT = 5000;
 
@@ -44,6 +50,8 @@ export interface ScriptEnv {
   isReplica: boolean;
   masterDown: boolean;
   writeGate: string | null;
+  /** Count the reply a script builds against the caller's output limit (convert.ts ReplyCharge). */
+  chargeReply(bytes: number): void;
 }
 
 export class ScriptTimeout extends Error {}
@@ -62,6 +70,8 @@ export interface ScriptingCtx {
 export class Scripting {
   private vm: LuaVM | null = null;
   private readonly cache = new Map<string, Entry>();
+  /** Bytes of the cached bodies. */
+  private cacheBytes = 0;
   /** SCRIPT KILL asked the running script to stop. */
   killRequested = false;
   running: { sha: string; wrote: boolean } | null = null;
@@ -74,7 +84,22 @@ export class Scripting {
     for (const r of sql.exec("SELECT sha, body FROM scripts ORDER BY seq")) {
       const body = new Uint8Array(r.body as ArrayBuffer);
       const sb = parseShebang(body);
-      if (typeof sb !== "string") this.cache.set(r.sha as string, { body, shebang: sb });
+      if (typeof sb !== "string") {
+        this.cache.set(r.sha as string, { body, shebang: sb });
+        this.cacheBytes += body.length;
+      }
+    }
+    this.evictFor(0); // a cache stored before SCRIPT_CACHE_BYTES_MAX existed
+  }
+
+  /** Evict the oldest scripts until one of `bytes` more fits the cache's bounds. */
+  private evictFor(bytes: number): void {
+    while (this.cache.size > 0 && (this.cache.size + (bytes > 0 ? 1 : 0) > SCRIPT_CACHE_ENTRIES_MAX || this.cacheBytes + bytes > SCRIPT_CACHE_BYTES_MAX)) {
+      const [oldest, entry] = this.cache.entries().next().value as [string, Entry];
+      this.cache.delete(oldest);
+      this.cacheBytes -= entry.body.length;
+      this.vm?.forget(oldest);
+      this.sql.exec("DELETE FROM scripts WHERE sha = ?", oldest);
     }
   }
 
@@ -100,14 +125,11 @@ export class Scripting {
     // The shebang line is skipped but its newline kept, so line numbers match the user's.
     const err = this.lua().compile(sha, body.subarray(sb.length));
     if (err) return new RedisError(err);
-    if (this.cache.size >= SCRIPT_CACHE_ENTRIES_MAX) {
-      const oldest = this.cache.keys().next().value as string;
-      this.cache.delete(oldest);
-      this.vm?.forget(oldest);
-      this.sql.exec("DELETE FROM scripts WHERE sha = ?", oldest);
-    }
-    this.cache.set(sha, { body, shebang: sb });
+    this.evictFor(body.length);
+    // Stored first: a body the row cannot hold leaves nothing half-cached.
     this.sql.exec("INSERT OR REPLACE INTO scripts (sha, body, seq) VALUES (?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM scripts))", sha, body);
+    this.cache.set(sha, { body, shebang: sb });
+    this.cacheBytes += body.length;
     return { sha, added: true };
   }
 
@@ -125,6 +147,7 @@ export class Scripting {
 
   flush(): void {
     this.cache.clear();
+    this.cacheBytes = 0;
     this.vm = null;
     this.sql.exec("DELETE FROM scripts");
   }
@@ -182,6 +205,7 @@ export class Scripting {
         return null;
       },
       setRepl: () => {},
+      chargeReply: (n) => env.chargeReply(n),
     };
     try {
       return env.transaction(() => {

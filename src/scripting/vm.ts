@@ -13,16 +13,16 @@
  * runtime error texts are rewritten into Lua 5.1's wording.
  */
 import "./luaconf-patch.ts";
+import { SCRIPT_STRING_BYTES_MAX } from "./string-bounds.ts";
 import { createHash } from "node:crypto";
 import { luaopen_base } from "fengari/src/lbaselib.js";
 import { luaopen_coroutine } from "fengari/src/lcorolib.js";
 import { luaopen_math } from "fengari/src/lmathlib.js";
 import { luaopen_string } from "fengari/src/lstrlib.js";
 import { luaopen_table } from "fengari/src/ltablib.js";
-import { VALUE_BYTES_MAX } from "../limits.ts";
 import { RedisError, type Reply } from "../protocol/reply.ts";
 import { formatG17 } from "../util/numbers.ts";
-import { errorFromText, popReply, pushErrorTable, pushReply } from "./convert.ts";
+import { errorFromText, popReply, pushErrorTable, pushReply, type ReplyCharge } from "./convert.ts";
 import { floatLiterals } from "./float-literals.ts";
 import { luaNumberToString } from "./numfmt.ts";
 import { openBit } from "./libs/bit.ts";
@@ -32,8 +32,7 @@ import { openStruct } from "./libs/struct.ts";
 import { dec, enc, type LuaFn, type LuaState, lauxlib, lua, pushBytes, raise, setFn, setField } from "./lua.ts";
 import { Lrand48 } from "./rand48.ts";
 
-/** Largest string string.rep may build inside a script (the largest value a command accepts). */
-export const SCRIPT_STRING_BYTES_MAX = VALUE_BYTES_MAX;
+export { SCRIPT_STRING_BYTES_MAX };
 /**
  * Instructions a script may run per millisecond of its budget. Workers do not advance the
  * clock while JavaScript runs without I/O, so the budget is also counted in instructions
@@ -54,6 +53,8 @@ export interface ScriptRun {
   interrupted(): string | null;
   /** redis.set_repl flags (accepted; effects replication is always on). */
   setRepl(flags: number): void;
+  /** Count the script's reply against the caller's output limit (throws the refusal past it). */
+  chargeReply: ReplyCharge;
 }
 
 const REDIS_VERSION = "7.0.15";
@@ -266,6 +267,93 @@ export class LuaVM {
     lua.lua_setglobal(L, enc.encode("_VERSION"));
     lua.lua_pushcfunction(L, (L: LuaState) => this.loadString(L));
     lua.lua_setglobal(L, enc.encode("loadstring"));
+    this.boundBuilders();
+  }
+
+  /**
+   * table.concat, string.format and string.gsub build their result in a buffer that grows
+   * before the result is pushed (where string-bounds.ts checks it): each first works out how
+   * long its result can be, and refuses past SCRIPT_STRING_BYTES_MAX ("resulting string too
+   * large", as string.rep) instead of growing a buffer to whatever the arguments multiply to
+   * (table.concat of a table holding one 16 MiB string a thousand times, gsub of "%0%0…").
+   * gsub with a string replacement measures its matches with a first pass; with a function or
+   * a table, it counts the replacements as they come.
+   */
+  private boundBuilders(): void {
+    const L = this.L;
+    const code = `
+      local CAP = ${SCRIPT_STRING_BYTES_MAX}
+      local type, tostring, select, error, byte = type, tostring, select, error, string.byte
+      local concat, format, gsub = table.concat, string.format, string.gsub
+      local function len(v)
+        local t = type(v)
+        if t == "string" then return #v elseif t == "number" then return #tostring(v) end
+        return nil
+      end
+      table.concat = function(t, sep, i, j)
+        if type(t) == "table" and (sep == nil or len(sep)) and (i == nil or type(i) == "number") and (j == nil or type(j) == "number") then
+          local ls, total = sep == nil and 0 or len(sep), 0
+          for k = i or 1, j or #t do
+            local l = len(t[k])
+            if l == nil then break end -- concat names the bad value
+            total = total + l + ls
+            if total > CAP + ls then error("resulting string too large", 2) end
+          end
+        end
+        return concat(t, sep, i, j)
+      end
+      string.format = function(fmt, ...)
+        local lf = len(fmt)
+        if lf then
+          local total = lf
+          for k = 1, select("#", ...) do
+            local v = select(k, ...)
+            -- %q at most quadruples a string (\ddd); anything else prints short
+            total = total + (type(v) == "string" and 4 * #v or 0) + 64
+          end
+          if total > CAP then error("resulting string too large", 2) end
+        end
+        return format(fmt, ...)
+      end
+      string.gsub = function(s, pat, repl, n)
+        local ls, tr = len(s), type(repl)
+        if ls and len(pat) and (n == nil or type(n) == "number") then
+          if tr == "string" or tr == "number" then
+            local r = tostring(repl)
+            local base, refs, k = 0, 0, 1
+            while k <= #r do
+              if byte(r, k) == 37 then
+                local d = byte(r, k + 1)
+                if d and d >= 48 and d <= 57 then refs = refs + 1 else base = base + 1 end
+                k = k + 2
+              else
+                base, k = base + 1, k + 1
+              end
+            end
+            -- at most a replacement per position, each %d at most the whole subject
+            if ls + (ls + 1) * (base + refs * (ls + 24)) > CAP then
+              local rest, count = gsub(s, pat, "", n)
+              local matched = ls - #rest
+              if #rest + count * base + refs * (matched + 24 * count) > CAP then error("resulting string too large", 2) end
+            end
+          elseif tr == "table" or tr == "function" then
+            local total, f = ls, repl
+            if tr == "table" then f = function(k) return repl[k] end end
+            return gsub(s, pat, function(...)
+              local v = f(...)
+              local l = len(v)
+              if l then
+                total = total + l
+                if total > CAP then error("resulting string too large", 2) end
+              end
+              return v
+            end, n)
+          end
+        end
+        return gsub(s, pat, repl, n)
+      end
+    `;
+    if (lauxlib.luaL_dostring(L, enc.encode(code)) !== lua.LUA_OK) throw new Error(`script VM set-up: ${dec.decode(lua.lua_tolstring(L, -1))}`);
   }
 
   /** loadstring(s [, chunkname]): compiled with the same float literals and read-only globals as scripts. */
@@ -646,7 +734,7 @@ export class LuaVM {
       const status = lua.lua_pcall(L, nargs, 1, 1);
       lua.lua_sethook(L, null, 0, 0);
       if (status !== lua.LUA_OK) return this.errorReply(label, status);
-      return popReply(L, this.resp);
+      return popReply(L, this.resp, 0, run.chargeReply);
     } finally {
       this.run = null;
       lua.lua_settop(L, 0);
