@@ -1,5 +1,5 @@
 /** Argument parsing shared by the command files, with Redis's error replies. */
-import { ELEMENT_BYTES_MAX, VALUE_BYTES_MAX } from "../limits.ts";
+import { ELEMENT_BYTES_MAX, KEY_BYTES_MAX, VALUE_BYTES_MAX } from "../limits.ts";
 import { str } from "../util/bytes.ts";
 import { parseDouble, parseI64, parseSafeInt } from "../util/numbers.ts";
 import type { Ctx } from "./command.ts";
@@ -66,6 +66,15 @@ export function normRange(start: number, end: number, len: number): [number, num
 export function checkValue(v: Uint8Array): Uint8Array {
   if (v.length > VALUE_BYTES_MAX) fail(E.tooBig("value", VALUE_BYTES_MAX));
   return v;
+}
+
+/**
+ * A key named by an option rather than a key position (SORT … STORE, GEORADIUS … STORE): the
+ * engine checks key positions only, so such a key is checked here against KEY_BYTES_MAX.
+ */
+export function checkKey(k: Uint8Array): Uint8Array {
+  if (k.length > KEY_BYTES_MAX) fail(E.tooBig("key", KEY_BYTES_MAX));
+  return k;
 }
 
 /** A collection element (field, member, list item) within ELEMENT_BYTES_MAX. */

@@ -4,7 +4,9 @@
  * counts, offsets and limits up to LONG_MAX, which SQLite would refuse as bound doubles.
  */
 import { describe, expect, it } from "vitest";
-import { run, withEngine } from "./harness.ts";
+import type { Reply } from "../../src/protocol/reply.ts";
+import { utf8 } from "../../src/util/bytes.ts";
+import { norm, run, withEngine } from "./harness.ts";
 
 const BIG = "9223372036854775807";
 const NBIG = "-9223372036854775807";
@@ -59,6 +61,42 @@ describe("huge counts, offsets and indexes", () => {
       expect(cursor).toBe("0");
       expect(items.length).toBe(600);
       expect(run(h, "zrange", "big", "-inf", "+inf", "BYSCORE", "LIMIT", "299", BIG)).toEqual(["m299"]);
+    });
+  });
+});
+
+describe("many items in one command (found by the 2026-11-30 audit)", () => {
+  it("ZUNION of 150,000 members, BITFIELD of 150,000 SETs, struct.pack of 300 KB: no 'Maximum call stack size exceeded'", async () => {
+    await withEngine((h) => {
+      // Built and sent as arrays: spreading 300,000 arguments into a call overflows the stack here too.
+      const exec = (argv: string[]) => norm(h.engine.execute(h.session, argv.map(utf8)) as Reply);
+      for (let b = 0; b < 150_000; b += 10_000) {
+        const argv = ["zadd", "z"];
+        for (let i = b; i < b + 10_000; i++) argv.push(String(i), `m${i}`);
+        expect(exec(argv)).toBe(10_000);
+      }
+      expect(run(h, "zunionstore", "zd", "2", "z", "z")).toBe(150_000);
+      expect(run(h, "zscore", "zd", "m149999")).toBe(299998);
+      expect((run(h, "zunion", "1", "z") as string[]).length).toBe(150_000);
+      const bitfield = ["bitfield", "bf"];
+      for (let i = 0; i < 150_000; i++) bitfield.push("SET", "u1", String(i), "1");
+      expect((exec(bitfield) as number[]).length).toBe(150_000);
+      expect(run(h, "bitcount", "bf")).toBe(150_000);
+      expect(run(h, "eval", "return #struct.pack('c0', string.rep('x', 300000))", "0")).toBe(300_000);
+    });
+  });
+
+  it("a key named by an option (SORT … STORE, GEORADIUS … STORE/STOREDIST) obeys the key limit; nothing is created", async () => {
+    await withEngine((h) => {
+      const long = "K".repeat(64 * 1024 + 1);
+      run(h, "rpush", "l", "3", "1", "2");
+      run(h, "geoadd", "g", "13.361389", "38.115556", "m1");
+      const tooBig = { err: "ERR key exceeds the limit of 65536 bytes" };
+      expect(run(h, "sort", "l", "store", long)).toEqual(tooBig);
+      expect(run(h, "georadius", "g", "13.36", "38.11", "10", "km", "store", long)).toEqual(tooBig);
+      expect(run(h, "georadiusbymember", "g", "m1", "10", "km", "storedist", long)).toEqual(tooBig);
+      expect(run(h, "dbsize")).toBe(2);
+      expect(run(h, "sort", "l", "store", "dst")).toBe(3);
     });
   });
 });

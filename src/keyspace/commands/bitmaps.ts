@@ -386,7 +386,8 @@ function bitfieldGeneric(ro: boolean) {
       });
     }
     if (ro) fail("ERR BITFIELD_RO only supports the GET subcommand");
-    const highest = Math.max(...writes.map((o) => o.offset + o.bits - 1));
+    let highest = -1;
+    for (const o of writes) highest = Math.max(highest, o.offset + o.bits - 1);
     checkWritableByte(Math.floor(highest / 8));
     let m = writeKey(ctx, key, TYPE.string);
     const newLen = Math.floor(highest / 8) + 1;

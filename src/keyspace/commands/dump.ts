@@ -11,6 +11,7 @@
  * Redis since 5.0 restores. A RESTOREd value is checked whole (duplicates, empty
  * collections) before anything is written: a bad payload changes nothing.
  */
+import { appendAll } from "../../util/arrays.ts";
 import { RdbError, RdbWriter, crc64, readRdbBytes } from "../../protocol/rdb/index.ts";
 import { RDB_VERSION_MAX } from "../../protocol/rdb/format.ts";
 import { OK, type Reply } from "../../protocol/reply.ts";
@@ -128,18 +129,18 @@ function decodePayload(p: Uint8Array): Decoded {
           else out = { type: TYPE.zset, members: [], scores: [] };
           break;
         case "values":
-          if (out?.type === TYPE.list || out?.type === TYPE.set) out.values.push(...ev.values);
+          if (out?.type === TYPE.list || out?.type === TYPE.set) appendAll(out.values, ev.values);
           break;
         case "fields":
           if (out?.type === TYPE.hash) {
-            out.fields.push(...ev.fields);
-            out.values.push(...ev.values);
+            appendAll(out.fields, ev.fields);
+            appendAll(out.values, ev.values);
           }
           break;
         case "members":
           if (out?.type === TYPE.zset) {
-            out.members.push(...ev.members);
-            out.scores.push(...ev.scores);
+            appendAll(out.members, ev.members);
+            appendAll(out.scores, ev.scores);
           }
           break;
         case "end":

@@ -9,7 +9,7 @@
  * 7.0 does: their result depends only on the data, which replicas hold identically.
  */
 import { type CommandSpec, type Ctx, cmd } from "../command.ts";
-import { floatArg, i64Arg, opt, readKey } from "../args.ts";
+import { checkKey, floatArg, i64Arg, opt, readKey } from "../args.ts";
 import { E, fail } from "../errors.ts";
 import {
   boxScores,
@@ -244,7 +244,7 @@ function search(variant: Variant) {
         count = c > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(c);
         i++;
       } else if ((a === "store" || a === "storedist") && i + 1 < remaining && !noStore && !isSearch) {
-        storeKey = at(1);
+        storeKey = checkKey(at(1));
         storeDist = a === "storedist";
         i++;
       } else if (a === "storedist" && isSearchStore) {

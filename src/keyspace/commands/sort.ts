@@ -17,7 +17,7 @@
 import type { Reply } from "../../protocol/reply.ts";
 import { blob, compare, own } from "../../util/bytes.ts";
 import { parseDouble } from "../../util/numbers.ts";
-import { longArg, opt } from "../args.ts";
+import { checkKey, longArg, opt } from "../args.ts";
 import { type CommandSpec, type Ctx, cmd } from "../command.ts";
 import { E, fail } from "../errors.ts";
 import { TYPE } from "../schema.ts";
@@ -108,7 +108,7 @@ function sortGeneric(readonly: boolean) {
         limitStart = longArg(argv[j + 1]!);
         limitCount = longArg(argv[j + 2]!);
         j += 2;
-      } else if (!readonly && o === "store" && left >= 1) storeKey = argv[++j]!;
+      } else if (!readonly && o === "store" && left >= 1) storeKey = checkKey(argv[++j]!);
       else if (o === "by" && left >= 1) {
         sortBy = argv[++j]!;
         dontsort = sortBy.indexOf(STAR) < 0;

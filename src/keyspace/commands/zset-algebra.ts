@@ -11,6 +11,7 @@
  * first source with one lookup per other source per member. The result is built in memory
  * (a Map), bounded by ZSET_ALGEBRA_ELEMENTS_MAX.
  */
+import { appendAll } from "../../util/arrays.ts";
 import { floatArg, longArg, nonNegativeArg, opt } from "../args.ts";
 import { type CommandSpec, type Ctx, cmd } from "../command.ts";
 import { E, fail } from "../errors.ts";
@@ -171,7 +172,7 @@ function compute(ctx: Ctx, op: Op, p: Parsed, cardOnly: boolean): { rows: Entry[
           }
         }
       }
-      rows.push(...acc.values());
+      appendAll(rows, acc.values());
       break;
     }
     case "diff": {

@@ -5,6 +5,7 @@
  * (1, 2, 8, 8, n bytes), f/d floats, s zero-terminated string, c[n] fixed string (c0: the
  * length comes from the previous value). Integers travel through doubles, as in Redis.
  */
+import { appendAll } from "../../util/arrays.ts";
 import "../luaconf-patch.ts";
 import { type LuaState, lauxlib, lua, raise, setFn } from "../lua.ts";
 
@@ -129,7 +130,7 @@ function pack(L: LuaState): number {
       case "i":
       case "I": {
         const n = lauxlib.luaL_checknumber(L, arg++);
-        out.push(...intBytes(BigInt(Math.trunc(Number.isFinite(n) ? n : 0)), o.size, h.little));
+        appendAll(out, intBytes(BigInt(Math.trunc(Number.isFinite(n) ? n : 0)), o.size, h.little));
         break;
       }
       case "f":
@@ -138,7 +139,7 @@ function pack(L: LuaState): number {
         const n = lauxlib.luaL_checknumber(L, arg++);
         if (o.size === 4) dv.setFloat32(0, n, h.little);
         else dv.setFloat64(0, n, h.little);
-        out.push(...new Uint8Array(dv.buffer));
+        appendAll(out, new Uint8Array(dv.buffer));
         break;
       }
       case "c":
@@ -147,7 +148,7 @@ function pack(L: LuaState): number {
         let size = o.size;
         if (o.c === "s" || size === 0) size = s.length;
         if (s.length < size) raise(L, `bad argument #${arg - 1} to 'pack' (string too short)`, 1);
-        out.push(...s.subarray(0, size));
+        appendAll(out, s.subarray(0, size));
         if (o.c === "s") out.push(0);
         break;
       }
