@@ -45,7 +45,7 @@ async function touch(env: Env, db: string, node: string, region?: string | null)
 }
 
 /** The stub of a node that exists, or null (looking must not create databases or nodes). */
-async function existing(env: Env, db: string, node: string) {
+export async function existing(env: Env, db: string, node: string) {
   const stub = await touch(env, db, node);
   return (await stub.exists()) ? stub : null;
 }

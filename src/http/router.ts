@@ -40,7 +40,7 @@ import { firstCommandName, isReadOnlyCommand, isReadRequest, restCommandNames } 
 import { callerRegion, REGIONS, type CallerLocation } from "../routing/regions.ts";
 import { DEBUG_LATENCY_HEADER, hopDelayMs, latencyScale } from "../routing/simulate.ts";
 import { ENTRY_NODE, healthy, readTarget, regionOfNode, type DbTopology, type HealthRules } from "../routing/topology.ts";
-import { admin } from "./admin.ts";
+import { admin, existing } from "./admin.ts";
 import { authenticate, tokenEquals } from "./auth.ts";
 import { H_CLIENT_ADDR, H_DB, H_NODE, H_READONLY, H_REPLICA_TRANSPORT, NODE_ORIGIN } from "./node-protocol.ts";
 import { SYNC_TOKEN_HEADER, errorResponse, readBytes } from "./rest.ts";
@@ -160,6 +160,7 @@ app.get("/db/:db/admin/routing", async (c) => {
   if (!NAME_RE.test(db)) return errorResponse(400, `ERR invalid database name (allowed: ${NAME_RE.source})`);
   const auth = await authenticate(c.req.raw, c.env);
   if (!auth.ok) return errorResponse(auth.status, auth.message);
+  if (!(await existing(c.env, db, MASTER_NODE))) return errorResponse(404, `ERR no such database '${db}'`);
   return c.json(routingView(await topology(c.env, db), healthRules(c.env)));
 });
 app.route("/", admin);

@@ -537,7 +537,8 @@ export class MasterSide {
     return new Promise<Reply>((resolve) => {
       const w = { offset, need, client, resolve };
       this.waiters.push(w);
-      if (timeoutMs > 0) {
+      // A timeout past what a timer can hold (2^31 − 1 ms, ~24.8 days) waits as 0 does: for ever.
+      if (timeoutMs > 0 && timeoutMs <= 2 ** 31 - 1) {
         setTimeout(() => {
           const i = this.waiters.indexOf(w);
           if (i >= 0) this.waiters.splice(i, 1);

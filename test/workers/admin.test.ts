@@ -88,6 +88,8 @@ describe("admin API", () => {
     expect((await api(`/db/${db}/admin/nodes`, { method: "POST", headers: RO, body: JSON.stringify({ name: "r1" }) })).status).toBe(403);
     expect((await SELF.fetch(`https://example.com/db/${db}/admin/nodes`)).status).toBe(401);
     expect((await api(`/db/${db}/admin/nodes/master`, { method: "DELETE" })).status).toBe(400);
+    // Looking at a database that was never used finds nothing (the routing view too).
+    expect((await api(`/db/${db}-never-used/admin/routing`)).status).toBe(404);
     // Unknown fields are refused (a typo must not silently make a replica of the master).
     const extra = await api(`/db/${db}/admin/nodes`, { method: "POST", body: JSON.stringify({ name: "r1", master: "redis://x:6379" }) });
     expect(extra.status).toBe(400);

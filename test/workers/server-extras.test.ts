@@ -6,7 +6,7 @@
  * big number under RESP3.
  */
 import { describe, expect, it } from "vitest";
-import { cmd, commandError, freshDb } from "./nodes.ts";
+import { cmd, commandError, freshDb, until } from "./nodes.ts";
 import { openResp } from "./resp-socket.ts";
 
 const err = commandError;
@@ -162,6 +162,20 @@ describe("CONFIG, CLIENT, COMMAND, cluster commands", () => {
     expect(await cmd(db, "master", "LATENCY", "HISTORY", "command")).toEqual([]);
     expect(await cmd(db, "master", "MODULE", "LIST")).toEqual([]);
     expect(await err(cmd(db, "master", "MODULE", "LOAD", "/x.so"))).toMatch(/^ERR modules are not supported/);
+  });
+
+  it("WAIT takes any int64 count and timeout; a timeout past a timer's range waits (it returned at once)", async () => {
+    const db = freshDb("wait");
+    expect(await cmd(db, "master", "WAIT", "9223372036854775807", "1")).toBe(0);
+    expect(await cmd(db, "master", "WAIT", "0", "9223372036854775807")).toBe(0);
+    const res = await openResp(`/db/${db}/nodes/master/ws`);
+    res.send("CLIENT", "ID");
+    const id = (await res.line()).slice(1);
+    res.send("WAIT", "1", "3000000000");
+    await until("WAIT blocked", async () => String(await cmd(db, "master", "INFO", "clients")).includes("blocked_clients:1"));
+    expect(await cmd(db, "master", "CLIENT", "UNBLOCK", id, "TIMEOUT")).toBe(1);
+    await res.expect(":0\r\n");
+    res.close();
   });
 
   it("INFO of a replica whose link was never up: master_link_down_since_seconds:-1, as redis-server 7.0.15", async () => {

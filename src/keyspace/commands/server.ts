@@ -6,7 +6,7 @@
 import { DEBUG_SLEEP_MS_MAX } from "../../limits.ts";
 import { OK, PONG, type Reply, RespMap, RespSet, Simple, Verbatim } from "../../protocol/reply.ts";
 import { str, utf8 } from "../../util/bytes.ts";
-import { floatArg, intArg, opt } from "../args.ts";
+import { floatArg, i64Arg, intArg, opt } from "../args.ts";
 import { type AclCategory, type CommandSpec, type Ctx, cmd } from "../command.ts";
 import { bySubcommand } from "../permissions.ts";
 import { type ClientView, clientLine, clientList, parseClientListFilter } from "../client-info.ts";
@@ -510,8 +510,10 @@ export const serverCommands: CommandSpec[] = [
     ["noscript"],
     [0, 0, 0],
     (ctx) => {
-      const n = intArg(ctx.argv[1]!);
-      const t = intArg(ctx.argv[2]!, "ERR timeout is not an integer or out of range");
+      // Both are C longs in Redis: any int64 (a count past the replicas, a timeout of centuries).
+      const safe = (v: bigint) => Number(v > BigInt(Number.MAX_SAFE_INTEGER) ? BigInt(Number.MAX_SAFE_INTEGER) : v < -BigInt(Number.MAX_SAFE_INTEGER) ? -BigInt(Number.MAX_SAFE_INTEGER) : v);
+      const n = safe(i64Arg(ctx.argv[1]!));
+      const t = safe(i64Arg(ctx.argv[2]!, "ERR timeout is not an integer or out of range"));
       if (t < 0) fail("ERR timeout is negative");
       if (ctx.inTransaction) return ctx.node.waitNow();
       return ctx.node.wait(n, t, ctx.session.id);
