@@ -31,10 +31,10 @@ import type { Turns } from "./turns.ts";
  */
 const KEEP_AWAKE_MS = 5_000;
 
-/** What a hibernatable socket remembers across hibernation (serializeAttachment, ≤ 16 KiB). */
 /** Close code for a socket whose node stopped being the database's master (1012: Service Restart). */
 export const MASTER_MOVED_CLOSE_CODE = 1012;
 
+/** What a hibernatable socket remembers across hibernation (serializeAttachment, ≤ 16 KiB). */
 export interface Attachment {
   kind: "client" | "monitor" | "replication";
   db: number;
