@@ -767,6 +767,11 @@ export class Engine {
    */
   private emit(effects: readonly Effect[], wrap = effects.length > 1): void {
     if (!this.sink || effects.length === 0) return;
+    // A replica's stream is its master's, byte for byte (it applies that with no sink): nothing
+    // a client runs here may enter it — a SCRIPT LOAD that EVAL_RO made on a replica moved its
+    // offset past its master's, and its next partial resync skipped that many of the master's
+    // bytes. Redis keeps a writable replica's own writes local in the same way.
+    if (this.node?.isReplica()) return;
     // An arena shared by all units: no allocation per propagated command.
     const w = this.encoder;
     w.begin();

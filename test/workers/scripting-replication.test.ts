@@ -4,7 +4,7 @@
  * after a full sync), read-only scripts run on the replica, writing ones are refused there.
  */
 import { describe, expect, it } from "vitest";
-import { attach, cmd, commandError, converged, freshDb, restart } from "./nodes.ts";
+import { attach, cmd, commandError, converged, freshDb, info, restart } from "./nodes.ts";
 
 const INCR2 = "redis.call('incr', KEYS[1]) redis.call('rpush', KEYS[2], ARGV[1]) return redis.call('get', KEYS[1])";
 const READ = "#!lua flags=no-writes\nreturn redis.call('get', KEYS[1])";
@@ -36,6 +36,27 @@ describe("scripts and replication", () => {
     await restart(db, "r1");
     expect(await cmd(db, "r1", "EVALSHA_RO", readSha, 1, "c")).toBe("2");
     await converged(db, ["r1"]);
+  });
+
+  it("scripts run on a replica add nothing to its stream: its offset stays its master's, and a partial resync loses nothing", async () => {
+    const db = freshDb("srof");
+    await cmd(db, "master", "SET", "a", "1");
+    await attach(db, "r1");
+    await converged(db, ["r1"]);
+    const offsets = async () => [(await info(db, "master")).master_repl_offset, (await info(db, "r1")).slave_repl_offset];
+    const [m0] = await offsets();
+    // A new script by EVAL_RO (cached: SCRIPT LOAD propagated on a master), SCRIPT LOAD, SCRIPT FLUSH.
+    expect(await cmd(db, "r1", "EVAL_RO", "return redis.call('GET', KEYS[1])", 1, "a")).toBe("1");
+    expect(typeof (await cmd(db, "r1", "SCRIPT", "LOAD", "return 1"))).toBe("string");
+    expect(await cmd(db, "r1", "SCRIPT", "FLUSH")).toBe("OK");
+    expect(await offsets()).toEqual([m0, m0]);
+    // Writes the replica misses, then a partial resync: every one of them arrives.
+    await cmd(db, "r1", "DEBUG", "REPL-PAUSE", 1);
+    for (let i = 0; i < 10; i++) await cmd(db, "master", "SET", `k${i}`, `v${i}`);
+    expect(await cmd(db, "r1", "CLIENT", "KILL", "TYPE", "master")).toBe(1);
+    await cmd(db, "r1", "DEBUG", "REPL-PAUSE", 0);
+    await converged(db, ["r1"]);
+    expect(await cmd(db, "r1", "MGET", "k0", "k1", "k9")).toEqual(["v0", "v1", "v9"]);
   });
 
   it("function libraries: loaded before and after the replica attached, FCALL_RO on the replica, kept across restarts, FUNCTION DELETE propagated", async () => {

@@ -238,7 +238,8 @@ function debug(ctx: Ctx): Reply | Promise<Reply> {
       if (ctx.argv.length !== 2) fail(E.syntax);
       return new Simple(datasetDigest(ctx.ks));
     case "digest-value":
-      return ctx.argv.slice(2).map((k) => new Simple(valueDigest(ctx.ks, ctx.ks.peek(ctx.db, k))));
+      // As a read sees the key (Redis's lookupKeyRead): a logically expired one digests as missing.
+      return ctx.argv.slice(2).map((k) => new Simple(valueDigest(ctx.ks, ctx.ks.lookupRead(ctx.db, k, false))));
     case "sleep": {
       if (ctx.argv.length !== 3) fail(E.syntax);
       const ms = Math.min(DEBUG_SLEEP_MS_MAX, Math.max(0, floatArg(ctx.argv[2]!) * 1000));
