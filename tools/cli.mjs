@@ -2,7 +2,7 @@
 /**
  * `edge-replica` command line (package.json "bin").
  *
- *   edge-replica gateway --port 6380 [--url http://127.0.0.1:8787] [--db default] [--node NAME] [--token T]
+ *   edge-replica gateway [--port 6380] [--url …] [--db …] [--node NAME | --read-nearest] [--token T] (gateway --help: all of them)
  *   edge-replica start        run the service locally (wrangler dev), same as `npm start`
  *
  * The gateway is TypeScript, run with the project's tsx.
@@ -16,8 +16,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 
 const USAGE = `usage:
-  edge-replica gateway [--port 6380] [--url http://127.0.0.1:8787] [--db default] [--node NAME] [--token TOKEN] [--verbose]
-  edge-replica start`;
+  edge-replica gateway [--port 6380] [--host 127.0.0.1] [--url http://127.0.0.1:8787] [--db default]
+                       [--node NAME | --read-nearest [--region R]] [--token TOKEN] [--verbose]
+      --token defaults to $EDGE_REPLICA_TOKEN, then $REST_TOKEN, then REST_TOKEN in ./.dev.vars
+  edge-replica start   run the service locally (wrangler dev), as npm start does`;
 
 function run(args) {
   const child = spawn(process.execPath, args, { stdio: "inherit" });

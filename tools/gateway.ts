@@ -442,10 +442,17 @@ export async function probeService(opts: Pick<GatewayOptions, "url" | "db" | "to
 const PROBE_TIMEOUT_MS = 10_000;
 
 const USAGE = `usage: edge-replica gateway [--port 6380] [--host 127.0.0.1] [--url http://127.0.0.1:8787]
-                          [--db default] [--node NAME | --read-nearest [--region R]] [--token TOKEN] [--verbose]`;
+                          [--db default] [--node NAME | --read-nearest [--region R]] [--token TOKEN] [--verbose]
+  --token defaults to $EDGE_REPLICA_TOKEN, then $REST_TOKEN, then REST_TOKEN in ./.dev.vars;
+  without one, clients AUTH with their own token (redis-cli -a TOKEN).`;
+
+/** The flags main() reads: any other is a typo (\`--tokn\` would silently fall back to another token). */
+const FLAGS = new Set(["port", "host", "url", "db", "node", "read-nearest", "region", "token", "verbose", "help", "h"]);
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
+  const unknown = Object.keys(args).filter((k) => !FLAGS.has(k));
+  if (unknown.length) throw new Error(`unknown option${unknown.length > 1 ? "s" : ""}: ${unknown.map((k) => `--${k}`).join(" ")}`);
   if (args.help || args.h) {
     console.log(USAGE);
     return;

@@ -72,7 +72,7 @@ const guard = async (c: import("hono").Context<Vars>, next: () => Promise<void>)
   const auth = await authenticate(c.req.raw, c.env);
   if (!auth.ok) return errorResponse(auth.status, auth.message);
   const method = c.req.method.toUpperCase();
-  if (auth.readOnly && method !== "GET" && method !== "HEAD") return errorResponse(403, "NOPERM the read-only token cannot change the topology");
+  if (auth.readOnly && method !== "GET" && method !== "HEAD") return errorResponse(403, "NOPERM the read-only token cannot change the database (the admin API's changes need the read-write token)");
   await next();
 };
 // Guards only these paths (a "*" middleware would also run for every route the app mounts).
@@ -167,10 +167,12 @@ admin.delete("/db/:db/admin/nodes/:node", async (c) => {
 
 admin.get("/db/:db/admin/snapshot", async (c) => {
   const db = c.req.param("db");
-  const node = c.req.query("node") ?? MASTER;
-  if (!NAME_RE.test(node)) return errorResponse(400, "ERR invalid node name");
+  const asked = c.req.query("node");
+  if (asked !== undefined && !NAME_RE.test(asked)) return errorResponse(400, "ERR invalid node name");
+  if (asked === undefined && !(await existing(c.env, db, MASTER))) return noSuchDb(db);
+  const node = asked ?? (await currentMaster(c.env, db));
   const stub = await existing(c.env, db, node);
-  if (!stub) return node === MASTER ? noSuchDb(db) : noSuchNode(db, node);
+  if (!stub) return asked === undefined ? noSuchDb(db) : noSuchNode(db, node);
   const snap = await stub.snapshotForDownload();
   const body = await openObject(c.env.SNAPSHOTS, snap.key, snap.size);
   if (!body) return errorResponse(404, "ERR the snapshot is gone; try again");

@@ -175,6 +175,16 @@ app.all("/db/:db", (c) => forward(c, "rest", 3));
 app.all("/db/:db/*", (c) => forward(c, "rest", 3));
 
 // ─── the default database at the root ───────────────────────────────────────
+// Its status page and admin API too (307: the method and body stay), which the path form
+// would otherwise read as commands named `status` and `admin`.
+const toDefault = (c: Ctx) => {
+  const u = new URL(c.req.url);
+  u.pathname = `/db/${DEFAULT_DB}${u.pathname}`;
+  return Response.redirect(u.toString(), 307);
+};
+app.all("/status", toDefault);
+app.all("/admin", toDefault);
+app.all("/admin/*", toDefault);
 app.all("/ws", (c) => forward(c, "ws", 1));
 app.all("*", (c) => forward(c, "rest", 1));
 

@@ -748,7 +748,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
       backlog: { size: this.backlog.sizeBytes, histlen: this.backlog.histlen, firstByte: this.backlog.firstByte + 1 },
       replicas: this.master.list().map((r) => ({
         name: r.name,
-        region: r.region,
+        region: r.region || null, // as the node's own status says it: null when it has none
         state: r.state,
         ackOffset: r.ackOffset,
         lagBytes: Math.max(0, this.backlog.offset - r.ackOffset),
@@ -941,7 +941,7 @@ export interface NodeStatus {
   backlog: { size: number; histlen: number; firstByte: number };
   replicas: {
     name: string;
-    region: string;
+    region: string | null;
     state: string;
     ackOffset: number;
     lagBytes: number;

@@ -170,7 +170,8 @@ export class MasterSide {
         t,
         info: {
           id: nextReplicaId++,
-          name: t.resp ? t.addr : "?",
+          // A real Redis replica is known by its address's host, as Redis's INFO prints `ip=` (its port comes with REPLCONF).
+          name: t.resp ? hostOfAddr(t.addr) : "?",
           region: "",
           port: 0,
           capaPsync2: false,
@@ -686,4 +687,10 @@ export function replicationIdLines(host: Pick<MasterHost, "meta" | "backlog" | "
     `repl_backlog_first_byte_offset:${backlog.firstByte + 1}`,
     `repl_backlog_histlen:${backlog.histlen}`,
   ];
+}
+
+/** `127.0.0.1:0` → `127.0.0.1`, `[::1]:0` → `::1`: the host of an `ip:port` address. */
+export function hostOfAddr(addr: string): string {
+  const m = /^\[?(.*?)\]?:\d+$/.exec(addr);
+  return m ? m[1]! : addr;
 }

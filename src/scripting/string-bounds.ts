@@ -16,7 +16,8 @@
  * (see tostring-patch.ts), so this is tested through the deployed bundle
  * (test/node/script-bounds.test.ts).
  */
-import "fengari/src/lua.js";
+// Imported for its order (see above), and used, so that bundlers keep it: Fengari declares no side effects.
+import fengariLua from "fengari/src/lua.js";
 import ldebug from "fengari/src/ldebug.js";
 import lobject from "fengari/src/lobject.js";
 import { VALUE_BYTES_MAX } from "../limits.ts";
@@ -43,3 +44,5 @@ lobject.pushsvalue2s = (L: unknown, ts: TStringLike) => {
 };
 
 export const STRING_BOUNDS_PATCHED = true;
+
+void fengariLua;

@@ -8,7 +8,8 @@
  * covered in vm.ts either way); the deployed bundle (esbuild) has one instance of each, and
  * test/node/scripting-differential.test.ts checks concatenation against redis-server there.
  */
-import "fengari/src/lua.js";
+// Imported for its order (see above), and used, so that bundlers keep it: Fengari declares no side effects.
+import fengariLua from "fengari/src/lua.js";
 import lobject from "fengari/src/lobject.js";
 import lstring from "fengari/src/lstring.js";
 import { luaNumberToString } from "./numfmt.ts";
@@ -21,3 +22,5 @@ lobject.luaO_tostring = (L: unknown, obj: { ttisinteger(): boolean; value: numbe
 };
 
 export const TOSTRING_PATCHED = true;
+
+void fengariLua;

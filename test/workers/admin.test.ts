@@ -70,6 +70,9 @@ describe("admin API", () => {
     expect(await cmd(db, "eu1", "DBSIZE")).toBe(1);
 
     // Restore replaces the current master's data (and so its replicas').
+    const snapRes = await SELF.fetch(`https://example.com/db/${db}/admin/snapshot`, { headers: AUTH });
+    expect(snapRes.headers.get("content-disposition")).toMatch(new RegExp(`filename="${db}-eu1-\\d+\\.rdb"`)); // the current master's
+    await snapRes.body?.cancel();
     const snap = await api(`/db/${db}/admin/snapshot?node=eu1`);
     expect(snap.status).toBe(200);
     await cmd(db, "eu1", "SET", "extra", "1");
@@ -90,6 +93,12 @@ describe("admin API", () => {
     expect((await api(`/db/${db}/admin/nodes/master`, { method: "DELETE" })).status).toBe(400);
     // Looking at a database that was never used finds nothing (the routing view too).
     expect((await api(`/db/${db}-never-used/admin/routing`)).status).toBe(404);
+    // The root is database `default`: its status page and admin API redirect there.
+    for (const path of ["/status?_token=x", "/admin/nodes"]) {
+      const r = await SELF.fetch(`https://example.com${path}`, { headers: AUTH, redirect: "manual" });
+      expect(r.status).toBe(307);
+      expect(r.headers.get("location")).toBe(`https://example.com/db/default${path}`);
+    }
     // Unknown fields are refused (a typo must not silently make a replica of the master).
     const extra = await api(`/db/${db}/admin/nodes`, { method: "POST", body: JSON.stringify({ name: "r1", master: "redis://x:6379" }) });
     expect(extra.status).toBe(400);
