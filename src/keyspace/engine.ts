@@ -233,6 +233,8 @@ export class Engine {
     s.lastCmdMs = this.clock();
     s.lastCmd = commandFullName(name, argv);
     if (s.multi && !MULTI_CONTROL.has(name)) return this.queue(s, name, argv);
+    // RESET ends the connection's transaction and its WATCHes (Redis's clearClientConnectionState).
+    if (name === "reset" && argv.length === 1) this.endMulti(s);
     const txArity = TX_ARITY[name];
     if (txArity !== undefined) return this.transactionCommand(s, name, argv, txArity);
     const checked = this.check(s, name, argv);

@@ -178,6 +178,21 @@ describe("CONFIG, CLIENT, COMMAND, cluster commands", () => {
     res.close();
   });
 
+  it("RESET ends the connection's MULTI and WATCH and turns CLIENT REPLY back on, as redis-server 7.0.15", async () => {
+    const db = freshDb("reset");
+    const res = await openResp(`/db/${db}/nodes/master/ws`);
+    res.sendAll(["DEL", "x"], ["MULTI"], ["SET", "x", "1"], ["RESET"], ["GET", "x"], ["EXEC"]);
+    await res.expect(":0\r\n+OK\r\n+QUEUED\r\n+RESET\r\n$-1\r\n-ERR EXEC without MULTI\r\n");
+    res.sendAll(["SET", "w", "1"], ["WATCH", "w"], ["RESET"]);
+    await res.expect("+OK\r\n+OK\r\n+RESET\r\n");
+    await cmd(db, "master", "SET", "w", "2");
+    res.sendAll(["MULTI"], ["PING"], ["EXEC"]);
+    await res.expect("+OK\r\n+QUEUED\r\n*1\r\n+PONG\r\n");
+    res.sendAll(["CLIENT", "REPLY", "OFF"], ["RESET"], ["PING"]);
+    await res.expect("+RESET\r\n+PONG\r\n");
+    res.close();
+  });
+
   it("INFO of a replica whose link was never up: master_link_down_since_seconds:-1, as redis-server 7.0.15", async () => {
     const db = freshDb("down");
     // Nothing listens on port 1: the link never comes up.

@@ -542,6 +542,8 @@ export const serverCommands: CommandSpec[] = [
       ctx.session.db = 0;
       ctx.session.resp = 2;
       ctx.session.name = null;
+      // CLIENT REPLY back on; the transaction and WATCHes were ended by the engine.
+      ctx.session.replyOff = ctx.session.replySkip = ctx.session.replySkipNext = false;
       ctx.node.pubsub?.reset(ctx.session);
       return new Simple("RESET");
     },
