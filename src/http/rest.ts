@@ -56,6 +56,12 @@ const MULTI = [new TextEncoder().encode("MULTI")];
 const EXEC = [new TextEncoder().encode("EXEC")];
 /** Transaction control is ours in /multi-exec (Upstash refuses it there as well). */
 const TX_CONTROL = new Set(["multi", "exec", "discard", "watch", "unwatch"]);
+/**
+ * Commands that need a connection (subscribing, MONITOR, a replica's handshake): a REST request
+ * answers each with an error (SSE serves `/subscribe` and `/monitor`). In /multi-exec they are
+ * refused before anything runs, so the answer keeps one item per command.
+ */
+export const NOT_OVER_REST: ReadonlySet<string> = new Set(["subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ssubscribe", "sunsubscribe", "monitor", "replconf", "psync", "sync"]);
 
 type Mode = "single" | "pipeline" | "multi-exec";
 
@@ -188,6 +194,7 @@ async function parseRequest(request: Request, sub: string, search: string): Prom
         if (TX_CONTROL.has(name)) {
           throw new RestRequestError(400, `ERR command ${i + 1}: ${name.toUpperCase()} is not allowed in /multi-exec`);
         }
+        if (NOT_OVER_REST.has(name)) throw new RestRequestError(400, `ERR command ${i + 1}: '${name}' is not available over REST`);
       });
     }
     return { mode, commands };

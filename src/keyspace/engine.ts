@@ -229,16 +229,22 @@ export class Engine {
       if (paused !== null) return paused.then(() => this.execute(s, argv));
       if (this.writePause !== null && this.isPausedWrite(s, name, argv)) return this.writePause.then(() => this.execute(s, argv));
     }
-    this.monitor?.(s, argv);
     s.lastCmdMs = this.clock();
     s.lastCmd = commandFullName(name, argv);
     if (s.multi && !MULTI_CONTROL.has(name)) return this.queue(s, name, argv);
     // RESET ends the connection's transaction and its WATCHes (Redis's clearClientConnectionState).
     if (name === "reset" && argv.length === 1) this.endMulti(s);
     const txArity = TX_ARITY[name];
-    if (txArity !== undefined) return this.transactionCommand(s, name, argv, txArity);
+    if (txArity !== undefined) {
+      // MONITOR shows EXEC after the commands it ran, as Redis feeds it once EXEC is done.
+      if (name !== "exec") this.monitored(s, name, argv);
+      const r = this.transactionCommand(s, name, argv, txArity);
+      if (name === "exec") this.monitored(s, name, argv);
+      return r;
+    }
     const checked = this.check(s, name, argv);
     if (checked instanceof RedisError) return this.rejected(name, checked);
+    this.monitored(s, name, argv);
     this.unit = [];
     let r: Reply | Promise<Reply>;
     const t0 = performance.now();
@@ -423,6 +429,17 @@ export class Engine {
     }
   }
 
+  /**
+   * MONITOR sees a command that is run (not one refused before it runs, nor one queued by MULTI
+   * until EXEC runs it), except administrative ones, as Redis's call() feeds its monitors.
+   */
+  private monitored(s: Session, name: string, argv: Uint8Array[]): void {
+    if (this.monitor === null) return;
+    const spec = COMMANDS.get(name);
+    if (spec?.flags.includes("admin")) return;
+    this.monitor(s, argv);
+  }
+
   /** SLOWLOG: log a command that started at `t0` (performance.now()) if it ran long enough. */
   private slow(s: Session, argv: readonly Uint8Array[], t0: number, each = 1): void {
     const us = Math.round(((performance.now() - t0) * 1000) / each);
@@ -579,6 +596,7 @@ export class Engine {
       for (const argv of queued) {
         const name = str(argv[0]!).toLowerCase();
         const err = this.check(s, name, argv);
+        if (!err) this.monitored(s, name, argv);
         const t0 = performance.now();
         const r = err ? this.rejected(name, err) : this.run(s, name, argv);
         if (!err) this.slow(s, argv, t0);
@@ -686,7 +704,7 @@ export class Engine {
 
   private scriptEnv(caller: Session): ScriptEnv {
     // The script's own client (Redis's lua_client): the caller's database, its own SELECT.
-    const ss: Session = { ...caller, multi: null, multiError: false, watched: new Set(), watchDirty: false };
+    const ss: Session = { ...caller, addr: "lua", multi: null, multiError: false, watched: new Set(), watchDirty: false };
     const limit = this.node?.configGet("busy-reply-threshold")[0]?.[1];
     // The reply replaces what the script read on its way (those reads were charged as they ran,
     // which bounds them): the caller may gather what it could when the script started.
@@ -747,6 +765,7 @@ export class Engine {
       }
     }
     s.resp = resp;
+    this.monitored(s, name, argv);
     const r = this.run(s, name, argv);
     return r instanceof Promise ? new RedisError("ERR This Redis command is not allowed from script") : r;
   }

@@ -7,13 +7,14 @@
  * itself nor a command a script calls (the script's EVAL is). The duration is the command's
  * synchronous time (a blocking command's wait is not counted); the commands of a run taken
  * together (`Engine.executeRun`) each get the run's average. Each entry keeps at most
- * SLOWLOG_ARGS_MAX arguments of at most SLOWLOG_ARG_BYTES_MAX bytes; passwords are redacted.
+ * SLOWLOG_ARGS_MAX arguments of at most SLOWLOG_ARG_BYTES_MAX bytes; passwords are redacted (redact.ts).
  *
  * On deployed Workers the clock moves only between I/O, so durations there read 0 for most
  * commands (commandstats `usec` has the same limit; see NOTES).
  */
 import { OK, type Reply } from "../protocol/reply.ts";
 import { utf8 } from "../util/bytes.ts";
+import { REDACTED, secretPositions } from "./redact.ts";
 
 /** Arguments kept per entry (Redis's SLOWLOG_ENTRY_MAX_ARGC): the last one says how many more there were. */
 export const SLOWLOG_ARGS_MAX = 32;
@@ -30,7 +31,6 @@ interface SlowLogEntry {
   name: string;
 }
 
-const REDACTED = utf8("(redacted)");
 
 export class SlowLog {
   /** Microseconds; negative turns the log off, 0 logs every command. */
@@ -95,30 +95,4 @@ function shape(argv: readonly Uint8Array[]): Uint8Array[] {
   }
   if (kept < argv.length) out.push(utf8(`... (${argv.length - kept} more arguments)`));
   return out;
-}
-
-function lower(a: Uint8Array | undefined): string {
-  if (a === undefined || a.length > 16) return "";
-  return String.fromCharCode(...a).toLowerCase();
-}
-
-/** Positions of passwords: AUTH's arguments, HELLO … AUTH user pass, CONFIG SET masterauth/masteruser values. */
-function secretPositions(argv: readonly Uint8Array[]): Set<number> {
-  const at = new Set<number>();
-  const name = lower(argv[0]);
-  if (name === "auth") for (let i = 1; i < argv.length; i++) at.add(i);
-  else if (name === "hello") {
-    for (let i = 2; i < argv.length; i++) {
-      if (lower(argv[i]) === "auth") {
-        at.add(i + 1);
-        at.add(i + 2);
-      }
-    }
-  } else if (name === "config" && lower(argv[1]) === "set") {
-    for (let i = 2; i + 1 < argv.length; i += 2) {
-      const p = lower(argv[i]);
-      if (p === "masterauth" || p === "masteruser") at.add(i + 1);
-    }
-  }
-  return at;
 }

@@ -1,5 +1,6 @@
 /** MONITOR lines in Redis's format: +<sec>.<usec> [<db> <addr>] "cmd" "arg"… */
 import type { Session } from "../keyspace/command.ts";
+import { redacted } from "../keyspace/redact.ts";
 
 /** sdscatrepr: quote a byte string with C escapes. */
 export function repr(b: Uint8Array): string {
@@ -22,5 +23,5 @@ export function formatMonitorLine(nowMs: number, s: Session, argv: Uint8Array[])
   const sec = Math.floor(nowMs / 1000);
   const usec = String((nowMs % 1000) * 1000).padStart(6, "0");
   const who = s.isMasterLink ? "master" : s.addr;
-  return `+${sec}.${usec} [${s.db} ${who}] ${argv.map(repr).join(" ")}\r\n`;
+  return `+${sec}.${usec} [${s.db} ${who}] ${redacted(argv).map(repr).join(" ")}\r\n`;
 }

@@ -14,7 +14,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env.ts";
 import { H_CLIENT_ADDR, H_DB, H_NODE, H_READONLY, H_REPLICA_TRANSPORT, type RestTarget } from "../http/node-protocol.ts";
 import { checkAuth } from "../http/auth.ts";
-import { handleRest } from "../http/rest.ts";
+import { handleRest, NOT_OVER_REST } from "../http/rest.ts";
 import { newSession, type NodeServices, reserveSessionIds, type Session } from "../keyspace/command.ts";
 import { Engine, type RunKind } from "../keyspace/engine.ts";
 import { E } from "../keyspace/errors.ts";
@@ -40,7 +40,6 @@ import { Turns } from "./turns.ts";
 import { parsePopulate, populate } from "./populate.ts";
 
 /** Commands that turn a connection into a subscriber: sockets only, never REST. */
-const SUBSCRIBING_COMMANDS: ReadonlySet<string> = new Set(["subscribe", "psubscribe", "unsubscribe", "punsubscribe", "ssubscribe", "sunsubscribe"]);
 // --- edge reads and FAILOVER (issue 8) ---
 import { Failover } from "../replication/failover.ts";
 import type { AckLagSummary } from "../replication/ack-lag.ts";
@@ -380,7 +379,7 @@ export class Node extends DurableObject<Env> implements RestTarget {
 
   execute(session: Session, argv: Uint8Array[]): Reply | Promise<Reply> {
     const name = str(argv[0] ?? new Uint8Array()).toLowerCase();
-    if (name === "replconf" || name === "psync" || name === "sync" || name === "monitor" || SUBSCRIBING_COMMANDS.has(name)) {
+    if (NOT_OVER_REST.has(name)) {
       return new RedisError(`ERR '${name}' is not available over REST`);
     }
     return this.engine.execute(session, argv);

@@ -5,6 +5,7 @@
  * LIST FILTERBY, the cluster commands of a server without cluster support, and a script's
  * big number under RESP3.
  */
+import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { cmd, commandError, freshDb, until } from "./nodes.ts";
 import { openResp } from "./resp-socket.ts";
@@ -191,6 +192,20 @@ describe("CONFIG, CLIENT, COMMAND, cluster commands", () => {
     res.sendAll(["CLIENT", "REPLY", "OFF"], ["RESET"], ["PING"]);
     await res.expect("+RESET\r\n+PONG\r\n");
     res.close();
+  });
+
+  it("/multi-exec refuses commands that need a connection (SUBSCRIBE, MONITOR…) before anything runs: one item per command stays true", async () => {
+    const db = freshDb("mxsub");
+    for (const [body, n, name] of [
+      [[["subscribe", "c"], ["set", "m9", "1"]], 1, "subscribe"],
+      [[["set", "m9", "1"], ["psubscribe", "x*"], ["get", "m9"]], 2, "psubscribe"],
+      [[["monitor"], ["ping"]], 1, "monitor"],
+    ] as const) {
+      const res = await SELF.fetch(`https://example.com/db/${db}/multi-exec`, { method: "POST", headers: { authorization: "Bearer test-token" }, body: JSON.stringify(body) });
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as { error: string }).error).toBe(`ERR command ${n}: '${name}' is not available over REST`);
+    }
+    expect(await cmd(db, "master", "EXISTS", "m9")).toBe(0);
   });
 
   it("INFO of a replica whose link was never up: master_link_down_since_seconds:-1, as redis-server 7.0.15", async () => {
