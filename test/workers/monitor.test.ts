@@ -3,9 +3,8 @@ import { SELF } from "cloudflare:test";
 import { expect, it } from "vitest";
 import { cmd, freshDb } from "./nodes.ts";
 
-it("MONITOR streams the commands of other clients as +<time> [<db> <addr>] \"cmd\" \"args\"", async () => {
-  const db = freshDb("mon");
-  await cmd(db, "master", "PING"); // create the node
+/** A MONITOR socket on the database's base address: its lines as they arrive. */
+async function monitorLines(db: string) {
   const res = await SELF.fetch(`https://example.com/db/${db}/ws`, { headers: { Upgrade: "websocket", authorization: "Bearer test-token" } });
   const ws = res.webSocket!;
   (ws as unknown as { binaryType: string }).binaryType = "arraybuffer";
@@ -17,11 +16,19 @@ it("MONITOR streams the commands of other clients as +<time> [<db> <addr>] \"cmd
     lines.push(...text.split("\r\n").filter((l) => l !== ""));
     wake?.();
   });
+  const arrived = () => new Promise<void>((r) => (wake = r));
   const next = async (): Promise<string> => {
-    while (lines.length === 0) await new Promise<void>((r) => (wake = r));
+    while (lines.length === 0) await arrived();
     return lines.shift()!;
   };
   ws.send("*1\r\n$7\r\nMONITOR\r\n");
+  return { ws, lines, next, arrived };
+}
+
+it("MONITOR streams the commands of other clients as +<time> [<db> <addr>] \"cmd\" \"args\"", async () => {
+  const db = freshDb("mon");
+  await cmd(db, "master", "PING"); // create the node
+  const { ws, next } = await monitorLines(db);
   expect(await next()).toBe("+OK");
   await cmd(db, "master", "SET", "k", "a\"b\n");
   expect(await next()).toMatch(/^\+\d+\.\d{6} \[0 [^\]]+\] "SET" "k" "a\\"b\\n"$/);
@@ -33,20 +40,8 @@ it("MONITOR streams the commands of other clients as +<time> [<db> <addr>] \"cmd
 it("MONITOR shows what runs, as redis-server 7.0.15: not refused or admin commands, a transaction's commands when EXEC runs them (then EXEC), a script's as [db lua], passwords redacted", async () => {
   const db = freshDb("mon2");
   await cmd(db, "master", "PING");
-  const res = await SELF.fetch(`https://example.com/db/${db}/ws`, { headers: { Upgrade: "websocket", authorization: "Bearer test-token" } });
-  const ws = res.webSocket!;
-  (ws as unknown as { binaryType: string }).binaryType = "arraybuffer";
-  ws.accept();
-  const lines: string[] = [];
-  let wake: (() => void) | null = null;
-  ws.addEventListener("message", (e) => {
-    const text = typeof e.data === "string" ? e.data : new TextDecoder().decode(e.data as ArrayBuffer);
-    lines.push(...text.split("\r\n").filter((l) => l !== ""));
-    wake?.();
-  });
-  ws.send("*1\r\n$7\r\nMONITOR\r\n");
-  while (lines.length === 0) await new Promise<void>((r) => (wake = r));
-  expect(lines.shift()).toBe("+OK");
+  const { ws, lines, next, arrived } = await monitorLines(db);
+  expect(await next()).toBe("+OK");
   const client = await SELF.fetch(`https://example.com/db/${db}/nodes/master/ws`, { headers: { Upgrade: "websocket", authorization: "Bearer test-token" } });
   const c = client.webSocket!;
   (c as unknown as { binaryType: string }).binaryType = "arraybuffer";
@@ -63,7 +58,7 @@ it("MONITOR shows what runs, as redis-server 7.0.15: not refused or admin comman
       "MULTI\r\nSET c 1\r\nSET c\r\nEXEC\r\nEVAL \"redis.call('set','x','y') return 1\" 0\r\nPING\r\n",
   );
   while (!replies.endsWith("+PONG\r\n")) await new Promise<void>((r) => (replyWake = r));
-  while (!lines.some((l) => l.endsWith('"PING"'))) await new Promise<void>((r) => (wake = r));
+  while (!lines.some((l) => l.endsWith('"PING"'))) await arrived();
   const shown = lines.map((l) => l.replace(/^\+\d+\.\d{6} /, ""));
   const at = shown[0]!.slice(0, shown[0]!.indexOf("]") + 1);
   expect(shown).toEqual([
