@@ -448,11 +448,14 @@ const USAGE = `usage: edge-replica gateway [--port 6380] [--host 127.0.0.1] [--u
 
 /** The flags main() reads: any other is a typo (\`--tokn\` would silently fall back to another token). */
 const FLAGS = new Set(["port", "host", "url", "db", "node", "read-nearest", "region", "token", "verbose", "help", "h"]);
+/** Flags that take a value: given bare (`--node` last, or before another flag) they are a mistake, not the default. */
+const VALUE_FLAGS = ["port", "host", "url", "db", "node", "region", "token"];
 
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   const unknown = Object.keys(args).filter((k) => !FLAGS.has(k));
   if (unknown.length) throw new Error(`unknown option${unknown.length > 1 ? "s" : ""}: ${unknown.map((k) => `--${k}`).join(" ")}`);
+  for (const k of VALUE_FLAGS) if (args[k] === true) throw new Error(`--${k} needs a value`);
   if (args.help || args.h) {
     console.log(USAGE);
     return;

@@ -126,7 +126,7 @@ app.use("*", async (c, next) => {
   configureLog(c.env.LOG_LEVEL);
   const method = c.req.method.toUpperCase();
   if (method === "OPTIONS") return preflight(c.req.raw);
-  const adminDelete = method === "DELETE" && /^\/db\/[^/]+\/admin\//.test(new URL(c.req.url).pathname);
+  const adminDelete = method === "DELETE" && /^(\/db\/[^/]+)?\/admin\//.test(new URL(c.req.url).pathname); // the root's redirects
   if (!ALLOWED_METHODS.includes(method) && !adminDelete) {
     const res = errorResponse(405, `ERR method ${method} not allowed (use ${ALLOWED_METHODS.join(", ")})`);
     res.headers.set("allow", ALLOWED_METHODS.join(", "));

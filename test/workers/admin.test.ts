@@ -94,9 +94,13 @@ describe("admin API", () => {
     // Looking at a database that was never used finds nothing (the routing view too).
     expect((await api(`/db/${db}-never-used/admin/routing`)).status).toBe(404);
     // The root is database `default`: its status page and admin API redirect there.
-    for (const path of ["/status?_token=x", "/admin/nodes"]) {
-      const r = await SELF.fetch(`https://example.com${path}`, { headers: AUTH, redirect: "manual" });
-      expect(r.status).toBe(307);
+    for (const [path, method] of [
+      ["/status?_token=x", "GET"],
+      ["/admin/nodes", "GET"],
+      ["/admin/nodes/r9", "DELETE"],
+    ]) {
+      const r = await SELF.fetch(`https://example.com${path}`, { method, headers: AUTH, redirect: "manual" });
+      expect(r.status, `${method} ${path}`).toBe(307);
       expect(r.headers.get("location")).toBe(`https://example.com/db/default${path}`);
     }
     // Unknown fields are refused (a typo must not silently make a replica of the master).
