@@ -277,83 +277,34 @@ export class LuaVM {
    * large", as string.rep) instead of growing a buffer to whatever the arguments multiply to
    * (table.concat of a table holding one 16 MiB string a thousand times, gsub of "%0%0…").
    * gsub with a string replacement measures its matches with a first pass; with a function or
-   * a table, it counts the replacements as they come.
+   * a table, it counts the replacements as they come (up to twice the bound: the matched text
+   * they replace is not known there; the pushed result is checked exactly).
+   *
+   * The checks are Lua (`BOUND_CHECKS`); the functions scripts call are host functions that run
+   * the check, then Fengari's own function with the caller's arguments as they were (count
+   * included, so "got no value" stays), and give its errors the caller's position and the
+   * function's name, as when a script calls it directly (Redis's error texts, user_script:N:).
    */
   private boundBuilders(): void {
     const L = this.L;
-    const code = `
-      local CAP = ${SCRIPT_STRING_BYTES_MAX}
-      local type, tostring, select, error, byte = type, tostring, select, error, string.byte
-      local concat, format, gsub = table.concat, string.format, string.gsub
-      local function len(v)
-        local t = type(v)
-        if t == "string" then return #v elseif t == "number" then return #tostring(v) end
-        return nil
-      end
-      table.concat = function(t, sep, i, j)
-        if type(t) == "table" and (sep == nil or len(sep)) and (i == nil or type(i) == "number") and (j == nil or type(j) == "number") then
-          local ls, total = sep == nil and 0 or len(sep), 0
-          for k = i or 1, j or #t do
-            local l = len(t[k])
-            if l == nil then break end -- concat names the bad value
-            total = total + l + ls
-            if total > CAP + ls then error("resulting string too large", 2) end
-          end
-        end
-        return concat(t, sep, i, j)
-      end
-      string.format = function(fmt, ...)
-        local lf = len(fmt)
-        if lf then
-          local total = lf
-          for k = 1, select("#", ...) do
-            local v = select(k, ...)
-            -- %q at most quadruples a string (\ddd); anything else prints short
-            total = total + (type(v) == "string" and 4 * #v or 0) + 64
-          end
-          if total > CAP then error("resulting string too large", 2) end
-        end
-        return format(fmt, ...)
-      end
-      string.gsub = function(s, pat, repl, n)
-        local ls, tr = len(s), type(repl)
-        if ls and len(pat) and (n == nil or type(n) == "number") then
-          if tr == "string" or tr == "number" then
-            local r = tostring(repl)
-            local base, refs, k = 0, 0, 1
-            while k <= #r do
-              if byte(r, k) == 37 then
-                local d = byte(r, k + 1)
-                if d and d >= 48 and d <= 57 then refs = refs + 1 else base = base + 1 end
-                k = k + 2
-              else
-                base, k = base + 1, k + 1
-              end
-            end
-            -- at most a replacement per position, each %d at most the whole subject
-            if ls + (ls + 1) * (base + refs * (ls + 24)) > CAP then
-              local rest, count = gsub(s, pat, "", n)
-              local matched = ls - #rest
-              if #rest + count * base + refs * (matched + 24 * count) > CAP then error("resulting string too large", 2) end
-            end
-          elseif tr == "table" or tr == "function" then
-            local total, f = ls, repl
-            if tr == "table" then f = function(k) return repl[k] end end
-            return gsub(s, pat, function(...)
-              local v = f(...)
-              local l = len(v)
-              if l then
-                total = total + l
-                if total > CAP then error("resulting string too large", 2) end
-              end
-              return v
-            end, n)
-          end
-        end
-        return gsub(s, pat, repl, n)
-      end
-    `;
-    if (lauxlib.luaL_dostring(L, enc.encode(code)) !== lua.LUA_OK) throw new Error(`script VM set-up: ${dec.decode(lua.lua_tolstring(L, -1))}`);
+    if (lauxlib.luaL_loadbufferx(L, enc.encode(boundChecks(SCRIPT_STRING_BYTES_MAX)), null, enc.encode("=bounds"), enc.encode("t")) !== lua.LUA_OK) {
+      throw new Error(`script VM set-up: ${dec.decode(lua.lua_tolstring(L, -1))}`);
+    }
+    lua.lua_call(L, 0, 1); // the table of checks
+    for (const [lib, name] of [
+      ["table", "concat"],
+      ["string", "format"],
+      ["string", "gsub"],
+    ] as const) {
+      lua.lua_getfield(L, -1, enc.encode(name));
+      const checkRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+      lua.lua_getglobal(L, enc.encode(lib));
+      lua.lua_getfield(L, -1, enc.encode(name));
+      const originalRef = lauxlib.luaL_ref(L, lua.LUA_REGISTRYINDEX);
+      setFn(L, name, (L) => boundedCall(L, name, checkRef, originalRef));
+      lua.lua_pop(L, 1);
+    }
+    lua.lua_pop(L, 1);
   }
 
   /** loadstring(s [, chunkname]): compiled with the same float literals and read-only globals as scripts. */
@@ -761,6 +712,131 @@ export class LuaVM {
     const e = errorFromText(err);
     return source !== null && line !== null ? new RedisError(`${e.msg} script: ${sha}, on ${source}:${line}.`) : e;
   }
+}
+
+/**
+ * The checks of LuaVM.boundBuilders, in Lua: each takes the arguments of its function and
+ * raises "resulting string too large", or returns a replacement to use instead of gsub's
+ * third argument (a counting wrapper of a function or table), or nothing.
+ */
+function boundChecks(cap: number): string {
+  return `
+    local CAP = ${cap}
+    local type, tostring, select, error, byte, find = type, tostring, select, error, string.byte, string.find
+    local gsub = string.gsub
+    local function len(v)
+      local t = type(v)
+      if t == "string" then return #v elseif t == "number" then return #tostring(v) end
+      return nil
+    end
+    local checks = {}
+    function checks.concat(t, sep, i, j)
+      if type(t) ~= "table" or not (sep == nil or len(sep)) or not (i == nil or type(i) == "number") or not (j == nil or type(j) == "number") then return end
+      local ls, total = sep == nil and 0 or len(sep), 0
+      for k = i or 1, j or #t do
+        local l = len(t[k])
+        if l == nil then return end -- concat names the bad value
+        total = total + l + ls
+        if total > CAP + ls then error("resulting string too large", 0) end
+      end
+    end
+    function checks.format(fmt, ...)
+      if not len(fmt) then return end
+      fmt = tostring(fmt)
+      local total, at, arg = #fmt, 1, 0
+      while true do
+        local s, e, spec = find(fmt, "%%[-+ #0]*%d*%.?%d*(.)", at)
+        if not s then break end
+        at = e + 1
+        total = total - (e - s + 1) -- the directive itself is not in the result
+        if spec ~= "%" then
+          arg = arg + 1
+          local v = select(arg, ...)
+          local l = len(v) or 0
+          -- %q at most quadruples a string (\\ddd); %s copies it; a number prints short
+          total = total + (spec == "q" and 4 * l + 2 or spec == "s" and l or 128)
+        else
+          total = total + 1 -- %% prints one %
+        end
+      end
+      if total > CAP then error("resulting string too large", 0) end
+    end
+    function checks.gsub(s, pat, repl, n)
+      local ls, tr = len(s), type(repl)
+      if not ls or not len(pat) or not (n == nil or type(n) == "number") then return end
+      if tr == "string" or tr == "number" then
+        local r = tostring(repl)
+        local base, refs, k = 0, 0, 1
+        while k <= #r do
+          if byte(r, k) == 37 then
+            local d = byte(r, k + 1)
+            if d and d >= 48 and d <= 57 then refs = refs + 1 else base = base + 1 end
+            k = k + 2
+          else
+            base, k = base + 1, k + 1
+          end
+        end
+        -- at most a replacement per position, each %d at most the whole subject: a first pass
+        -- only when that bound passes the limit
+        if ls + (ls + 1) * (base + refs * (ls + 24)) > CAP then
+          local rest, count = gsub(s, pat, "", n)
+          if #rest + count * base + refs * (ls - #rest + 24 * count) > CAP then error("resulting string too large", 0) end
+        end
+      elseif tr == "table" or tr == "function" then
+        local total = ls
+        return function(...)
+          local v
+          if tr == "table" then v = repl[(...)] else v = repl(...) end
+          local l = len(v)
+          if l then
+            total = total + l
+            if total > 2 * CAP then error("resulting string too large", 0) end
+          end
+          return v
+        end
+      end
+    end
+    return checks
+  `;
+}
+
+/** A Lua-side position: "user_script:3: …", "@user_script:3: …", "[string \"…\"]:3: …". */
+const POSITIONED = /^(?:\[string "[^"]*"\]|[^\s:]+):\d+: /;
+
+/**
+ * `name` called by a script: its bound check, then Fengari's own function with the caller's
+ * arguments; an error raised by that function gets the position of the script's call and the
+ * function's name, which calling it from here would lose.
+ */
+function boundedCall(L: LuaState, name: string, checkRef: number, originalRef: number): number {
+  const n = lua.lua_gettop(L);
+  // A host function has LUA_MINSTACK (20) free slots: the arguments are pushed once more here.
+  if (!lua.lua_checkstack(L, n + 4)) raise(L, "stack overflow", 1);
+  lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, checkRef);
+  for (let i = 1; i <= n; i++) lua.lua_pushvalue(L, i);
+  if (lua.lua_pcall(L, n, 1, 0) !== lua.LUA_OK) {
+    const m = lua.lua_type(L, -1) === lua.LUA_TSTRING ? dec.decode(lua.lua_tolstring(L, -1)) : "";
+    lua.lua_pop(L, 1);
+    if (m === "resulting string too large") raise(L, m, 1);
+    // Any other failure of the check (a bad pattern in gsub's first pass…) is the function's own to report.
+  } else {
+    if (name === "gsub" && !lua.lua_isnil(L, -1) && n >= 3) lua.lua_replace(L, 3); // the counting replacement
+    else lua.lua_pop(L, 1);
+  }
+  lua.lua_rawgeti(L, lua.LUA_REGISTRYINDEX, originalRef);
+  lua.lua_insert(L, 1);
+  if (lua.lua_pcall(L, n, lua.LUA_MULTRET, 0) !== lua.LUA_OK) {
+    if (lua.lua_type(L, -1) !== lua.LUA_TSTRING) return lua.lua_error(L); // an error object (a table): as it is
+    let m = dec.decode(lua.lua_tolstring(L, -1));
+    lua.lua_pop(L, 1);
+    m = m.replace(/^bad argument (#\d+) to '\?'/, `bad argument $1 to '${name}'`);
+    if (POSITIONED.test(m)) {
+      pushBytes(L, m);
+      return lua.lua_error(L);
+    }
+    return raise(L, m, 1);
+  }
+  return lua.lua_gettop(L);
 }
 
 export { CJSON_NULL };

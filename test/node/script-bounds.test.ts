@@ -53,6 +53,24 @@ describe("script bounds", () => {
     expect((await rest(["PING"], ro, "another-db")).result).toBe("PONG");
   });
 
+  it("the bounded functions answer as Redis's own: results near the bound, and their errors' texts (redis-server 7.0.15)", async () => {
+    const run = async (script: string) => {
+      const r = await rest(["EVAL", script, "0"]);
+      return r.error !== undefined ? r.error.replace(/ script: [0-9a-f]{40}, on @user_script:\d+\.$/, "") : r.result;
+    };
+    expect(await run("local s=string.rep('x',5*1024*1024) return #string.format('%s',s)")).toBe(5 * 1024 * 1024);
+    expect(await run("local s=string.rep('x',9*1024*1024) return #string.gsub(s,'x+',function(c) return c end)")).toBe(9 * 1024 * 1024);
+    expect(await run("return table.concat({1,{},3})")).toBe("ERR user_script:1: invalid value (table) at index 2 in table for 'concat'");
+    expect(await run("return string.format('%d','x')")).toBe("ERR user_script:1: bad argument #2 to 'format' (number expected, got string)");
+    expect(await run("return string.gsub('x','[','y')")).toBe("ERR user_script:1: malformed pattern (missing ']')");
+    expect(await run("return string.format()")).toBe("ERR user_script:1: bad argument #1 to 'format' (string expected, got no value)");
+    expect(await run("return string.gsub('abc')")).toBe("ERR user_script:1: bad argument #2 to 'gsub' (string expected, got no value)");
+    expect(await run("return table.concat(nil)")).toBe("ERR user_script:1: bad argument #1 to 'concat' (table expected, got nil)");
+    expect(await run("local ok, e = pcall(string.gsub, 'abc', 'b', '%2') return e")).toMatch(/^invalid capture index/);
+    expect(await run("return (string.gsub('abc', '(b)', '[%1]'))")).toBe("a[b]c");
+    expect(await run("return (string.gsub('abc', 'b', function() error('boom') end))")).toMatch(/^ERR user_script:1: boom/);
+  });
+
   it("a script's reply counts against the output limit", async () => {
     const r = await rest(["EVAL_RO", "local s = string.rep('x', 2^23) return {s, s, s, s}", "0"], w.readonlyToken);
     expect(r.error).toBe("ERR reply exceeds the output limit of 25165824 bytes (values not yet sent to the client)");
