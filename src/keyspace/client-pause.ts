@@ -2,7 +2,7 @@
  * CLIENT PAUSE timeout [WRITE|ALL] / CLIENT UNPAUSE (Redis 7.0 networking.c pauseClients,
  * behaviour only): for `timeout` ms, commands from clients wait — all of them (ALL), or those
  * that may change data or reach the replication stream (WRITE: writes, EVAL/EVALSHA/FCALL,
- * PUBLISH, PFCOUNT, SCRIPT LOAD/FLUSH, FUNCTION changes) — and then run as if just sent. The
+ * PUBLISH, PFCOUNT, FUNCTION changes) — and then run as if just sent. The
  * master link's commands never wait. While paused, keys do not expire and the master sends its
  * replicas no PING, so the replication offset stands still (what a pause is for).
  *

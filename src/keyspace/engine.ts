@@ -184,7 +184,7 @@ export class Engine {
    * not count at all (and whose name, made of the client's argument, must not grow the table).
    */
   private failedCall(st: CommandStat, statName: string, fresh: boolean, err: RedisError): void {
-    if (!err.msg.startsWith("ERR unknown subcommand")) {
+    if (!err.msg.startsWith("ERR unknown subcommand '")) {
       st.failed++;
       return;
     }
@@ -238,13 +238,17 @@ export class Engine {
     if (txArity !== undefined) {
       // MONITOR shows EXEC after the commands it ran, as Redis feeds it once EXEC is done.
       if (name !== "exec") this.monitored(s, name, argv);
+      const t0 = performance.now();
       const r = this.transactionCommand(s, name, argv, txArity);
       if (name === "exec") this.monitored(s, name, argv);
+      else this.slow(s, argv, t0); // EXEC is not logged (its commands are), as in Redis
       return r;
     }
     const checked = this.check(s, name, argv);
     if (checked instanceof RedisError) return this.rejected(name, checked);
-    this.monitored(s, name, argv);
+    // Shown once it ran (SELECT shows its new database), a script before the commands it calls.
+    const scriptFirst = SCRIPT_COMMANDS.has(name);
+    if (scriptFirst) this.monitored(s, name, argv);
     this.unit = [];
     let r: Reply | Promise<Reply>;
     const t0 = performance.now();
@@ -253,6 +257,7 @@ export class Engine {
     } finally {
       this.flushUnit();
     }
+    if (!scriptFirst) this.monitored(s, name, argv);
     if (name !== "exec") this.slow(s, argv, t0);
     const req = this.blockRequest;
     if (req) {
@@ -436,7 +441,7 @@ export class Engine {
   private monitored(s: Session, name: string, argv: Uint8Array[]): void {
     if (this.monitor === null) return;
     const spec = COMMANDS.get(name);
-    if (spec?.flags.includes("admin")) return;
+    if (spec?.flags.includes("admin") && !(name === "client" && argv.length > 1 && MONITORED_CLIENT_SUBCOMMANDS.has(str(argv[1]!).toLowerCase()))) return;
     this.monitor(s, argv);
   }
 
@@ -766,7 +771,11 @@ export class Engine {
     }
     s.resp = resp;
     this.monitored(s, name, argv);
+    const t0 = performance.now();
     const r = this.run(s, name, argv);
+    const us = Math.round((performance.now() - t0) * 1000);
+    // Redis logs a script's commands too, as its script client (no address: "?:0").
+    if (this.slowlog.wants(us)) this.slowlog.record(argv, us, SCRIPT_SLOWLOG_CLIENT, this.clock());
     return r instanceof Promise ? new RedisError("ERR This Redis command is not allowed from script") : r;
   }
 
@@ -964,7 +973,7 @@ export function runKindOf(argv: readonly Uint8Array[]): RunKind | null {
  */
 const MAY_REPLICATE: ReadonlySet<string> = new Set(["eval", "evalsha", "fcall", "publish", "spublish", "pfcount"]);
 const MAY_REPLICATE_SUBCOMMANDS: Readonly<Record<string, ReadonlySet<string>>> = {
-  script: new Set(["load", "flush"]),
+  // SCRIPT LOAD / FLUSH run through a pause in Redis 7.0 (measured); FUNCTION changes wait.
   function: new Set(["load", "delete", "flush", "restore"]),
 };
 
@@ -973,6 +982,13 @@ function mayReplicate(name: string, argv?: readonly Uint8Array[]): boolean {
   const subs = MAY_REPLICATE_SUBCOMMANDS[name];
   return subs !== undefined && argv !== undefined && argv.length > 1 && subs.has(str(argv[1]!).toLowerCase());
 }
+
+/** Scripts are shown to MONITOR before the commands they call. */
+const SCRIPT_COMMANDS: ReadonlySet<string> = new Set(["eval", "evalsha", "eval_ro", "evalsha_ro", "fcall", "fcall_ro"]);
+/** CLIENT subcommands that are not administrative in Redis 7.0 (MONITOR shows them). */
+const MONITORED_CLIENT_SUBCOMMANDS: ReadonlySet<string> = new Set(["id", "setname", "getname", "info", "reply", "tracking", "trackinginfo", "caching", "getredir", "help"]);
+/** SLOWLOG's client for the commands a script calls (Redis's script client has no address). */
+const SCRIPT_SLOWLOG_CLIENT = { addr: "?:0", name: null };
 
 const CONTAINER_COMMANDS: ReadonlySet<string> = new Set(["client", "config", "command", "script", "object", "memory", "pubsub", "function", "xinfo", "acl", "latency", "module", "slowlog", "cluster"]);
 

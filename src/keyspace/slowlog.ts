@@ -3,8 +3,8 @@
  * `slowlog-log-slower-than` microseconds are kept, newest first, up to `slowlog-max-len`
  * entries, in memory (as Redis keeps them: a restart empties the log).
  *
- * What is logged, as Redis does: a client's command and each command of an EXEC, never EXEC
- * itself nor a command a script calls (the script's EVAL is). The duration is the command's
+ * What is logged, as Redis does: a client's command, each command of an EXEC (never EXEC
+ * itself), and a script's EVAL and each command it calls (as client "?:0"). The duration is the command's
  * synchronous time (a blocking command's wait is not counted); the commands of a run taken
  * together (`Engine.executeRun`) each get the run's average. Each entry keeps at most
  * SLOWLOG_ARGS_MAX arguments of at most SLOWLOG_ARG_BYTES_MAX bytes; passwords are redacted (redact.ts).

@@ -48,6 +48,24 @@ describe("SLOWLOG", () => {
     expect(await err(cmd(db, "master", "CONFIG", "SET", "slowlog-log-slower-than", "-2"))).toMatch(/^ERR CONFIG SET failed .*argument must be between -1 and/);
   });
 
+  it("MULTI, WATCH and a script's commands are logged too (EXEC is not), as redis-server 7.0.15", async () => {
+    const db = freshDb("slowtx");
+    await cmd(db, "master", "CONFIG", "SET", "slowlog-log-slower-than", "0");
+    const res = await openResp(`/db/${db}/nodes/master/ws`);
+    res.sendAll(["SLOWLOG", "RESET"], ["WATCH", "w"], ["MULTI"], ["SET", "a", "1"], ["EXEC"], ["EVAL", "redis.call('set','b','2') return 1", "0"]);
+    await res.expect("+OK\r\n+OK\r\n+OK\r\n+QUEUED\r\n*1\r\n+OK\r\n:1\r\n");
+    res.close();
+    const entries = (await cmd(db, "master", "SLOWLOG", "GET", "-1")) as unknown[][];
+    const shown = entries.map((e) => `${(e[3] as string[]).join(" ")} @${e[4]}`).reverse();
+    expect(shown.slice(1, 6).map((l) => l.replace(/@(?!\?:0).*$/, "@client"))).toEqual([
+      "WATCH w @client",
+      "MULTI @client",
+      "SET a 1 @client",
+      "set b 2 @?:0",
+      "EVAL redis.call('set','b','2') return 1 0 @client",
+    ]);
+  });
+
   it("a run of SETs taken together is logged command by command (threshold 0)", async () => {
     const db = freshDb("slowrun");
     await cmd(db, "master", "CONFIG", "SET", "slowlog-log-slower-than", "0");
@@ -100,6 +118,10 @@ describe("CONFIG, CLIENT, COMMAND, cluster commands", () => {
     expect(await err(cmd(db, "master", "CLIENT", "CACHING", "yes"))).toBe(
       "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
     );
+    expect(await err(cmd(db, "master", "CLIENT", "TRACKING", "off", "foo"))).toBe("ERR syntax error");
+    expect(await err(cmd(db, "master", "CLIENT", "TRACKING", "off", "REDIRECT", "99999"))).toBe("ERR The client ID you want redirect to does not exist");
+    expect(await cmd(db, "master", "CLIENT", "TRACKING", "off", "BCAST", "PREFIX", "a", "NOLOOP")).toBe("OK");
+    expect(await err(cmd(db, "master", "CLIENT", "KILL"))).toBe("ERR wrong number of arguments for 'client|kill' command");
     expect(await cmd(db, "master", "CLIENT", "KILL", "USER", "default", "LADDR", "1.2.3.4:5")).toBe(0);
     expect(await err(cmd(db, "master", "CLIENT", "KILL", "USER", "nosuchuser"))).toBe("ERR No such user 'nosuchuser'");
   });
@@ -150,6 +172,7 @@ describe("CONFIG, CLIENT, COMMAND, cluster commands", () => {
     expect(blocking).toEqual(expect.arrayContaining(["blpop", "brpop", "bzpopmin"]));
     expect(blocking).not.toContain("lpop");
     expect(await err(cmd(db, "master", "COMMAND", "LIST", "FILTERBY", "FOO", "x"))).toBe("ERR syntax error");
+    expect(await cmd(db, "master", "COMMAND", "LIST", "FILTERBY", "ACLCAT", "nosuch")).toEqual([]); // as Redis: no such category
     expect(((await cmd(db, "master", "COMMAND", "HELP")) as string[])[0]).toBe("COMMAND <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
   });
 
@@ -159,6 +182,9 @@ describe("CONFIG, CLIENT, COMMAND, cluster commands", () => {
       expect(await err(cmd(db, "master", ...c))).toBe("ERR This instance has cluster support disabled");
     }
     expect(await err(cmd(db, "master", "CLUSTER"))).toBe("ERR wrong number of arguments for 'cluster' command");
+    // Not a CLUSTER subcommand at all: unknown, and not counted (a client's words must not grow INFO commandstats).
+    expect(await err(cmd(db, "master", "CLUSTER", "aaa"))).toBe("ERR unknown subcommand 'aaa'. Try CLUSTER HELP.");
+    expect(String(await cmd(db, "master", "INFO", "commandstats"))).not.toContain("cluster|aaa");
     expect(await cmd(db, "master", "LATENCY", "LATEST")).toEqual([]);
     expect(await cmd(db, "master", "LATENCY", "HISTORY", "command")).toEqual([]);
     expect(await cmd(db, "master", "MODULE", "LIST")).toEqual([]);
@@ -191,6 +217,9 @@ describe("CONFIG, CLIENT, COMMAND, cluster commands", () => {
     await res.expect("+OK\r\n+QUEUED\r\n*1\r\n+PONG\r\n");
     res.sendAll(["CLIENT", "REPLY", "OFF"], ["RESET"], ["PING"]);
     await res.expect("+RESET\r\n+PONG\r\n");
+    // A SKIP already applying to the RESET still applies to it.
+    res.sendAll(["CLIENT", "REPLY", "SKIP"], ["RESET"], ["PING"]);
+    await res.expect("+PONG\r\n");
     res.close();
   });
 

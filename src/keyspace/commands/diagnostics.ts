@@ -130,13 +130,19 @@ function module(ctx: Ctx): Reply {
 }
 
 const NO_CLUSTER = "ERR This instance has cluster support disabled";
+/** Redis 7.0's CLUSTER subcommands: they answer NO_CLUSTER; any other word is an unknown subcommand. */
+const CLUSTER_SUBCOMMANDS: ReadonlySet<string> = new Set([
+  "addslots", "addslotsrange", "bumpepoch", "count-failure-reports", "countkeysinslot", "delslots", "delslotsrange", "failover",
+  "flushslots", "forget", "getkeysinslot", "help", "info", "keyslot", "links", "meet", "myid", "nodes", "replicas", "replicate",
+  "reset", "saveconfig", "set-config-epoch", "setslot", "shards", "slaves", "slots",
+]);
 
 export const diagnosticsCommands: CommandSpec[] = [
   cmd("slowlog", -2, ["admin", "loading", "stale"], [0, 0, 0], slowlog),
   cmd("latency", -2, ["admin", "noscript", "loading", "stale"], [0, 0, 0], latency),
   cmd("module", -2, ["admin", "noscript"], [0, 0, 0], module),
   // A client asks these of a server to learn whether it is a cluster: it is not.
-  cmd("cluster", -2, [], [0, 0, 0], () => fail(NO_CLUSTER), CONNECTION),
+  cmd("cluster", -2, [], [0, 0, 0], (ctx) => (CLUSTER_SUBCOMMANDS.has(opt(ctx.argv[1]!)) ? fail(NO_CLUSTER) : unknownSubcommand(ctx.argv[1]!, ctx.name)), CONNECTION),
   cmd("readonly", 1, ["fast", "loading", "stale"], [0, 0, 0], () => fail(NO_CLUSTER), CONNECTION),
   cmd("readwrite", 1, ["fast", "loading", "stale"], [0, 0, 0], () => fail(NO_CLUSTER), CONNECTION),
   cmd("asking", 1, ["fast"], [0, 0, 0], () => fail(NO_CLUSTER), CONNECTION),

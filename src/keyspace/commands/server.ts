@@ -83,6 +83,7 @@ function commandList(ctx: Ctx, all: CommandInfo[]): Reply {
     }
     case "aclcat": {
       const cat = str(arg).toLowerCase();
+      if (!REDIS_CATEGORIES.has(cat)) return []; // as Redis answers a category that does not exist
       if (!KNOWN_CATEGORIES.has(cat)) {
         fail(`ERR ACL category '${cat}' is not modelled here (known: ${[...KNOWN_CATEGORIES].join(", ")})`);
       }
@@ -93,6 +94,11 @@ function commandList(ctx: Ctx, all: CommandInfo[]): Reply {
   }
 }
 
+/** Redis 7.0's ACL categories (ACL CAT). */
+const REDIS_CATEGORIES: ReadonlySet<string> = new Set([
+  "keyspace", "read", "write", "set", "sortedset", "list", "hash", "string", "bitmap", "hyperloglog", "geo", "stream", "pubsub",
+  "admin", "fast", "slow", "blocking", "dangerous", "connection", "transaction", "scripting",
+]);
 /** The ACL categories COMMAND can tell: the permission model's (permissions.ts) and those its flags give. */
 const KNOWN_CATEGORIES: ReadonlySet<string> = new Set(["read", "write", "admin", "dangerous", "connection", "scripting", "pubsub", "fast", "slow", "blocking"]);
 
@@ -330,6 +336,7 @@ function client(ctx: Ctx): Reply | Promise<Reply> {
       return OK; // nothing is evicted here (no maxmemory): the flag has nothing to protect
     }
     case "kill":
+      if (ctx.argv.length === 2) fail(E.arity("client|kill"));
       return ctx.node.clientKill(ctx.argv.slice(2), s);
     case "help":
       return help(ctx, CLIENT_HELP);
@@ -357,8 +364,24 @@ function client(ctx: Ctx): Reply | Promise<Reply> {
     case "tracking": {
       if (ctx.argv.length < 3) fail(E.arity("client|tracking"));
       const v = opt(ctx.argv[2]!);
+      if (v !== "on" && v !== "off") fail(E.syntax);
+      // Its options, as Redis reads them (a REDIRECT must name a connection that exists).
+      for (let i = 3; i < ctx.argv.length; i++) {
+        const o = opt(ctx.argv[i]!);
+        if (o === "bcast" || o === "optin" || o === "optout" || o === "noloop") continue;
+        if ((o === "redirect" || o === "prefix") && i + 1 < ctx.argv.length) {
+          const a = ctx.argv[++i]!;
+          if (o === "redirect") {
+            const id = parseI64(a);
+            if (id === null) fail(E.notInt);
+            const views = ctx.node.clients?.() ?? [];
+            if (Number(id) !== s.id && !views.some((w) => w.session.id === Number(id))) fail("ERR The client ID you want redirect to does not exist");
+          }
+          continue;
+        }
+        fail(E.syntax);
+      }
       if (v === "on") fail("ERR server assisted client side caching (CLIENT TRACKING ON) is not supported");
-      if (v !== "off") fail(E.syntax);
       return OK;
     }
     case "trackinginfo":
@@ -542,8 +565,9 @@ export const serverCommands: CommandSpec[] = [
       ctx.session.db = 0;
       ctx.session.resp = 2;
       ctx.session.name = null;
-      // CLIENT REPLY back on; the transaction and WATCHes were ended by the engine.
-      ctx.session.replyOff = ctx.session.replySkip = ctx.session.replySkipNext = false;
+      // CLIENT REPLY back on (a SKIP already applying to this RESET still applies, as in
+      // Redis); the transaction and WATCHes were ended by the engine.
+      ctx.session.replyOff = ctx.session.replySkipNext = false;
       ctx.node.pubsub?.reset(ctx.session);
       return new Simple("RESET");
     },
