@@ -258,7 +258,7 @@ export class Engine {
       this.flushUnit();
     }
     if (!scriptFirst) this.monitored(s, name, argv);
-    if (name !== "exec") this.slow(s, argv, t0);
+    this.slow(s, argv, t0);
     const req = this.blockRequest;
     if (req) {
       this.blockRequest = null;
@@ -409,8 +409,14 @@ export class Engine {
   executeRun(s: Session, kind: RunKind, cmds: readonly Uint8Array[][]): Reply[] | null {
     const t0 = performance.now();
     const r = this.metered(s, () => this.executeRunMetered(s, kind, cmds));
-    // Each command of a run is logged with the run's average time (its general ones count it twice: rare, and still slow).
-    if (r !== null && this.slowlog.wants(Math.round(((performance.now() - t0) * 1000) / cmds.length))) for (const c of cmds) this.slow(s, c, t0, cmds.length);
+    if (r !== null) {
+      // Each command of a run is logged with the run's average time (its general ones count it twice: rare, and still slow).
+      const us = Math.round(((performance.now() - t0) * 1000) / cmds.length);
+      if (this.slowlog.wants(us)) {
+        const now = this.clock();
+        for (const c of cmds) this.slowlog.record(c, us, s, now);
+      }
+    }
     return r;
   }
 
@@ -445,10 +451,10 @@ export class Engine {
     this.monitor(s, argv);
   }
 
-  /** SLOWLOG: log a command that started at `t0` (performance.now()) if it ran long enough. */
-  private slow(s: Session, argv: readonly Uint8Array[], t0: number, each = 1): void {
-    const us = Math.round(((performance.now() - t0) * 1000) / each);
-    if (this.slowlog.wants(us)) this.slowlog.record(argv, us, s, this.clock());
+  /** SLOWLOG: log a command that started at `t0` (performance.now()) if it ran long enough, as `client`. */
+  private slow(client: { addr: string; name: string | null }, argv: readonly Uint8Array[], t0: number): void {
+    const us = Math.round((performance.now() - t0) * 1000);
+    if (this.slowlog.wants(us)) this.slowlog.record(argv, us, client, this.clock());
   }
 
   /** A string's value for a reply in a run, or the refusal when it would pass the output limit. */
@@ -629,7 +635,7 @@ export class Engine {
     this.ks.now = now;
     this.blocked.endCommand(); // a command that failed before finishing leaves nothing quieted
     // Counted per subcommand of a container (`config|get`), as Redis 7 counts them.
-    const statName = CONTAINER_COMMANDS.has(name) ? commandFullName(name, argv) : name;
+    const statName = commandFullName(name, argv);
     const fresh = !this.stats.calls.has(statName);
     const st = this.counted(statName, 1, now);
     const t0 = performance.now();
@@ -773,9 +779,8 @@ export class Engine {
     this.monitored(s, name, argv);
     const t0 = performance.now();
     const r = this.run(s, name, argv);
-    const us = Math.round((performance.now() - t0) * 1000);
-    // Redis logs a script's commands too, as its script client (no address: "?:0").
-    if (this.slowlog.wants(us)) this.slowlog.record(argv, us, SCRIPT_SLOWLOG_CLIENT, this.clock());
+    this.slow(SCRIPT_SLOWLOG_CLIENT, argv, t0); // Redis logs a script's commands too, as its script client
+
     return r instanceof Promise ? new RedisError("ERR This Redis command is not allowed from script") : r;
   }
 
@@ -966,7 +971,6 @@ export function runKindOf(argv: readonly Uint8Array[]): RunKind | null {
   return isPlainSet(argv) ? "set" : isPlainGet(argv) ? "get" : null;
 }
 
-/** Commands whose CLIENT LIST cmd= names the subcommand too (Redis's container commands). */
 /**
  * Commands a write pause holds (Redis's CMD_WRITE | CMD_MAY_REPLICATE): writes, and those that
  * may reach the replication stream without the write flag.
@@ -990,6 +994,7 @@ const MONITORED_CLIENT_SUBCOMMANDS: ReadonlySet<string> = new Set(["id", "setnam
 /** SLOWLOG's client for the commands a script calls (Redis's script client has no address). */
 const SCRIPT_SLOWLOG_CLIENT = { addr: "?:0", name: null };
 
+/** Commands whose CLIENT LIST cmd= names the subcommand too (Redis's container commands). */
 const CONTAINER_COMMANDS: ReadonlySet<string> = new Set(["client", "config", "command", "script", "object", "memory", "pubsub", "function", "xinfo", "acl", "latency", "module", "slowlog", "cluster"]);
 
 /** The command's name as CLIENT LIST shows it: `get`, `client|list`. */

@@ -36,5 +36,5 @@ export function secretPositions(argv: readonly Uint8Array[]): Set<number> {
 /** The arguments with every password replaced by `(redacted)` (the same array when none is). */
 export function redacted(argv: Uint8Array[]): Uint8Array[] {
   const at = secretPositions(argv);
-  return at.size === 0 ? argv : argv.map((a, i) => (at.has(i) && i < argv.length ? REDACTED : a));
+  return at.size === 0 ? argv : argv.map((a, i) => (at.has(i) ? REDACTED : a));
 }

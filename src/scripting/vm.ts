@@ -32,7 +32,6 @@ import { openStruct } from "./libs/struct.ts";
 import { dec, enc, type LuaFn, type LuaState, lauxlib, lua, pushBytes, raise, setFn, setField } from "./lua.ts";
 import { Lrand48 } from "./rand48.ts";
 
-export { SCRIPT_STRING_BYTES_MAX };
 /**
  * Instructions a script may run per millisecond of its budget. Workers do not advance the
  * clock while JavaScript runs without I/O, so the budget is also counted in instructions
@@ -280,7 +279,7 @@ export class LuaVM {
    * a table, it counts the replacements as they come (up to twice the bound: the matched text
    * they replace is not known there; the pushed result is checked exactly).
    *
-   * The checks are Lua (`BOUND_CHECKS`); the functions scripts call are host functions that run
+   * The checks are Lua (`boundChecks`); the functions scripts call are host functions that run
    * the check, then Fengari's own function with the caller's arguments as they were (count
    * included, so "got no value" stays), and give its errors the caller's position and the
    * function's name, as when a script calls it directly (Redis's error texts, user_script:N:).

@@ -36,6 +36,12 @@ export function parseI64(b: Uint8Array): bigint | null {
 }
 
 /** parseI64 as a JS number when it is safe; null when not an integer or out of safe range. */
+/** An int64 as the nearest safe number (counts and timeouts past 2^53 mean "all" or "for ever" anyway). */
+export function clampToSafe(v: bigint): number {
+  const max = BigInt(Number.MAX_SAFE_INTEGER);
+  return Number(v > max ? max : v < -max ? -max : v);
+}
+
 export function parseSafeInt(b: Uint8Array): number | null {
   const v = parseI64(b);
   if (v === null) return null;

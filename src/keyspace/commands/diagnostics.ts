@@ -4,7 +4,7 @@
  * The slow log itself is keyspace/slowlog.ts; the engine fills it.
  */
 import { type Reply, Simple } from "../../protocol/reply.ts";
-import { parseI64 } from "../../util/numbers.ts";
+import { clampToSafe, parseI64 } from "../../util/numbers.ts";
 import { opt } from "../args.ts";
 import { type AclCategory, type CommandSpec, type Ctx, cmd } from "../command.ts";
 import { E, fail, unknownSubcommand } from "../errors.ts";
@@ -47,7 +47,7 @@ function slowlog(ctx: Ctx): Reply {
       if (ctx.argv.length === 3) {
         const n = parseI64(ctx.argv[2]!);
         if (n === null || n < -1n) fail("ERR count should be greater than or equal to -1");
-        count = n > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(n);
+        count = clampToSafe(n);
       }
       return log.get(count);
     }

@@ -32,7 +32,7 @@ import { TYPE } from "../schema.ts";
 import type { KeyMeta } from "../store.ts";
 import { type Reply, NIL_ARRAY, RespDouble } from "../../protocol/reply.ts";
 import { blob, own, utf8 } from "../../util/bytes.ts";
-import { formatHumanDouble } from "../../util/numbers.ts";
+import { clampToSafe, formatHumanDouble } from "../../util/numbers.ts";
 import { type Entry, getScore, storeEntries, zaddGeneric } from "./zsets.ts";
 
 /** Forces the (kid, score, member) index so a box is an index range walked in Redis's order. */
@@ -241,7 +241,7 @@ function search(variant: Variant) {
         const c = i64Arg(at(1));
         if (c <= 0n) fail("ERR COUNT must be > 0");
         // A count past the set's size means the whole set; keep it a safe number.
-        count = c > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(c);
+        count = clampToSafe(c);
         i++;
       } else if ((a === "store" || a === "storedist") && i + 1 < remaining && !noStore && !isSearch) {
         storeKey = checkKey(at(1));

@@ -10,7 +10,7 @@ import { floatArg, i64Arg, intArg, opt } from "../args.ts";
 import { type AclCategory, type CommandSpec, type Ctx, cmd } from "../command.ts";
 import { bySubcommand } from "../permissions.ts";
 import { type ClientView, clientLine, clientList, parseClientListFilter } from "../client-info.ts";
-import { parseI64 } from "../../util/numbers.ts";
+import { clampToSafe, parseI64 } from "../../util/numbers.ts";
 import { datasetDigest, valueDigest } from "../digest.ts";
 import { E, fail, unknownSubcommand } from "../errors.ts";
 import { info } from "./info.ts";
@@ -352,7 +352,7 @@ function client(ctx: Ctx): Reply | Promise<Reply> {
         if (mode !== "write" && mode !== "all") fail("ERR CLIENT PAUSE mode must be WRITE or ALL");
         all = mode === "all";
       }
-      ctx.clientPause.pause(ms > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(ms), all);
+      ctx.clientPause.pause(clampToSafe(ms), all);
       return OK;
     }
     case "unpause":
@@ -535,9 +535,8 @@ export const serverCommands: CommandSpec[] = [
     [0, 0, 0],
     (ctx) => {
       // Both are C longs in Redis: any int64 (a count past the replicas, a timeout of centuries).
-      const safe = (v: bigint) => Number(v > BigInt(Number.MAX_SAFE_INTEGER) ? BigInt(Number.MAX_SAFE_INTEGER) : v < -BigInt(Number.MAX_SAFE_INTEGER) ? -BigInt(Number.MAX_SAFE_INTEGER) : v);
-      const n = safe(i64Arg(ctx.argv[1]!));
-      const t = safe(i64Arg(ctx.argv[2]!, "ERR timeout is not an integer or out of range"));
+      const n = clampToSafe(i64Arg(ctx.argv[1]!));
+      const t = clampToSafe(i64Arg(ctx.argv[2]!, "ERR timeout is not an integer or out of range"));
       if (t < 0) fail("ERR timeout is negative");
       if (ctx.inTransaction) return ctx.node.waitNow();
       return ctx.node.wait(n, t, ctx.session.id);
